@@ -1,0 +1,155 @@
+"""Files of a dataset, wherever they sit: a folder, a `.zip`, or `.gz`/`.zip` members in a folder.
+
+Kaggle and GroupLens downloads come zipped, and several copies in `../shared/data` keep single
+CSVs zipped (`keywords.csv.zip`). A :class:`FileSet` maps each logical file name
+(`keywords.csv`) to a :class:`FileRef` that can be opened as bytes, so loaders never care how the
+file was packed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from movierec.errors import DataFormatError
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One logical file: a plain path, a gzip file, or a member of a zip archive."""
+
+    name: str
+    path: Path
+    member: str | None = None
+
+    @property
+    def display(self) -> str:
+        """How error messages name the file."""
+        return f"{self.path}:{self.member}" if self.member else str(self.path)
+
+    @property
+    def gzipped(self) -> bool:
+        return self.member is None and self.path.suffix == ".gz"
+
+    def open(self) -> IO[bytes]:
+        """Open for binary reading, decompressing on the fly."""
+        try:
+            if self.member is not None:
+                archive = zipfile.ZipFile(self.path)
+                return _ZipMember(archive, archive.open(self.member))
+            if self.gzipped:
+                return gzip.open(self.path, "rb")
+            return open(self.path, "rb")
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise DataFormatError(f"cannot open: {exc}", file=self.display) from exc
+
+    def read_bytes(self) -> bytes:
+        with self.open() as handle:
+            try:
+                return handle.read()
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise DataFormatError(f"cannot read: {exc}", file=self.display) from exc
+
+    def is_empty(self) -> bool:
+        with self.open() as handle:
+            return not handle.read(1)
+
+
+class _ZipMember(io.RawIOBase):
+    """A zip member that closes its archive when closed."""
+
+    def __init__(self, archive: zipfile.ZipFile, member: IO[bytes]):
+        self._archive = archive
+        self._member = member
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        data = self._member.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._member.read(size)
+
+    def close(self) -> None:
+        self._member.close()
+        self._archive.close()
+        super().close()
+
+
+class FileSet:
+    """The files of one dataset, by logical name (base name, compression suffix removed)."""
+
+    def __init__(self, root: Path, files: dict[str, FileRef]):
+        self.root = root
+        self.files = files
+
+    @classmethod
+    def scan(cls, path: str | Path) -> FileSet:
+        """List a folder (one level, plus `.zip` members) or a `.zip` archive."""
+        root = Path(path).expanduser()
+        if not root.exists():
+            raise DataFormatError("no such file or folder", file=root)
+        files: dict[str, FileRef] = {}
+        if root.is_file():
+            if not zipfile.is_zipfile(root):
+                raise DataFormatError("expected a folder or a .zip archive", file=root)
+            _add_zip_members(files, root)
+        else:
+            for child in sorted(root.iterdir()):
+                if child.is_dir():
+                    continue
+                if child.suffix == ".zip" and zipfile.is_zipfile(child):
+                    _add_zip_members(files, child)
+                elif child.suffix == ".gz":
+                    files.setdefault(child.name[:-3], FileRef(child.name[:-3], child))
+                else:
+                    files.setdefault(child.name, FileRef(child.name, child))
+        return cls(root, files)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.files
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.files))
+
+    def get(self, name: str) -> FileRef | None:
+        return self.files.get(name)
+
+    def first(self, *patterns: str) -> FileRef | None:
+        """The first file matching any of the glob patterns, tried in order."""
+        for pattern in patterns:
+            for name in sorted(self.files):
+                if fnmatch.fnmatch(name, pattern):
+                    return self.files[name]
+        return None
+
+    def require(self, *patterns: str) -> FileRef:
+        found = self.first(*patterns)
+        if found is None:
+            raise DataFormatError(
+                f"missing {' or '.join(patterns)} (found: {', '.join(self) or 'nothing'})",
+                file=self.root,
+            )
+        return found
+
+
+def _add_zip_members(files: dict[str, FileRef], archive: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive) as handle:
+            names = handle.namelist()
+    except zipfile.BadZipFile as exc:
+        raise DataFormatError(f"corrupt zip archive: {exc}", file=archive) from exc
+    for member in names:
+        if member.endswith("/") or "__MACOSX" in member or Path(member).name.startswith("._"):
+            continue
+        name = Path(member).name
+        files.setdefault(name, FileRef(name, archive, member))

@@ -1,0 +1,63 @@
+"""One module per dataset format; each turns files into the same :class:`Dataset`.
+
+A format module defines ``FORMAT`` (its name), ``DESCRIPTION``, ``matches(files)`` (whether a
+folder looks like this format) and ``load(files, name)``. :func:`detect` tries them in the order
+of :data:`FORMATS`, most specific first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from movierec.data.dataset import Dataset
+from movierec.data.files import FileSet
+from movierec.data.sources import (
+    imdb5000,
+    movielens_100k,
+    movielens_1m,
+    movielens_csv,
+    movies_dataset,
+    recbole,
+    tmdb5000,
+    tmdb10k,
+)
+from movierec.errors import DataFormatError
+
+FORMATS: tuple[ModuleType, ...] = (
+    movielens_100k,
+    recbole,
+    movielens_1m,
+    movies_dataset,
+    movielens_csv,
+    tmdb5000,
+    tmdb10k,
+    imdb5000,
+)
+
+
+def detect(files: FileSet) -> ModuleType:
+    """The format module whose files are present; a clear error listing what was found."""
+    for module in FORMATS:
+        if module.matches(files):
+            return module
+    expected = "; ".join(f"{m.FORMAT}: {m.DESCRIPTION}" for m in FORMATS)
+    found = ", ".join(files) or "no files"
+    raise DataFormatError(f"unknown dataset format (found {found}). Known formats: {expected}",
+                          file=files.root)
+
+
+def load_path(path: str | Path, name: str | None = None) -> Dataset:
+    """Detect the format of a folder or `.zip` and load it."""
+    files = FileSet.scan(path)
+    module = detect(files)
+    dataset_name = name or default_name(Path(path))
+    dataset = module.load(files, dataset_name)
+    dataset.source_format = module.FORMAT
+    return dataset
+
+
+def default_name(path: Path) -> str:
+    """The folder or archive name, without `.zip`."""
+    name = path.expanduser().resolve().name
+    return name[:-4] if name.endswith(".zip") else name

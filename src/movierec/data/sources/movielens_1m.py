@@ -1,0 +1,15 @@
+"""Placeholder while the loader is written."""
+
+from movierec.data.dataset import Dataset
+from movierec.data.files import FileSet
+
+FORMAT = "movielens_1m"
+DESCRIPTION = "(being written)"
+
+
+def matches(files: FileSet) -> bool:
+    return False
+
+
+def load(files: FileSet, name: str) -> Dataset:
+    raise NotImplementedError

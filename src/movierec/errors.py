@@ -1,0 +1,37 @@
+"""Domain errors.
+
+Every error a user can cause derives from :class:`MovieRecError`; the command line prints its
+message without a traceback and the service maps it to an HTTP status. Messages say what was
+expected and what came, naming the file and line (or the field) where the problem is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MovieRecError(Exception):
+    """Base class of the errors a user can cause and fix."""
+
+    exit_code = 1
+
+
+class DataFormatError(MovieRecError):
+    """A file is missing, malformed or of an unknown format."""
+
+    def __init__(self, message: str, *, file: str | Path | None = None, line: int | None = None):
+        self.file = str(file) if file is not None else None
+        self.line = line
+        where = ""
+        if self.file is not None:
+            where = self.file if line is None else f"{self.file}, line {line}"
+            where += ": "
+        super().__init__(where + message)
+
+
+class DatasetNotFoundError(MovieRecError):
+    """A dataset name that is neither stored in the home folder nor fetchable."""
+
+
+class FetchError(MovieRecError):
+    """A download failed, or its checksum did not match."""
