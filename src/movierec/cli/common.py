@@ -56,8 +56,9 @@ def progress(description: str, *, enabled: bool = True) -> Iterator[Callable[[fl
     if not enabled or os.environ.get("MOVIEREC_NO_PROGRESS"):
         yield lambda fraction: None
         return
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TimeElapsedColumn(), console=err, transient=True)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                   console=err, transient=True)
     with bar:
         task = bar.add_task(description, total=1.0)
         yield lambda fraction: bar.update(task, completed=min(max(fraction, 0.0), 1.0))

@@ -17,7 +17,6 @@ from movierec.cli.common import (
     JsonOption,
     QuietOption,
     emit_json,
-    err,
     home_of,
     out,
     progress,

@@ -272,6 +272,7 @@ def _as_int32(column: pd.Series, name: str) -> np.ndarray:
         return values
     if not np.issubdtype(values.dtype, np.integer):
         raise DataFormatError(f"column {name} must hold integers, got {values.dtype}")
-    if len(values) and (values.min() < np.iinfo(np.int32).min or values.max() > np.iinfo(np.int32).max):
+    bounds = np.iinfo(np.int32)
+    if len(values) and (values.min() < bounds.min or values.max() > bounds.max):
         raise DataFormatError(f"column {name} holds ids beyond the 32-bit range")
     return values.astype(np.int32)

@@ -80,7 +80,7 @@ def read_table(
                 source,
                 read_options=pacsv.ReadOptions(
                     use_threads=use_threads, encoding=encoding, block_size=_BLOCK,
-                    column_names=names if (names and not header) else None,
+                    column_names=names or None, skip_rows=1 if (header and names) else 0,
                     autogenerate_column_names=False,
                 ),
                 parse_options=pacsv.ParseOptions(
@@ -97,6 +97,8 @@ def read_table(
 
     if (data is not None and not data.strip()) or (data is None and ref.is_empty()):
         raise DataFormatError("the file is empty", file=ref.display)
+    if header and names:
+        _check_header(ref, data, names, delimiter, encoding)
     try:
         table = attempt(use_threads=True)
         if skipped and any(number is None for number, _ in skipped):
@@ -104,13 +106,6 @@ def read_table(
     except pa.ArrowInvalid as exc:
         raise _locate(ref, exc, types or {}, delimiter, encoding, quoting, header, names, data) \
             from exc
-    if header and names:
-        if table.num_columns != len(names):
-            raise DataFormatError(
-                f"expected {len(names)} columns, found {table.num_columns} "
-                f"({', '.join(table.column_names)}); is the separator {delimiter!r} right?",
-                file=ref.display, line=1)
-        table = table.rename_columns(names)
     if header and table.num_rows == 0 and not skipped:
         raise DataFormatError("the file has a header but no rows", file=ref.display)
     lines = np.array(sorted(n for n, _ in skipped if n is not None), dtype=np.int64)
@@ -135,6 +130,21 @@ def require_columns(table: Table, columns: list[str], delimiter: str = ",") -> N
         raise DataFormatError(
             f"missing column(s) {', '.join(missing)}; found {', '.join(found)}{hint}",
             file=table.file, line=1)
+
+
+def _check_header(ref: FileRef, data: bytes | None, names: list[str], delimiter: str,
+                  encoding: str) -> None:
+    """The header must have one field per expected column (else the separator is likely wrong)."""
+    if data is not None:
+        first = data.split(b"\n", 1)[0]
+    else:
+        with ref.open() as handle:
+            first = handle.readline()
+    fields = first.decode(encoding, errors="replace").rstrip("\r\n").split(delimiter)
+    if len(fields) != len(names):
+        raise DataFormatError(
+            f"expected {len(names)} columns ({', '.join(names)}), found {len(fields)} in the "
+            f"header; is the separator {delimiter!r} right?", file=ref.display, line=1)
 
 
 def _locate(ref: FileRef, exc: pa.ArrowInvalid, types: dict[str, pa.DataType], delimiter: str,

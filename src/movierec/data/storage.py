@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from movierec import __version__
 from movierec.data.dataset import Dataset, LoadReport, RatingScale
-from movierec.errors import DatasetNotFoundError, DataFormatError
+from movierec.errors import DataFormatError, DatasetNotFoundError
 from movierec.home import Home
 
 FORMAT_VERSION = 1

@@ -14,13 +14,13 @@ from movierec.data.dataset import Dataset
 from movierec.data.files import FileSet
 from movierec.data.sources import (
     imdb5000,
-    movielens_100k,
     movielens_1m,
+    movielens_100k,
     movielens_csv,
     movies_dataset,
     recbole,
-    tmdb5000,
     tmdb10k,
+    tmdb5000,
 )
 from movierec.errors import DataFormatError
 

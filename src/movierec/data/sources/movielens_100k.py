@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from movierec.data.dataset import FIVE_STARS, Dataset, LoadReport
+from movierec.data.dataset import FIVE_STARS, Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import note_skipped, read_table
@@ -36,7 +36,7 @@ def load(files: FileSet, name: str) -> Dataset:
         report.add("u.item is missing: movies have no titles or genres", file=str(files.root))
     else:
         catalog = _catalog(files, genres, report)
-    ratings = pd.DataFrame(columns=["user_id", "movie_id", "rating", "timestamp"])
+    ratings = empty_ratings()
     data = files.get("u.data")
     if data is None:
         report.add("u.data is missing: no ratings", file=str(files.root))

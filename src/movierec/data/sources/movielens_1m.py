@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from movierec.data.dataset import FIVE_STARS, Dataset, LoadReport
+from movierec.data.dataset import FIVE_STARS, Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileRef, FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import Table, note_skipped, read_table
@@ -52,7 +52,7 @@ def load(files: FileSet, name: str) -> Dataset:
             "year": [year for _, year in split],
             "genres": frame["genres"].map(split_list),
         })
-    ratings = pd.DataFrame(columns=["user_id", "movie_id", "rating", "timestamp"])
+    ratings = empty_ratings()
     rating_file = files.first("ratings.dat", "ratings*.dat")
     if rating_file is None:
         report.add("ratings.dat is missing: no ratings", file=str(files.root))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from movierec.data.dataset import HALF_STARS, Dataset, LoadReport
+from movierec.data.dataset import HALF_STARS, Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import note_skipped, read_table, require_columns
@@ -33,7 +33,7 @@ def load(files: FileSet, name: str) -> Dataset:
     catalog = _movies(files, report)
     catalog = _add_links(catalog, files, report)
     catalog = _add_tags(catalog, files, report)
-    ratings = pd.DataFrame(columns=["user_id", "movie_id", "rating", "timestamp"])
+    ratings = empty_ratings()
     ref = files.get("ratings.csv")
     if ref is None:
         report.add("ratings.csv is missing: no ratings", file=str(files.root))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from movierec.data.dataset import FIVE_STARS, Dataset, LoadReport
+from movierec.data.dataset import FIVE_STARS, Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileRef, FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import Table, note_skipped, read_table, require_columns
@@ -38,7 +38,7 @@ def load(files: FileSet, name: str) -> Dataset:
     else:
         catalog = _catalog(item, report)
     inter = files.first("*.inter")
-    ratings = pd.DataFrame(columns=["user_id", "movie_id", "rating", "timestamp"])
+    ratings = empty_ratings()
     if inter is None:
         report.add("no .inter file: no ratings", file=str(files.root))
     else:

@@ -1,0 +1,184 @@
+"""The MovieLens loaders: every layout, on small files written here and on the real copies."""
+
+import gzip
+
+import pytest
+
+from movierec.data.files import FileSet
+from movierec.data.sources import detect, load_path
+from movierec.errors import DataFormatError
+from tests.conftest import shared_dataset
+
+FLAGS = ["0"] * 19
+
+
+def item_line(movie_id, title, genres=()):
+    from movierec.data.sources.movielens_100k import GENRES
+
+    flags = ["1" if g in genres else "0" for g in GENRES]
+    return f"{movie_id}|{title}|01-Jan-1995||http://imdb|" + "|".join(flags)
+
+
+@pytest.fixture
+def ml100k(tmp_path):
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    (folder / "u.data").write_text("1\t1\t5\t881250949\n1\t2\t3\t881250950\n2\t1\t4\t881250951\n"
+                                   "2\t3\t1\t881250952\n")
+    lines = [item_line(1, "Toy Story (1995)", ["Animation", "Comedy"]),
+             item_line(2, "Godfather, The (1972)", ["Crime", "Drama"]),
+             item_line(3, "Café au lait (Métisse) (1993)", ["Comedy"])]
+    (folder / "u.item").write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    (folder / "u.user").write_text("1|24|M|technician|85711\n2|53|F|other|94043\n")
+    (folder / "u.genre").write_text("".join(f"{g}|{i}\n" for i, g in enumerate(
+        __import__("movierec.data.sources.movielens_100k", fromlist=["GENRES"]).GENRES)))
+    return folder
+
+
+def test_ml100k_original_layout(ml100k):
+    dataset = load_path(ml100k)
+    assert dataset.source_format == "ml-100k" and dataset.name == "ml-100k"
+    catalog = dataset.catalog.set_index("movie_id")
+    assert catalog.loc[2, "title"] == "The Godfather" and catalog.loc[2, "year"] == 1972
+    assert catalog.loc[1, "genres"] == ["Animation", "Comedy"]
+    assert catalog.loc[3, "title"] == "Café au lait (Métisse)"  # latin-1 decoded
+    assert len(dataset.ratings) == 4 and dataset.users["occupation"].tolist()[0] == "technician"
+    assert dataset.scale.high == 5 and dataset.scale.step == 1
+
+
+def test_ml100k_half_star_is_off_scale(ml100k):
+    (ml100k / "u.data").write_text("1\t1\t5\t1\n1\t2\t3.5\t2\n")
+    dataset = load_path(ml100k)
+    assert len(dataset.ratings) == 1
+    (note,) = [n for n in dataset.report if "scale" in n.message]
+    assert note.lines == (2,) and note.file.endswith("u.data")
+
+
+def test_ml100k_without_ratings_says_so(ml100k):
+    (ml100k / "u.data").unlink()
+    dataset = load_path(ml100k)
+    assert len(dataset.ratings) == 0 and len(dataset.catalog) == 3
+    assert any("u.data is missing" in str(n) for n in dataset.report)
+
+
+def test_ml100k_rated_movie_missing_from_catalog_is_added(ml100k):
+    (ml100k / "u.data").write_text("1\t1\t5\t1\n1\t99\t3\t2\n")
+    dataset = load_path(ml100k)
+    assert 99 in dataset.catalog["movie_id"].tolist()
+    assert any("not in the catalog" in str(n) for n in dataset.report)
+
+
+def test_recbole_layout(tmp_path):
+    folder = tmp_path / "rb"
+    folder.mkdir()
+    (folder / "ml-100k.inter").write_text(
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n1\t1\t5\t881250949\n"
+        "1\t1\t4\t881250999\n1\t2\t3\t881250950\n")
+    (folder / "ml-100k.item").write_text(
+        "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
+        "1\tToy Story\t1995\tAnimation Children's Comedy\n2\tUsual Suspects, The\t1995\tCrime\n")
+    (folder / "ml-100k.user").write_text(
+        "user_id:token\tage:token\tgender:token\toccupation:token\tzip_code:token\n"
+        "1\t24\tM\ttechnician\t85711\n")
+    (folder / "ml-100k.link").write_text("item_id:token\tentity_id:token\n1\tm.toy\n2\tm.sus\n")
+    (folder / "ml-100k.kg").write_text(
+        "head_id:token\trelation_id:token\ttail_id:token\n"
+        "m.toy\tfilm.film.actor\tm.hanks\nm.hanks\tfilm.actor.film\tm.toy\n"
+        "m.toy\tfilm.film.directed_by\tm.lasseter\nm.sus\tfilm.film.actor\tm.spacey\n")
+    dataset = load_path(folder)
+    assert dataset.source_format == "ml-100k-recbole"
+    catalog = dataset.catalog.set_index("movie_id")
+    assert catalog.loc[2, "title"] == "The Usual Suspects"
+    assert catalog.loc[1, "genres"] == ["Animation", "Children's", "Comedy"]
+    assert catalog.loc[1, "kg_tokens"] == ["actor:m.hanks", "directed_by:m.lasseter"]
+    assert len(dataset.ratings) == 2  # the duplicate (1, 1) keeps the later rating
+    assert dataset.ratings.set_index("movie_id").loc[1, "rating"] == 4
+    assert dataset.users["zip"].tolist() == ["85711"]
+
+
+def test_ml1m_layout_with_gzipped_partial_ratings(tmp_path):
+    folder = tmp_path / "ml-1m"
+    folder.mkdir()
+    (folder / "movies.dat").write_bytes("1::Toy Story (1995)::Animation|Children's|Comedy\n"
+                                        "2::Misérables, Les (1995)::Drama\n".encode("latin-1"))
+    (folder / "users.dat").write_text("1::F::1::10::48067\n2::M::56::16::70072\n")
+    with gzip.open(folder / "ratings_PARTIAL.dat.gz", "wt") as handle:
+        handle.write("1::1::5::978300760\n1::2::3::978302109\n2::1::4::978301968\n")
+    dataset = load_path(folder)
+    assert dataset.source_format == "ml-1m"
+    assert dataset.catalog.set_index("movie_id").loc[2, "title"] == "Les Misérables"
+    assert dataset.users["occupation"].tolist() == ["K-12 student", "self-employed"]
+    assert len(dataset.ratings) == 3
+
+
+def test_ml1m_bad_rating_value_names_the_line(tmp_path):
+    folder = tmp_path / "ml-1m"
+    folder.mkdir()
+    (folder / "movies.dat").write_text("1::Toy Story (1995)::Comedy\n")
+    (folder / "ratings.dat").write_text("1::1::5::978300760\n1::1::five::978302109\n")
+    with pytest.raises(DataFormatError) as info:
+        load_path(folder)
+    assert info.value.line == 2 and "'five'" in str(info.value)
+
+
+def test_csv_family(tmp_path):
+    folder = tmp_path / "ml-latest-small"
+    folder.mkdir()
+    (folder / "movies.csv").write_text(
+        'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n'
+        '2,"Godfather, The (1972)",Crime|Drama\n3,Babylon 5,(no genres listed)\n')
+    (folder / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,2,4.5,964981247\n"
+        "2,1,0.5,964982224\n")
+    (folder / "tags.csv").write_text(
+        "userId,movieId,tag,timestamp\n1,1,Pixar,1\n2,1,pixar,2\n2,1,fun,3\n")
+    (folder / "links.csv").write_text("movieId,imdbId,tmdbId\n1,0114709,862\n2,0068646,238\n"
+                                      "3,0105946,\n")
+    dataset = load_path(folder)
+    catalog = dataset.catalog.set_index("movie_id")
+    assert catalog.loc[2, "title"] == "The Godfather" and catalog.loc[2, "year"] == 1972
+    assert catalog.loc[3, "genres"] == [] and catalog.loc[3, "year"] is __import__("pandas").NA
+    assert catalog.loc[1, "tags"] == "pixar, fun"
+    assert catalog.loc[1, "tmdb_id"] == 862 and catalog.loc[1, "imdb_id"] == 114709
+    assert catalog["tmdb_id"].isna().tolist() == [False, False, True]
+    assert dataset.scale.low == 0.5
+
+
+def test_unknown_format_lists_what_was_found(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(DataFormatError) as info:
+        detect(FileSet.scan(tmp_path))
+    assert "notes.txt" in str(info.value) and "ml-100k" in str(info.value)
+
+
+# --- the real copies in ../shared/data --------------------------------------------------------
+
+
+def test_real_ml100k_recbole_counts():
+    dataset = load_path(shared_dataset("ml-100k-recbole"))
+    info = dataset.info()
+    assert (info["ratings"], info["users"], info["movies"]) == (100_000, 943, 1_682)
+    assert len(dataset.users) == 943
+    assert info["coverage"]["kg_tokens"] == pytest.approx(1598 / 1682, abs=1e-4)
+    toy = dataset.catalog.set_index("movie_id").loc[1]
+    assert toy["title"] == "Toy Story" and any(t.startswith("actor:") for t in toy["kg_tokens"])
+
+
+def test_real_ml_latest_small_counts():
+    dataset = load_path(shared_dataset("ml-latest-small"))
+    info = dataset.info()
+    assert (info["ratings"], info["users"], info["movies"]) == (100_836, 610, 9_742)
+    assert info["movies_rated"] == 9_724
+    assert not dataset.report.notes  # a clean file: nothing dropped
+    tagged = dataset.catalog["tags"].str.len().gt(0).sum()
+    assert tagged == 1_572  # movies with at least one of the 3,683 tags
+    godfather = dataset.catalog[dataset.catalog["title"] == "The Godfather"]
+    assert godfather["year"].tolist() == [1972] and godfather["tmdb_id"].tolist() == [238]
+
+
+def test_real_ml1m_partial_counts():
+    dataset = load_path(shared_dataset("ml-1m"))
+    assert len(dataset.ratings) == 487_650
+    assert dataset.ratings["user_id"].nunique() == 2_999
+    assert dataset.ratings["movie_id"].nunique() == 3_615
+    assert len(dataset.catalog) == 3_883 and len(dataset.users) == 6_040
