@@ -150,7 +150,10 @@ class Dataset:
         users = IdMap(np.unique(self.ratings["user_id"].to_numpy()))
         movies = IdMap(self.catalog["movie_id"].to_numpy())
         rows = users.indices(self.ratings["user_id"].to_numpy())
-        cols = movies.indices(self.ratings["movie_id"].to_numpy(), missing="add")
+        try:
+            cols = movies.indices(self.ratings["movie_id"].to_numpy())
+        except KeyError as exc:
+            raise DataFormatError(f"movie {exc.args[0]} is rated but not in the catalog") from exc
         matrix = sp.csr_matrix(
             (self.ratings["rating"].to_numpy(np.float32), (rows, cols)),
             shape=(len(users), len(movies)),
