@@ -122,9 +122,9 @@ def synth_command(
     Power-law user activity and movie popularity, half-star ratings; the default shape is
     MovieLens latest (330,975 users, 86,537 movies, 33,832,162 ratings).
     """
+    n_ratings = parse_count(ratings, "--ratings")
     from movierec.data import synthetic
 
-    n_ratings = parse_count(ratings, "--ratings")
     scale = n_ratings / synthetic.DEFAULT_RATINGS
     n_users = parse_count(users, "--users") if users else max(
         2, round(synthetic.DEFAULT_USERS * scale))
