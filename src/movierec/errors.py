@@ -35,3 +35,41 @@ class DatasetNotFoundError(MovieRecError):
 
 class FetchError(MovieRecError):
     """A download failed, or its checksum did not match."""
+
+
+class UnknownUserError(MovieRecError, KeyError):
+    """A user id the model (or store) has never seen; the engine falls back to cold start."""
+
+    def __init__(self, user_id: object):
+        self.user_id = user_id
+        super().__init__(f"unknown user {user_id!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownMovieError(MovieRecError, KeyError):
+    """A movie id that is not in the catalog the model was fitted on."""
+
+    def __init__(self, movie_id: object):
+        self.movie_id = movie_id
+        super().__init__(f"unknown movie {movie_id!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class NotFittedError(MovieRecError):
+    """A model used before `fit` (or `load`)."""
+
+
+class AmbiguousTitleError(MovieRecError):
+    """A title that matches several movies equally well; the message lists them."""
+
+    def __init__(self, message: str, candidates: list[dict[str, object]]):
+        self.candidates = candidates
+        super().__init__(message)
+
+
+class NoMatchError(MovieRecError):
+    """A title, genre or other name that matches nothing; the message suggests the closest."""

@@ -1,0 +1,308 @@
+"""The model protocol: one contract, stated once, that every recommender implements.
+
+A model takes raw ids at its public methods and keeps dense indices inside (one
+:class:`~movierec.data.IdMap` per axis). What a model can do is declared in class attributes
+(``predicts_ratings``, ``supports_online``, ``learns_from_ratings``), never discovered by
+catching ``NotImplementedError``. Hyper-parameters are a typed :class:`Config` that round-trips
+through JSON into the artifact's ``manifest.json``; the learned state is plain ``.npy`` arrays,
+loaded without pickle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from movierec import __version__
+from movierec.data.dataset import Dataset
+from movierec.data.idmap import IdMap
+from movierec.errors import DataFormatError, NotFittedError, UnknownMovieError, UnknownUserError
+
+ARTIFACT_VERSION = 1
+_MMAP_BYTES = 16 << 20  # arrays larger than this are memory-mapped on load
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranking:
+    """Movies best first, with their scores and, optionally, why each was chosen."""
+
+    movie_ids: np.ndarray
+    scores: np.ndarray
+    reasons: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.movie_ids)
+
+    def __iter__(self) -> Iterator[tuple[int, float]]:
+        return zip(self.movie_ids.tolist(), self.scores.tolist(), strict=True)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        rows = [{"movie_id": m, "score": round(s, 6)} for m, s in self]
+        for row, reason in zip(rows, self.reasons or [], strict=False):
+            row["reason"] = reason
+        return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Hyper-parameters; subclasses add typed fields and check them in :meth:`validate`."""
+
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the field, the allowed range, and the value given."""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for {cls.__name__}; "
+                             f"expected {', '.join(sorted(names))}")
+        return cls(**data)
+
+
+def require(condition: bool, field: str, allowed: str, value: object) -> None:
+    """One-line parameter check with a message that names what is wrong."""
+    if not condition:
+        raise ValueError(f"{field} must be {allowed}, got {value!r}")
+
+
+class Recommender(ABC):
+    """Ranks movies for a user and finds similar movies.
+
+    Subclasses set ``kind`` and ``config_class``, implement :meth:`fit`, :meth:`_user_scores`,
+    :meth:`_similar_scores`, :meth:`_state` and :meth:`_set_state`; the public methods here
+    check input, exclude seen movies, apply candidates and pick the top k.
+    """
+
+    kind: ClassVar[str]
+    config_class: ClassVar[type[Config]] = Config
+    predicts_ratings: ClassVar[bool] = False
+    supports_online: ClassVar[bool] = False
+    learns_from_ratings: ClassVar[bool] = True
+
+    def __init__(self, config: Config | None = None, **overrides: Any):
+        if config is None:
+            config = self.config_class(**overrides)
+        elif overrides:
+            config = dataclasses.replace(config, **overrides)
+        if not isinstance(config, self.config_class):
+            raise ValueError(f"{type(self).__name__} needs a {self.config_class.__name__}, "
+                             f"got {type(config).__name__}")
+        self.config = config
+        self.users: IdMap | None = None
+        self.movies: IdMap | None = None
+        self.fingerprint: str | None = None
+        self._seen_indptr: np.ndarray | None = None
+        self._seen_indices: np.ndarray | None = None
+
+    # --- what subclasses implement ------------------------------------------------------------
+
+    @abstractmethod
+    def fit(self, data: Dataset) -> Self:
+        """Learn from the dataset (not modified); returns self."""
+
+    @abstractmethod
+    def _user_scores(self, user: int) -> np.ndarray:
+        """Scores of every movie (by index) for the user at this index."""
+
+    @abstractmethod
+    def _similar_scores(self, movie: int) -> np.ndarray:
+        """Similarity of every movie (by index) to the movie at this index."""
+
+    @abstractmethod
+    def _state(self) -> dict[str, np.ndarray]:
+        """Learned arrays to save (id maps and seen lists are saved by the base class)."""
+
+    @abstractmethod
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`_state` returned."""
+
+    # --- the public contract ------------------------------------------------------------------
+
+    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
+                  candidates: np.ndarray | None = None) -> Ranking:
+        """The top ``k`` movies for a user, best first.
+
+        Args:
+            user_id: a raw user id seen in ``fit``; others raise :class:`UnknownUserError`.
+            k: how many (fewer when the catalogue or the candidates are smaller).
+            exclude_seen: leave out movies the user rated.
+            candidates: raw movie ids to choose from (unknown ones are ignored).
+        """
+        self._check_fitted()
+        _check_k(k)
+        user = self._user_index(user_id)
+        scores = np.asarray(self._user_scores(user), dtype=np.float64)
+        excluded = self._seen(user) if exclude_seen else None
+        return self._top(scores, k, excluded, candidates)
+
+    def similar_movies(self, movie_id: int, k: int = 10, *,
+                       candidates: np.ndarray | None = None) -> Ranking:
+        """The ``k`` movies most similar to one movie, itself excluded."""
+        self._check_fitted()
+        _check_k(k)
+        movie = self._movie_index(movie_id)
+        scores = np.asarray(self._similar_scores(movie), dtype=np.float64)
+        return self._top(scores, k, np.array([movie]), candidates)
+
+    def save(self, path: str | Path) -> None:
+        """Write ``manifest.json`` and ``.npy`` arrays to a folder, atomically."""
+        self._check_fitted()
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            arrays = {"users": self.users.to_array(), "movies": self.movies.to_array(),
+                      "seen_indptr": self._seen_indptr, "seen_indices": self._seen_indices,
+                      **self._state()}
+            for name, array in arrays.items():
+                np.save(staging / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+            manifest = {
+                "format_version": ARTIFACT_VERSION,
+                "kind": self.kind,
+                "config": self.config.to_json(),
+                "dataset_fingerprint": self.fingerprint,
+                "arrays": sorted(arrays),
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "movierec_version": __version__,
+            }
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+            if target.exists():
+                old = target.with_name(f".{target.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.rename(target, old)
+                os.rename(staging, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Rebuild a saved model; no pickle, large arrays memory-mapped."""
+        folder = Path(path)
+        manifest = read_manifest(folder)
+        if manifest["kind"] != cls.kind:
+            raise DataFormatError(f"holds a {manifest['kind']!r} model, not {cls.kind!r}",
+                                  file=folder)
+        model = cls(cls.config_class.from_json(manifest["config"]))
+        arrays = {}
+        for name in manifest["arrays"]:
+            file = folder / f"{name}.npy"
+            big = file.stat().st_size > _MMAP_BYTES
+            arrays[name] = np.load(file, allow_pickle=False, mmap_mode="r" if big else None)
+        model.users = IdMap(np.asarray(arrays.pop("users")))
+        model.movies = IdMap(np.asarray(arrays.pop("movies")))
+        model._seen_indptr = np.asarray(arrays.pop("seen_indptr"))
+        model._seen_indices = np.asarray(arrays.pop("seen_indices"))
+        model.fingerprint = manifest.get("dataset_fingerprint")
+        model._set_state(arrays)
+        return model
+
+    # --- helpers for subclasses ---------------------------------------------------------------
+
+    def _index_dataset(self, data: Dataset) -> np.ndarray:
+        """Build the id maps and seen lists from ``data``; returns ratings' CSR (users × movies)."""
+        if not isinstance(data, Dataset):
+            raise ValueError(f"fit needs a Dataset, got {type(data).__name__}")
+        matrix, self.users, self.movies = data.rating_matrix()
+        self._seen_indptr = matrix.indptr.astype(np.int64)
+        self._seen_indices = matrix.indices.astype(np.int32)
+        self.fingerprint = data.fingerprint()
+        return matrix
+
+    def _seen(self, user: int) -> np.ndarray:
+        return self._seen_indices[self._seen_indptr[user]:self._seen_indptr[user + 1]]
+
+    def _user_index(self, user_id: int) -> int:
+        try:
+            return self.users.index(user_id)
+        except (KeyError, TypeError):
+            raise UnknownUserError(user_id) from None
+
+    def _movie_index(self, movie_id: int) -> int:
+        try:
+            return self.movies.index(movie_id)
+        except (KeyError, TypeError):
+            raise UnknownMovieError(movie_id) from None
+
+    def _check_fitted(self) -> None:
+        if self.movies is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() or load()")
+
+    def _top(self, scores: np.ndarray, k: int, excluded: np.ndarray | None,
+             candidates: np.ndarray | None) -> Ranking:
+        allowed = None
+        if candidates is not None:
+            allowed = self.movies.indices(np.asarray(candidates), missing="mask")
+            allowed = allowed[allowed >= 0]
+        top = top_k(scores, k, excluded=excluded, allowed=allowed)
+        return Ranking(self.movies.ids[top], scores[top])
+
+
+def top_k(scores: np.ndarray, k: int, *, excluded: np.ndarray | None = None,
+          allowed: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``k`` best finite scores, best first; ties broken by lower index."""
+    if allowed is not None:
+        pool = np.unique(allowed)
+        if excluded is not None and len(excluded):
+            pool = pool[~np.isin(pool, excluded)]
+        values = scores[pool]
+    else:
+        values = scores.copy()
+        if excluded is not None and len(excluded):
+            values[excluded] = -np.inf
+        pool = None
+    finite = np.isfinite(values)
+    if not finite.all():
+        keep = np.flatnonzero(finite)
+        pool = keep if pool is None else pool[keep]
+        values = values[keep]
+    k = min(k, len(values))
+    if k == 0:
+        return np.empty(0, np.int64)
+    if k < len(values):
+        part = np.argpartition(-values, k - 1)[:k]
+    else:
+        part = np.arange(len(values))
+    order = part[np.lexsort((part, -values[part]))]
+    return order if pool is None else pool[order]
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a model folder, checked for a format this version can read."""
+    path = Path(folder) / "manifest.json"
+    if not path.exists():
+        raise DataFormatError("no manifest.json: not a movierec model folder", file=folder)
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"corrupt manifest: {exc}", file=path) from exc
+    if manifest.get("format_version", 0) > ARTIFACT_VERSION:
+        raise DataFormatError("saved by a newer movierec; upgrade to load it", file=path)
+    return manifest
+
+
+def _check_k(k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k <= 0:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
