@@ -47,7 +47,7 @@ def fetch_command(
     from movierec.data.fetch import fetch
 
     where = home_of(home)
-    folder = fetch(name, where, progress=not quiet)
+    folder = fetch(name, where, progress=not quiet, offline=offline)
     _store(load_path(folder, name), where, as_json=as_json, quiet=quiet)
 
 
