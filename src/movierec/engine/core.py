@@ -1,0 +1,236 @@
+"""The engine: one dataset's catalog, charts, title search and models, composed for callers.
+
+The command line and the HTTP service call this and nothing below it, so both answer the
+same question the same way. What is costly to build (the title index, genre bit-sets, vote
+statistics, fitted models) is built once, on first use, and models are cached in the home
+folder keyed by the dataset's fingerprint.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from movierec.data.dataset import Dataset
+from movierec.data.filters import CatalogFilter, GenreIndex
+from movierec.data.storage import load_dataset
+from movierec.errors import DataFormatError, NoMatchError, UnknownMovieError
+from movierec.home import Home
+from movierec.models.base import Recommender, read_manifest
+from movierec.models.charts import (
+    Chart,
+    Segment,
+    VoteSource,
+    movie_votes,
+    shrunk_ratings,
+    weighted_chart,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MovieRow:
+    """A movie as shown to people: identity, a score, and the figures behind "well rated"."""
+
+    movie_id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    score: float | None = None
+    votes: int = 0
+    mean_rating: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SimilarAnswer:
+    movie: MovieRow
+    by: str
+    features: str
+    movies: list[MovieRow]
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"movie": self.movie.to_json(), "by": self.by, "features": self.features,
+                "notes": self.notes, "movies": [m.to_json() for m in self.movies]}
+
+
+class Engine:
+    """Everything one dataset can answer."""
+
+    def __init__(self, dataset: Dataset, home: Home | None = None):
+        self.dataset = dataset
+        self.home = home
+        self._models: dict[str, Recommender] = {}
+
+    @classmethod
+    def open(cls, home: Home, dataset_name: str) -> Engine:
+        return cls(load_dataset(home, dataset_name), home)
+
+    # --- catalog ------------------------------------------------------------------------------
+
+    @cached_property
+    def catalog(self) -> pd.DataFrame:
+        return self.dataset.catalog
+
+    @cached_property
+    def _row_of(self) -> pd.Index:
+        return pd.Index(self.catalog["movie_id"].to_numpy())
+
+    @cached_property
+    def genres(self) -> GenreIndex:
+        return GenreIndex(self.catalog["genres"])
+
+    @cached_property
+    def _votes(self) -> tuple[np.ndarray, np.ndarray]:
+        votes, means, _ = movie_votes(self.dataset)
+        return votes, means
+
+    @cached_property
+    def _well_rated(self) -> np.ndarray:
+        return shrunk_ratings(*self._votes)
+
+    @cached_property
+    def titles(self) -> Any:
+        from movierec.data.search import TitleIndex, popularity_of
+
+        return TitleIndex.build(self.catalog, popularity_of(self.dataset))
+
+    def row(self, movie_id: int) -> int:
+        found = self._row_of.get_indexer([movie_id])[0]
+        if found < 0:
+            raise UnknownMovieError(movie_id)
+        return int(found)
+
+    def movie(self, movie_id: int, score: float | None = None) -> MovieRow:
+        i = self.row(movie_id)
+        year = self.catalog["year"].iat[i]
+        votes, means = self._votes
+        return MovieRow(int(movie_id), str(self.catalog["title"].iat[i]),
+                        None if pd.isna(year) else int(year), list(self.catalog["genres"].iat[i]),
+                        None if score is None else round(float(score), 6), int(votes[i]),
+                        None if np.isnan(means[i]) else round(float(means[i]), 4))
+
+    def details(self, movie_id: int) -> dict[str, Any]:
+        """Every catalog field of one movie, JSON-ready."""
+        i = self.row(movie_id)
+        record = self.catalog.iloc[i].to_dict()
+        clean = {k: (None if _is_missing(v) else v) for k, v in record.items()}
+        return {**clean, **self.movie(movie_id).to_json()}
+
+    def resolve(self, movie: str | int) -> int:
+        """A movie id from an id or a title (fuzzy, year-aware; ambiguous titles list choices)."""
+        if isinstance(movie, int | np.integer):
+            self.row(int(movie))
+            return int(movie)
+        return int(self.titles.resolve(str(movie)))
+
+    def search(self, query: str, k: int = 10) -> list[Any]:
+        if not query.strip():
+            raise ValueError("q: the search text is empty")
+        _check_k(k)
+        return self.titles.search(query, k=k)
+
+    # --- charts -------------------------------------------------------------------------------
+
+    def top(self, *, k: int = 10, genres: str | None = None, years: str | None = None,
+            min_votes: int = 0, language: str | None = None, segment: str | None = None,
+            quantile: float = 0.90, votes: VoteSource = "auto") -> Chart:
+        filters = CatalogFilter.parse(genres=genres, years=years, min_votes=min_votes,
+                                      language=language)
+        return weighted_chart(self.dataset, k=k, quantile=quantile, filters=filters,
+                              segment=Segment.parse(segment) if segment else None,
+                              source=votes, genre_index=self.genres)
+
+    # --- similar movies -----------------------------------------------------------------------
+
+    def candidates(self, *, genres: str | None = None, years: str | None = None,
+                   min_rating: float | None = None, min_votes: int = 0,
+                   language: str | None = None) -> np.ndarray | None:
+        """Movie ids passing the filters; None when no filter is set (everything passes)."""
+        filters = CatalogFilter.parse(genres=genres, years=years, min_votes=min_votes,
+                                      language=language)
+        if not filters.active and min_rating is None:
+            return None
+        keep = filters.mask(self.catalog, self.genres, self._votes[0])
+        if min_rating is not None:
+            keep &= np.nan_to_num(self._well_rated, nan=-np.inf) >= min_rating
+        return self.catalog["movie_id"].to_numpy()[keep]
+
+    def similar(self, movie: str | int, *, by: str = "content", features: str = "auto",
+                k: int = 10, **filters: Any) -> SimilarAnswer:
+        """Movies like ``movie``, optionally only well rated, from some years, of some genres."""
+        _check_k(k)
+        movie_id = self.resolve(movie)
+        if by != "content":
+            raise NoMatchError(f"similar --by {by!r} needs a model that is not available yet; "
+                               "use --by content")
+        features = self.content_features() if features == "auto" else features
+        model = self.model(f"content-{features}")
+        ranking = model.similar_movies(movie_id, k, candidates=self.candidates(**filters))
+        rows = [self.movie(m, s) for m, s in ranking]
+        notes = [] if len(rows) == k else [f"only {len(rows)} movies pass the filters"]
+        return SimilarAnswer(self.movie(movie_id), by, features, rows, notes)
+
+    def content_features(self) -> str:
+        """The richest content features this catalog has: soup, knowledge graph, or text."""
+        info = self.dataset.info()["coverage"]
+        if any(info.get(c, 0) > 0 for c in ("cast", "director", "keywords")):
+            return "soup"
+        if info.get("kg_tokens", 0) > 0:
+            return "kg"
+        if any(info.get(c, 0) > 0 for c in ("overview", "tags")):
+            return "tfidf"
+        return "soup"  # genres alone still make a (coarse) soup
+
+    # --- models -------------------------------------------------------------------------------
+
+    def model(self, name: str) -> Recommender:
+        """A fitted model by name, from memory, from the home folder, or fitted now and saved."""
+        if name in self._models:
+            return self._models[name]
+        from movierec.models import registry
+
+        model_class, config = registry.resolve(name)
+        model = None
+        folder = self._model_dir(name)
+        if folder is not None and (folder / "manifest.json").exists():
+            try:
+                if read_manifest(folder).get("dataset_fingerprint") == self.dataset.fingerprint():
+                    model = model_class.load(folder)
+            except DataFormatError as exc:
+                log.warning("ignoring the stored %s model: %s", name, exc)
+        if model is None:
+            log.info("fitting %s on %s", name, self.dataset.name)
+            model = model_class(config).fit(self.dataset)
+            if folder is not None:
+                model.save(folder)
+        self._models[name] = model
+        return model
+
+    def _model_dir(self, name: str):  # type: ignore[no-untyped-def]
+        if self.home is None:
+            return None
+        return self.home.models / self.dataset.name / name
+
+
+def _check_k(k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+
+
+def _is_missing(value: Any) -> bool:
+    if isinstance(value, list | tuple | np.ndarray):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
