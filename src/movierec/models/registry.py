@@ -1,0 +1,40 @@
+"""Models by name, for the command line, the service and the evaluation harness.
+
+Entries are import paths, so naming a model does not import every model's kernels.
+A name may carry a variant after a dash: ``content-soup`` is the content model with
+``features="soup"``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from movierec.errors import NoMatchError
+from movierec.models.base import Config, Recommender
+
+# name → (module:class, config overrides)
+MODELS: dict[str, tuple[str, dict[str, Any]]] = {
+    "content-soup": ("movierec.models.content:ContentRecommender", {"features": "soup"}),
+    "content-tfidf": ("movierec.models.content:ContentRecommender", {"features": "tfidf"}),
+    "content-kg": ("movierec.models.content:ContentRecommender", {"features": "kg"}),
+}
+
+
+def names() -> list[str]:
+    return sorted(MODELS)
+
+
+def resolve(name: str, **overrides: Any) -> tuple[type[Recommender], Config]:
+    """The class and a validated config for a model name (overrides win over the entry's)."""
+    if name not in MODELS:
+        raise NoMatchError(f"unknown model {name!r}; known models: {', '.join(names())}")
+    path, defaults = MODELS[name]
+    module_name, _, class_name = path.partition(":")
+    model_class = getattr(importlib.import_module(module_name), class_name)
+    return model_class, model_class.config_class(**{**defaults, **overrides})
+
+
+def create(name: str, **overrides: Any) -> Recommender:
+    model_class, config = resolve(name, **overrides)
+    return model_class(config)
