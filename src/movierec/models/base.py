@@ -78,6 +78,22 @@ class Config:
         return cls(**data)
 
 
+@dataclasses.dataclass(frozen=True)
+class RatingConfig(Config):
+    """Config of models that predict ratings.
+
+    ``shrink_votes`` (m) shrinks each predicted score toward the global mean C by the movie's
+    training vote count v, ``v/(v+m)·pred + m/(v+m)·C``, to keep barely-rated movies off the
+    top of a ranking; 0 turns it off. ``predict`` is never shrunk.
+    """
+
+    shrink_votes: float = 0.0
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.shrink_votes >= 0, "shrink_votes", ">= 0", self.shrink_votes)
+
+
 def require(condition: bool, field: str, allowed: str, value: object) -> None:
     """One-line parameter check with a message that names what is wrong."""
     if not condition:
@@ -226,6 +242,8 @@ class Recommender(ABC):
         if not isinstance(data, Dataset):
             raise ValueError(f"fit needs a Dataset, got {type(data).__name__}")
         matrix, self.users, self.movies = data.rating_matrix()
+        if matrix.nnz == 0:
+            raise ValueError(f"fit needs ratings; dataset {data.name!r} has none")
         self._seen_indptr = matrix.indptr.astype(np.int64)
         self._seen_indices = matrix.indices.astype(np.int32)
         self.fingerprint = data.fingerprint()
@@ -306,3 +324,51 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 def _check_k(k: int) -> None:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k <= 0:
         raise ValueError(f"k must be a positive integer, got {k!r}")
+
+
+class RatingPredictor(Recommender):
+    """A recommender that estimates the rating a user would give a movie.
+
+    Subclasses implement :meth:`_predict` on dense indices and set ``self.global_mean`` and
+    ``self.movie_votes`` in ``fit`` (and keep them in ``_state``) for vote-count shrinkage.
+    """
+
+    predicts_ratings: ClassVar[bool] = True
+    config_class: ClassVar[type[Config]] = RatingConfig
+    global_mean: float = 0.0
+    movie_votes: np.ndarray | None = None
+
+    @abstractmethod
+    def _predict(self, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
+        """Predicted ratings of (user index, movie index) pairs."""
+
+    def predict(self, user_ids: np.ndarray | list[int], movie_ids: np.ndarray | list[int]
+                ) -> np.ndarray:
+        """Predicted ratings for pairs of raw ids (the same length); named errors for unknowns."""
+        self._check_fitted()
+        user_ids, movie_ids = np.asarray(user_ids), np.asarray(movie_ids)
+        if user_ids.shape != movie_ids.shape or user_ids.ndim != 1:
+            raise ValueError(f"user_ids and movie_ids must be 1-d and of one length, got "
+                             f"{user_ids.shape} and {movie_ids.shape}")
+        users = self.users.indices(user_ids, missing="mask")
+        if (users < 0).any():
+            raise UnknownUserError(user_ids[users < 0][0].item())
+        movies = self.movies.indices(movie_ids, missing="mask")
+        if (movies < 0).any():
+            raise UnknownMovieError(movie_ids[movies < 0][0].item())
+        return np.asarray(self._predict(users, movies), dtype=np.float64)
+
+    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
+                  candidates: np.ndarray | None = None) -> Ranking:
+        self._check_fitted()
+        _check_k(k)
+        user = self._user_index(user_id)
+        scores = np.asarray(self._user_scores(user), dtype=np.float64)
+        m = self.config.shrink_votes  # type: ignore[attr-defined]
+        if m > 0 and self.movie_votes is not None:
+            v = np.asarray(self.movie_votes, dtype=np.float64)
+            scores = v / (v + m) * scores + m / (v + m) * self.global_mean
+        return self._top(scores, k, self._seen(user) if exclude_seen else None, candidates)
+
+    recommend.__doc__ = Recommender.recommend.__doc__
+
