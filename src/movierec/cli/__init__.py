@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from movierec import __version__
-from movierec.cli import browse
+from movierec.cli import browse, personal
 from movierec.cli import data as data_commands
 from movierec.cli.common import err
 from movierec.errors import MovieRecError
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(data_commands.app, name="data")
 browse.register(app)
+personal.register(app)
 
 
 def _version(value: bool) -> None:

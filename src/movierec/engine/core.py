@@ -63,6 +63,20 @@ class SimilarAnswer:
                 "notes": self.notes, "movies": [m.to_json() for m in self.movies]}
 
 
+@dataclass
+class RecommendAnswer:
+    user_id: int
+    model: str
+    movies: list[MovieRow]
+    reasons: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        rows = [m.to_json() for m in self.movies]
+        for row, reason in zip(rows, self.reasons, strict=False):
+            row["reason"] = reason
+        return {"user_id": self.user_id, "model": self.model, "movies": rows}
+
+
 class Engine:
     """Everything one dataset can answer."""
 
@@ -170,11 +184,16 @@ class Engine:
         """Movies like ``movie``, optionally only well rated, from some years, of some genres."""
         _check_k(k)
         movie_id = self.resolve(movie)
-        if by != "content":
-            raise NoMatchError(f"similar --by {by!r} needs a model that is not available yet; "
-                               "use --by content")
-        features = self.content_features() if features == "auto" else features
-        model = self.model(f"content-{features}")
+        if by == "content":
+            features = self.content_features() if features == "auto" else features
+            model = self.model(f"content-{features}")
+        elif by == "collab":
+            features = self.default_model()
+            if features.startswith("content"):
+                features = "als"
+            model = self.model(features)
+        else:
+            raise NoMatchError(f"similar --by must be content or collab, got {by!r}")
         ranking = model.similar_movies(movie_id, k, candidates=self.candidates(**filters))
         rows = [self.movie(m, s) for m, s in ranking]
         notes = [] if len(rows) == k else [f"only {len(rows)} movies pass the filters"]
@@ -190,6 +209,65 @@ class Engine:
         if any(info.get(c, 0) > 0 for c in ("overview", "tags")):
             return "tfidf"
         return "soup"  # genres alone still make a (coarse) soup
+
+    # --- personal recommendations -------------------------------------------------------------
+
+    def recommend(self, user_id: int, *, model: str | None = None, k: int = 10,
+                  genres: str | None = None, years: str | None = None,
+                  min_rating: float | None = None, reasons: bool = True) -> RecommendAnswer:
+        """A user's top ``k`` unseen movies, each with the rated movie that explains it best."""
+        _check_k(k)
+        name = model or self.default_model()
+        recommender = self.model(name)
+        candidates = self.candidates(genres=genres, years=years, min_rating=min_rating)
+        ranking = recommender.recommend(user_id, k, candidates=candidates)
+        rows = [self.movie(m, s) for m, s in ranking]
+        why = self._reasons(recommender, user_id, ranking.movie_ids) if reasons else []
+        return RecommendAnswer(int(user_id), name, rows, why)
+
+    def default_model(self) -> str:
+        """The model named by the last `movierec train`, else ALS (it folds in new ratings)."""
+        if self.home is not None:
+            marker = self.home.models / self.dataset.name / "DEFAULT"
+            if marker.exists():
+                return marker.read_text().strip()
+        return "als"
+
+    def train(self, name: str, *, make_default: bool = True) -> tuple[Recommender, float]:
+        """Fit a model from scratch, store it, and (by default) make it the one `recommend` uses."""
+        import time
+
+        from movierec.models import registry
+
+        model_class, config = registry.resolve(name)
+        started = time.perf_counter()
+        model = model_class(config).fit(self.dataset)
+        seconds = time.perf_counter() - started
+        folder = self._model_dir(name)
+        if folder is not None:
+            model.save(folder)
+            if make_default:
+                (folder.parent / "DEFAULT").write_text(name + "\n")
+        self._models[name] = model
+        return model, seconds
+
+    def _reasons(self, model: Recommender, user_id: int, movie_ids: np.ndarray) -> list[str]:
+        """ "because you rated Alien 5★": the user's liked movie most similar to each pick."""
+        mine = self.dataset.ratings[self.dataset.ratings["user_id"].to_numpy() == user_id]
+        if not len(mine) or not len(movie_ids):
+            return []
+        liked = mine[mine["rating"] >= mine["rating"].quantile(0.75)]
+        stars = dict(zip(liked["movie_id"].tolist(), liked["rating"].tolist(), strict=True))
+        reasons = []
+        for movie_id in movie_ids.tolist():
+            nearest = model.similar_movies(movie_id, 1, candidates=np.array(list(stars)))
+            if not len(nearest):
+                reasons.append("")
+                continue
+            source = int(nearest.movie_ids[0])
+            title = self.movie(source).title
+            reasons.append(f"because you rated {title} {stars[source]:g}★")
+        return reasons
 
     # --- models -------------------------------------------------------------------------------
 

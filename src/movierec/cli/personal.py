@@ -1,0 +1,80 @@
+"""`movierec train` and `movierec recommend`: fit a model, and a user's picks with reasons."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from movierec.cli.common import (
+    DatasetOption,
+    HomeOption,
+    JsonOption,
+    QuietOption,
+    emit_json,
+    home_of,
+    out,
+    status,
+)
+from movierec.engine.core import Engine
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("recommend")(recommend)
+
+
+def train(
+    model: Annotated[str, typer.Option("--model", "-m", help="mf, mf-bounded, als, knn, ease, "
+                                       "ials, content-soup, content-tfidf or content-kg.")]
+    = "als",
+    default: Annotated[bool, typer.Option(help="Make it the model `recommend` uses.")] = True,
+    dataset: DatasetOption = "ml-100k",
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fit a model on the whole dataset and store it in the home folder."""
+    engine = Engine.open(home_of(home), dataset)
+    with status(f"fitting {escape(model)} on {escape(dataset)}", enabled=not quiet):
+        fitted, seconds = engine.train(model, make_default=default)
+    summary = {"dataset": dataset, "model": model, "fit_seconds": round(seconds, 3),
+               "users": len(fitted.users), "movies": len(fitted.movies),
+               "config": fitted.config.to_json(), "default": default}
+    if as_json:
+        emit_json(summary)
+        return
+    out.print(f"trained [bold]{escape(model)}[/] on {escape(dataset)} in {seconds:.2f} s "
+              f"({len(fitted.users):,} users, {len(fitted.movies):,} movies)"
+              + (" — now the default for `movierec recommend`" if default else ""))
+
+
+def recommend(
+    user: Annotated[int, typer.Option("--user", "-u", help="A user id of the dataset.")],
+    k: Annotated[int, typer.Option("-k", "--k", help="How many movies.")] = 10,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Default: the last one "
+                                              "trained, else als.")] = None,
+    genre: Annotated[str | None, typer.Option("--genre", "-g", help="Genre(s), "
+                                              "comma-separated.")] = None,
+    years: Annotated[str | None, typer.Option("--years", "-y", help="1950-1959, 1950s…")]
+    = None,
+    min_rating: Annotated[float | None, typer.Option(help="Only well-rated movies.")] = None,
+    dataset: DatasetOption = "ml-100k",
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A user's top picks among movies they have not rated, each with a reason."""
+    answer = Engine.open(home_of(home), dataset).recommend(
+        user, model=model, k=k, genres=genre, years=years, min_rating=min_rating)
+    if as_json:
+        emit_json(answer.to_json())
+        return
+    table = Table("#", "title", "year", "predicted", "why",
+                  title=f"for user {answer.user_id} · {escape(answer.model)}")
+    reasons = answer.reasons or [""] * len(answer.movies)
+    for rank, (row, why) in enumerate(zip(answer.movies, reasons, strict=False), 1):
+        table.add_row(str(rank), escape(row.title), str(row.year or ""), f"{row.score:.2f}",
+                      escape(why))
+    out.print(table)
