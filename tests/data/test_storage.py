@@ -8,7 +8,7 @@ import pytest
 
 from movierec.data.dataset import HALF_STARS, Dataset, LoadReport
 from movierec.data.storage import list_datasets, load_dataset, save_dataset
-from movierec.errors import DatasetNotFoundError, DataFormatError
+from movierec.errors import DataFormatError, DatasetNotFoundError
 from movierec.home import Home
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from movierec.data.files import FileSet
-from movierec.data.sources import imdb5000, load_path, movies_dataset, tmdb10k, tmdb5000
+from movierec.data.sources import common, imdb5000, load_path, movies_dataset, tmdb10k, tmdb5000
 from movierec.errors import DataFormatError
 
 # --- helpers ------------------------------------------------------------------------------
@@ -349,7 +349,7 @@ def test_imdb5000_empty_file_names_the_file(tmp_path):
 def test_imdb_numbers_read_every_spelling():
     values = pd.Series(["tt0114709", "0114709", "http://www.imdb.com/title/tt0499549/?ref_=fn_tt",
                         "", None, "n/a"])
-    assert tmdb5000.imdb_numbers(values).tolist() == [114709, 114709, 499549, pd.NA, pd.NA,
+    assert common.imdb_numbers(values).tolist() == [114709, 114709, 499549, pd.NA, pd.NA,
                                                       pd.NA]
 
 

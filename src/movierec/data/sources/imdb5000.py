@@ -13,8 +13,7 @@ import pandas as pd
 from movierec.data.dataset import Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileSet
 from movierec.data.readers import note_skipped, require_columns
-from movierec.data.sources.common import drop_duplicate_ids, split_list
-from movierec.data.sources.tmdb5000 import imdb_numbers, read_text
+from movierec.data.sources.common import drop_duplicate_ids, imdb_numbers, read_text, split_list
 
 FORMAT = "imdb-5000"
 DESCRIPTION = "movie_metadata.csv (Kaggle IMDB 5000 Movie Dataset)"

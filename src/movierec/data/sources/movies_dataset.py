@@ -22,9 +22,10 @@ from movierec.data.dataset import HALF_STARS, Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileRef, FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import Table, note_skipped, read_table, require_columns
-from movierec.data.sources.common import add_unlisted_movies, drop_duplicate_ids
-from movierec.data.sources.tmdb5000 import (
+from movierec.data.sources.common import (
     TOP_CAST,
+    add_unlisted_movies,
+    drop_duplicate_ids,
     imdb_numbers,
     integer_ids,
     names_of,

@@ -16,8 +16,14 @@ import pandas as pd
 from movierec.data.dataset import Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileSet
 from movierec.data.readers import note_skipped, require_columns
-from movierec.data.sources.common import drop_duplicate_ids, split_list
-from movierec.data.sources.tmdb5000 import TOP_CAST, imdb_numbers, integer_ids, read_text
+from movierec.data.sources.common import (
+    TOP_CAST,
+    drop_duplicate_ids,
+    imdb_numbers,
+    integer_ids,
+    read_text,
+    split_list,
+)
 
 FORMAT = "tmdb-10k"
 DESCRIPTION = "tmdb-movies.csv (TMDb 10k movies, Udacity)"
