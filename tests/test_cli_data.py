@@ -100,3 +100,19 @@ def test_parse_count(text, value):
 def test_parse_count_rejects(text):
     with pytest.raises(ValueError, match="--ratings"):
         parse_count(text, "--ratings")
+
+
+def test_enrich_real_ml_latest_small_through_the_cli(tmp_path):
+    home = tmp_path / "home"
+    movierec("data", "import", str(shared_dataset("ml-latest-small")), home=home)
+    result = movierec(
+        "data", "enrich", "ml-latest-small", "--as", "ml-small-rich",
+        "--with", str(shared_dataset("the-movies-dataset")),
+        "--with", str(shared_dataset("tmdb-10k")), "--with", str(shared_dataset("tmdb-5000")),
+        "--json", home=home)
+    coverage = json.loads(result.stdout)["coverage"]["columns"]
+    assert coverage["keywords"]["gained"] == 8_698 and coverage["cast"]["gained"] == 6_209
+    info = json.loads(movierec("data", "info", "-d", "ml-small-rich", "--json",
+                               home=home).stdout)
+    assert info["coverage"]["overview"] == pytest.approx(0.6759, abs=1e-4)
+    assert info["ratings"] == 100_836  # ratings untouched
