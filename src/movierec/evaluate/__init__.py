@@ -1,0 +1,11 @@
+"""Splits, metrics and cross-validation: how well a model does on data it did not see.
+
+Reads datasets and models, never the ratings store. Definitions of every metric are in
+:mod:`movierec.evaluate.metrics`; the splits in :mod:`movierec.evaluate.splits`.
+"""
+
+from movierec.evaluate.runner import EvaluationResult, ModelResult, evaluate, make_splits
+from movierec.evaluate.splits import Split, kfold, temporal, user_holdout, user_temporal
+
+__all__ = ["EvaluationResult", "ModelResult", "Split", "evaluate", "kfold", "make_splits",
+           "temporal", "user_holdout", "user_temporal"]

@@ -1,0 +1,197 @@
+"""Train/test splits of a dataset's ratings: seeded, vectorised, one ``Split`` per fold.
+
+Every split keeps the full catalog in the training :class:`~movierec.data.Dataset` and
+subsets only its ratings, so a model's movie index is the same whatever the fold and a test
+movie that no training rating touches is still a known (if uninformed) catalog entry.
+
+* :func:`kfold` — k-fold over ratings, the same folds as Surprise's ``KFold``. Surprise
+  shuffles ``np.arange(n_ratings)`` with ``np.random.RandomState(random_state).shuffle`` and
+  cuts it into ``n_splits`` consecutive slices, the first ``n % n_splits`` one rating larger.
+  This module does exactly that, so *given the ratings in the same row order and the same
+  seed, both libraries build identical folds*: load Surprise's data with
+  ``surprise.Dataset.load_from_df(data.ratings[["user_id", "movie_id", "rating"]], reader)``
+  (which keeps the row order) and use ``KFold(n_splits, random_state=seed)``.
+* :func:`user_holdout` — per user, a random fraction (or a fixed number) of their ratings.
+* :func:`user_temporal` — per user, the last ratings by timestamp (leave-last-n-out).
+* :func:`temporal` — everything rated after a global time cutoff (or a timestamp quantile).
+
+In the per-user splits a user keeps at least one training rating, and users with fewer than
+``min_ratings`` ratings stay wholly in train: a user with nothing left to learn from says
+nothing about a model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from movierec.data.dataset import Dataset, LoadReport
+
+
+@dataclass(frozen=True)
+class Split:
+    """One train/test split: the training dataset and the held-out ratings."""
+
+    train: Dataset
+    test: pd.DataFrame
+    fold: int = 0
+
+    def coverage_of_test(self) -> dict[str, int]:
+        """Test ratings whose user, or movie, no training rating mentions.
+
+        Rating metrics drop such ratings (a model can only guess a constant for them), and the
+        counts are reported so the drop is visible.
+        """
+        train = self.train.ratings
+        unknown_user = ~self.test["user_id"].isin(train["user_id"].unique()).to_numpy()
+        unknown_movie = ~self.test["movie_id"].isin(train["movie_id"].unique()).to_numpy()
+        return {"test_ratings": len(self.test),
+                "unknown_user": int(unknown_user.sum()),
+                "unknown_movie": int((unknown_movie & ~unknown_user).sum())}
+
+
+def kfold_indices(n_ratings: int, n_splits: int = 5, seed: int | None = 0,
+                  shuffle: bool = True) -> list[np.ndarray]:
+    """Test row indices of each fold, as Surprise's ``KFold(n_splits, random_state=seed)``.
+
+    ``seed=None`` draws from numpy's global RandomState, as Surprise does; only an integer seed
+    gives reproducible (and Surprise-identical) folds.
+    """
+    if isinstance(n_splits, bool) or not isinstance(n_splits, int | np.integer) \
+            or not 2 <= n_splits <= n_ratings:
+        raise ValueError(f"n_splits (cv) must be an integer from 2 to the number of ratings "
+                         f"({n_ratings}), got {n_splits!r}")
+    indices = np.arange(n_ratings)
+    if shuffle:
+        rng = np.random.mtrand._rand if seed is None else np.random.RandomState(seed)
+        rng.shuffle(indices)
+    sizes = np.full(n_splits, n_ratings // n_splits)
+    sizes[: n_ratings % n_splits] += 1
+    stops = np.cumsum(sizes)
+    return [indices[stop - size:stop] for stop, size in zip(stops, sizes, strict=True)]
+
+
+def kfold(data: Dataset, n_splits: int = 5, *, seed: int | None = 0,
+          shuffle: bool = True) -> Iterator[Split]:
+    """k-fold over ratings: each rating is tested exactly once (Surprise's folds)."""
+    _check_data(data)
+    for fold, test_rows in enumerate(kfold_indices(len(data.ratings), n_splits, seed, shuffle)):
+        mask = np.zeros(len(data.ratings), bool)
+        mask[test_rows] = True
+        yield _split(data, mask, fold, test_order=np.sort(test_rows))
+
+
+def user_holdout(data: Dataset, fraction: float | None = 0.2, *, n: int | None = None,
+                 seed: int = 0, min_ratings: int = 2, repeats: int = 1) -> Iterator[Split]:
+    """Per user, hold out a random ``fraction`` of their ratings (or exactly ``n``).
+
+    A user with ``c`` ratings gets ``round(fraction·c)`` test ratings (halves round up),
+    at least 1 and at most ``c − 1``; with ``n``, ``min(n, c − 1)``. Users with fewer than
+    ``min_ratings`` ratings stay wholly in train. ``repeats`` > 1 draws independent holdouts
+    with seeds ``seed, seed+1, …`` so a mean ± std can be reported.
+    """
+    _check_data(data)
+    _check_positive_int(repeats, "repeats")
+    for repeat in range(repeats):
+        keys = np.random.default_rng(seed + repeat).random(len(data.ratings))
+        mask = _per_user_tail(data, keys, fraction, n, min_ratings)
+        yield _split(data, mask, repeat)
+
+
+def user_temporal(data: Dataset, n: int | None = 1, *, fraction: float | None = None,
+                  min_ratings: int = 2) -> Iterator[Split]:
+    """Per user, hold out their last ``n`` ratings by timestamp (or the last ``fraction``).
+
+    Ratings with equal timestamps keep their row order (the later row counts as later).
+    A ``fraction``, when given, replaces ``n``. Counts follow :func:`user_holdout`'s rules.
+    """
+    _check_data(data)
+    _check_timestamps(data)
+    stamps = data.ratings["timestamp"].to_numpy()
+    if fraction is not None:
+        n = None
+    mask = _per_user_tail(data, stamps, fraction, n, min_ratings)
+    yield _split(data, mask, 0)
+
+
+def temporal(data: Dataset, *, cutoff: int | None = None, quantile: float = 0.8
+             ) -> Iterator[Split]:
+    """Hold out every rating made after a time: ``cutoff`` seconds, or a timestamp quantile.
+
+    With ``quantile`` q the cutoff is the lower q-quantile of all timestamps, so about
+    ``1 − q`` of the ratings (those strictly later) are tested. Users first seen after the
+    cutoff are in test only, and are reported as unknown.
+    """
+    _check_data(data)
+    _check_timestamps(data)
+    stamps = data.ratings["timestamp"].to_numpy()
+    if cutoff is None:
+        if not 0.0 < quantile < 1.0:
+            raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
+        cutoff = int(np.quantile(stamps, quantile, method="lower"))
+    mask = stamps > cutoff
+    if not mask.any() or mask.all():
+        raise ValueError(f"time cutoff {cutoff} leaves {'no' if not mask.any() else 'every'} "
+                         f"rating in test; timestamps run {stamps.min()}..{stamps.max()}")
+    yield _split(data, mask, 0)
+
+
+def _per_user_tail(data: Dataset, keys: np.ndarray, fraction: float | None, n: int | None,
+                   min_ratings: int) -> np.ndarray:
+    """Mask of each user's test ratings: those with the largest ``keys`` (ties: later row)."""
+    if (fraction is None) == (n is None):
+        raise ValueError("give exactly one of fraction and n")
+    if fraction is not None and not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    if n is not None:
+        _check_positive_int(n, "n")
+    _check_positive_int(min_ratings, "min_ratings")
+    users = data.ratings["user_id"].to_numpy()
+    rows = np.arange(len(users))
+    order = np.lexsort((rows, keys, users))  # by user, then key, then row
+    sorted_users = users[order]
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]])
+    counts = np.diff(np.r_[starts, len(users)])
+    if n is not None:
+        n_test = np.minimum(n, counts - 1)
+    else:
+        n_test = np.clip(np.floor(fraction * counts + 0.5).astype(np.int64), 1, counts - 1)
+    n_test[counts < max(min_ratings, 2)] = 0
+    # position from the end of the user's block: 0 for the largest key
+    from_end = np.repeat(starts + counts, counts) - 1 - np.arange(len(users))
+    mask = np.zeros(len(users), bool)
+    mask[order] = from_end < np.repeat(n_test, counts)
+    return mask
+
+
+def _split(data: Dataset, test_mask: np.ndarray, fold: int,
+           test_order: np.ndarray | None = None) -> Split:
+    ratings = data.ratings
+    train_ratings = ratings[~test_mask].reset_index(drop=True)
+    test = ratings.iloc[test_order] if test_order is not None else ratings[test_mask]
+    train = dataclasses.replace(data, ratings=train_ratings,
+                                report=LoadReport(list(data.report.notes)))
+    return Split(train, test.reset_index(drop=True), fold)
+
+
+def _check_data(data: Dataset) -> None:
+    if not isinstance(data, Dataset):
+        raise ValueError(f"a split needs a Dataset, got {type(data).__name__}")
+    if len(data.ratings) < 2:
+        raise ValueError(f"dataset {data.name!r} has {len(data.ratings)} rating(s); a split "
+                         "needs at least 2")
+
+
+def _check_timestamps(data: Dataset) -> None:
+    if not (data.ratings["timestamp"].to_numpy() > 0).any():
+        raise ValueError(f"dataset {data.name!r} has no timestamps; use a random split "
+                         "(kfold or user-holdout)")
+
+
+def _check_positive_int(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
