@@ -216,7 +216,7 @@ def user_counts(rng: np.random.Generator, n_users: int, n_movies: int,
     exact = filled(high)
     counts = np.floor(exact).astype(np.int64)
     missing = n_ratings - int(counts.sum())
-    if missing < 0:  # rounding in the sum; take back from the largest counts below the cap
+    if missing < 0:  # float rounding in the bisection; take back from the largest counts
         counts[np.argsort(-counts, kind="stable")[:-missing]] -= 1
     elif missing > 0:
         fraction = np.where(counts < cap, exact - counts, -1.0)
@@ -225,8 +225,9 @@ def user_counts(rng: np.random.Generator, n_users: int, n_movies: int,
 
 
 def _check_shape(n_users: int, n_movies: int, n_ratings: int, rank: int) -> None:
-    for name, value in (("n_users", n_users), ("n_movies", n_movies), ("rank", rank)):
-        if int(value) != value or value < 1:
+    for name, value in (("n_users", n_users), ("n_movies", n_movies),
+                        ("n_ratings", n_ratings), ("rank", rank)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if n_users > np.iinfo(np.int32).max or n_movies > np.iinfo(np.int32).max - 1:
         raise ValueError("n_users and n_movies must fit 32-bit ids")
