@@ -15,6 +15,10 @@ from movierec.models.base import Config, Recommender
 
 # name → (module:class, config overrides)
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {
+    "mf": ("movierec.models.mf:MatrixFactorization", {}),
+    "mf-bounded": ("movierec.models.mf:BoundedMatrixFactorization", {}),
+    "als": ("movierec.models.als:ALS", {}),
+    "content": ("movierec.models.content:ContentRecommender", {"features": "auto"}),
     "content-soup": ("movierec.models.content:ContentRecommender", {"features": "soup"}),
     "content-tfidf": ("movierec.models.content:ContentRecommender", {"features": "tfidf"}),
     "content-kg": ("movierec.models.content:ContentRecommender", {"features": "kg"}),
