@@ -55,6 +55,8 @@ YEAR_OFF_BY_ONE, YEAR_UNKNOWN, YEAR_MISMATCH = 3.0, 5.0, 15.0
 RESOLVE_MIN_SCORE = 65.0
 SEARCH_MIN_SCORE = 50.0
 _FUZZY_POOL = 60  # candidates the trigram pass hands to rapidfuzz, per measure
+CLEAR_LEAD = 3.0  # popularity ratio at which one partial match wins over equal others
+MAX_LISTED = 12  # candidates named in an ambiguity message
 
 # Combining marks (accents) that NFKD splits off; other scripts keep theirs.
 _MARK_RANGES = ((0x0300, 0x0370), (0x1AB0, 0x1B00), (0x1DC0, 0x1E00), (0x20D0, 0x2100),
@@ -255,8 +257,9 @@ class TitleIndex:
         (1984)"). Else the best search match wins, when it is good enough and unambiguous:
         several exact matches, or several equally good matches sharing one title ("hamlet": five
         versions), raise :class:`AmbiguousTitleError` listing them with their years, so the
-        person adds the year or uses the id. Equally good matches with different titles ("star
-        wars" starts many) go to the most popular, as the search ranks them.
+        person adds the year or uses the id. Equally good partial matches with different titles
+        ("star trek" starts eight films) are ambiguous too, unless the most popular has
+        :data:`CLEAR_LEAD` times the votes of the next.
 
         Raises:
             NoMatchError: nothing scores :data:`RESOLVE_MIN_SCORE`; the message suggests the
@@ -275,12 +278,18 @@ class TitleIndex:
             hint = f"; did you mean {suggestions}?" if suggestions else ""
             raise NoMatchError(f"no movie title matches {query!r}{hint}")
         top = matches[0]
-        key = self._keys[self._row_of[top.movie_id]]
-        tied = [m for m in matches if m.score == top.score
-                and (top.score >= EXACT or self._keys[self._row_of[m.movie_id]] == key)]
+        tied = [m for m in matches if m.score == top.score]
+        if len(tied) > 1 and top.score < EXACT:
+            key = self._keys[self._row_of[top.movie_id]]
+            same_title = [m for m in tied if self._keys[self._row_of[m.movie_id]] == key]
+            if len(same_title) > 1:
+                tied = same_title
+            elif top.popularity >= CLEAR_LEAD * max(tied[1].popularity, 1):
+                tied = [top]
         if len(tied) == 1:
             return top.movie_id
         tied.sort(key=lambda m: (m.year is None, m.year or 0, m.movie_id))
+        tied = tied[:MAX_LISTED]
         listed = ", ".join(f"{m.label()} [id {m.movie_id}]" for m in tied)
         raise AmbiguousTitleError(
             f"{query!r} matches {len(tied)} movies: {listed}; add the year or use the id",
