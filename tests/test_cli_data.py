@@ -116,3 +116,13 @@ def test_enrich_real_ml_latest_small_through_the_cli(tmp_path):
                                home=home).stdout)
     assert info["coverage"]["overview"] == pytest.approx(0.6759, abs=1e-4)
     assert info["ratings"] == 100_836  # ratings untouched
+
+
+def test_errors_under_json_are_a_json_document_too(tmp_path):
+    home = tmp_path / "home"
+    movierec("data", "import", str(shared_dataset("ml-100k-recbole")), "--name", "ml-100k",
+             home=home)
+    result = movierec("similar", "star trek", "--json", home=home, check=False)
+    assert result.returncode == 1 and "matches 8 movies" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["error"] == "AmbiguousTitleError" and len(document["candidates"]) == 8

@@ -11,8 +11,8 @@ from rich.markup import escape
 from movierec import __version__
 from movierec.cli import browse, personal
 from movierec.cli import data as data_commands
-from movierec.cli.common import err
-from movierec.errors import MovieRecError
+from movierec.cli.common import emit_json, err
+from movierec.errors import AmbiguousTitleError, MovieRecError
 
 app = typer.Typer(
     name="movierec",
@@ -49,6 +49,11 @@ def main() -> None:
         if os.environ.get("MOVIEREC_DEBUG"):
             raise
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        if "--json" in sys.argv[1:]:
+            document = {"error": type(exc).__name__, "message": str(exc)}
+            if isinstance(exc, AmbiguousTitleError):
+                document["candidates"] = exc.candidates
+            emit_json(document)
         sys.exit(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         err.print("interrupted")
