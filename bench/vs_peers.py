@@ -378,11 +378,13 @@ def main() -> None:
     ranking_ratios = ratios(ranking_rows, PAIRS_RANKING, ("ndcg", "recall", "fit_seconds"))
     print_table(f"rating prediction · ml-100k · {FOLDS}-fold · mean ± std over folds",
                 rating_rows, [("RMSE", "rmse", 4), ("MAE", "mae", 4), ("NDCG@10", "ndcg", 4),
-                              ("fit s", "fit_seconds", 2), ("predict s", "predict_seconds", 2)])
+                              ("fit s", "fit_seconds", 2), ("predict s", "predict_seconds", 2),
+                              ("recommend s", "recommend_seconds", 2)])
     print_ratios(rating_ratios)
     print_table("ranking · ml-100k · per-user 20% holdout", ranking_rows,
                 [("NDCG@10", "ndcg", 4), ("recall@10", "recall", 4),
-                 ("precision@10", "precision", 4), ("fit s", "fit_seconds", 2)])
+                 ("precision@10", "precision", 4), ("fit s", "fit_seconds", 2),
+                 ("recommend s", "recommend_seconds", 2)])
     print_ratios(ranking_ratios)
     print(f"\nimplicit ALS settings: {params}")
 
