@@ -80,7 +80,10 @@ def test_recbole_layout(tmp_path):
     (folder / "ml-100k.user").write_text(
         "user_id:token\tage:token\tgender:token\toccupation:token\tzip_code:token\n"
         "1\t24\tM\ttechnician\t85711\n")
-    (folder / "ml-100k.link").write_text("item_id:token\tentity_id:token\n1\tm.toy\n2\tm.sus\n")
+    # RecBole's link ids are MovieLens-1M ids: ML-1M movie 7 is Toy Story, 9 The Usual Suspects
+    (folder / "ml-100k.link").write_text("item_id:token\tentity_id:token\n7\tm.toy\n9\tm.sus\n")
+    (folder / "movies.dat").write_text("7::Toy Story (1995)::Animation\n"
+                                       "9::Usual Suspects, The (1995)::Crime\n")
     (folder / "ml-100k.kg").write_text(
         "head_id:token\trelation_id:token\ttail_id:token\n"
         "m.toy\tfilm.film.actor\tm.hanks\nm.hanks\tfilm.actor.film\tm.toy\n"
@@ -94,6 +97,10 @@ def test_recbole_layout(tmp_path):
     assert len(dataset.ratings) == 2  # the duplicate (1, 1) keeps the later rating
     assert dataset.ratings.set_index("movie_id").loc[1, "rating"] == 4
     assert dataset.users["zip"].tolist() == ["85711"]
+    (folder / "movies.dat").unlink()
+    without = load_path(folder)
+    assert "kg_tokens" not in without.catalog.columns
+    assert any("MovieLens-1M ids" in str(note) for note in without.report)
 
 
 def test_ml1m_layout_with_gzipped_partial_ratings(tmp_path):
@@ -159,9 +166,17 @@ def test_real_ml100k_recbole_counts():
     info = dataset.info()
     assert (info["ratings"], info["users"], info["movies"]) == (100_000, 943, 1_682)
     assert len(dataset.users) == 943
-    assert info["coverage"]["kg_tokens"] == pytest.approx(1598 / 1682, abs=1e-4)
-    toy = dataset.catalog.set_index("movie_id").loc[1]
-    assert toy["title"] == "Toy Story" and any(t.startswith("actor:") for t in toy["kg_tokens"])
+
+
+def test_real_ml100k_recbole_kg_relinked_through_ml1m_titles():
+    dataset = load_path(shared_dataset("ml-100k-recbole"),
+                        extra=[shared_dataset("ml-1m") / "movies.dat"])
+    assert len(dataset.ratings) == 100_000 and len(dataset.catalog) == 1_682
+    assert dataset.info()["coverage"]["kg_tokens"] == pytest.approx(1483 / 1682, abs=1e-4)
+    catalog = dataset.catalog.set_index("movie_id")
+    khan, spock = catalog.loc[228, "kg_tokens"], catalog.loc[229, "kg_tokens"]
+    assert catalog.loc[228, "title"] == "Star Trek: The Wrath of Khan"
+    assert len(set(khan) & set(spock)) >= 10  # shared cast and crew of the series
 
 
 def test_real_ml_latest_small_counts():

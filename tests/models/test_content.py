@@ -280,28 +280,6 @@ def test_enriched_ml_latest_small_soup_neighbours_are_the_series():
     assert len(ranking) == 10 and not seen & set(ranking.movie_ids)
 
 
-def relinked_kg(data: Dataset) -> Dataset:
-    """ml-100k with its KG tokens moved to the right movies.
-
-    RecBole's ml-100k.link holds MovieLens-1M item ids (KB4Rec's linking), not ml-100k ones
-    (RUCAIBox/RecSysDatasets#130), so the loader's tokens for movie ``x`` describe ML-1M movie
-    ``x``. Matching ML-1M and ml-100k movies by title and year puts them back.
-    """
-    ml1m = load_shared("ml-1m").catalog
-
-    def key(c: pd.DataFrame) -> pd.Series:
-        return c["title"].str.lower() + "|" + c["year"].astype(str)
-
-    to_100k = pd.Series(data.catalog["movie_id"].to_numpy(), index=key(data.catalog))
-    to_100k = to_100k[~to_100k.index.duplicated()]
-    tokens = dict(zip(data.catalog["movie_id"], data.catalog["kg_tokens"], strict=True))
-    moved = {int(y): tokens[x] for x, y in zip(ml1m["movie_id"], key(ml1m).map(to_100k),
-                                               strict=True) if pd.notna(y) and x in tokens}
-    catalog = data.catalog.copy()
-    catalog["kg_tokens"] = [moved.get(int(m), []) for m in catalog["movie_id"]]
-    return data.with_catalog(catalog)
-
-
 def kg_series_neighbours(data: Dataset) -> None:
     model = ContentRecommender(features="kg").fit(data)
     catalog = data.catalog
@@ -315,15 +293,19 @@ def kg_series_neighbours(data: Dataset) -> None:
 
 
 @pytest.mark.slow
-def test_ml_100k_kg_neighbours_are_the_series_once_relinked():
-    kg_series_neighbours(relinked_kg(load_shared("ml-100k-recbole")))
+def test_ml_100k_kg_neighbours_are_the_series():
+    """RecBole's links hold ML-1M ids; the loader re-links them through ML-1M's movies.dat."""
+    from movierec.data.sources import load_path
+
+    data = load_path(shared_dataset("ml-100k-recbole"),
+                     extra=[shared_dataset("ml-1m") / "movies.dat"])
+    kg_series_neighbours(data)
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the RecBole loader attaches KG tokens by ML-1M ids "
-                   "(ml-100k.link holds them); drop relinked_kg once the loader maps them")
-def test_ml_100k_kg_neighbours_as_loaded():
-    kg_series_neighbours(load_shared("ml-100k-recbole"))
+def test_ml_100k_without_ml1m_titles_has_no_misattached_kg_tokens():
+    data = load_shared("ml-100k-recbole")
+    assert "kg_tokens" not in data.catalog.columns
+    assert any("MovieLens-1M ids" in str(note) for note in data.report)
 
 
 @pytest.mark.slow

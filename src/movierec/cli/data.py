@@ -53,7 +53,9 @@ def fetch_command(
 
 @app.command("import")
 def import_command(
-    path: Annotated[Path, typer.Argument(help="A folder or .zip you downloaded.")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="A folder or .zip you downloaded; more paths add their files to it (e.g. ML-1M's "
+             "movies.dat beside RecBole's ml-100k, to re-link its knowledge graph).")],
     name: Annotated[str | None, typer.Option("--name", help="Store under this name "
                                              "(default: the folder name).")] = None,
     home: HomeOption = None,
@@ -61,9 +63,9 @@ def import_command(
     quiet: QuietOption = False,
 ) -> None:
     """Detect the format of a folder or .zip, load it, and store it as Parquet."""
-    dataset_name = check_name(name or default_name(path))
-    with status(f"reading {escape(str(path))}", enabled=not quiet):
-        dataset = load_path(path, dataset_name)
+    dataset_name = check_name(name or default_name(paths[0]))
+    with status(f"reading {escape(str(paths[0]))}", enabled=not quiet):
+        dataset = load_path(paths[0], dataset_name, extra=paths[1:])
     _store(dataset, home_of(home), as_json=as_json, quiet=quiet)
 
 

@@ -115,6 +115,25 @@ class FileSet:
                     files.setdefault(child.name, FileRef(child.name, child))
         return cls(root, files)
 
+    @classmethod
+    def scan_all(cls, paths: list[str | Path]) -> FileSet:
+        """Several folders, archives or single files as one set (the first path is the root).
+
+        Lets a dataset be completed from elsewhere, e.g. RecBole's ml-100k with ML-1M's
+        `movies.dat`, which its knowledge-graph links need.
+        """
+        if not paths:
+            raise DataFormatError("no path given")
+        merged = cls(Path(paths[0]).expanduser(), {})
+        for path in (Path(p).expanduser() for p in paths):
+            if path.is_file() and not zipfile.is_zipfile(path):
+                name = path.name[:-3] if path.suffix == ".gz" else path.name
+                merged.files.setdefault(name, FileRef(name, path))
+            else:
+                for name, ref in cls.scan(path).files.items():
+                    merged.files.setdefault(name, ref)
+        return merged
+
     def __contains__(self, name: str) -> bool:
         return name in self.files
 

@@ -33,19 +33,17 @@ def clean_ratings(table: Table, scale: RatingScale, report: LoadReport, *,
     columns = columns or {c: c for c in RATINGS_TYPES}
     required = [columns[c] for c in ("user_id", "movie_id", "rating")]
     require_columns(table, required)
-    data = table.data
     note_skipped(table, report)
-    if data.num_rows == 0:
+    if table.data.num_rows == 0:
         raise DataFormatError("no ratings in the file", file=table.file)
-
-    users, no_user = _column(data, columns["user_id"], np.int32)
-    movies, no_movie = _column(data, columns["movie_id"], np.int32)
-    ratings, _ = _column(data, columns["rating"], np.float32)
-    if columns.get("timestamp") in data.column_names:
-        stamps, _ = _column(data, columns["timestamp"], np.int64)
+    n_rows = table.data.num_rows
+    users, no_user = _take_column(table, columns["user_id"], np.int32)
+    movies, no_movie = _take_column(table, columns["movie_id"], np.int32)
+    ratings, _ = _take_column(table, columns["rating"], np.float32)
+    if columns.get("timestamp") in table.data.column_names:
+        stamps, _ = _take_column(table, columns["timestamp"], np.int64)
     else:
-        stamps = np.zeros(data.num_rows, np.int64)
-    del data
+        stamps = np.zeros(n_rows, np.int64)
 
     keep = np.ones(len(users), dtype=bool)
     missing_id = no_user | no_movie
@@ -103,9 +101,14 @@ def _drop(keep: np.ndarray, mask: np.ndarray, why: str, table: Table, report: Lo
         keep &= ~mask
 
 
-def _column(data: pa.Table, name: str, dtype: type) -> tuple[np.ndarray, np.ndarray]:
-    """A column as a numpy array of ``dtype`` plus its null mask (nulls become 0 or NaN)."""
-    column = data.column(name)
+def _take_column(table: Table, name: str, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """A column as a numpy array of ``dtype`` plus its null mask (nulls become 0 or NaN).
+
+    The column is dropped from the table as it is taken, so the Arrow copy and the numpy copy
+    of a 33.8M-row file are never both whole in memory.
+    """
+    column = table.data.column(name)
+    table.data = table.data.drop_columns([name])
     nulls = (column.is_null().to_numpy(zero_copy_only=False) if column.null_count
              else np.zeros(len(column), dtype=bool))
     target = pa.from_numpy_dtype(dtype)

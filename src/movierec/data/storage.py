@@ -100,7 +100,8 @@ def load_dataset(home: Home, name: str) -> Dataset:
                    lines=note.get("lines", []))
     try:
         catalog = pq.read_table(folder / "catalog.parquet").to_pandas()
-        ratings = pq.read_table(folder / "ratings.parquet").to_pandas()
+        ratings = pq.read_table(folder / "ratings.parquet").to_pandas(self_destruct=True,
+                                                                      split_blocks=True)
         users_path = folder / "users.parquet"
         users = pq.read_table(users_path).to_pandas() if users_path.exists() else None
     except (OSError, pa.ArrowInvalid) as exc:

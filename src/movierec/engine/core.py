@@ -100,6 +100,10 @@ class Engine:
         return pd.Index(self.catalog["movie_id"].to_numpy())
 
     @cached_property
+    def _fingerprint(self) -> str:
+        return self.dataset.fingerprint()
+
+    @cached_property
     def genres(self) -> GenreIndex:
         return GenreIndex(self.catalog["genres"])
 
@@ -282,7 +286,7 @@ class Engine:
         folder = self._model_dir(name)
         if folder is not None and (folder / "manifest.json").exists():
             try:
-                if read_manifest(folder).get("dataset_fingerprint") == self.dataset.fingerprint():
+                if read_manifest(folder).get("dataset_fingerprint") == self._fingerprint:
                     model = model_class.load(folder)
             except DataFormatError as exc:
                 log.warning("ignoring the stored %s model: %s", name, exc)

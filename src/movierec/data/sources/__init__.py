@@ -47,9 +47,17 @@ def detect(files: FileSet) -> ModuleType:
                           file=files.root)
 
 
-def load_path(path: str | Path, name: str | None = None) -> Dataset:
-    """Detect the format of a folder or `.zip` and load it."""
-    files = FileSet.scan(path)
+def load_path(path: str | Path, name: str | None = None, *,
+              extra: list[str | Path] = ()) -> Dataset:
+    """Detect the format of a folder or `.zip` and load it.
+
+    Args:
+        path: the dataset's folder or archive.
+        name: the dataset's name (default: the folder name).
+        extra: more folders or files whose files complete the dataset (e.g. ML-1M's
+            `movies.dat` beside RecBole's ml-100k, to re-link its knowledge graph).
+    """
+    files = FileSet.scan_all([path, *extra]) if extra else FileSet.scan(path)
     module = detect(files)
     dataset_name = name or default_name(Path(path))
     dataset = module.load(files, dataset_name)

@@ -40,18 +40,7 @@ def load(files: FileSet, name: str) -> Dataset:
     if movies is None:
         report.add("movies.dat is missing: movies have no titles or genres", file=str(files.root))
     else:
-        table = _read_dat(movies, ["movie_id", "raw_title", "genres"],
-                          {"movie_id": pa.int32(), "raw_title": pa.string(),
-                           "genres": pa.string()}, encoding="latin-1")
-        note_skipped(table, report)
-        frame = table.data.to_pandas()
-        split = frame["raw_title"].map(split_title)
-        catalog = pd.DataFrame({
-            "movie_id": frame["movie_id"],
-            "title": [title for title, _ in split],
-            "year": [year for _, year in split],
-            "genres": frame["genres"].map(split_list),
-        })
+        catalog = read_movies(movies, report)
     ratings = empty_ratings()
     rating_file = files.first("ratings.dat", "ratings*.dat")
     if rating_file is None:
@@ -78,6 +67,22 @@ def load(files: FileSet, name: str) -> Dataset:
         report.add("users.dat ages are band starts (1 = under 18, 18 = 18-24, 25 = 25-34, …)",
                    file=user_file.display)
     return Dataset(name, catalog, ratings, users, FIVE_STARS, FORMAT, report)
+
+
+def read_movies(ref: FileRef, report: LoadReport) -> pd.DataFrame:
+    """`movies.dat` as a catalog: "Toy Story (1995)" split into title and year, genres."""
+    table = _read_dat(ref, ["movie_id", "raw_title", "genres"],
+                      {"movie_id": pa.int32(), "raw_title": pa.string(), "genres": pa.string()},
+                      encoding="latin-1")
+    note_skipped(table, report)
+    frame = table.data.to_pandas()
+    split = frame["raw_title"].map(split_title)
+    return pd.DataFrame({
+        "movie_id": frame["movie_id"],
+        "title": [title for title, _ in split],
+        "year": [year for _, year in split],
+        "genres": frame["genres"].map(split_list),
+    })
 
 
 def _read_dat(ref: FileRef, names: list[str], types: dict[str, pa.DataType],

@@ -2,8 +2,14 @@
 
 `ml-100k.inter/.item/.user` are tab-separated with `name:type` headers. The add-on
 `ml-100k.link` maps movies to Freebase entities and `ml-100k.kg` holds (head, relation, tail)
-triples about them; each movie gets tokens such as ``actor:m.0c3wmn`` or ``director:m.02l5rm``
+triples about them; each movie gets tokens such as ``actor:m.0c3wmn`` or ``directed_by:m.02l5rm``
 in the catalog's ``kg_tokens`` column, so content similarity can use who made the film.
+
+The ids in RecBole's `ml-100k.link` are **MovieLens-1M** item ids (KB4Rec linked ML-1M;
+RUCAIBox/RecSysDatasets#130): read as ml-100k ids, Grease's sequel would be "Hollow Reed →
+Losing Chase". So the tokens are re-linked through titles and years, which needs ML-1M's
+`movies.dat` among the files (``movierec data import ml-100k-folder ml-1m/movies.dat``).
+Without it the tokens are left out, with a note, rather than attached to the wrong films.
 """
 
 from __future__ import annotations
@@ -56,11 +62,18 @@ def load(files: FileSet, name: str) -> Dataset:
                                          "zip_code": pa.string()})
         note_skipped(table, report)
         users = table.data.to_pandas().rename(columns={"zip_code": "zip"})
-    link, kg = files.first("*.link"), files.first("*.kg")
-    if link is not None and kg is not None and len(catalog):
-        catalog["kg_tokens"] = _kg_tokens(catalog["movie_id"].to_numpy(), link, kg, report)
-    elif item is not None:
-        report.add("no .link/.kg files: no knowledge-graph tokens", file=str(files.root))
+    link, kg, ml1m = files.first("*.link"), files.first("*.kg"), files.get("movies.dat")
+    if link is None or kg is None or not len(catalog):
+        if item is not None:
+            report.add("no .link/.kg files: no knowledge-graph tokens", file=str(files.root))
+    elif ml1m is None:
+        report.add("knowledge graph left out: ml-100k.link holds MovieLens-1M ids, and "
+                   "re-linking them needs ML-1M's movies.dat (import it alongside: "
+                   "movierec data import FOLDER path/to/ml-1m/movies.dat)", file=link.display)
+    else:
+        to_100k = _ml1m_to_ml100k(ml1m, catalog, report)
+        catalog["kg_tokens"] = _kg_tokens(catalog["movie_id"].to_numpy(), link, kg, to_100k,
+                                          report)
     return Dataset(name, catalog, ratings, users, FIVE_STARS, FORMAT, report)
 
 
@@ -88,10 +101,35 @@ def _catalog(ref: FileRef, report: LoadReport) -> pd.DataFrame:
     })
 
 
-def _kg_tokens(movie_ids: np.ndarray, link: FileRef, kg: FileRef,
+def _ml1m_to_ml100k(movies_dat: FileRef, catalog: pd.DataFrame,
+                    report: LoadReport) -> dict[int, int]:
+    """ML-1M movie id → ml-100k movie id, matching normalised title and year."""
+    from movierec.data.sources.movielens_1m import read_movies
+
+    ml1m = read_movies(movies_dat, report)
+    by_key = {}
+    for movie_id, key in zip(catalog["movie_id"].tolist(), _title_keys(catalog), strict=True):
+        by_key.setdefault(key, movie_id)
+    mapping = {int(m): by_key[k] for m, k in zip(ml1m["movie_id"].tolist(), _title_keys(ml1m),
+                                                  strict=True) if k in by_key}
+    report.add(f"knowledge graph re-linked from MovieLens-1M ids: {len(mapping)} ML-1M movies "
+               "matched by title and year", file=movies_dat.display, count=len(mapping))
+    return mapping
+
+
+def _title_keys(catalog: pd.DataFrame) -> list[str]:
+    titles = catalog["title"].astype(str).str.lower().str.replace(r"[^0-9a-z]+", " ", regex=True)
+    years = pd.to_numeric(catalog["year"], errors="coerce")
+    return [f"{t.strip()}|{'' if pd.isna(y) else int(y)}" for t, y in zip(titles, years,
+                                                                         strict=True)]
+
+
+def _kg_tokens(movie_ids: np.ndarray, link: FileRef, kg: FileRef, to_100k: dict[int, int],
                report: LoadReport) -> list[list[str]]:
     """Per movie, sorted ``relation:entity`` tokens of the triples whose head is that film."""
     links = _read_atomic(link, {"item_id": pa.int32(), "entity_id": pa.string()}).data.to_pandas()
+    links["item_id"] = links["item_id"].map(to_100k)
+    links = links.dropna(subset=["item_id"])
     triples = _read_atomic(kg, {"head_id": pa.string(), "relation_id": pa.string(),
                                 "tail_id": pa.string()}).data.to_pandas()
     film_of = dict(zip(links["entity_id"], links["item_id"], strict=True))
