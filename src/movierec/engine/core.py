@@ -188,31 +188,26 @@ class Engine:
         """Movies like ``movie``, optionally only well rated, from some years, of some genres."""
         _check_k(k)
         movie_id = self.resolve(movie)
+        notes = []
         if by == "content":
-            features = self.content_features() if features == "auto" else features
-            model = self.model(f"content-{features}")
-        elif by == "collab":
+            model = self.model("content" if features == "auto" else f"content-{features}")
+            features = model.features  # type: ignore[attr-defined]
+            if not model.has_features(movie_id):  # type: ignore[attr-defined]
+                notes.append(f"{self.movie(movie_id).title} has no {features} metadata in "
+                             f"{self.dataset.name}; showing collaborative neighbours instead")
+                by = "collab"
+        elif by != "collab":
+            raise NoMatchError(f"similar --by must be content or collab, got {by!r}")
+        if by == "collab":
             features = self.default_model()
             if features.startswith("content"):
                 features = "als"
             model = self.model(features)
-        else:
-            raise NoMatchError(f"similar --by must be content or collab, got {by!r}")
         ranking = model.similar_movies(movie_id, k, candidates=self.candidates(**filters))
         rows = [self.movie(m, s) for m, s in ranking]
-        notes = [] if len(rows) == k else [f"only {len(rows)} movies pass the filters"]
+        if len(rows) < k:
+            notes.append(f"only {len(rows)} movies pass the filters")
         return SimilarAnswer(self.movie(movie_id), by, features, rows, notes)
-
-    def content_features(self) -> str:
-        """The richest content features this catalog has: soup, knowledge graph, or text."""
-        info = self.dataset.info()["coverage"]
-        if any(info.get(c, 0) > 0 for c in ("cast", "director", "keywords")):
-            return "soup"
-        if info.get("kg_tokens", 0) > 0:
-            return "kg"
-        if any(info.get(c, 0) > 0 for c in ("overview", "tags")):
-            return "tfidf"
-        return "soup"  # genres alone still make a (coarse) soup
 
     # --- personal recommendations -------------------------------------------------------------
 

@@ -18,8 +18,10 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "mf": ("movierec.models.mf:MatrixFactorization", {}),
     "mf-bounded": ("movierec.models.mf:BoundedMatrixFactorization", {}),
     "als": ("movierec.models.als:ALS", {}),
-    "content": ("movierec.models.content:ContentRecommender", {"features": "auto"}),
-    "content-soup": ("movierec.models.content:ContentRecommender", {"features": "soup"}),
+    # idf keeps genre-only movies from crowding neighbour lists of partly enriched catalogs
+    "content": ("movierec.models.content:ContentRecommender", {"features": "auto", "idf": True}),
+    "content-soup": ("movierec.models.content:ContentRecommender",
+                     {"features": "soup", "idf": True}),
     "content-tfidf": ("movierec.models.content:ContentRecommender", {"features": "tfidf"}),
     "content-kg": ("movierec.models.content:ContentRecommender", {"features": "kg"}),
 }
