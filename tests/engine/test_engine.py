@@ -1,0 +1,85 @@
+"""The engine answers the questions the CLI and the service ask, on real ml-100k."""
+
+import numpy as np
+import pytest
+
+from movierec.data.sources import load_path
+from movierec.engine.core import Engine
+from movierec.errors import AmbiguousTitleError, NoMatchError, UnknownMovieError, UnknownUserError
+from movierec.home import Home
+from tests.conftest import shared_dataset
+from tests.models.conformance import checkerboard
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    data = load_path(shared_dataset("ml-100k-recbole"), "ml-100k",
+                     extra=[shared_dataset("ml-1m") / "movies.dat"])
+    return Engine(data, Home(tmp_path_factory.mktemp("home")))
+
+
+def test_top_and_filters(engine):
+    chart = engine.top(k=3, genres="Film-Noir", years="1940-1959", quantile=0.5)
+    assert chart.entries and all(1940 <= e.year <= 1959 for e in chart.entries)
+    with pytest.raises(NoMatchError, match="unknown genre"):
+        engine.top(genres="Cyberpunk")
+
+
+def test_similar_by_content_with_era_and_quality_filters(engine):
+    answer = engine.similar("Alien", k=5)
+    assert answer.by == "content" and answer.features == "kg"
+    assert answer.movies[0].title == "Aliens"
+    eighties = engine.similar("Alien", k=5, years="1980s", min_rating=3.5)
+    assert all(1980 <= m.year <= 1989 for m in eighties.movies)
+    well_rated = engine.candidates(min_rating=3.5)
+    assert set(m.movie_id for m in eighties.movies) <= set(well_rated.tolist())
+
+
+def test_similar_falls_back_to_collab_without_metadata(engine):
+    answer = engine.similar("Star Wars", k=3)  # no KG tokens for this film
+    assert answer.by == "collab" and "no kg metadata" in answer.notes[0]
+    assert "The Empire Strikes Back" in [m.title for m in answer.movies]
+
+
+def test_resolve_titles_and_ids(engine):
+    assert engine.resolve("Godfather, The") == 127 == engine.resolve(127)
+    with pytest.raises(AmbiguousTitleError):
+        engine.resolve("star trek")
+    with pytest.raises(UnknownMovieError):
+        engine.resolve(999_999)
+
+
+def test_recommend_with_reasons_and_genre_filter(engine):
+    answer = engine.recommend(42, model="mf", k=5, genres="Comedy")
+    assert len(answer.movies) == 5 and all("Comedy" in m.genres for m in answer.movies)
+    seen = set(engine.dataset.ratings.query("user_id == 42")["movie_id"])
+    assert not seen & {m.movie_id for m in answer.movies}
+    assert all(reason.startswith("because you rated ") for reason in answer.reasons)
+    with pytest.raises(UnknownUserError):
+        engine.recommend(10_000, model="mf")
+
+
+def test_train_stores_the_model_and_makes_it_default(engine):
+    model, seconds = engine.train("mf")
+    assert seconds > 0 and engine.default_model() == "mf"
+    reopened = Engine(engine.dataset, engine.home)
+    loaded = reopened.model("mf")  # from the home folder, not refitted
+    np.testing.assert_allclose(loaded.predict([1], [1]), model.predict([1], [1]), atol=1e-6)
+
+
+def test_models_refit_when_the_data_changes(tmp_path):
+    home = Home(tmp_path)
+    data = checkerboard()
+    first = Engine(data, home).model("mf")
+    changed = checkerboard()
+    changed.ratings.loc[0, "rating"] = 1.0
+    second = Engine(changed, home).model("mf")
+    assert first.fingerprint != second.fingerprint
+
+
+@pytest.mark.parametrize("k", [0, -1])
+def test_bad_k(engine, k):
+    with pytest.raises(ValueError, match="k must be"):
+        engine.similar("Alien", k=k)
+    with pytest.raises(ValueError, match="k must be"):
+        engine.recommend(1, k=k)
