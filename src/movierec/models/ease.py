@@ -1,0 +1,206 @@
+"""EASE: a shallow linear autoencoder with a closed form (Steck, WWW 2019).
+
+Learn an items × items weight matrix ``B`` that rebuilds each user's row from the other items,
+``min ‖X − XB‖² + λ‖B‖²`` subject to ``diag(B) = 0``. The constraint keeps an item from
+predicting itself, and the problem has the closed form
+
+    ``P = (XᵀX + λI)⁻¹``,  ``B = I − P · diagMat(1 / diag(P))``,  i.e. ``B_ij = −P_ij / P_jj``.
+
+A user's scores are ``X_u · B``. ``X`` is the user × movie matrix turned into implicit feedback
+(:func:`feedback_matrix`): ``rating`` (the rating value; the default), ``binary`` (1 for every
+rating, the paper's setting) or ``liked`` (1 for ratings at or above ``like_threshold``). On a
+validation split of ml-100k (a per-user 20% holdout of the training part), rating weights with
+λ = 5000 gave the best NDCG@10 when relevant means rated ≥ 4 (0.243, against 0.227 for binary at
+its best λ of 500 and 0.238 for liked) and tied binary when every held-out rating counts
+(0.266). λ scales with the squared feedback values, hence 5000 here against 500 for binary.
+
+Similar movies use the partial correlation of two movies given all others, read off the same
+precision matrix: ``ρ_ij = −P_ij / √(P_ii P_jj) = B_ij · √(P_jj / P_ii)``. It is symmetric, and
+unlike a column of ``B`` it does not favour popular movies (whose small ``P_jj`` inflates
+``B_ij``), which suits a "more like this" list.
+
+Cost: one dense ``n × n`` Gram matrix and its inverse, ``n`` the movies with at least one rating
+(movies without ratings score 0, which is what the closed form gives them). Peak memory is about
+``12·n²`` bytes (float64 Gram, float32 ``B``): 34 MB for ml-100k, 1.1 GB for ml-latest-small's
+9.7k movies. Above ``max_items`` only the most-rated movies are modelled (a warning says so).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any, Self
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from movierec.data.dataset import Dataset
+from movierec.models.base import Config, Recommender, require
+
+logger = logging.getLogger(__name__)
+
+WEIGHTINGS = ("binary", "rating", "liked")
+_GRAM_BLOCK = 2048  # movies per dense block of the Gram product
+
+
+def feedback_matrix(matrix: sp.csr_matrix, weighting: str, like_threshold: float
+                    ) -> sp.csr_matrix:
+    """Ratings turned into implicit-feedback strengths (float64 CSR, same pattern or fewer).
+
+    Args:
+        matrix: users × movies ratings.
+        weighting: ``binary`` (1 per rating), ``rating`` (the value) or ``liked`` (1 where the
+            rating is at least ``like_threshold``; lower ratings are dropped).
+        like_threshold: the rating that counts as liked.
+    """
+    matrix = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+    if weighting == "binary":
+        matrix.data[:] = 1.0
+    elif weighting == "liked":
+        matrix.data = (matrix.data >= like_threshold).astype(np.float64)
+        matrix.eliminate_zeros()
+    elif weighting != "rating":
+        raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, got {weighting!r}")
+    return matrix
+
+
+def check_weighting(config: Any) -> None:
+    """Validation shared by the configs that turn ratings into implicit feedback."""
+    require(config.weighting in WEIGHTINGS, "weighting", f"one of {', '.join(WEIGHTINGS)}",
+            config.weighting)
+    value = config.like_threshold
+    require(isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value),
+            "like_threshold", "a finite number", value)
+
+
+@dataclasses.dataclass(frozen=True)
+class EASEConfig(Config):
+    """Hyper-parameters of EASE.
+
+    Attributes:
+        l2: λ, the ridge penalty; larger favours popular items. It scales with the squared
+            feedback: 5000 is the best for ``rating`` on a validation split of ml-100k, 500 for
+            ``binary`` and ``liked`` (Steck used 200–1000, binary, on larger data).
+        weighting: how ratings become implicit feedback: ``binary``, ``rating`` or ``liked``.
+        like_threshold: the rating that counts as liked (``liked`` weighting only).
+        max_items: most movies modelled; bounds the ``n²`` memory (see the module notes).
+    """
+
+    l2: float = 5000.0
+    weighting: str = "rating"
+    like_threshold: float = 4.0
+    max_items: int = 15_000
+
+    def validate(self) -> None:
+        super().validate()
+        require(isinstance(self.l2, int | float) and not isinstance(self.l2, bool)
+                and np.isfinite(self.l2) and self.l2 > 0, "l2", "a finite number > 0", self.l2)
+        check_weighting(self)
+        require(isinstance(self.max_items, int) and not isinstance(self.max_items, bool)
+                and self.max_items >= 1, "max_items", "an integer >= 1", self.max_items)
+
+
+class EASE(Recommender):
+    """Top-N recommendations from EASE's item-to-item weights; a strong, tuning-light baseline."""
+
+    kind = "ease"
+    config_class = EASEConfig
+    config: EASEConfig
+
+    def __init__(self, config: EASEConfig | None = None, **overrides: Any):
+        super().__init__(config, **overrides)
+        self.weights: np.ndarray | None = None  # B over the modelled movies, float32
+        self._modelled: np.ndarray | None = None  # movie index of each row/column of B
+        self._position: np.ndarray | None = None  # movie index → row of B, or -1
+        self._precision_root: np.ndarray | None = None  # √diag(P)
+        self._feedback: sp.csr_matrix | None = None
+
+    def fit(self, data: Dataset) -> Self:
+        matrix = self._index_dataset(data)
+        cfg = self.config
+        x = feedback_matrix(matrix, cfg.weighting, cfg.like_threshold)
+        counts = np.bincount(x.indices, minlength=x.shape[1])
+        modelled = np.flatnonzero(counts)
+        if len(modelled) > cfg.max_items:
+            keep = np.argsort(-counts[modelled], kind="stable")[:cfg.max_items]
+            logger.warning("ease: %d movies have ratings; modelling only the %d most rated "
+                           "(max_items); the others score 0", len(modelled), cfg.max_items)
+            modelled = np.sort(modelled[keep])
+        weights, diagonal = ease_weights(x[:, modelled], cfg.l2)
+        self.weights = np.ascontiguousarray(weights, dtype=np.float32)
+        self._precision_root = np.sqrt(diagonal)
+        self._set_modelled(modelled)
+        self._feedback = x
+        logger.info("ease: %d users × %d movies, λ=%g", x.shape[0], len(modelled), cfg.l2)
+        return self
+
+    def _set_modelled(self, modelled: np.ndarray) -> None:
+        self._modelled = np.asarray(modelled, dtype=np.int64)
+        self._position = np.full(len(self.movies), -1, dtype=np.int64)
+        self._position[self._modelled] = np.arange(len(self._modelled))
+
+    def _user_scores(self, user: int) -> np.ndarray:
+        lo, hi = self._feedback.indptr[user], self._feedback.indptr[user + 1]
+        rows = self._position[self._feedback.indices[lo:hi]]
+        values = self._feedback.data[lo:hi].astype(np.float32)  # keeps B's product in float32
+        inside = rows >= 0
+        scores = np.zeros(len(self.movies))
+        scores[self._modelled] = values[inside] @ self.weights[rows[inside]]
+        return scores
+
+    def _similar_scores(self, movie: int) -> np.ndarray:
+        scores = np.zeros(len(self.movies))
+        row = self._position[movie]
+        if row >= 0:
+            root = self._precision_root
+            scores[self._modelled] = self.weights[row] * (root / root[row])
+        return scores
+
+    def _state(self) -> dict[str, np.ndarray]:
+        x = self._feedback
+        return {"weights": self.weights, "modelled": self._modelled,
+                "precision_root": self._precision_root, "feedback_indptr": x.indptr,
+                "feedback_indices": x.indices, "feedback_data": x.data}
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.weights = arrays["weights"]
+        self._precision_root = np.asarray(arrays["precision_root"])
+        self._set_modelled(np.asarray(arrays["modelled"]))
+        self._feedback = sp.csr_matrix(
+            (np.asarray(arrays["feedback_data"]), np.asarray(arrays["feedback_indices"]),
+             np.asarray(arrays["feedback_indptr"])), shape=(len(self.users), len(self.movies)))
+
+
+def ease_weights(x: sp.spmatrix, l2: float) -> tuple[np.ndarray, np.ndarray]:
+    """EASE's ``B`` (float64, zero diagonal) and ``diag(P)`` for a users × items matrix.
+
+    The Gram matrix is built block by block of columns (sparse products, as fast as dense BLAS
+    on ml-100k and faster on sparser data), so neither a dense ``X`` nor a sparse ``n × n``
+    product is ever whole in memory;
+    the inverse is LAPACK's Cholesky-based ``potrf``/``potri`` in place, since ``XᵀX + λI`` is
+    symmetric positive definite.
+    """
+    x = sp.csc_matrix(x, dtype=np.float64)
+    n = x.shape[1]
+    gram = np.empty((n, n), order="F")  # LAPACK works in place on Fortran order only
+    xt = x.T.tocsr()
+    for start in range(0, n, _GRAM_BLOCK):
+        stop = min(n, start + _GRAM_BLOCK)
+        gram[:, start:stop] = (xt @ x[:, start:stop]).toarray()
+    gram[np.diag_indices(n)] += l2
+    factor, info = scipy.linalg.lapack.dpotrf(gram, lower=False, overwrite_a=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"XᵀX + λI is not positive definite (dpotrf info {info})")
+    precision, info = scipy.linalg.lapack.dpotri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"inverting XᵀX + λI failed (dpotri info {info})")
+    for start in range(0, n, _GRAM_BLOCK):  # potri fills the upper triangle: mirror it
+        stop = min(n, start + _GRAM_BLOCK)
+        block = precision[start:stop, start:stop]
+        precision[start:stop, start:stop] = np.triu(block) + np.triu(block, 1).T
+        precision[start:stop, :start] = precision[:start, start:stop].T
+    diagonal = precision.diagonal().copy()
+    precision /= -diagonal[None, :]
+    precision[np.diag_indices(n)] = 0.0
+    return precision, diagonal

@@ -1,0 +1,122 @@
+"""Implicit ALS: the contract, the solver's math, and top-10 quality on ml-100k."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from movierec.data.dataset import FIVE_STARS, Dataset
+from movierec.models.ease import feedback_matrix
+from movierec.models.ials import ImplicitALS, training_loss
+from tests.models.conformance import RecommenderContract
+from tests.models.test_ease import holdout_ndcg, ml100k_holdout, popularity_ndcg  # noqa: F401
+
+
+class TestImplicitALSContract(RecommenderContract):
+    model_class = ImplicitALS
+    bad_params = [{"factors": 0}, {"regularization": -1.0}, {"alpha": float("nan")},
+                  {"iterations": 0}, {"weighting": "counts"}, {"solver": "lu"},
+                  {"cg_steps": 0}, {"like_threshold": None}]
+
+
+def random_dataset(seed: int, users: int = 50, movies: int = 40) -> Dataset:
+    rng = np.random.default_rng(seed)
+    taste = rng.normal(size=(users, 3)) @ rng.normal(size=(3, movies))
+    u, m = np.nonzero(rng.random((users, movies)) < 0.25)
+    stars = np.clip(np.round(3 + taste[u, m]), 1, 5)
+    ratings = pd.DataFrame({"user_id": u + 1, "movie_id": m + 1, "rating": stars,
+                            "timestamp": 0})
+    ids = np.arange(1, movies + 1)
+    catalog = pd.DataFrame({"movie_id": ids, "title": [f"Movie {i}" for i in ids],
+                            "year": 2000, "genres": [["Drama"]] * len(ids)})
+    return Dataset("random", catalog, ratings, None, FIVE_STARS, "test")
+
+
+def loss_by_brute_force(model: ImplicitALS, data: Dataset) -> float:
+    """The objective summed pair by pair over the dense users × movies grid."""
+    cfg = model.config
+    matrix = data.rating_matrix()[0]
+    strength = feedback_matrix(matrix, cfg.weighting, cfg.like_threshold).toarray()
+    preference = (strength > 0).astype(float)
+    confidence = 1.0 + cfg.alpha * strength
+    x = model.user_factors.astype(float)
+    y = model.item_factors.astype(float)
+    fit = np.sum(confidence * (preference - x @ y.T) ** 2)
+    penalty = cfg.regularization * (np.sum(x * x) + np.sum(y * y))
+    return (fit + penalty) / strength.size
+
+
+@pytest.mark.parametrize("solver", ["cg", "exact"])
+@pytest.mark.parametrize("weighting", ["liked", "binary", "rating"])
+def test_training_loss_decreases_and_matches_the_dense_sum(solver, weighting):
+    data = random_dataset(seed=0)
+    model = ImplicitALS(factors=8, regularization=0.5, alpha=5.0, iterations=8, solver=solver,
+                        weighting=weighting)
+    model.track_loss = True
+    model.fit(data)
+    losses = np.array(model.losses)
+    assert len(losses) == 8
+    assert np.all(np.diff(losses) <= 1e-12 * losses[:-1]), losses  # every half-step descends
+    assert losses[-1] < losses[0]
+    assert losses[-1] == pytest.approx(loss_by_brute_force(model, data), rel=1e-6)
+
+
+def test_exact_solves_are_the_weighted_ridge_solutions():
+    # items are solved last: each item's factors minimise its row of the loss given the users
+    data = random_dataset(seed=1)
+    model = ImplicitALS(factors=6, regularization=1.0, alpha=3.0, iterations=3,
+                        solver="exact").fit(data)
+    cfg = model.config
+    x = model.user_factors.astype(float)
+    y = model.item_factors.astype(float)
+    strength = feedback_matrix(data.rating_matrix()[0], cfg.weighting, 4.0).toarray()
+    for i in (0, 7, 33):
+        c = 1.0 + cfg.alpha * strength[:, i]
+        p = (strength[:, i] > 0).astype(float)
+        a = (x.T * c) @ x + cfg.regularization * np.eye(6)
+        np.testing.assert_allclose(y[i], np.linalg.solve(a, (x.T * c) @ p), atol=1e-5)
+
+
+def test_cg_approaches_the_exact_solution():
+    data = random_dataset(seed=2)
+    exact = ImplicitALS(factors=6, regularization=1.0, alpha=3.0, iterations=20,
+                        solver="exact").fit(data)
+    cg = ImplicitALS(factors=6, regularization=1.0, alpha=3.0, iterations=20, cg_steps=6
+                     ).fit(data)
+    scores_exact = exact.user_factors @ exact.item_factors.T
+    scores_cg = cg.user_factors @ cg.item_factors.T
+    assert np.abs(scores_exact - scores_cg).max() < 0.02
+
+
+def test_loss_helper_counts_unobserved_pairs_with_weight_one():
+    data = random_dataset(seed=3)
+    model = ImplicitALS(factors=4, iterations=2).fit(data)
+    cfg = model.config
+    confidence = feedback_matrix(data.rating_matrix()[0], cfg.weighting, cfg.like_threshold)
+    confidence.data *= cfg.alpha
+    got = training_loss(confidence, model.user_factors, model.item_factors,
+                        cfg.regularization)
+    assert got == pytest.approx(loss_by_brute_force(model, data), rel=1e-9)
+
+
+def test_similar_movies_are_cosines_of_item_factors():
+    data = random_dataset(seed=4)
+    model = ImplicitALS(factors=5).fit(data)
+    y = model.item_factors.astype(float)
+    unit = y / np.linalg.norm(y, axis=1, keepdims=True)
+    ranking = model.similar_movies(3, k=39)
+    np.testing.assert_allclose(ranking.scores, unit[ranking.movie_ids - 1] @ unit[2], atol=1e-9)
+
+
+def test_different_seeds_give_different_factors():
+    data = random_dataset(seed=5)
+    a = ImplicitALS(factors=4, seed=0).fit(data).item_factors
+    b = ImplicitALS(factors=4, seed=1).fit(data).item_factors
+    assert not np.allclose(a, b)
+
+
+@pytest.mark.slow
+def test_ml100k_ndcg_beats_popularity(ml100k_holdout):  # noqa: F811
+    model = ImplicitALS().fit(ml100k_holdout.train)
+    ours = holdout_ndcg(ml100k_holdout, lambda u: model.recommend(u, 10).movie_ids)
+    popular = popularity_ndcg(ml100k_holdout)
+    assert ours > 1.5 * popular, (ours, popular)  # measured: 0.383 against 0.172
