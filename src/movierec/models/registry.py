@@ -18,6 +18,13 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "mf": ("movierec.models.mf:MatrixFactorization", {}),
     "mf-bounded": ("movierec.models.mf:BoundedMatrixFactorization", {}),
     "als": ("movierec.models.als:ALS", {}),
+    "knn": ("movierec.models.knn:ItemKNN", {}),
+    "knn-cosine": ("movierec.models.knn:ItemKNN", {"similarity": "cosine"}),
+    "ease": ("movierec.models.ease:EASE", {}),
+    "ease-binary": ("movierec.models.ease:EASE", {"weighting": "binary", "l2": 500.0}),
+    "ials": ("movierec.models.ials:ImplicitALS", {}),
+    "ials-binary": ("movierec.models.ials:ImplicitALS",
+                    {"weighting": "binary", "alpha": 6.0, "regularization": 45.0}),
     # idf keeps genre-only movies from crowding neighbour lists of partly enriched catalogs
     "content": ("movierec.models.content:ContentRecommender", {"features": "auto", "idf": True}),
     "content-soup": ("movierec.models.content:ContentRecommender",
