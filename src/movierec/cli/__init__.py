@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from movierec import __version__
-from movierec.cli import browse, personal
+from movierec.cli import browse, evaluate, personal
 from movierec.cli import data as data_commands
 from movierec.cli.common import emit_json, err
 from movierec.errors import AmbiguousTitleError, MovieRecError
@@ -25,6 +25,7 @@ app = typer.Typer(
 app.add_typer(data_commands.app, name="data")
 browse.register(app)
 personal.register(app)
+evaluate.register(app)
 
 
 def _version(value: bool) -> None:
