@@ -83,3 +83,9 @@ def test_bad_k(engine, k):
         engine.similar("Alien", k=k)
     with pytest.raises(ValueError, match="k must be"):
         engine.recommend(1, k=k)
+
+
+def test_same_genre_prefilter(engine):
+    answer = engine.similar("Alien", k=10, same_genre=True)
+    alien_genres = set(engine.movie(engine.resolve("Alien")).genres)
+    assert all(alien_genres & set(m.genres) for m in answer.movies)

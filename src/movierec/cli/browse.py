@@ -64,8 +64,8 @@ def top(
 def similar(
     movie: Annotated[str, typer.Argument(help="A title (fuzzy, e.g. \"Mary Poppins\" or "
                                          "\"toy story 1995\") or a movie id.")],
-    by: Annotated[str, typer.Option(help="content (more families arrive with their models).")]
-    = "content",
+    by: Annotated[str, typer.Option(help="content (metadata) or collab (the default "
+                                        "collaborative model's item factors).")] = "content",
     features: Annotated[str, typer.Option(help="auto, soup (cast, director, keywords, "
                                           "genres), tfidf (overview and tags) or kg.")] = "auto",
     min_rating: Annotated[float | None, typer.Option(help="Only well-rated movies: mean rating "
@@ -73,6 +73,8 @@ def similar(
                                                      "median vote count.")] = None,
     years: Years = None,
     genre: Genre = None,
+    same_genre: Annotated[bool, typer.Option(help="Only movies sharing a genre with MOVIE.")]
+    = False,
     k: K = 10,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
@@ -80,7 +82,7 @@ def similar(
 ) -> None:
     """Movies like MOVIE — optionally only well rated, from some years, of some genres."""
     engine = Engine.open(home_of(home), dataset)
-    answer = engine.similar(movie, by=by, features=features, k=k,
+    answer = engine.similar(movie, by=by, features=features, k=k, same_genre=same_genre,
                             min_rating=min_rating, years=years, genres=genre)
     if as_json:
         emit_json(answer.to_json())

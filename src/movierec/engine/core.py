@@ -184,10 +184,19 @@ class Engine:
         return self.catalog["movie_id"].to_numpy()[keep]
 
     def similar(self, movie: str | int, *, by: str = "content", features: str = "auto",
-                k: int = 10, **filters: Any) -> SimilarAnswer:
-        """Movies like ``movie``, optionally only well rated, from some years, of some genres."""
+                k: int = 10, same_genre: bool = False, **filters: Any) -> SimilarAnswer:
+        """Movies like ``movie``, optionally only well rated, from some years, of some genres.
+
+        ``same_genre`` keeps movies sharing at least one genre with it (a bit-set AND over the
+        catalogue), on top of the other filters.
+        """
         _check_k(k)
         movie_id = self.resolve(movie)
+        candidates = self.candidates(**filters)
+        if same_genre:
+            overlap = self.catalog["movie_id"].to_numpy()[self.genres.overlapping(
+                self.row(movie_id))]
+            candidates = overlap if candidates is None else np.intersect1d(candidates, overlap)
         notes = []
         if by == "content":
             model = self.model("content" if features == "auto" else f"content-{features}")
@@ -203,7 +212,7 @@ class Engine:
             if features.startswith("content"):
                 features = "als"
             model = self.model(features)
-        ranking = model.similar_movies(movie_id, k, candidates=self.candidates(**filters))
+        ranking = model.similar_movies(movie_id, k, candidates=candidates)
         rows = [self.movie(m, s) for m, s in ranking]
         if len(rows) < k:
             notes.append(f"only {len(rows)} movies pass the filters")
