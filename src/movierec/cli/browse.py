@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import typer
@@ -105,7 +106,7 @@ def search(
     """Find movies by title: fuzzy, article- and year-aware, ranked by match then popularity."""
     matches = Engine.open(home_of(home), dataset).search(query, k=k)
     if as_json:
-        emit_json([match.to_json() for match in matches])
+        emit_json([dataclasses.asdict(match) for match in matches])
         return
     if not matches:
         err.print(f"no movie matches {escape(query)!r}")

@@ -1,0 +1,61 @@
+"""top, similar, search, train and recommend as a user runs them, on real ml-100k."""
+
+import json
+
+import pytest
+
+from tests.conftest import shared_dataset
+from tests.test_cli_data import movierec
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    movierec("data", "import", str(shared_dataset("ml-100k-recbole")),
+             str(shared_dataset("ml-1m") / "movies.dat"), "--name", "ml-100k", home=home)
+    return home
+
+
+def run_json(home, *args):
+    return json.loads(movierec(*args, "--json", home=home).stdout)
+
+
+def test_top_json_matches_the_table(home):
+    chart = run_json(home, "top", "-k", "3")
+    assert chart["movies"][0]["title"] == "Star Wars" and chart["votes_from"] == "ratings"
+    table = movierec("top", "-k", "3", home=home).stdout
+    assert "Star Wars" in table and f"C={chart['C']:.3f}" in table
+
+
+def test_top_segment_and_filters(home):
+    chart = run_json(home, "top", "--segment", "gender=F,age=25-34", "--genre", "Drama",
+                     "--years", "1990s", "-k", "5")
+    assert chart["segment"] == "gender=F,age=25-34" and len(chart["movies"]) == 5
+
+
+def test_similar_and_search(home):
+    answer = run_json(home, "similar", "Alien", "-k", "3")
+    assert answer["movie"]["title"] == "Alien" and answer["movies"][0]["title"] == "Aliens"
+    matches = run_json(home, "search", "godfather", "-k", "2")
+    assert [m["movie_id"] for m in matches] == [127, 187]
+
+
+def test_train_then_recommend_with_reasons(home):
+    trained = run_json(home, "train", "--model", "mf")
+    assert trained["model"] == "mf" and trained["default"] is True
+    answer = run_json(home, "recommend", "--user", "42", "-k", "5")
+    assert answer["model"] == "mf" and len(answer["movies"]) == 5
+    assert all(m["reason"].startswith("because you rated") for m in answer["movies"])
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["recommend", "--user", "99999"], "unknown user 99999"),
+    (["similar", "xyzzyplugh"], "no movie title matches"),
+    (["top", "--segment", "planet=mars"], "unknown key 'planet'"),
+    (["train", "--model", "deep-magic"], "unknown model 'deep-magic'"),
+    (["top", "--years", "1999-1990"], "reversed"),
+])
+def test_errors(home, args, message):
+    result = movierec(*args, home=home, check=False)
+    assert result.returncode == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
