@@ -73,7 +73,9 @@ def drop_duplicate_pairs(
     line_of: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Keep the latest rating of each (user, movie) pair (the last one on equal timestamps)."""
-    key = (frame["user_id"].to_numpy(np.int64) << 32) | frame["movie_id"].to_numpy(np.int64)
+    key = frame["user_id"].to_numpy().astype(np.int64)  # in place from here: one 8-byte copy
+    key <<= 32
+    key |= frame["movie_id"].to_numpy()
     if len(key) < 2 or bool(np.all(key[1:] > key[:-1])):
         return frame  # sorted and unique: the usual case for MovieLens files, O(n)
     order = np.lexsort((np.arange(len(key)), frame["timestamp"].to_numpy(), key))

@@ -53,6 +53,7 @@ def read_table(
     quoting: bool = True,
     header: bool = True,
     data: bytes | None = None,
+    multiline: bool = False,
 ) -> Table:
     """Read a delimited file.
 
@@ -65,6 +66,8 @@ def read_table(
         quoting: whether double quotes group fields (off for MovieLens `u.item`).
         header: whether the first line holds column names.
         data: the file's bytes, already read (and, say, with ``::`` rewritten to a tab).
+        multiline: quoted fields may hold line breaks (free-text metadata such as overviews).
+            Off for ratings files: it makes pyarrow's parallel parse hold more in memory.
     """
     skipped: list[tuple[int | None, str]] = []
 
@@ -85,7 +88,7 @@ def read_table(
                 ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=delimiter, quote_char='"' if quoting else False,
-                    newlines_in_values=quoting, invalid_row_handler=on_invalid,
+                    newlines_in_values=quoting and multiline, invalid_row_handler=on_invalid,
                 ),
                 convert_options=pacsv.ConvertOptions(
                     column_types=types or {}, strings_can_be_null=False,

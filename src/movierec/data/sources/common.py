@@ -68,7 +68,7 @@ def read_text(ref: FileRef) -> Table:
     with ref.open() as handle:
         first = handle.readline()
     header = next(csv.reader([first.decode("utf-8-sig", errors="replace")]), [])
-    return read_table(ref, types={column: pa.string() for column in header})
+    return read_table(ref, types={column: pa.string() for column in header}, multiline=True)
 
 
 def integer_ids(values: pd.Series, table: Table, report: LoadReport,
