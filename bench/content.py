@@ -38,10 +38,10 @@ RESULTS = REPO / "bench" / "results" / "content.json"
 K = 10
 
 
-def load(root: Path, name: str) -> Any:
+def load(root: Path, name: str, *extra: str) -> Any:
     from movierec.data.sources import load_path
 
-    return load_path(root / name)
+    return load_path(root / name, extra=[root / e for e in extra])
 
 
 def enriched_ml_small(root: Path) -> Any:
@@ -56,7 +56,8 @@ CASES: list[tuple[str, Callable[[Path], Any], dict[str, Any]]] = [
     ("tmdb-10k", lambda r: load(r, "tmdb-10k"), {"features": "soup"}),
     ("tmdb-10k", lambda r: load(r, "tmdb-10k"), {"features": "tfidf"}),
     ("tmdb-5000", lambda r: load(r, "tmdb-5000"), {"features": "tfidf"}),
-    ("ml-100k-recbole", lambda r: load(r, "ml-100k-recbole"), {"features": "kg"}),
+    ("ml-100k-recbole", lambda r: load(r, "ml-100k-recbole", "ml-1m/movies.dat"),
+     {"features": "kg"}),
     ("the-movies-dataset", lambda r: load(r, "the-movies-dataset"), {"features": "soup"}),
     ("ml-latest-small+tmdb", enriched_ml_small, {"features": "soup", "idf": True}),
     ("ml-latest-small+tmdb", enriched_ml_small, {"features": "tfidf"}),
