@@ -15,10 +15,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: set up, fetch the default dataset (ml-100k) and describe it
+## run: set up, fetch the default dataset (ml-100k), train, and show charts and picks
 run: install
 	$(BIN)/movierec data fetch ml-100k
 	$(BIN)/movierec data info --dataset ml-100k
+	$(BIN)/movierec train --model mf
+	$(BIN)/movierec top -k 10
+	$(BIN)/movierec similar "Toy Story" -k 5
+	$(BIN)/movierec recommend --user 1 -k 10
 
 ## test: set up and run the whole suite
 test: install
@@ -27,10 +31,12 @@ test: install
 lint: install
 	$(BIN)/ruff check src tests bench
 
-## bench: the load benchmark (minutes; writes bench/results/load.json)
+## bench: every benchmark (minutes; each writes bench/results/*.json)
 bench: install
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/content.py
+	$(BIN)/python bench/vs_peers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
