@@ -42,7 +42,7 @@ def planted(n_users=120, n_movies=90, rank=3, density=0.4, noise=0.1, seed=0):
 
 def test_recovers_a_planted_low_rank_matrix():
     data, (users, movies, truth) = planted()
-    model = ALS(n_factors=3, n_iterations=15, reg=0.05).fit(data)
+    model = ALS(n_factors=3, n_iterations=15, reg=0.05, reg_bias=None, scale_reg=True).fit(data)
     rmse = np.sqrt(np.mean((model.predict(users, movies) - truth) ** 2))
     baseline = np.sqrt(np.mean((data.ratings["rating"].mean() - truth) ** 2))
     assert rmse < 0.3 * baseline, (rmse, baseline)
@@ -75,16 +75,20 @@ def test_more_sweeps_never_raise_the_training_objective():
                                         + model.item_bias ** 2)))
         return float(np.sum((ratings["rating"].to_numpy() - fitted) ** 2) + penalty)
 
-    values = [objective(ALS(n_factors=3, n_iterations=n, reg=0.1).fit(data)) for n in (1, 3, 9)]
+    values = [objective(ALS(n_factors=3, n_iterations=n, reg=0.1, reg_bias=None, scale_reg=True)
+                        .fit(data)) for n in (1, 3, 9)]
     assert values[0] >= values[1] - 1e-6 >= values[2] - 2e-6
 
 
-def test_fixed_penalty_is_available():
+def test_defaults_are_the_tuned_fixed_penalty_and_both_kinds_learn():
+    cfg = ALSConfig()
+    assert (cfg.n_factors, cfg.reg, cfg.reg_bias, cfg.scale_reg) == (50, 12.0, 2.0, False)
+    assert ALSConfig(reg=0.3, reg_bias=None).bias_penalty == 0.3
     data, (users, movies, truth) = planted(seed=3)
-    model = ALS(n_factors=3, reg=2.0, scale_reg=False).fit(data)
-    rmse = np.sqrt(np.mean((model.predict(users, movies) - truth) ** 2))
-    assert rmse < 0.5
-    assert ALSConfig(reg=0.3).bias_penalty == 0.3 and ALSConfig(reg_bias=0.0).bias_penalty == 0.0
+    scaled = ALS(n_factors=3, reg=0.05, reg_bias=None, scale_reg=True)
+    for model in (ALS(n_factors=3, reg=2.0), scaled):
+        rmse = np.sqrt(np.mean((model.fit(data).predict(users, movies) - truth) ** 2))
+        assert rmse < 0.5, (model.config, rmse)
 
 
 def test_predictions_are_clipped_to_the_dataset_scale():
@@ -110,7 +114,7 @@ def test_most_appreciated_follows_item_biases_and_skips_unrated_movies():
 
 @pytest.mark.slow
 def test_accuracy_on_ml100k():
-    """One 80/20 split (seed 0): ALS at its defaults; measured 0.9116 here."""
+    """One 80/20 split (seed 0): ALS at its defaults; measured 0.9081 here."""
     data = load_path(shared_dataset("ml-100k-recbole"))
     rows = np.random.default_rng(0).permutation(len(data.ratings))
     cut = len(rows) // 5
@@ -121,4 +125,4 @@ def test_accuracy_on_ml100k():
     model = ALS().fit(train)
     predicted = model.predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy())
     rmse = np.sqrt(np.mean((predicted - test["rating"].to_numpy()) ** 2))
-    assert rmse < 0.925, rmse
+    assert rmse < 0.92, rmse

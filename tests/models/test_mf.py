@@ -233,7 +233,10 @@ def test_state_round_trips_with_biases_and_bounds(tmp_path):
 
 @pytest.mark.slow
 def test_accuracy_on_ml100k_matches_surprise():
-    """One 80/20 split (seed 0): Surprise's SVD scores about 0.935 here; we measured 0.929."""
+    """One 80/20 split (seed 0): measured 0.9293 (mf) and 0.9304 (mf-bounded).
+
+    Surprise's SVD averages 0.936 over the 5 Surprise-identical folds, ours 0.934.
+    """
     data = load_path(shared_dataset("ml-100k-recbole"))
     rows = np.random.default_rng(0).permutation(len(data.ratings))
     cut = len(rows) // 5
@@ -241,7 +244,7 @@ def test_accuracy_on_ml100k_matches_surprise():
                     data.scale, "test")
     test = data.ratings.iloc[rows[:cut]]
     test = test[test["user_id"].isin(train.ratings["user_id"])]
-    for model, bound in ((MatrixFactorization(), 0.945), (BoundedMatrixFactorization(), 0.96)):
+    for model, bound in ((MatrixFactorization(), 0.945), (BoundedMatrixFactorization(), 0.945)):
         model.fit(train)
         predicted = model.predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy())
         rmse = np.sqrt(np.mean((predicted - test["rating"].to_numpy()) ** 2))

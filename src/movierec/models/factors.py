@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from numba import njit, prange
 
 from movierec.data.dataset import Dataset
 from movierec.models.base import Ranking, RatingConfig, RatingPredictor, _check_k, require
@@ -124,6 +124,24 @@ def ridge_solve(fixed: np.ndarray, fixed_bias: np.ndarray, idx: np.ndarray,
         z[a] = v / gram[a, a]
     x[:] = z[:k]
     return x, z[k]
+
+
+@njit(cache=True, fastmath=True, parallel=True)
+def solve_rows(indptr: np.ndarray, indices: np.ndarray, ratings: np.ndarray, fixed: np.ndarray,
+               fixed_bias: np.ndarray, offset: float, reg_factors: float, reg_bias: float,
+               scaled: bool, out: np.ndarray, out_bias: np.ndarray) -> None:
+    """:func:`ridge_solve` for every row of a CSR (an ALS half-step), rows in parallel.
+
+    It lives beside :func:`ridge_solve` on purpose: numba's on-disk cache of a kernel is keyed
+    on its own source file only, so a caller in another module would keep running a stale
+    copy of the solve after it changed.
+    """
+    for row in prange(len(indptr) - 1):
+        lo, hi = indptr[row], indptr[row + 1]
+        x, b = ridge_solve(fixed, fixed_bias, indices[lo:hi], ratings[lo:hi], offset,
+                           reg_factors, reg_bias, scaled)
+        out[row] = x
+        out_bias[row] = b
 
 
 class FactorModel(RatingPredictor):
