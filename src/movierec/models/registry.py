@@ -17,6 +17,10 @@ from movierec.models.base import Config, Recommender
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "mf": ("movierec.models.mf:MatrixFactorization", {}),
     "mf-bounded": ("movierec.models.mf:BoundedMatrixFactorization", {}),
+    # tuned on a validation split of ml-100k's training part: 5-fold RMSE 0.908
+    "mf-tuned": ("movierec.models.mf:MatrixFactorization",
+                 {"n_epochs": 120, "reg_all": 0.1, "reg_bu": 0.02, "reg_bi": 0.02,
+                  "lr_bu": 0.002, "lr_bi": 0.002}),
     "als": ("movierec.models.als:ALS", {}),
     "knn": ("movierec.models.knn:ItemKNN", {}),
     "knn-cosine": ("movierec.models.knn:ItemKNN", {"similarity": "cosine"}),
