@@ -56,10 +56,11 @@ from movierec.models.base import RatingPredictor, Recommender  # noqa: E402
 SHARED_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA", REPO.parent / "shared" / "data"))
 RESULTS = REPO / "bench" / "results" / "vs_peers.json"
 SEED, FOLDS, K = 0, 5, 10
-OURS_RATING = ("mf", "mf-bounded", "als", "knn")
+OURS_RATING = ("mf", "mf-bounded", "mf-tuned", "als", "knn")
 OURS_RANKING = ("ials", "ease")
 # (ours, peer) pairs whose ratio is reported
-PAIRS_RATING = (("mf", "SVD"), ("mf-bounded", "SVD"), ("als", "SVD"), ("knn", "KNNBaseline"))
+PAIRS_RATING = (("mf", "SVD"), ("mf-bounded", "SVD"), ("mf-tuned", "SVD"), ("mf-tuned", "SVDpp"),
+                ("als", "SVD"), ("knn", "KNNBaseline"))
 PAIRS_RANKING = (("ials", "implicit-als"), ("ease", "implicit-als"))
 
 
