@@ -18,6 +18,7 @@ import pyarrow as pa
 from movierec.data.dataset import LoadReport
 from movierec.data.files import FileRef
 from movierec.data.readers import Table, read_table
+from movierec.data.titles import split_title
 
 TOP_CAST = 3
 _INT32_MAX = np.iinfo(np.int32).max
@@ -29,6 +30,18 @@ def split_list(cell: object, sep: str = "|") -> list[str]:
     if not isinstance(cell, str):
         return []
     return [part.strip() for part in cell.split(sep) if part.strip()]
+
+
+def titled_catalog(movie_ids: pd.Series, raw_titles: pd.Series, genres: list[list[str]] | pd.Series
+                   ) -> pd.DataFrame:
+    """A MovieLens catalog: "Godfather, The (1972)" becomes title "The Godfather", year 1972."""
+    split = raw_titles.map(split_title)
+    return pd.DataFrame({
+        "movie_id": movie_ids,
+        "title": [title for title, _ in split],
+        "year": [year for _, year in split],
+        "genres": list(genres),
+    })
 
 
 def add_unlisted_movies(catalog: pd.DataFrame, ratings: pd.DataFrame, report: LoadReport,

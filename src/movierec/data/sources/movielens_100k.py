@@ -10,8 +10,7 @@ from movierec.data.dataset import FIVE_STARS, Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import note_skipped, read_table
-from movierec.data.sources.common import add_unlisted_movies
-from movierec.data.titles import split_title
+from movierec.data.sources.common import add_unlisted_movies, titled_catalog
 
 FORMAT = "ml-100k"
 DESCRIPTION = "u.data, u.item, u.user, u.genre (GroupLens MovieLens 100k)"
@@ -80,15 +79,10 @@ def _catalog(files: FileSet, genres: tuple[str, ...], report: LoadReport) -> pd.
                               **{g: pa.int8() for g in genres}})
     note_skipped(table, report)
     frame = table.data.to_pandas()
-    split = frame["raw_title"].map(split_title)
     flags = frame[list(genres)].to_numpy(dtype=bool)
     names = np.array(genres, dtype=object)
+    catalog = titled_catalog(frame["movie_id"], frame["raw_title"],
+                             [[g for g in names[row] if g != "unknown"] for row in flags])
     release_year = pd.to_datetime(frame["release_date"], format="%d-%b-%Y", errors="coerce").dt.year
-    catalog = pd.DataFrame({
-        "movie_id": frame["movie_id"],
-        "title": [title for title, _ in split],
-        "year": [year for _, year in split],
-        "genres": [[g for g in names[row] if g != "unknown"] for row in flags],
-    })
     catalog["year"] = catalog["year"].fillna(release_year)
     return catalog

@@ -14,8 +14,7 @@ from movierec.data.dataset import FIVE_STARS, Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileRef, FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import Table, note_skipped, read_table
-from movierec.data.sources.common import add_unlisted_movies, split_list
-from movierec.data.titles import split_title
+from movierec.data.sources.common import add_unlisted_movies, split_list, titled_catalog
 
 FORMAT = "ml-1m"
 DESCRIPTION = "ratings.dat, movies.dat, users.dat with '::' separators (MovieLens 1M)"
@@ -76,13 +75,7 @@ def read_movies(ref: FileRef, report: LoadReport) -> pd.DataFrame:
                       encoding="latin-1")
     note_skipped(table, report)
     frame = table.data.to_pandas()
-    split = frame["raw_title"].map(split_title)
-    return pd.DataFrame({
-        "movie_id": frame["movie_id"],
-        "title": [title for title, _ in split],
-        "year": [year for _, year in split],
-        "genres": frame["genres"].map(split_list),
-    })
+    return titled_catalog(frame["movie_id"], frame["raw_title"], frame["genres"].map(split_list))
 
 
 def _read_dat(ref: FileRef, names: list[str], types: dict[str, pa.DataType],

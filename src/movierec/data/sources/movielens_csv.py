@@ -16,8 +16,7 @@ from movierec.data.dataset import HALF_STARS, Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import note_skipped, read_table, require_columns
-from movierec.data.sources.common import add_unlisted_movies, split_list
-from movierec.data.titles import split_title
+from movierec.data.sources.common import add_unlisted_movies, split_list, titled_catalog
 
 FORMAT = "movielens-csv"
 DESCRIPTION = "ratings.csv, movies.csv, tags.csv, links.csv (MovieLens latest/25m/32m)"
@@ -58,13 +57,8 @@ def _movies(files: FileSet, report: LoadReport) -> pd.DataFrame:
     require_columns(table, ["movieId", "title", "genres"])
     note_skipped(table, report)
     frame = table.data.to_pandas()
-    split = frame["title"].map(split_title)
-    return pd.DataFrame({
-        "movie_id": frame["movieId"],
-        "title": [title for title, _ in split],
-        "year": [year for _, year in split],
-        "genres": frame["genres"].map(lambda g: [x for x in split_list(g) if x != NO_GENRES]),
-    })
+    genres = frame["genres"].map(lambda g: [x for x in split_list(g) if x != NO_GENRES])
+    return titled_catalog(frame["movieId"], frame["title"], genres)
 
 
 def _add_links(catalog: pd.DataFrame, files: FileSet, report: LoadReport) -> pd.DataFrame:
