@@ -12,7 +12,8 @@ from movierec.data.dataset import FIVE_STARS, Dataset
 from movierec.data.sources import load_path
 from movierec.evaluate.metrics import ranking_scores, relevant_items, stack_rankings
 from movierec.evaluate.splits import Split, user_holdout
-from movierec.models.ease import EASE, ease_weights, feedback_matrix
+from movierec.models.ease import EASE, ease_weights
+from movierec.models.feedback import feedback_matrix
 from tests.conftest import shared_dataset
 from tests.models.conformance import RecommenderContract
 

@@ -106,7 +106,7 @@ def test_unbiased_is_plain_dot_product():
 
 def test_shuffle_changes_the_path_not_the_quality():
     data = random_ratings(seed=3)
-    a = MatrixFactorization(n_factors=4, n_epochs=50, lr_all=0.01).fit(data)
+    a = MatrixFactorization(n_factors=4, n_epochs=50, lr_all=0.01, shuffle=True).fit(data)
     b = MatrixFactorization(n_factors=4, n_epochs=50, lr_all=0.01, shuffle=False).fit(data)
     assert not np.allclose(a.user_factors, b.user_factors)
     truth = data.ratings["rating"].to_numpy()

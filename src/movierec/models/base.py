@@ -125,7 +125,8 @@ class Recommender(ABC):
         self.config = config
         self.users: IdMap | None = None
         self.movies: IdMap | None = None
-        self.fingerprint: str | None = None
+        self._fingerprint: str | None = None
+        self._fitted_on: Dataset | None = None
         self._seen_indptr: np.ndarray | None = None
         self._seen_indices: np.ndarray | None = None
 
@@ -237,17 +238,34 @@ class Recommender(ABC):
 
     # --- helpers for subclasses ---------------------------------------------------------------
 
-    def _index_dataset(self, data: Dataset) -> np.ndarray:
-        """Build the id maps and seen lists from ``data``; returns ratings' CSR (users × movies)."""
+    def _index_dataset(self, data: Dataset, *, require_ratings: bool = True) -> np.ndarray:
+        """Build the id maps and seen lists from ``data``; returns ratings' CSR (users × movies).
+
+        Args:
+            data: the training data.
+            require_ratings: refuse a dataset without ratings (every model but content-based
+                similarity needs them).
+        """
         if not isinstance(data, Dataset):
             raise ValueError(f"fit needs a Dataset, got {type(data).__name__}")
         matrix, self.users, self.movies = data.rating_matrix()
-        if matrix.nnz == 0:
+        if require_ratings and matrix.nnz == 0:
             raise ValueError(f"fit needs ratings; dataset {data.name!r} has none")
         self._seen_indptr = matrix.indptr.astype(np.int64)
         self._seen_indices = matrix.indices.astype(np.int32)
-        self.fingerprint = data.fingerprint()
+        self._fingerprint, self._fitted_on = None, data
         return matrix
+
+    @property
+    def fingerprint(self) -> str | None:
+        """Content hash of the training data; computed on first use, not on every fit."""
+        if self._fingerprint is None and self._fitted_on is not None:
+            self._fingerprint, self._fitted_on = self._fitted_on.fingerprint(), None
+        return self._fingerprint
+
+    @fingerprint.setter
+    def fingerprint(self, value: str | None) -> None:
+        self._fingerprint, self._fitted_on = value, None
 
     def _seen(self, user: int) -> np.ndarray:
         return self._seen_indices[self._seen_indptr[user]:self._seen_indptr[user + 1]]

@@ -99,7 +99,7 @@ class ContentRecommender(Recommender):
     # --- fitting and state ------------------------------------------------------------------
 
     def fit(self, data: Dataset) -> Self:
-        matrix = self._index(data)
+        matrix = self._index_dataset(data, require_ratings=False)
         self._seen_ratings = matrix.data.astype(np.float32)
         catalog = data.catalog.drop_duplicates("movie_id")  # the IdMap kept first occurrences
         features = resolve_features(self.config.features, catalog)
@@ -111,21 +111,6 @@ class ContentRecommender(Recommender):
         logger.info("content (%s): %d tokens; %d of %d movies have features", features,
                     x.shape[1], covered, x.shape[0])
         return self
-
-    def _index(self, data: Dataset) -> sp.csr_matrix:
-        """The base's indexing, except that a catalog without ratings is fine here.
-
-        Similar movies need only the catalog (TMDB 5000 and TMDb 10k have no ratings), while
-        :meth:`Recommender._index_dataset` refuses an unrated dataset, as rating-trained models
-        must.
-        """
-        if not isinstance(data, Dataset) or len(data.ratings):
-            return self._index_dataset(data)
-        matrix, self.users, self.movies = data.rating_matrix()
-        self._seen_indptr = matrix.indptr.astype(np.int64)
-        self._seen_indices = matrix.indices.astype(np.int32)
-        self.fingerprint = data.fingerprint()
-        return matrix
 
     def _install(self, features: str, x: sp.csr_matrix) -> None:
         """Keep the feature rows and build what queries need: the inverted index, the buffers."""

@@ -40,7 +40,7 @@ from numba import njit, prange
 
 from movierec.data.dataset import Dataset
 from movierec.models.base import Config, Recommender, require
-from movierec.models.ease import check_weighting, feedback_matrix
+from movierec.models.feedback import check_weighting, feedback_matrix
 
 logger = logging.getLogger(__name__)
 

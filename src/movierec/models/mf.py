@@ -6,9 +6,9 @@ matrix_factorization.pyx``) rewritten as one numba kernel: the same defaults (10
 the same per-rating update order — the error from the current parameters, then ``b_u``,
 ``b_i``, then ``p_u`` and ``q_i`` each from the other's *old* value — so results compare one
 to one. Two differences, both deliberate: parameters are float32 (the SIMD width doubles and
-the RMSE does not move), and by default the ratings are visited in a fresh seeded shuffle
-each epoch, where Surprise walks its trainset user by user in a fixed order every epoch
-(``shuffle=False`` gives that user-grouped order back).
+the RMSE does not move). Like Surprise, ratings are visited user by user in one fixed order
+every epoch by default — it is also the cache-friendly order, about 10% faster; ``shuffle=True``
+visits them in a fresh seeded order each epoch instead (the RMSE is the same on ml-100k).
 
 :class:`BoundedMatrixFactorization` predicts ``max_rating · σ(b + b_u + b_i + p_u·q_i)``,
 the form of the project's seed notebooks: predictions can never leave ``(0, max_rating)``,
@@ -60,8 +60,8 @@ class MFConfig(RatingConfig):
         reg_all: L2 penalty for every parameter, unless one of ``reg_bu/…/reg_qi`` is set.
         init_mean, init_std: the normal distribution factors start from.
         biased: learn ``b_u``, ``b_i`` around the mean (False: plain ``p_u·q_i``, as PMF).
-        shuffle: visit ratings in a new seeded order each epoch; False walks them user by
-            user in one fixed order, as Surprise does.
+        shuffle: visit ratings in a new seeded order each epoch; False (the default) walks
+            them user by user in one fixed order, as Surprise does.
 
     The defaults are Surprise's, for comparison. Tuned on a validation split of one ml-100k
     fold's training part, ``n_epochs=120, reg_all=0.1, reg_bu=reg_bi=0.02,
@@ -84,7 +84,7 @@ class MFConfig(RatingConfig):
     init_mean: float = 0.0
     init_std: float = 0.1
     biased: bool = True
-    shuffle: bool = True
+    shuffle: bool = False
 
     def validate(self) -> None:
         super().validate()

@@ -1,0 +1,42 @@
+"""Ratings turned into implicit feedback, shared by the top-N models (EASE, implicit ALS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from movierec.models.base import require
+
+WEIGHTINGS = ("binary", "rating", "liked")
+
+
+def feedback_matrix(matrix: sp.csr_matrix, weighting: str, like_threshold: float
+                    ) -> sp.csr_matrix:
+    """Ratings turned into implicit-feedback strengths (float64 CSR, same pattern or fewer).
+
+    Args:
+        matrix: users × movies ratings.
+        weighting: ``binary`` (1 per rating), ``rating`` (the value) or ``liked`` (1 where the
+            rating is at least ``like_threshold``; lower ratings are dropped).
+        like_threshold: the rating that counts as liked.
+    """
+    matrix = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+    if weighting == "binary":
+        matrix.data[:] = 1.0
+    elif weighting == "liked":
+        matrix.data = (matrix.data >= like_threshold).astype(np.float64)
+        matrix.eliminate_zeros()
+    elif weighting != "rating":
+        raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, got {weighting!r}")
+    return matrix
+
+
+def check_weighting(config: Any) -> None:
+    """Validation shared by the configs that turn ratings into implicit feedback."""
+    require(config.weighting in WEIGHTINGS, "weighting", f"one of {', '.join(WEIGHTINGS)}",
+            config.weighting)
+    value = config.like_threshold
+    require(isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value),
+            "like_threshold", "a finite number", value)
