@@ -59,3 +59,13 @@ def test_errors(home, args, message):
     result = movierec(*args, home=home, check=False)
     assert result.returncode == 1 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_models_list_and_rollback(home):
+    movierec("train", "--model", "mf", home=home)
+    movierec("train", "--model", "mf", home=home)
+    listed = run_json(home, "models", "list", "--model", "mf")["models"]["mf"]
+    assert len(listed) >= 2 and listed[-1]["current"]
+    assert listed[-1]["metrics"]["trained_from"] == "dataset"
+    back = run_json(home, "models", "rollback", "--model", "mf")
+    assert back["current"] == listed[-2]["version"]

@@ -11,6 +11,7 @@ from rich.markup import escape
 from movierec import __version__
 from movierec.cli import browse, evaluate, personal
 from movierec.cli import data as data_commands
+from movierec.cli import models as model_commands
 from movierec.cli.common import emit_json, err
 from movierec.errors import AmbiguousTitleError, MovieRecError
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_commands.app, name="data")
+app.add_typer(model_commands.app, name="models")
 browse.register(app)
 personal.register(app)
 evaluate.register(app)

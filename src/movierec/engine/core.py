@@ -9,6 +9,7 @@ folder keyed by the dataset's fingerprint.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -19,6 +20,7 @@ import pandas as pd
 from movierec.data.dataset import Dataset
 from movierec.data.filters import CatalogFilter, GenreIndex
 from movierec.data.storage import load_dataset
+from movierec.engine.versions import ModelVersions
 from movierec.errors import DataFormatError, NoMatchError, UnknownMovieError
 from movierec.home import Home
 from movierec.models.base import Recommender, read_manifest
@@ -242,20 +244,11 @@ class Engine:
         return "als"
 
     def train(self, name: str, *, make_default: bool = True) -> tuple[Recommender, float]:
-        """Fit a model from scratch, store it, and (by default) make it the one `recommend` uses."""
-        import time
-
-        from movierec.models import registry
-
-        model_class, config = registry.resolve(name)
-        started = time.perf_counter()
-        model = model_class(config).fit(self.dataset)
-        seconds = time.perf_counter() - started
-        folder = self._model_dir(name)
-        if folder is not None:
-            model.save(folder)
-            if make_default:
-                (folder.parent / "DEFAULT").write_text(name + "\n")
+        """Fit a model from scratch, publish it as a new version, and (by default) make it the
+        one `recommend` uses."""
+        model, seconds = self._fit(name)
+        if self.home is not None and make_default:
+            (self.home.models / self.dataset.name / "DEFAULT").write_text(name + "\n")
         self._models[name] = model
         return model, seconds
 
@@ -280,32 +273,51 @@ class Engine:
     # --- models -------------------------------------------------------------------------------
 
     def model(self, name: str) -> Recommender:
-        """A fitted model by name, from memory, from the home folder, or fitted now and saved."""
+        """A fitted model by name: from memory, the home folder's current version, or fitted now.
+
+        A stored version is used only if it was trained from this very dataset (its
+        ``base_fingerprint``); otherwise the model is refitted and published as a new version.
+        """
         if name in self._models:
             return self._models[name]
-        from movierec.models import registry
-
-        model_class, config = registry.resolve(name)
         model = None
-        folder = self._model_dir(name)
-        if folder is not None and (folder / "manifest.json").exists():
+        versions = self.versions(name)
+        current = versions.current() if versions is not None else None
+        if current is not None:
             try:
-                if read_manifest(folder).get("dataset_fingerprint") == self._fingerprint:
-                    model = model_class.load(folder)
+                manifest = read_manifest(current)
+                if manifest.get("metrics", {}).get("base_fingerprint") == self._fingerprint:
+                    from movierec.models import registry
+
+                    model = registry.resolve(name)[0].load(current)
             except DataFormatError as exc:
                 log.warning("ignoring the stored %s model: %s", name, exc)
         if model is None:
-            log.info("fitting %s on %s", name, self.dataset.name)
-            model = model_class(config).fit(self.dataset)
-            if folder is not None:
-                model.save(folder)
+            model, _ = self._fit(name)
         self._models[name] = model
         return model
 
-    def _model_dir(self, name: str):  # type: ignore[no-untyped-def]
+    def versions(self, name: str) -> ModelVersions | None:
+        """The stored versions of a model of this dataset (None without a home folder)."""
         if self.home is None:
             return None
-        return self.home.models / self.dataset.name / name
+        return ModelVersions(self.home.models / self.dataset.name / name)
+
+    def _fit(self, name: str) -> tuple[Recommender, float]:
+        """Fit on the dataset and publish the result as the model's next version."""
+        from movierec.models import registry
+
+        model_class, config = registry.resolve(name)
+        log.info("fitting %s on %s", name, self.dataset.name)
+        started = time.perf_counter()
+        model = model_class(config).fit(self.dataset)
+        seconds = time.perf_counter() - started
+        versions = self.versions(name)
+        if versions is not None:
+            versions.publish(model, {
+                "base_fingerprint": self._fingerprint, "trained_from": "dataset",
+                "fit_seconds": round(seconds, 3), "ratings": len(self.dataset.ratings)})
+        return model, seconds
 
 
 def _check_k(k: int) -> None:
