@@ -73,3 +73,52 @@ class AmbiguousTitleError(MovieRecError):
 
 class NoMatchError(MovieRecError):
     """A title, genre or other name that matches nothing; the message suggests the closest."""
+
+
+class InvalidValueError(MovieRecError, ValueError):
+    """A value outside what a field allows; names the field, the value and what is allowed.
+
+    Also a :class:`ValueError`, so callers that validate generically still catch it. ``row`` is
+    the 0-based position in a batch when the value came from one, so the caller can point at it.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str, *, row: int | None = None):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        self.row = row
+        where = f"row {row}: " if row is not None else ""
+        super().__init__(f"{where}{field} {value!r} is not allowed; expected {allowed}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidRatingError(InvalidValueError):
+    """A rating (or a field of a rating row) the store refuses; nothing was written."""
+
+
+class StoreError(MovieRecError):
+    """The ratings store cannot do what was asked (not initialised, an id already taken…)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached now: a server down, a database locked past the busy timeout.
+
+    Retrying later may succeed, unlike the other store errors.
+    """
+
+
+class StoreCorruptError(StoreError):
+    """The store's file is not a database or is damaged; it is left untouched for inspection."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer movierec whose schema this version cannot read."""
+
+    def __init__(self, location: str, found: int, supported: int):
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"{location} has ratings-store schema version {found}, but this movierec supports "
+            f"up to version {supported}; upgrade movierec to open it (nothing was changed)")
