@@ -102,6 +102,10 @@ class StoreError(MovieRecError):
     """The ratings store cannot do what was asked (not initialised, an id already taken…)."""
 
 
+class IdTakenError(StoreError):
+    """A user or movie id asked for explicitly is already taken (a conflict, not bad input)."""
+
+
 class StoreUnavailableError(StoreError):
     """The store cannot be reached now: a server down, a database locked past the busy timeout.
 

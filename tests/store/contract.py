@@ -27,6 +27,7 @@ import pytest
 
 from movierec.data.dataset import FIVE_STARS, HALF_STARS, Dataset
 from movierec.errors import (
+    IdTakenError,
     InvalidRatingError,
     InvalidValueError,
     SchemaVersionError,
@@ -232,7 +233,7 @@ class RatingStoreContract:
         assert store.user_demographics(N_USERS + 1) == {}
         store.add_rating(9_000, 1, 3.0)  # a user seen only through a rating
         assert store.add_user() == 9_001
-        with pytest.raises(StoreError, match="user_id 500 already exists"):
+        with pytest.raises(IdTakenError, match="user_id 500 already exists"):
             store.add_user(500)
         for bad in ({"user_id": -3}, {"user_id": "7"}, {"age": [1, 2]}, {"age": math.nan}):
             with pytest.raises(InvalidValueError):
@@ -251,7 +252,7 @@ class RatingStoreContract:
         assert new.title.tolist() == ["Arrival", "Untitled"]
         assert new.year.dtype == "Int16" and new.year.iloc[0] == 2016 and pd.isna(new.year.iloc[1])
         assert new.genres.tolist() == [["Sci-Fi", "Drama"], []]
-        with pytest.raises(StoreError, match="movie_id 777 already exists"):
+        with pytest.raises(IdTakenError, match="movie_id 777 already exists"):
             store.add_movie(777, "Again")
         for args in ((None, ""), (None, "X", 1500), (None, "X", 2000, ["A|B"]),
                      (None, "X", 2000, "Drama")):

@@ -132,7 +132,7 @@ class RatingStore(ABC):
             The user's id.
 
         Raises:
-            StoreError: the id is already taken.
+            IdTakenError: the id is already taken.
             InvalidValueError: a negative or non-integer id, or a non-scalar demographic.
         """
 
@@ -148,7 +148,7 @@ class RatingStore(ABC):
             The movie's id.
 
         Raises:
-            StoreError: the id is already taken.
+            IdTakenError: the id is already taken.
             InvalidValueError: a bad id, an empty title, a genre containing ``|``.
         """
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from movierec.data.dataset import Dataset, RatingScale, empty_ratings
 from movierec.errors import (
+    IdTakenError,
     MovieRecError,
     SchemaVersionError,
     StoreError,
@@ -327,7 +328,7 @@ class SqlRatingStore(RatingStore):
                     raise StoreError(f"no free {key} left in dataset {self.dataset!r}")
             cur.execute(self._q(insert), (self.dataset, wanted, *values, last))
             if cur.rowcount == 0:
-                raise StoreError(f"{key} {wanted} already exists in dataset {self.dataset!r}")
+                raise IdTakenError(f"{key} {wanted} already exists in dataset {self.dataset!r}")
         return wanted
 
     def set_user_token_hash(self, user_id: int, token_hash: str) -> None:
