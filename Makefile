@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install postgres lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,17 @@ run: install
 	$(BIN)/movierec similar "Toy Story" -k 5
 	$(BIN)/movierec recommend --user 1 -k 10
 
-## test: set up and run the whole suite
-test: install
+## test: set up and run the whole suite (installs Debian's PostgreSQL for the store tests)
+test: install postgres
 	$(BIN)/python -m pytest -q
+
+# PostgreSQL binaries for the store tests' throw-away server; skipped with a note when it
+# cannot be installed (not root, no apt-get), and those tests then skip with a reason.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends postgresql >/dev/null; } || \
+	  echo "PostgreSQL not installed: its store tests will be skipped"
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -37,6 +45,8 @@ bench: install
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/content.py
 	$(BIN)/python bench/vs_peers.py
+	$(BIN)/python bench/store.py
+	$(BIN)/python bench/online.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

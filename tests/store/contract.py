@@ -168,6 +168,16 @@ class RatingStoreContract:
         stamp = store.all_ratings().query(f"user_id == {user} and movie_id == 4").timestamp
         assert before - 1 <= stamp.iloc[0] <= time.time() + 1
 
+    def test_changed_since_lists_the_pairs_written_after_a_seq(self, store: RatingStore) -> None:
+        user = FIRST_NEW_USER
+        for movie in (3, 1, 2):
+            store.add_rating(user, movie, 4.0)
+        store.add_rating(user, 3, 2.0)  # a re-rating moves the pair to the newest seq
+        changed = store.changed_since(1)
+        assert changed[["movie_id", "seq"]].values.tolist() == [[1, 2], [2, 3], [3, 4]]
+        assert set(changed["user_id"]) == {user}
+        assert len(store.changed_since(0)) == 3 and len(store.changed_since(4)) == 0
+
     def test_upsert_keeps_newer_timestamp(self, store: RatingStore) -> None:
         user = FIRST_NEW_USER
 

@@ -24,6 +24,7 @@ from movierec.engine.core import Engine
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("recommend")(recommend)
+    app.command("rate")(rate)
 
 
 def train(
@@ -61,12 +62,14 @@ def recommend(
     years: Annotated[str | None, typer.Option("--years", "-y", help="1950-1959, 1950s…")]
     = None,
     min_rating: Annotated[float | None, typer.Option(help="Only well-rated movies.")] = None,
+    db: Annotated[str | None, typer.Option(help="Ratings store (default: ratings.db in the "
+                                           "home folder).", envvar="MOVIEREC_DB")] = None,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """A user's top picks among movies they have not rated, each with a reason."""
-    answer = Engine.open(home_of(home), dataset).recommend(
+    answer = Engine.open(home_of(home), dataset, db=db).recommend(
         user, model=model, k=k, genres=genre, years=years, min_rating=min_rating)
     if as_json:
         emit_json(answer.to_json())
@@ -78,3 +81,34 @@ def recommend(
         table.add_row(str(rank), escape(row.title), str(row.year or ""), f"{row.score:.2f}",
                       escape(why))
     out.print(table)
+
+
+def rate(
+    user: Annotated[int, typer.Option("--user", "-u", help="The user's id (a new id makes a new "
+                                      "user).")],
+    movie: Annotated[str, typer.Argument(help="A title (fuzzy) or a movie id.")],
+    rating: Annotated[float, typer.Argument(help="On the dataset's scale (e.g. 1-5, or 0.5-5 "
+                                            "in half stars).")],
+    db: Annotated[str | None, typer.Option(help="Ratings store: a file path or postgresql:// "
+                                           "URL (default: ratings.db in the home folder).",
+                                           envvar="MOVIEREC_DB")] = None,
+    dataset: DatasetOption = "ml-100k",
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store a rating durably and fold it into the model at once.
+
+    A full retrain runs (here, in the foreground) when enough new ratings have arrived.
+    """
+    engine = Engine.open(home_of(home), dataset, db=db)
+    result = engine.rate(user, movie, rating, background=False)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    title = engine.movie(result.movie_id).title
+    out.print(f"stored #{result.seq}: user {result.user_id} rated {escape(title)} "
+              f"{result.rating:g}★"
+              + (f"; folded in ({result.fold_in_ms:.2f} ms)" if result.folded_in else "")
+              + ("; retrained" if result.retrain else ""))
+    for note in result.notes:
+        out.print(f"note: {escape(note)}")

@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,15 @@ import pandas as pd
 from movierec.data.dataset import Dataset
 from movierec.data.filters import CatalogFilter, GenreIndex
 from movierec.data.storage import load_dataset
+from movierec.engine.online import OnlineUpdater, RateResult, RetrainPolicy
 from movierec.engine.versions import ModelVersions
-from movierec.errors import DataFormatError, NoMatchError, UnknownMovieError
+from movierec.errors import (
+    DataFormatError,
+    MovieRecError,
+    NoMatchError,
+    UnknownMovieError,
+    UnknownUserError,
+)
 from movierec.home import Home
 from movierec.models.base import Recommender, read_manifest
 from movierec.models.charts import (
@@ -82,14 +90,82 @@ class RecommendAnswer:
 class Engine:
     """Everything one dataset can answer."""
 
-    def __init__(self, dataset: Dataset, home: Home | None = None):
+    def __init__(self, dataset: Dataset, home: Home | None = None, *, db: str | None = None,
+                 policy: RetrainPolicy | None = None):
         self.dataset = dataset
         self.home = home
+        self.db = db
+        self.policy = policy
         self._models: dict[str, Recommender] = {}
+        self._online: OnlineUpdater | None = None
 
     @classmethod
-    def open(cls, home: Home, dataset_name: str) -> Engine:
-        return cls(load_dataset(home, dataset_name), home)
+    def open(cls, home: Home, dataset_name: str, *, db: str | None = None,
+             policy: RetrainPolicy | None = None) -> Engine:
+        """The engine of a stored dataset; ``db`` is a ratings-store path or PostgreSQL URL
+        (default: ``ratings.db`` in the home folder)."""
+        return cls(load_dataset(home, dataset_name), home, db=db, policy=policy)
+
+    @property
+    def base_fingerprint(self) -> str:
+        """Fingerprint of the dataset as imported (the store's additions are not part of it)."""
+        return self._fingerprint
+
+    # --- the live side: store, fold-in, retrain -----------------------------------------------
+
+    def online(self, *, create: bool = True) -> OnlineUpdater | None:
+        """The store and fold-in side, opened on first use.
+
+        Args:
+            create: open (and initialise) the store if needed; False only attaches to a store
+                that already holds this dataset, so read-only commands never create one.
+        """
+        if self._online is not None:
+            return self._online
+        location = self.db or (self.home.ratings_db if self.home is not None else None)
+        if location is None:
+            if not create:
+                return None
+            raise MovieRecError("ratings need a store: give a home folder or --db")
+        if not create and not self.db and not Path(location).exists():
+            return None
+        from movierec.store import open_store
+
+        store = open_store(location, self.dataset.name)
+        if not create and not store.is_initialised():
+            store.close()
+            return None
+        self._online = OnlineUpdater(self, store, self.serving_model(), self.policy)
+        return self._online
+
+    def serving_model(self) -> str:
+        """The model new ratings are folded into: the default one if it can fold in, else ALS."""
+        from movierec.models import registry
+
+        name = self.default_model()
+        return name if registry.resolve(name)[0].supports_online else "als"
+
+    def rate(self, user_id: int, movie: str | int, rating: float, *,
+             timestamp: int | None = None, background: bool = True) -> RateResult:
+        """Store a rating durably and fold it in; the next recommendation reflects it."""
+        movie_id = self.resolve(movie)
+        return self.online().rate(user_id, movie_id, rating, timestamp,  # type: ignore[union-attr]
+                                  background=background)
+
+    def count_vote(self, movie_id: int, rating: float, previous: float | None) -> None:
+        """Keep the charts' vote counts and means current as a rating arrives (or changes)."""
+        votes, means = self._votes
+        i = self.row(movie_id)
+        if previous is None:
+            votes[i] += 1
+            means[i] = rating if votes[i] == 1 else means[i] + (rating - means[i]) / votes[i]
+        else:
+            means[i] += (rating - previous) / max(votes[i], 1)
+        self.__dict__.pop("_well_rated", None)
+
+    def swap_model(self, name: str, model: Recommender) -> None:
+        """Serve ``model`` under ``name`` from now on (one reference replaced: atomic)."""
+        self._models[name] = model
 
     # --- catalog ------------------------------------------------------------------------------
 
@@ -111,8 +187,8 @@ class Engine:
 
     @cached_property
     def _votes(self) -> tuple[np.ndarray, np.ndarray]:
-        votes, means, _ = movie_votes(self.dataset)
-        return votes, means
+        votes, means, self._votes_source = movie_votes(self.dataset)
+        return votes.copy(), means.copy()
 
     @cached_property
     def _well_rated(self) -> np.ndarray:
@@ -166,9 +242,12 @@ class Engine:
             quantile: float = 0.90, votes: VoteSource = "auto") -> Chart:
         filters = CatalogFilter.parse(genres=genres, years=years, min_votes=min_votes,
                                       language=language)
+        live = None
+        if votes == "auto" or (votes == "ratings" and len(self.dataset.ratings)):
+            live = (*self._votes, self._votes_source)  # kept current as ratings arrive
         return weighted_chart(self.dataset, k=k, quantile=quantile, filters=filters,
                               segment=Segment.parse(segment) if segment else None,
-                              source=votes, genre_index=self.genres)
+                              source=votes, genre_index=self.genres, stats=live)
 
     # --- similar movies -----------------------------------------------------------------------
 
@@ -227,13 +306,35 @@ class Engine:
                   min_rating: float | None = None, reasons: bool = True) -> RecommendAnswer:
         """A user's top ``k`` unseen movies, each with the rated movie that explains it best."""
         _check_k(k)
-        name = model or self.default_model()
+        live = self.online(create=False)  # folds in ratings stored by other processes
+        name = model or (live.model_name if live is not None else self.default_model())
         recommender = self.model(name)
         candidates = self.candidates(genres=genres, years=years, min_rating=min_rating)
-        ranking = recommender.recommend(user_id, k, candidates=candidates)
+        history = self._history(user_id, live)
+        try:
+            ranking = recommender.recommend(user_id, k, candidates=candidates)
+        except UnknownUserError:
+            if live is None or not live.store.has_user(int(user_id)) or len(history[0]):
+                raise
+            return self._cold_start(int(user_id), k, genres=genres, years=years)
         rows = [self.movie(m, s) for m, s in ranking]
-        why = self._reasons(recommender, user_id, ranking.movie_ids) if reasons else []
+        why = self._reasons(recommender, history, ranking.movie_ids) if reasons else []
         return RecommendAnswer(int(user_id), name, rows, why)
+
+    def _history(self, user_id: int, live: OnlineUpdater | None) -> tuple[np.ndarray, np.ndarray]:
+        """The user's (movie ids, ratings): from the store when one is live, else the dataset."""
+        if live is not None:
+            return live.store.user_ratings(int(user_id))
+        mine = self.dataset.ratings[self.dataset.ratings["user_id"].to_numpy() == user_id]
+        return mine["movie_id"].to_numpy(), mine["rating"].to_numpy()
+
+    def _cold_start(self, user_id: int, k: int, **filters: Any) -> RecommendAnswer:
+        """A user with no ratings yet gets the chart, said so."""
+        chart = self.top(k=k, **filters)
+        rows = [self.movie(e.movie_id, e.score) for e in chart.entries]
+        reasons = [f"popular and well rated ({e.votes:,} votes, {e.mean:.1f}★ average)"
+                   for e in chart.entries]
+        return RecommendAnswer(user_id, "charts", rows, reasons)
 
     def default_model(self) -> str:
         """The model named by the last `movierec train`, else ALS (it folds in new ratings)."""
@@ -252,13 +353,14 @@ class Engine:
         self._models[name] = model
         return model, seconds
 
-    def _reasons(self, model: Recommender, user_id: int, movie_ids: np.ndarray) -> list[str]:
+    def _reasons(self, model: Recommender, history: tuple[np.ndarray, np.ndarray],
+                 movie_ids: np.ndarray) -> list[str]:
         """ "because you rated Alien 5★": the user's liked movie most similar to each pick."""
-        mine = self.dataset.ratings[self.dataset.ratings["user_id"].to_numpy() == user_id]
-        if not len(mine) or not len(movie_ids):
+        movies, ratings = history
+        if not len(movies) or not len(movie_ids):
             return []
-        liked = mine[mine["rating"] >= mine["rating"].quantile(0.75)]
-        stars = dict(zip(liked["movie_id"].tolist(), liked["rating"].tolist(), strict=True))
+        liked = ratings >= np.quantile(ratings, 0.75)
+        stars = dict(zip(movies[liked].tolist(), ratings[liked].tolist(), strict=True))
         reasons = []
         for movie_id in movie_ids.tolist():
             nearest = model.similar_movies(movie_id, 1, candidates=np.array(list(stars)))

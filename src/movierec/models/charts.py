@@ -184,8 +184,13 @@ def weighted_chart(
     source: VoteSource = "auto",
     genre_index: GenreIndex | None = None,
     min_segment_users: int = 20,
+    stats: tuple[np.ndarray, np.ndarray, str] | None = None,
 ) -> Chart:
-    """The top ``k`` movies by weighted rating among those passing ``filters``."""
+    """The top ``k`` movies by weighted rating among those passing ``filters``.
+
+    ``stats`` (votes, means, source label per catalog row) replaces :func:`movie_votes` when
+    the caller keeps them up to date itself (the engine, as new ratings arrive).
+    """
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if not 0.0 <= quantile < 1.0:
@@ -200,7 +205,10 @@ def weighted_chart(
             raise SegmentTooSmallError(
                 f"segment {segment} has {int(rated.sum())} users with ratings; at least "
                 f"{min_segment_users} are needed to rank movies instead of printing noise")
-    votes, means, used = movie_votes(dataset, source, users)
+    if stats is not None and users is None:
+        votes, means, used = stats
+    else:
+        votes, means, used = movie_votes(dataset, source, users)
     genre_index = genre_index or GenreIndex(dataset.catalog["genres"])
     keep = filters.mask(dataset.catalog, genre_index, votes) & ~np.isnan(means)
     if not keep.any():

@@ -222,6 +222,12 @@ class RatingStore(ABC):
         compares with its threshold. Re-ratings count as writes too."""
         return max(0, self.last_seq() - int(seq))
 
+    @abstractmethod
+    def changed_since(self, seq: int) -> pd.DataFrame:
+        """The (user, movie) pairs whose current rating was written after ``seq``, with that
+        write's ``seq``: what a restarted engine folds in again after loading a model fitted at
+        ``seq``."""
+
     # --- life cycle ----------------------------------------------------------------------------
 
     @abstractmethod

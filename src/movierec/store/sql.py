@@ -395,6 +395,13 @@ class SqlRatingStore(RatingStore):
             "genres": [r[3].split("|") if r[3] else [] for r in rows],
         })
 
+    def changed_since(self, seq: int) -> pd.DataFrame:
+        rows = self._rows("SELECT user_id, movie_id, seq FROM ratings WHERE dataset = ? AND "
+                          "seq > ? ORDER BY seq", (self.dataset, int(seq)))
+        return pd.DataFrame({"user_id": np.array([r[0] for r in rows], dtype=np.int32),
+                             "movie_id": np.array([r[1] for r in rows], dtype=np.int32),
+                             "seq": np.array([r[2] for r in rows], dtype=np.int64)})
+
     def user_demographics(self, user_id: int) -> dict[str, Any]:
         rows = self._rows("SELECT demographics FROM users WHERE dataset = ? AND user_id = ?",
                           (self.dataset, validate.check_id(user_id, "user_id")))

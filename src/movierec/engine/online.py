@@ -1,0 +1,235 @@
+"""Absorbing new ratings: store durably, fold in at once, retrain in the background.
+
+A rating is written to the store first (validated, durable when acknowledged), then the user's
+whole current history is read back and folded into the serving model (their factors re-solved
+with the movie factors fixed), so the very next recommendation reflects it. Vote counts and
+means for the charts and the vote-count shrinkage are updated in place.
+
+After ``after_ratings`` new ratings, or ``after_seconds`` since the last full fit with at least
+one pending, a full retrain runs in a background thread from the store's ratings. The new model
+is validated, published as a new version (atomic rename), and swapped in by replacing one
+reference, so readers see the old model or the new one, never half of either. Writes that
+arrived during the retrain are folded into the new model before the swap. A failed retrain is
+logged and the old model keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from movierec.data.dataset import Dataset
+from movierec.errors import MovieRecError, UnknownMovieError
+from movierec.models.base import Recommender
+
+if TYPE_CHECKING:
+    from movierec.engine.core import Engine
+    from movierec.store.base import RatingStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetrainPolicy:
+    """When a full retrain is due: after this many new ratings, or this long with any pending."""
+
+    after_ratings: int = 1_000
+    after_seconds: float | None = 3_600.0
+
+    def __post_init__(self) -> None:
+        if self.after_ratings < 1:
+            raise ValueError(f"after_ratings must be at least 1, got {self.after_ratings}")
+        if self.after_seconds is not None and self.after_seconds <= 0:
+            raise ValueError(f"after_seconds must be positive, got {self.after_seconds}")
+
+
+@dataclass
+class RateResult:
+    seq: int
+    user_id: int
+    movie_id: int
+    rating: float
+    folded_in: bool
+    fold_in_ms: float
+    retrain: str = ""  # "", "started" or "ran"
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class OnlineUpdater:
+    """One engine's live side: its store, the serving model's fold-ins, the retrain policy."""
+
+    def __init__(self, engine: Engine, store: RatingStore, model_name: str,
+                 policy: RetrainPolicy | None = None):
+        self.engine = engine
+        self.store = store
+        self.model_name = model_name
+        self.policy = policy or RetrainPolicy()
+        self._write_lock = threading.Lock()  # fold-ins and swaps, one at a time
+        self._retrain_lock = threading.Lock()
+        self._retrain_thread: threading.Thread | None = None
+        self.last_retrain_error: str | None = None
+        if not store.is_initialised():
+            store.initialise(engine.dataset)
+        self._fitted_seq = self._model_seq()
+        self._fitted_at = time.monotonic()
+        self.catch_up()
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def rate(self, user_id: int, movie_id: int, rating: float, timestamp: int | None = None, *,
+             background: bool = True) -> RateResult:
+        """Store one rating durably, fold it in, and start a retrain if one is due."""
+        if not isinstance(user_id, int | np.integer) or isinstance(user_id, bool) or user_id < 0:
+            raise ValueError(f"user_id must be a non-negative integer, got {user_id!r}")
+        self.engine.row(movie_id)  # a movie the engine can show
+        before = dict(zip(*[a.tolist() for a in self.store.user_ratings(user_id)], strict=True))
+        seq = self.store.add_rating(int(user_id), int(movie_id), float(rating), timestamp)
+        self.engine.count_vote(int(movie_id), float(rating), before.get(int(movie_id)))
+        folded, ms = self._fold_in_user(int(user_id))
+        result = RateResult(seq, int(user_id), int(movie_id), float(rating), folded, ms)
+        if not folded:
+            result.notes.append(f"{self.model_name} cannot fold in new ratings; they count from "
+                                "the next retrain")
+        if self.due():
+            result.retrain = "started" if background else "ran"
+            self.retrain(block=not background)
+        return result
+
+    def catch_up(self) -> int:
+        """Fold in every user whose ratings changed since the serving model was fitted."""
+        changed = self.store.changed_since(self._fitted_seq)
+        users = np.unique(changed["user_id"].to_numpy()) if len(changed) else []
+        for user_id in users:
+            self._fold_in_user(int(user_id))
+        if len(users):
+            log.info("folded in %d user(s) changed since seq %d", len(users), self._fitted_seq)
+        return len(users)
+
+    def _fold_in_user(self, user_id: int) -> tuple[bool, float]:
+        model = self.engine.model(self.model_name)
+        if not model.supports_online:
+            return False, 0.0
+        movies, ratings = self.store.user_ratings(user_id)
+        known = model.movies.indices(movies, missing="mask") >= 0
+        started = time.perf_counter()
+        with self._write_lock:
+            model.fold_in_user(user_id, movies[known], ratings[known])  # type: ignore[attr-defined]
+        return True, (time.perf_counter() - started) * 1e3
+
+    # --- retraining -------------------------------------------------------------------------
+
+    def pending(self) -> int:
+        return self.store.changes_since(self._fitted_seq)
+
+    def due(self) -> bool:
+        pending = self.pending()
+        if pending >= self.policy.after_ratings:
+            return True
+        waited = time.monotonic() - self._fitted_at
+        return bool(pending and self.policy.after_seconds is not None
+                    and waited >= self.policy.after_seconds)
+
+    def retrain(self, *, block: bool = False) -> None:
+        """Start a full retrain (unless one is running); ``block`` waits for it."""
+        with self._retrain_lock:
+            running = self._retrain_thread is not None and self._retrain_thread.is_alive()
+            if not running:
+                self._retrain_thread = threading.Thread(target=self._retrain, daemon=True,
+                                                        name=f"retrain-{self.model_name}")
+                self._retrain_thread.start()
+            thread = self._retrain_thread
+        if block and thread is not None:
+            thread.join()
+
+    def _retrain(self) -> None:
+        try:
+            seq = self.store.last_seq()
+            data = self.training_data()
+            model_class, config = _resolve(self.model_name)
+            started = time.perf_counter()
+            model = model_class(config).fit(data)
+            seconds = time.perf_counter() - started
+            validation = validate(model, data)
+            versions = self.engine.versions(self.model_name)
+            metrics = {"base_fingerprint": self.engine.base_fingerprint, "trained_from": "store",
+                       "store_seq": seq, "fit_seconds": round(seconds, 3),
+                       "ratings": len(data.ratings), "validation": validation}
+            number = versions.publish(model, metrics) if versions is not None else 0
+            with self._write_lock:
+                self.engine.swap_model(self.model_name, model)
+                self._fitted_seq, self._fitted_at = seq, time.monotonic()
+            self.catch_up()  # writes that arrived while fitting
+            self.last_retrain_error = None
+            log.info("retrained %s from %d ratings in %.2f s → v%04d (%s)", self.model_name,
+                     len(data.ratings), seconds, number, validation)
+        except Exception as exc:  # the old model keeps serving; say why
+            self.last_retrain_error = f"{type(exc).__name__}: {exc}"
+            log.error("retrain of %s failed, the previous model keeps serving: %s",
+                      self.model_name, self.last_retrain_error)
+
+    def training_data(self) -> Dataset:
+        """The base catalog plus movies added since, and every rating in the store."""
+        base = self.engine.dataset
+        catalog = base.catalog
+        added = self.store.new_movies()
+        if len(added):
+            catalog = pd.concat([catalog, added[[c for c in added.columns
+                                                 if c in catalog.columns]]], ignore_index=True)
+        return Dataset(base.name, catalog, self.store.all_ratings(), base.users, base.scale,
+                       base.source_format)
+
+    def _model_seq(self) -> int:
+        versions = self.engine.versions(self.model_name)
+        current = versions.current() if versions is not None else None
+        if current is None:
+            return 0
+        from movierec.models.base import read_manifest
+
+        return int(read_manifest(current).get("metrics", {}).get("store_seq", 0))
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a running retrain (tests and shutdown)."""
+        thread = self._retrain_thread
+        if thread is not None:
+            thread.join(timeout)
+
+
+def validate(model: Recommender, data: Dataset, sample: int = 5_000) -> dict[str, Any]:
+    """Refuse a model that cannot serve: non-finite predictions or an absurd training error.
+
+    A sanity check, not an evaluation (that is `movierec evaluate`): on the most recent ratings,
+    predictions must be finite and their RMSE below half the rating scale's width.
+    """
+    recent = data.ratings.nlargest(min(sample, len(data.ratings)), "timestamp")
+    if not model.predicts_ratings:
+        ranking = model.recommend(int(recent["user_id"].iat[0]), 10)
+        if not len(ranking) or not np.isfinite(ranking.scores).all():
+            raise MovieRecError("validation failed: the retrained model ranks nothing")
+        return {"checked": "ranking"}
+    predicted = model.predict(recent["user_id"].to_numpy(), recent["movie_id"].to_numpy())
+    if not np.isfinite(predicted).all():
+        raise MovieRecError("validation failed: non-finite predictions")
+    error = float(np.sqrt(np.mean((predicted - recent["rating"].to_numpy()) ** 2)))
+    width = (data.scale.high - data.scale.low) if data.scale else 4.0
+    if error > width / 2:
+        raise MovieRecError(f"validation failed: RMSE {error:.3f} on recent ratings exceeds "
+                            f"{width / 2:g}")
+    return {"recent_rmse": round(error, 4), "checked": len(recent)}
+
+
+def _resolve(name: str) -> tuple[type[Recommender], Any]:
+    from movierec.models import registry
+
+    return registry.resolve(name)
+
+
+__all__ = ["OnlineUpdater", "RateResult", "RetrainPolicy", "UnknownMovieError", "validate"]
