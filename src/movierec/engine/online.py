@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.data.dataset import Dataset
-from movierec.errors import MovieRecError, UnknownMovieError
+from movierec.errors import MovieRecError
 from movierec.models.base import Recommender
 
 if TYPE_CHECKING:
@@ -231,5 +231,3 @@ def _resolve(name: str) -> tuple[type[Recommender], Any]:
 
     return registry.resolve(name)
 
-
-__all__ = ["OnlineUpdater", "RateResult", "RetrainPolicy", "UnknownMovieError", "validate"]
