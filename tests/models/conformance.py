@@ -5,12 +5,14 @@
         bad_params = [{"factors": 0}]
 
 What a model can do is read from its declared flags (``predicts_ratings``, ``supports_online``),
-so a missing capability is visible rather than skipped by a caught exception.
+so a missing capability is visible rather than skipped by a caught exception: the online
+checks run for every model that declares ``supports_online`` and skip, saying so, for the rest.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -192,3 +194,121 @@ class RecommenderContract:
         batch = fitted.predict(users, movies)
         single = [fitted.predict([u], [m])[0] for u, m in zip(users, movies, strict=True)]
         np.testing.assert_allclose(batch, single, atol=1e-9)
+
+    # --- online fold-in (models that declare supports_online) ---------------------------------
+
+    def online_model(self, data: Dataset | None = None) -> Recommender:
+        """A freshly fitted model (fold-ins change it), or a skip for offline models."""
+        if not self.model_class.supports_online:
+            pytest.skip(f"{self.model_class.__name__} declares supports_online = False")
+        return self.make_model().fit(data if data is not None else self.make_data())
+
+    def test_fold_in_of_a_withheld_user_ranks_as_training_with_them(self, fitted):
+        data = self.make_data()
+        ratings = data.ratings
+        model = self.online_model(dataclasses.replace(
+            data, ratings=ratings[ratings["user_id"] != 100].reset_index(drop=True)))
+        with pytest.raises(UnknownUserError):
+            model.recommend(100)
+        history = ratings[ratings["user_id"] == 100].sample(frac=1.0, random_state=1)
+        model.fold_in_user(100, history["movie_id"].to_numpy(), history["rating"].to_numpy())
+        assert list(model.recommend(100, k=3).movie_ids) == [1000]  # all else is seen now
+        folded = model.recommend(100, k=GROUP, exclude_seen=False).movie_ids
+        trained = fitted.recommend(100, k=GROUP, exclude_seen=False).movie_ids
+        assert len(set(folded) & set(trained)) >= GROUP - 1, (folded, trained)
+        assert set(folded) == set(1000 + np.arange(GROUP))  # the user's own taste group
+
+    def test_fold_in_of_a_trained_user_with_their_own_history(self):
+        model = self.online_model()
+        movies = 1000 + np.arange(2 * GROUP)
+        before = model.predict(np.full(len(movies), 103), movies)
+        history = self.make_data().ratings.query("user_id == 103")
+        model.fold_in_user(103, history["movie_id"].to_numpy(), history["rating"].to_numpy())
+        after = model.predict(np.full(len(movies), 103), movies)
+        if model.fold_in_matches_training:
+            np.testing.assert_allclose(after, before, atol=1e-4)
+        assert np.corrcoef(before, after)[0, 1] > 0.9, (before, after)
+        assert model.recommend(103, k=1).movie_ids[0] == 1003
+        model.fold_in_user(103, history["movie_id"].to_numpy()[::-1],
+                           history["rating"].to_numpy()[::-1])
+        np.testing.assert_allclose(model.predict(np.full(len(movies), 103), movies), after,
+                                   atol=1e-9)  # idempotent, whatever the history's order
+
+    def test_fold_in_of_a_new_movie_makes_it_recommendable(self):
+        model = self.online_model()
+        raters = np.array([101, 102, 103, 104, 105, 107, 108, 109, 110, 111])
+        scores = np.array([5.0, 4, 5, 5, 4, 1, 2, 1, 1, 2])
+        model.fold_in_movie(2000, raters, scores)
+        assert set(model.recommend(100, k=2).movie_ids) == {1000, 2000}
+        assert list(model.recommend(106, k=2).movie_ids) == [1006, 2000]
+        assert list(model.recommend(101, k=5).movie_ids) == [1001]  # its raters have seen it
+        similar = model.similar_movies(2000, k=GROUP - 1).movie_ids
+        assert set(similar) <= set(1000 + np.arange(GROUP)), similar
+        if model.predicts_ratings:
+            low, high = model.predict([106, 100], [2000, 2000])
+            assert high > low + 1.0, (high, low)
+        votes = np.asarray(model.movie_votes)
+        assert votes[model.movies.index(2000)] == len(raters)
+        liked, disliked = [1000, 1001, 1002, 1003, 2000], [1006, 1007, 1008, 1009]
+        model.fold_in_user(500, liked + disliked, [5.0] * 5 + [1.0] * 4)  # new user rates it
+        assert np.asarray(model.movie_votes)[model.movies.index(2000)] == len(raters) + 1
+        assert set(model.recommend(500, k=2).movie_ids) == {1004, 1005}
+
+    def test_fold_in_rejects_bad_input_and_changes_nothing(self):
+        model = self.online_model()
+        before = model.recommend(100, k=12, exclude_seen=False)
+        n_users, n_movies = len(model.users), len(model.movies)
+        with pytest.raises(UnknownMovieError):
+            model.fold_in_user(100, [1000, 999_999], [4.0, 5.0])
+        with pytest.raises(UnknownMovieError):
+            model.fold_in_user(777, [999_999], [4.0])
+        with pytest.raises(UnknownUserError):
+            model.fold_in_movie(1000, [100, 999_999], [4.0, 5.0])
+        for call, ids_name in ((model.fold_in_user, "movie_ids"),
+                               (model.fold_in_movie, "user_ids")):
+            known = [1000, 1001] if ids_name == "movie_ids" else [100, 101]
+            target = 100 if ids_name == "movie_ids" else 1000
+            with pytest.raises(ValueError, match=ids_name):
+                call(target, known, [4.0])  # lengths differ
+            with pytest.raises(ValueError, match="ratings"):
+                call(target, known, [4.0, float("nan")])
+            with pytest.raises(ValueError, match=ids_name):
+                call(target, [known[0], known[0]], [4.0, 5.0])  # a repeat
+            with pytest.raises(ValueError, match=ids_name):
+                call(target, [1.5, 2.5], [4.0, 5.0])
+        with pytest.raises(ValueError, match="user_id"):
+            model.fold_in_user("a", [1000], [4.0])
+        with pytest.raises(ValueError, match="movie_id"):
+            model.fold_in_movie(True, [100], [4.0])
+        assert (len(model.users), len(model.movies)) == (n_users, n_movies)
+        after = model.recommend(100, k=12, exclude_seen=False)
+        np.testing.assert_array_equal(after.movie_ids, before.movie_ids)
+        np.testing.assert_allclose(after.scores, before.scores, atol=1e-12)
+
+    def test_fold_in_before_fit_raises(self):
+        if not self.model_class.supports_online:
+            pytest.skip(f"{self.model_class.__name__} declares supports_online = False")
+        model = self.make_model()
+        with pytest.raises(NotFittedError):
+            model.fold_in_user(100, [1000], [4.0])
+        with pytest.raises(NotFittedError):
+            model.fold_in_movie(1000, [100], [4.0])
+
+    def test_folded_in_model_saves_and_loads(self, tmp_path):
+        model = self.online_model()
+        model.fold_in_movie(2000, [101, 102, 107], [5.0, 5.0, 1.0])
+        model.fold_in_user(500, [1000, 1001, 2000], [5.0, 4.0, 5.0])
+        model.fold_in_user(101, [1000, 1002, 2000], [5.0, 5.0, 4.0])  # history changed
+        model.save(tmp_path / "model")
+        loaded = type(model).load(tmp_path / "model")
+        for user in (100, 101, 500):
+            a = model.recommend(user, k=20, exclude_seen=False)
+            b = loaded.recommend(user, k=20, exclude_seen=False)
+            np.testing.assert_array_equal(a.movie_ids, b.movie_ids)
+            np.testing.assert_allclose(a.scores, b.scores, atol=1e-6)
+            np.testing.assert_array_equal(model.recommend(user, k=20).movie_ids,
+                                          loaded.recommend(user, k=20).movie_ids)
+        np.testing.assert_array_equal(model.similar_movies(2000, k=5).movie_ids,
+                                      loaded.similar_movies(2000, k=5).movie_ids)
+        loaded.fold_in_user(501, [2000], [5.0])  # a loaded model keeps folding in
+        assert 501 in loaded.users and 501 not in model.users

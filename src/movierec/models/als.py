@@ -33,7 +33,9 @@ import numpy as np
 
 from movierec.data.dataset import Dataset
 from movierec.models.base import RatingConfig, require
-from movierec.models.factors import FactorModel, require_int, require_number, solve_rows
+from movierec.models.factors import require_int, require_number
+from movierec.models.foldin import OnlineFactorModel
+from movierec.models.ridge import solve_rows
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +75,18 @@ class ALSConfig(RatingConfig):
         return self.reg if self.reg_bias is None else self.reg_bias
 
 
-class ALS(FactorModel):
-    """``μ + b_u + b_i + p_u·q_i`` by alternating exact ridge solves."""
+class ALS(OnlineFactorModel):
+    """``μ + b_u + b_i + p_u·q_i`` by alternating exact ridge solves.
+
+    Online: a fold-in is one more user (or item) step for that row alone, so folding a
+    trained user back in with their training ratings returns their stored factors.
+    """
 
     kind = "als"
     config_class = ALSConfig
     config: ALSConfig
+    supports_online = True
+    fold_in_matches_training = True
 
     def fit(self, data: Dataset) -> Self:
         by_user = self._prepare(data)
@@ -109,6 +117,6 @@ class ALS(FactorModel):
         self._install(P, self.item_factors, bu, self.item_bias, mu)
         return self
 
-    def _fold_in_reg(self) -> tuple[float, float, bool]:
-        """The penalty of training's user step, so a fold-in equals that step."""
+    def _fold_in_reg(self, item: bool = False) -> tuple[float, float, bool]:
+        """The penalty of training's steps (one for both sides), so a fold-in equals a step."""
         return float(self.config.reg), float(self.config.bias_penalty), self.config.scale_reg

@@ -129,6 +129,9 @@ class Recommender(ABC):
         self._fitted_on: Dataset | None = None
         self._seen_indptr: np.ndarray | None = None
         self._seen_indices: np.ndarray | None = None
+        # user index → sorted movie indices, for users whose history changed after fit (an
+        # online fold-in); it wins over the CSR lists, and save() merges it into them
+        self._seen_overlay: dict[int, np.ndarray] = {}
 
     # --- what subclasses implement ------------------------------------------------------------
 
@@ -187,8 +190,9 @@ class Recommender(ABC):
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
+            seen_indptr, seen_indices = self._seen_arrays()
             arrays = {"users": self.users.to_array(), "movies": self.movies.to_array(),
-                      "seen_indptr": self._seen_indptr, "seen_indices": self._seen_indices,
+                      "seen_indptr": seen_indptr, "seen_indices": seen_indices,
                       **self._state()}
             for name, array in arrays.items():
                 np.save(staging / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
@@ -253,6 +257,7 @@ class Recommender(ABC):
             raise ValueError(f"fit needs ratings; dataset {data.name!r} has none")
         self._seen_indptr = matrix.indptr.astype(np.int64)
         self._seen_indices = matrix.indices.astype(np.int32)
+        self._seen_overlay = {}
         self._fingerprint, self._fitted_on = None, data
         return matrix
 
@@ -268,7 +273,32 @@ class Recommender(ABC):
         self._fingerprint, self._fitted_on = value, None
 
     def _seen(self, user: int) -> np.ndarray:
+        folded = self._seen_overlay.get(user)
+        if folded is not None:
+            return folded
         return self._seen_indices[self._seen_indptr[user]:self._seen_indptr[user + 1]]
+
+    def _seen_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The seen lists of every user as one CSR (indptr, indices), the overlay merged in."""
+        overlay = dict(self._seen_overlay)  # one C-level copy: a fold-in may add keys meanwhile
+        if not overlay:
+            return self._seen_indptr, self._seen_indices
+        n_base = len(self._seen_indptr) - 1
+        n_users = max(n_base, max(overlay) + 1)
+        lengths = np.zeros(n_users, np.int64)
+        lengths[:n_base] = np.diff(self._seen_indptr)
+        folded = np.fromiter(overlay, np.int64, len(overlay))
+        lengths[folded] = [len(overlay[u]) for u in folded.tolist()]
+        indptr = np.zeros(n_users + 1, np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        indices = np.empty(indptr[-1], np.int32)
+        rows = np.repeat(np.arange(n_base), np.diff(self._seen_indptr))
+        keep = ~np.isin(rows, folded)
+        offsets = np.arange(len(rows)) - self._seen_indptr[rows]
+        indices[indptr[rows[keep]] + offsets[keep]] = self._seen_indices[keep]
+        for user in folded.tolist():
+            indices[indptr[user]:indptr[user + 1]] = overlay[user]
+        return indptr, indices
 
     def _user_index(self, user_id: int) -> int:
         try:
@@ -288,12 +318,18 @@ class Recommender(ABC):
 
     def _top(self, scores: np.ndarray, k: int, excluded: np.ndarray | None,
              candidates: np.ndarray | None) -> Ranking:
+        # Lengths can differ by the movie an online fold-in is appending right now (its
+        # arrays are published before its id): only what both sides already know counts.
+        ids = self.movies.ids
+        scores = scores[:len(ids)]
+        if excluded is not None:
+            excluded = excluded[excluded < len(scores)]
         allowed = None
         if candidates is not None:
             allowed = self.movies.indices(np.asarray(candidates), missing="mask")
-            allowed = allowed[allowed >= 0]
+            allowed = allowed[(allowed >= 0) & (allowed < len(scores))]
         top = top_k(scores, k, excluded=excluded, allowed=allowed)
-        return Ranking(self.movies.ids[top], scores[top])
+        return Ranking(ids[top], scores[top])
 
 
 def top_k(scores: np.ndarray, k: int, *, excluded: np.ndarray | None = None,
@@ -383,10 +419,11 @@ class RatingPredictor(Recommender):
         user = self._user_index(user_id)
         scores = np.asarray(self._user_scores(user), dtype=np.float64)
         m = self.config.shrink_votes  # type: ignore[attr-defined]
-        if m > 0 and self.movie_votes is not None:
-            v = np.asarray(self.movie_votes, dtype=np.float64)
-            scores = v / (v + m) * scores + m / (v + m) * self.global_mean
+        votes = self.movie_votes
+        if m > 0 and votes is not None:
+            n = min(len(votes), len(scores))  # a movie being folded in (see _top)
+            v = np.asarray(votes[:n], dtype=np.float64)
+            scores = v / (v + m) * scores[:n] + m / (v + m) * self.global_mean
         return self._top(scores, k, self._seen(user) if exclude_seen else None, candidates)
 
     recommend.__doc__ = Recommender.recommend.__doc__
-

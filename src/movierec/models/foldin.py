@@ -1,0 +1,192 @@
+"""Online fold-in for the factor models: one user's or one movie's row re-solved in place.
+
+A fold-in hands the model a row's complete history (the engine reads it from the ratings
+store) and re-solves that row's factors and bias with the other side fixed — Rendle &
+Schmidt-Thieme, "Online-updating regularized kernel matrix factorization models for
+large-scale recommender systems", RecSys 2008. For ALS this is exactly the training step, so
+a folded-in user is the user training would have produced against these movie factors; for
+SGD matrix factorisation the model chooses its counterpart (:mod:`movierec.models.mf`). The
+solve is one numba kernel call on the row's ratings (no Python loop over them).
+
+Growth and sharing, so that a stream of new users stays cheap and readers stay safe:
+
+* Arrays are written only in buffers this module owns. The first write after ``fit`` or
+  ``load`` copies (arrays over 16 MB are loaded memory-mapped read-only, and fitted arrays
+  may be shared); a buffer that is full is replaced by one of twice the capacity, so n new
+  users cost O(n) copying in all, not O(n²).
+* The model's arrays are views of the first rows of those buffers. A new row is written
+  beyond the published views, then the views are replaced (one reference for the user
+  factors, one for the user biases, one :class:`~movierec.models.factors.ItemSide` for every
+  per-movie array), and only then is the id added to the id map. A reader therefore finds a
+  new id only once its row is complete, and never gets per-movie arrays of mixed lengths.
+* Re-solving a row that readers already see writes it in place: a reader scoring that very
+  user may see a row half old, half new (one request, one user — the engine serialises
+  writes and the contract allows concurrent reads of *other* users); for a known movie the
+  same holds for that one movie's score in other users' rankings.
+
+Vote counts follow the seen lists: ``fold_in_user`` replaces a user's seen movies with the
+new history and moves each movie's count by the difference, so shrinkage sees every rating
+once. ``global_mean`` (and the model's offset) stay as trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import numpy as np
+
+from movierec.errors import UnknownMovieError, UnknownUserError
+from movierec.models.base import RatingConfig
+from movierec.models.factors import FactorModel, ItemSide, unit_rows
+from movierec.models.online import OnlineRecommender, check_history, check_id
+
+_MIN_CAPACITY = 16  # rows a grown buffer holds at least
+
+
+def reserve(current: np.ndarray, buffer: np.ndarray | None, needed: int) -> np.ndarray:
+    """A writable buffer whose first rows equal ``current``, with room for ``needed`` rows.
+
+    Args:
+        current: the published rows (possibly read-only, possibly a view of ``buffer``).
+        buffer: the buffer owned so far; ``None`` before the first write.
+        needed: rows the caller is about to use.
+    """
+    if buffer is not None and len(buffer) >= needed:
+        return buffer
+    n = len(current)
+    capacity = n if buffer is None and needed <= n else max(needed, 2 * n, _MIN_CAPACITY)
+    grown = np.zeros((capacity, *current.shape[1:]), current.dtype)
+    grown[:n] = current
+    return grown
+
+
+class OnlineFactorModel(FactorModel, OnlineRecommender):
+    """A factor model that folds in users and movies (contract: :class:`OnlineRecommender`).
+
+    Subclasses may override :meth:`_fold_in_row` to solve a row other than by the exact
+    ridge solve of :meth:`FactorModel._solve_user` / :meth:`FactorModel._solve_movie`.
+    """
+
+    supports_online: ClassVar[bool] = True
+
+    def __init__(self, config: RatingConfig | None = None, **overrides: Any):
+        super().__init__(config, **overrides)
+        self._user_buffers: tuple[np.ndarray, np.ndarray] | None = None
+        self._item_buffers: ItemSide | None = None
+
+    def _installed(self) -> None:
+        self._user_buffers = None
+        self._item_buffers = None
+
+    # --- the public contract ------------------------------------------------------------------
+
+    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
+                     ratings: np.ndarray | list[float]) -> None:
+        self._check_fitted()
+        user_id = check_id(user_id, "user_id")
+        ids, values = check_history(movie_ids, ratings, "movie_ids")
+        movies = self.movies.indices(ids, missing="mask")
+        if (movies < 0).any():
+            raise UnknownMovieError(int(ids[movies < 0][0]))
+        movies, values = _sorted_unique(movies, values, ids, "movie_ids")
+        vector, bias = self._fold_in_row(movies, values, item=False)
+        try:
+            user, known = self.users.index(user_id), True
+        except KeyError:
+            user, known = len(self.users), False
+        old_seen = self._seen(user) if known else movies[:0]
+        self._write_user(user, vector, bias)
+        votes = self._item_rows(len(self._items)).votes
+        votes[old_seen] -= 1  # both index arrays are free of repeats
+        votes[movies] += 1
+        self._seen_overlay[user] = movies.astype(np.int32)
+        if not known:
+            self.users.add(np.array([user_id], np.int64))  # last: the row is complete
+
+    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
+                      ratings: np.ndarray | list[float]) -> None:
+        self._check_fitted()
+        movie_id = check_id(movie_id, "movie_id")
+        ids, values = check_history(user_ids, ratings, "user_ids")
+        users = self.users.indices(ids, missing="mask")
+        if (users < 0).any():
+            raise UnknownUserError(int(ids[users < 0][0]))
+        users, values = _sorted_unique(users, values, ids, "user_ids")
+        vector, bias = self._fold_in_row(users, values, item=True)
+        try:
+            movie, known = self.movies.index(movie_id), True
+        except KeyError:
+            movie, known = len(self.movies), False
+        n = max(len(self._items), movie + 1)
+        rows = self._item_rows(n)
+        rows.factors[movie] = vector
+        rows.bias[movie] = bias
+        rows.unit[movie] = unit_rows(vector)
+        if not known:
+            rows.votes[movie] = len(users)
+        self._items = rows.head(n)
+        if known:
+            return  # seen lists and votes of known movies move with fold_in_user
+        self.movies.add(np.array([movie_id], np.int64))  # after its row is complete
+        for user in users.tolist():  # its raters have seen it; the largest index goes last
+            self._seen_overlay[user] = np.append(self._seen(user), np.int32(movie))
+
+    # --- what a subclass may change -----------------------------------------------------------
+
+    def _fold_in_row(self, idx: np.ndarray, ratings: np.ndarray, *,
+                     item: bool) -> tuple[np.ndarray, float]:
+        """A user's (or, with ``item``, a movie's) factors and bias from sorted, unique
+        indices of the other side and their ratings; the exact ridge solve by default."""
+        if item:
+            return self._solve_movie(idx, ratings)
+        return self._solve_user(idx, ratings)
+
+    # --- growth -------------------------------------------------------------------------------
+
+    def _write_user(self, user: int, vector: np.ndarray, bias: float) -> None:
+        """Write one user's row (appending when ``user`` is the next index) and publish."""
+        n = max(len(self.user_factors), user + 1)
+        buffers = self._user_buffers
+        if buffers is None or len(buffers[0]) < n:
+            factors = reserve(self.user_factors, buffers and buffers[0], n)
+            biases = reserve(self.user_bias, buffers and buffers[1], n)
+            buffers = self._user_buffers = (factors, biases)
+        factors, biases = buffers
+        factors[user] = vector
+        biases[user] = bias
+        self.user_factors = factors[:n]
+        self.user_bias = biases[:n]
+
+    def _item_rows(self, needed: int) -> ItemSide:
+        """Writable per-movie buffers with room for ``needed`` movies (copy-on-write, growth).
+
+        When the buffers change, the published arrays are re-pointed at them (same rows,
+        same content), so later in-place writes reach readers.
+        """
+        buffers = self._item_buffers
+        if buffers is None or len(buffers) < needed:
+            items = self._items
+            grown = {field.name: reserve(getattr(items, field.name),
+                                         None if buffers is None else getattr(buffers, field.name),
+                                         needed)
+                     for field in dataclasses.fields(ItemSide)}
+            buffers = self._item_buffers = ItemSide(**grown)
+            self._items = buffers.head(len(items))
+        return buffers
+
+
+def _sorted_unique(idx: np.ndarray, values: np.ndarray, ids: np.ndarray,
+                   name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Indices in ascending order with their ratings; a repeated id is a ValueError.
+
+    Sorting makes a fold-in independent of the order the store returns a history in (and is
+    the order training visits a row's ratings in).
+    """
+    order = np.argsort(idx, kind="stable")
+    idx, values = idx[order], values[order]
+    repeats = np.flatnonzero(idx[1:] == idx[:-1])
+    if len(repeats):
+        raise ValueError(f"{name} must not repeat an id; {int(ids[order][repeats[0]])} "
+                         "appears more than once")
+    return idx, values
