@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.data.dataset import Dataset
-from movierec.errors import MovieRecError
+from movierec.errors import MovieRecError, UnknownUserError
 from movierec.models.base import Recommender
 
 if TYPE_CHECKING:
@@ -91,9 +91,11 @@ class OnlineUpdater:
         if not isinstance(user_id, int | np.integer) or isinstance(user_id, bool) or user_id < 0:
             raise ValueError(f"user_id must be a non-negative integer, got {user_id!r}")
         self.engine.row(movie_id)  # a movie the engine can show
-        before = dict(zip(*[a.tolist() for a in self.store.user_ratings(user_id)], strict=True))
+        before = self._history(int(user_id))
         seq = self.store.add_rating(int(user_id), int(movie_id), float(rating), timestamp)
         self.engine.count_vote(int(movie_id), float(rating), before.get(int(movie_id)))
+        with self._write_lock:
+            self._fold_in_movie_if_new(int(movie_id))
         folded, ms = self._fold_in_user(int(user_id))
         result = RateResult(seq, int(user_id), int(movie_id), float(rating), folded, ms)
         if not folded:
@@ -113,6 +115,28 @@ class OnlineUpdater:
         if len(users):
             log.info("folded in %d user(s) changed since seq %d", len(users), self._fitted_seq)
         return len(users)
+
+    def _history(self, user_id: int) -> dict[int, float]:
+        try:
+            movies, ratings = self.store.user_ratings(user_id)
+        except UnknownUserError:
+            return {}  # a new user: their first rating registers them
+        return dict(zip(movies.tolist(), ratings.tolist(), strict=True))
+
+    def _fold_in_movie_if_new(self, movie_id: int) -> None:
+        """A movie the model has no factors for (new, or unrated in training) gets them from its
+        raters, before a user's fold-in relies on them."""
+        model = self.engine.model(self.model_name)
+        if not model.supports_online:
+            return
+        known = movie_id in model.movies
+        if known and model.movie_votes is not None and \
+                model.movie_votes[model.movies.index(movie_id)] > 0:
+            return
+        users, ratings = self.store.movie_ratings(movie_id)
+        mask = model.users.indices(users, missing="mask") >= 0
+        if mask.any() or not known:
+            model.fold_in_movie(movie_id, users[mask], ratings[mask])  # type: ignore[attr-defined]
 
     def _fold_in_user(self, user_id: int) -> tuple[bool, float]:
         model = self.engine.model(self.model_name)
