@@ -57,3 +57,16 @@ def test_idmap_ids_view_is_read_only():
     with pytest.raises(ValueError):
         ids.ids[0] = 5
     assert IdMap(ids.to_array()).ids.tolist() == [1, 2]
+
+
+def test_idmap_many_single_appends_stay_consistent():
+    ids = IdMap(np.arange(0, 20_000, 2))
+    for new in range(1, 6_001, 2):  # a stream of new users, one at a time
+        assert ids.add([new]).tolist() == [new]
+    assert len(ids) == 13_000
+    assert ids.index(1) == 10_000 and ids.index(5_999) == 12_999 and ids.index(18) == 9
+    probe = np.array([5_999, 18, 20_001, 3])
+    assert ids.indices(probe, missing="mask").tolist() == [12_999, 9, -1, 10_001]
+    assert 3 in ids and 20_001 not in ids
+    assert IdMap(ids.to_array()).indices(probe, missing="mask").tolist() == \
+        [12_999, 9, -1, 10_001]

@@ -1,7 +1,10 @@
 """External ids ↔ dense indices.
 
 Append-only: a new user or movie gets the next index, and existing indices never change, so
-factor matrices stay valid as the catalogue and the user base grow.
+factor matrices stay valid as the catalogue and the user base grow. Ids live in a buffer that
+doubles when full, and ids added after the hash index was built sit in a small dict until
+there are enough of them to rebuild it, so a stream of new users costs amortised O(1) each
+rather than a rebuild of the whole index per user.
 """
 
 from __future__ import annotations
@@ -12,31 +15,43 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+_MIN_REBUILD = 1024  # appended ids tolerated in the overflow dict before a rebuild…
+_REBUILD_SHARE = 0.1  # …or this share of the indexed ids, whichever is larger
+
 
 class IdMap:
-    """A vocabulary of integer ids; index ``i`` is the ``i``-th id added."""
+    """A vocabulary of integer ids; index ``i`` is the ``i``-th id added.
+
+    Safe for readers running beside one writer: an id becomes visible only once every
+    structure that answers for it is in place.
+    """
 
     def __init__(self, ids: Iterable[int] | np.ndarray = ()):
-        array = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
-        self._ids = np.empty(0, np.int64)
-        self._index = pd.Index(self._ids)
+        array = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64)
+        self._buffer = np.empty(0, np.int64)
+        self._size = 0
+        self._index = pd.Index(self._buffer)
+        self._extra: dict[int, int] = {}
         self.add(array)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return self._size
 
     def __contains__(self, id_: object) -> bool:
-        return id_ in self._index
+        return id_ in self._extra or id_ in self._index
 
     @property
     def ids(self) -> np.ndarray:
         """The ids in index order (read-only view)."""
-        view = self._ids.view()
+        view = self._buffer[:self._size].view()
         view.flags.writeable = False
         return view
 
     def index(self, id_: int) -> int:
         """Index of one id; ``KeyError`` if unknown."""
+        found = self._extra.get(id_)  # type: ignore[call-overload]
+        if found is not None:
+            return found
         return int(self._index.get_loc(id_))
 
     def indices(self, ids: np.ndarray | Iterable[int],
@@ -49,15 +64,15 @@ class IdMap:
                 or ``add`` them to the map.
         """
         ids = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64)
-        found = self._index.get_indexer(ids)
+        found = self._lookup(ids)
         unknown = found < 0
         if unknown.any():
             if missing == "add":
                 self.add(ids[unknown])
-                found = self._index.get_indexer(ids)
+                found = self._lookup(ids)
             elif missing == "raise":
                 raise KeyError(int(ids[unknown][0]))
-        return found.astype(np.int64)
+        return found
 
     def add(self, ids: np.ndarray | Iterable[int]) -> np.ndarray:
         """Append the ids not yet known (in first-seen order); returns the new ones."""
@@ -66,13 +81,36 @@ class IdMap:
             return ids
         _, first = np.unique(ids, return_index=True)
         fresh = ids[np.sort(first)]
-        if len(self._ids):
-            fresh = fresh[self._index.get_indexer(fresh) < 0]
-        if len(fresh):
-            self._ids = np.concatenate([self._ids, fresh])
-            self._index = pd.Index(self._ids)
+        if self._size:
+            fresh = fresh[self._lookup(fresh) < 0]
+        if not len(fresh):
+            return fresh
+        start, end = self._size, self._size + len(fresh)
+        if end > len(self._buffer):
+            grown = np.empty(max(end, 2 * len(self._buffer)), np.int64)
+            grown[:start] = self._buffer[:start]
+            self._buffer = grown
+        self._buffer[start:end] = fresh
+        indexed = len(self._index)
+        if len(self._extra) + len(fresh) > max(_MIN_REBUILD, _REBUILD_SHARE * indexed):
+            self._index = pd.Index(self._buffer[:end].copy())  # covers old and new ids
+            self._extra = {}
+        else:
+            extra = dict(self._extra)
+            extra.update(zip(fresh.tolist(), range(start, end), strict=True))
+            self._extra = extra
+        self._size = end  # last: the new ids are now visible through `ids` and `len`
         return fresh
 
     def to_array(self) -> np.ndarray:
         """For saving: the ids in index order (``IdMap(arr)`` rebuilds the map)."""
-        return self._ids.copy()
+        return self._buffer[:self._size].copy()
+
+    def _lookup(self, ids: np.ndarray) -> np.ndarray:
+        found = self._index.get_indexer(ids).astype(np.int64)
+        extra = self._extra
+        if extra:
+            unknown = np.flatnonzero(found < 0)
+            if len(unknown):
+                found[unknown] = [extra.get(i, -1) for i in ids[unknown].tolist()]
+        return found
