@@ -89,3 +89,26 @@ def test_same_genre_prefilter(engine):
     answer = engine.similar("Alien", k=10, same_genre=True)
     alien_genres = set(engine.movie(engine.resolve("Alien")).genres)
     assert all(alien_genres & set(m.genres) for m in answer.movies)
+
+
+def test_similar_hybrid_fuses_content_and_collab(engine):
+    hybrid = engine.similar("Alien", by="hybrid", k=5)
+    content = engine.similar("Alien", by="content", k=5)
+    collab = engine.similar("Alien", by="collab", k=5)
+    assert hybrid.by == "hybrid" and hybrid.features.startswith("kg+")
+    assert hybrid.movies[0].title == "Aliens"  # first in both lists
+    both = {m.movie_id for m in content.movies} | {m.movie_id for m in collab.movies}
+    assert {m.movie_id for m in hybrid.movies} <= both | {
+        m.movie_id for m in engine.similar("Alien", by="content", k=100).movies}
+    with pytest.raises(NoMatchError, match="content, collab or hybrid"):
+        engine.similar("Alien", by="magic")
+
+
+def test_fuse_rankings_rewards_agreement():
+    from movierec.engine.core import fuse_rankings
+    from movierec.models.base import Ranking
+
+    a = Ranking(np.array([1, 2, 3]), np.array([0.9, 0.8, 0.7]))
+    b = Ranking(np.array([3, 4, 1]), np.array([5.0, 4.0, 3.0]))
+    fused = fuse_rankings([a, b], k=3)
+    assert fused.movie_ids.tolist() == [1, 3, 2]

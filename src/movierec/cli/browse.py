@@ -65,8 +65,9 @@ def top(
 def similar(
     movie: Annotated[str, typer.Argument(help="A title (fuzzy, e.g. \"Mary Poppins\" or "
                                          "\"toy story 1995\") or a movie id.")],
-    by: Annotated[str, typer.Option(help="content (metadata) or collab (the default "
-                                        "collaborative model's item factors).")] = "content",
+    by: Annotated[str, typer.Option(help="content (metadata), collab (the collaborative "
+                                        "model's item factors) or hybrid (both lists fused "
+                                        "by reciprocal rank).")] = "content",
     features: Annotated[str, typer.Option(help="auto, soup (cast, director, keywords, "
                                           "genres), tfidf (overview and tags) or kg.")] = "auto",
     min_rating: Annotated[float | None, typer.Option(help="Only well-rated movies: mean rating "

@@ -31,7 +31,7 @@ from movierec.errors import (
     UnknownUserError,
 )
 from movierec.home import Home
-from movierec.models.base import Recommender, read_manifest
+from movierec.models.base import Ranking, Recommender, read_manifest
 from movierec.models.charts import (
     Chart,
     Segment,
@@ -278,26 +278,45 @@ class Engine:
             overlap = self.catalog["movie_id"].to_numpy()[self.genres.overlapping(
                 self.row(movie_id))]
             candidates = overlap if candidates is None else np.intersect1d(candidates, overlap)
-        notes = []
-        if by == "content":
-            model = self.model("content" if features == "auto" else f"content-{features}")
-            features = model.features  # type: ignore[attr-defined]
-            if not model.has_features(movie_id):  # type: ignore[attr-defined]
-                notes.append(f"{self.movie(movie_id).title} has no {features} metadata in "
-                             f"{self.dataset.name}; showing collaborative neighbours instead")
-                by = "collab"
-        elif by != "collab":
-            raise NoMatchError(f"similar --by must be content or collab, got {by!r}")
-        if by == "collab":
-            features = self.default_model()
-            if features.startswith("content"):
-                features = "als"
-            model = self.model(features)
-        ranking = model.similar_movies(movie_id, k, candidates=candidates)
+        notes: list[str] = []
+        if by == "hybrid":
+            content, _ = self._content_model(movie_id, features, notes)
+            collab = self._collab_model()
+            ranking = fuse_rankings([
+                model.similar_movies(movie_id, FUSION_DEPTH, candidates=candidates)
+                for model in ([content] if content is not None else []) + [collab]], k)
+            features = "+".join(([content.features] if content is not None  # type: ignore
+                                 else []) + [self._collab_name()])
+        elif by in ("content", "collab"):
+            model = self._content_model(movie_id, features, notes)[0] if by == "content" \
+                else None
+            if model is None:
+                by, model = "collab", self._collab_model()
+            features = getattr(model, "features", None) or self._collab_name()
+            ranking = model.similar_movies(movie_id, k, candidates=candidates)
+        else:
+            raise NoMatchError(f"similar --by must be content, collab or hybrid, got {by!r}")
         rows = [self.movie(m, s) for m, s in ranking]
         if len(rows) < k:
             notes.append(f"only {len(rows)} movies pass the filters")
         return SimilarAnswer(self.movie(movie_id), by, features, rows, notes)
+
+    def _content_model(self, movie_id: int, features: str,
+                       notes: list[str]) -> tuple[Recommender | None, str]:
+        """The content model, or None (with a note) when the movie has no metadata in it."""
+        model = self.model("content" if features == "auto" else f"content-{features}")
+        if model.has_features(movie_id):  # type: ignore[attr-defined]
+            return model, model.features  # type: ignore[attr-defined]
+        notes.append(f"{self.movie(movie_id).title} has no {model.features} metadata in "  # type: ignore[attr-defined]
+                     f"{self.dataset.name}; using collaborative neighbours")
+        return None, ""
+
+    def _collab_name(self) -> str:
+        name = self.default_model()
+        return "als" if name.startswith("content") else name
+
+    def _collab_model(self) -> Recommender:
+        return self.model(self._collab_name())
 
     # --- personal recommendations -------------------------------------------------------------
 
@@ -420,6 +439,25 @@ class Engine:
                 "base_fingerprint": self._fingerprint, "trained_from": "dataset",
                 "fit_seconds": round(seconds, 3), "ratings": len(self.dataset.ratings)})
         return model, seconds
+
+
+FUSION_DEPTH = 100  # neighbours taken from each list before fusing
+FUSION_K = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009)
+
+
+def fuse_rankings(rankings: list[Ranking], k: int) -> Ranking:
+    """Reciprocal rank fusion: score = Σ 1/(60 + rank) over the lists a movie appears in.
+
+    Content cosines and factor cosines live on different scales; ranks do not, so fusing ranks
+    needs no weights to tune and rewards movies both lists agree on.
+    """
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, movie_id in enumerate(ranking.movie_ids.tolist(), 1):
+            scores[movie_id] = scores.get(movie_id, 0.0) + 1.0 / (FUSION_K + rank)
+    best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+    return Ranking(np.array([m for m, _ in best], dtype=np.int64),
+                   np.array([s for _, s in best], dtype=np.float64))
 
 
 def _check_k(k: int) -> None:
