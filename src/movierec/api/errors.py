@@ -1,0 +1,133 @@
+"""The one place domain errors become HTTP statuses (MLServer's ``rest/errors.py`` pattern).
+
+Handlers never catch errors to pick a status; they let the engine's errors rise, and the
+handlers installed here turn each family into a status and a JSON body
+``{error, message, field?, allowed?, candidates?}``. Anything unexpected becomes a 500 whose
+body names no internals (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from movierec.errors import (
+    AmbiguousTitleError,
+    DatasetNotFoundError,
+    IdTakenError,
+    InvalidValueError,
+    MovieRecError,
+    NoMatchError,
+    StoreUnavailableError,
+    UnknownMovieError,
+    UnknownUserError,
+)
+from movierec.models.charts import SegmentTooSmallError
+
+log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a machine-readable kind and a human message naming the field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: str
+    message: str
+    field: str | None = None
+    allowed: str | None = None
+    candidates: list[dict[str, Any]] | None = None
+
+
+class AuthError(MovieRecError):
+    """No credentials (401) or the wrong ones (403); raised by :mod:`movierec.api.auth`."""
+
+    def __init__(self, message: str, status: int):
+        self.status = status
+        super().__init__(message)
+
+
+# Most specific first: the first matching class decides the status.
+STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (AuthError, 0),  # carries its own status
+    (AmbiguousTitleError, 409),
+    (IdTakenError, 409),
+    (StoreUnavailableError, 503),
+    (SegmentTooSmallError, 422),
+    (InvalidValueError, 422),
+    (UnknownUserError, 404),
+    (UnknownMovieError, 404),
+    (DatasetNotFoundError, 404),
+    (NoMatchError, 404),
+    (ValueError, 422),
+)
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status of an error: 500 for anything not a known user mistake."""
+    if isinstance(exc, AuthError):
+        return exc.status
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def body_of(exc: BaseException, status: int) -> dict[str, Any]:
+    if status >= 500 and not isinstance(exc, StoreUnavailableError):
+        return {"error": "InternalError", "message": "internal error; see the service log"}
+    body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, InvalidValueError):
+        body["field"] = exc.field
+        body["allowed"] = exc.allowed
+    if isinstance(exc, AmbiguousTitleError):
+        body["candidates"] = exc.candidates
+    return body
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    status = status_of(exc)
+    if status >= 500:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body_of(exc, status), status_code=status, headers=headers)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    message = f"{where}: {first.get('msg', 'invalid request')}" if where else \
+        str(first.get("msg", "invalid request"))
+    return JSONResponse({"error": "ValidationError", "message": message,
+                         "field": where or None}, status_code=422)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
+    return JSONResponse({"error": "HTTPError", "message": str(detail)}, status_code=status,
+                        headers=getattr(exc, "headers", None))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers: domain errors, ``ValueError``, request validation, the rest."""
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(MovieRecError, _domain)
+    app.add_exception_handler(ValueError, _domain)
+    app.add_exception_handler(Exception, _domain)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses an endpoint can return."""
+    text = {401: "no credentials", 403: "wrong credentials", 404: "not found",
+            409: "conflict (ambiguous title, id taken)", 422: "invalid input; names the field",
+            500: "internal error", 503: "ratings store unavailable; retry later"}
+    return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}

@@ -1,0 +1,103 @@
+"""Catalog routes: health, title search, movie details, similar movies, charts, genres.
+
+Each handler is one engine call; errors rise to :mod:`movierec.api.errors`. Handlers are plain
+``def`` so FastAPI runs them in its threadpool: the engine's work is numpy/numba, not ``await``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+
+from movierec.api.app import Service, service
+from movierec.api.errors import responses
+from movierec.api.schemas import (
+    ChartOut,
+    Details,
+    GenresOut,
+    Health,
+    SearchOut,
+    SimilarOut,
+    plain,
+)
+
+router = APIRouter()
+Svc = Annotated[Service, Depends(service)]
+MovieId = Annotated[int, Path(ge=0, le=2**31 - 1, description="A movie id of the catalog.")]
+K = Annotated[int, Query(ge=1, le=100, description="How many results.")]
+Years = Annotated[str | None, Query(max_length=40, description="1950-1959, 1950s, 1994…")]
+Genre = Annotated[str | None, Query(max_length=200,
+                                    description="Genre name(s), comma-separated.")]
+MinRating = Annotated[float | None, Query(allow_inf_nan=False,
+                                          description="Only movies rated at least this "
+                                          "(vote-count shrunk mean).")]
+
+
+@router.get("/healthz", response_model=Health, tags=["service"],
+            responses=responses(500, 503))
+def healthz(svc: Svc) -> JSONResponse:
+    """Liveness and what is served: the model ratings fold into, pending ratings, retrains."""
+    engine = svc.engine
+    live = engine.online()
+    running = live._retrain_thread is not None and live._retrain_thread.is_alive()
+    return JSONResponse({"status": "ok", "dataset": engine.dataset.name,
+                         "serving_model": live.model_name, "ratings_pending": live.pending(),
+                         "retraining": running, "last_retrain_error": live.last_retrain_error})
+
+
+@router.get("/genres", response_model=GenresOut, tags=["catalog"], responses=responses(500))
+def genres(svc: Svc) -> JSONResponse:
+    """The dataset's genre names, for filters."""
+    return JSONResponse({"genres": plain(list(svc.engine.genres.names))})
+
+
+@router.get("/movies/search", response_model=SearchOut, tags=["catalog"],
+            responses=responses(422, 500))
+def search(svc: Svc, q: Annotated[str, Query(min_length=1, max_length=200,
+                                             description="A title as typed, optionally with "
+                                             "the year.")],
+           k: K = 10) -> JSONResponse:
+    """Fuzzy, year-aware title search; best first."""
+    matches = svc.engine.search(q, k)
+    return JSONResponse({"query": q, "matches": [
+        {"movie_id": int(m.movie_id), "title": m.title, "year": m.year,
+         "score": float(m.score), "popularity": float(m.popularity)} for m in matches]})
+
+
+@router.get("/movies/{movie_id}", response_model=Details, tags=["catalog"],
+            responses=responses(404, 500))
+def details(svc: Svc, movie_id: MovieId) -> JSONResponse:
+    """Every catalog field of one movie, with its votes and mean rating."""
+    return JSONResponse(plain(svc.engine.details(movie_id)))
+
+
+@router.get("/movies/{movie_id}/similar", response_model=SimilarOut, tags=["catalog"],
+            responses=responses(404, 409, 422, 500))
+def similar(svc: Svc, movie_id: MovieId, k: K = 10,
+            by: Annotated[Literal["content", "collab", "hybrid"],
+                          Query(description="Content features, collaborative factors, or "
+                                "both.")] = "content",
+            min_rating: MinRating = None, years: Years = None, genre: Genre = None,
+            same_genre: Annotated[bool, Query(description="Only movies sharing a genre with "
+                                              "it.")] = False) -> JSONResponse:
+    """Movies like this one, optionally well rated, from some years, of some genres."""
+    answer = svc.engine.similar(movie_id, by=by, k=k, same_genre=same_genre,
+                                min_rating=min_rating, years=years, genres=genre)
+    return JSONResponse(plain(answer.to_json()))
+
+
+@router.get("/charts/top", response_model=ChartOut, tags=["charts"],
+            responses=responses(404, 422, 500))
+def top(svc: Svc, k: K = 10, genre: Genre = None, years: Years = None,
+        segment: Annotated[str | None, Query(max_length=200, description="Demographics: "
+                                             "gender=F,age=25-34,occupation=writer")] = None,
+        min_votes: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        language: Annotated[str | None, Query(max_length=20, description="Original language "
+                                              "(where the dataset has it).")] = None,
+        ) -> JSONResponse:
+    """The IMDB weighted-rating chart, filtered."""
+    chart = svc.engine.top(k=k, genres=genre, years=years, segment=segment,
+                           min_votes=min_votes, language=language)
+    return JSONResponse(plain(chart.to_json()))

@@ -1,0 +1,94 @@
+"""User routes: a user's ratings and recommendations, new users, new ratings.
+
+Writes need the user's bearer token (from ``POST /users``) or the admin key, checked before
+anything is written; they are stored durably before the response and folded in at once, so the
+very next recommendation reflects them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import JSONResponse
+
+from movierec.api import auth
+from movierec.api.app import Service, service
+from movierec.api.errors import responses
+from movierec.api.routes.catalog import Genre, MinRating, Years
+from movierec.api.schemas import (
+    NewUserIn,
+    NewUserOut,
+    RateOut,
+    RatingBatchIn,
+    RatingIn,
+    RecommendOut,
+    UserRatingsOut,
+    plain,
+)
+from movierec.errors import UnknownMovieError
+
+router = APIRouter(tags=["users"])
+Svc = Annotated[Service, Depends(service)]
+UserId = Annotated[int, Path(ge=0, le=2**31 - 1, description="A user id.")]
+
+
+@router.get("/users/{user_id}/ratings", response_model=UserRatingsOut,
+            responses=responses(404, 500, 503))
+def user_ratings(svc: Svc, user_id: UserId,
+                 k: Annotated[int, Query(ge=1, le=10_000)] = 20) -> JSONResponse:
+    """The user's rated movies, best first (ties: the more voted first)."""
+    engine = svc.engine
+    movies, ratings = engine.online().store.user_ratings(user_id)
+    rows = []
+    for movie_id, rating in zip(movies.tolist(), ratings.tolist(), strict=True):
+        try:
+            row = engine.movie(movie_id).to_json()
+        except UnknownMovieError:  # added to the store after this engine started
+            continue
+        row["rating"] = float(rating)
+        rows.append(row)
+    rows.sort(key=lambda r: (-r["rating"], -r["votes"], r["movie_id"]))
+    return JSONResponse({"user_id": user_id, "count": len(rows), "movies": plain(rows[:k])})
+
+
+@router.get("/users/{user_id}/recommendations", response_model=RecommendOut,
+            responses=responses(404, 422, 500, 503))
+def recommendations(svc: Svc, user_id: UserId,
+                    k: Annotated[int, Query(ge=1, le=100)] = 10, genre: Genre = None,
+                    years: Years = None, min_rating: MinRating = None) -> JSONResponse:
+    """The user's top unseen movies, each with a reason; a user with no ratings gets the chart."""
+    answer = svc.engine.recommend(user_id, k=k, genres=genre, years=years,
+                                  min_rating=min_rating)
+    return JSONResponse(plain(answer.to_json()))
+
+
+@router.post("/users", response_model=NewUserOut, status_code=201,
+             responses=responses(404, 422, 500, 503))
+def new_user(svc: Svc, body: NewUserIn) -> JSONResponse:
+    """Create a user, optionally with first ratings; returns their id and token (shown once)."""
+    writer = svc.writer
+    store = svc.engine.online().store
+    rows = [(r.movie_id, r.rating) for r in body.ratings]
+    writer.check(0, rows)  # nothing is written when a rating is refused
+    demographics = body.model_dump(exclude={"ratings"}, exclude_none=True)
+    user_id = store.add_user(None, **demographics)
+    token, token_hash = auth.new_token()
+    store.set_user_token_hash(user_id, token_hash)
+    if rows:
+        writer.rate(user_id, rows)
+    return JSONResponse({"user_id": user_id, "token": token, "ratings": len(rows)},
+                        status_code=201)
+
+
+@router.post("/users/{user_id}/ratings", response_model=RateOut,
+             responses=responses(401, 403, 404, 422, 500, 503))
+def rate(svc: Svc, user_id: UserId, body: RatingIn | RatingBatchIn,
+         authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+         x_admin_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Store one rating or a batch (all or none) durably and fold it in at once."""
+    auth.check_writer(svc.engine.online().store, user_id, authorization=authorization,
+                      admin_key=x_admin_key, configured_admin_key=svc.settings.admin_key)
+    ratings = body.ratings if isinstance(body, RatingBatchIn) else [body]
+    result = svc.writer.rate(user_id, [(r.movie_id, r.rating) for r in ratings])
+    return JSONResponse(plain(result.__dict__))

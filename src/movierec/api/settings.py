@@ -1,0 +1,60 @@
+"""Service settings, read from ``MOVIEREC_*`` environment variables or given explicitly.
+
+A frozen model rather than module globals, so tests build apps with different settings side by
+side and a server's configuration is visible in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from movierec.engine.online import RetrainPolicy
+from movierec.home import Home
+
+PREFIX = "MOVIEREC_"
+
+
+class Settings(BaseModel):
+    """What a running service needs to know.
+
+    Attributes:
+        home: the home folder (None: ``MOVIEREC_HOME`` or the XDG default, as the CLI does).
+        dataset: the stored dataset served.
+        db: a ratings-store path or ``postgresql://`` URL (None: ``ratings.db`` in the home).
+        admin_key: the ``X-Admin-Key`` that may write any user's ratings (None: no admin).
+        retrain_after_ratings: a background retrain starts after this many new ratings…
+        retrain_after_seconds: …or this long after the last fit with any rating pending.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    home: Path | None = None
+    dataset: str = "ml-100k"
+    db: str | None = None
+    admin_key: str | None = Field(default=None, repr=False)
+    retrain_after_ratings: int = 1_000
+    retrain_after_seconds: float | None = 3_600.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``MOVIEREC_<FIELD>`` variables; ``overrides`` (not None) win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            raw = env.get(PREFIX + name.upper())
+            if raw is not None and raw != "":
+                values[name] = None if name == "retrain_after_seconds" and \
+                    raw.lower() == "none" else raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
+
+    def resolved_home(self) -> Home:
+        return Home.resolve(self.home)
+
+    def policy(self) -> RetrainPolicy:
+        return RetrainPolicy(after_ratings=self.retrain_after_ratings,
+                             after_seconds=self.retrain_after_seconds)

@@ -1,0 +1,51 @@
+"""`movierec serve`: the HTTP API and the web page, with uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from movierec.cli.common import DatasetOption, HomeOption
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    db: Annotated[str | None, typer.Option(help="Ratings store: a file path or postgresql:// "
+                                           "URL (default: ratings.db in the home folder).",
+                                           envvar="MOVIEREC_DB")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes. Each holds its own model: a "
+                                         "rating folds in at once only in the worker that "
+                                         "took it (the others see it at their next start or "
+                                         "retrain).")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    dataset: DatasetOption = "ml-100k",
+    home: HomeOption = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) and the web page at /.
+
+    Settings not given here come from MOVIEREC_* variables (MOVIEREC_ADMIN_KEY,
+    MOVIEREC_RETRAIN_AFTER_RATINGS, MOVIEREC_RETRAIN_AFTER_SECONDS).
+    """
+    import uvicorn
+
+    from movierec.api import Settings, create_app
+
+    settings = Settings.from_env(home=home, dataset=dataset, db=db)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        return
+    # Worker processes build their own app from the environment: pass the settings on.
+    for name, value in (("HOME", settings.home), ("DATASET", settings.dataset),
+                        ("DB", settings.db)):
+        if value is not None:
+            os.environ[f"MOVIEREC_{name}"] = str(value)
+    uvicorn.run("movierec.api.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level=log_level)

@@ -1,0 +1,234 @@
+"""Every endpoint and every error status, through a real HTTP client against the app."""
+
+from __future__ import annotations
+
+import pytest
+
+from movierec.errors import StoreUnavailableError
+from tests.api.conftest import ADMIN
+
+STAR_WARS = 50
+
+
+def test_healthz(client):
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["dataset"] == "ml-100k"
+    assert body["serving_model"] == "als" and body["ratings_pending"] >= 0
+    assert body["last_retrain_error"] is None
+
+
+def test_docs_and_openapi(client):
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/healthz", "/movies/search", "/users/{user_id}/ratings"} <= set(paths)
+    assert {"401", "403", "404", "422"} <= set(paths["/users/{user_id}/ratings"]["post"]
+                                               ["responses"])
+
+
+def test_genres(client):
+    genres = client.get("/genres").json()["genres"]
+    assert "Comedy" in genres and "Drama" in genres
+
+
+def test_search(client):
+    body = client.get("/movies/search", params={"q": "star wars 1977", "k": 3}).json()
+    first = body["matches"][0]
+    assert first["movie_id"] == STAR_WARS and first["year"] == 1977
+    assert set(first) == {"movie_id", "title", "year", "score", "popularity"}
+
+
+@pytest.mark.parametrize("params", [{"q": "   "}, {"q": "x", "k": 0}, {}, {"q": "x", "k": "a"}])
+def test_search_bad_input_is_422(client, params):
+    response = client.get("/movies/search", params=params)
+    assert response.status_code == 422
+    assert response.json()["error"] in ("ValidationError", "ValueError")
+
+
+def test_details(client):
+    body = client.get(f"/movies/{STAR_WARS}").json()
+    assert body["title"] == "Star Wars" and body["votes"] > 500 and body["mean_rating"] > 4
+
+
+def test_unknown_movie_is_404(client):
+    response = client.get("/movies/999999")
+    assert response.status_code == 404
+    assert response.json() == {"error": "UnknownMovieError", "message": "unknown movie 999999"}
+    assert client.get("/movies/999999/similar").status_code == 404
+
+
+def test_similar(client):
+    body = client.get(f"/movies/{STAR_WARS}/similar",
+                      params={"by": "collab", "k": 5, "years": "1970-1989"}).json()
+    assert body["by"] == "collab" and len(body["movies"]) == 5
+    assert all(1970 <= m["year"] <= 1989 for m in body["movies"])
+    content = client.get(f"/movies/{STAR_WARS}/similar", params={"same_genre": True}).json()
+    assert content["movies"]
+
+
+def test_similar_bad_by_is_422(client):
+    assert client.get(f"/movies/{STAR_WARS}/similar", params={"by": "magic"}).status_code == 422
+
+
+def test_similar_bad_years_is_4xx(client):
+    response = client.get(f"/movies/{STAR_WARS}/similar", params={"years": "abc"})
+    assert 400 <= response.status_code < 500
+
+
+def test_top(client):
+    body = client.get("/charts/top", params={"genre": "Comedy", "k": 3}).json()
+    assert len(body["movies"]) == 3 and body["quantile"] == 0.9
+    segment = client.get("/charts/top", params={"segment": "gender=F", "k": 3})
+    assert segment.status_code == 200
+
+
+def test_top_unknown_genre_is_404(client):
+    response = client.get("/charts/top", params={"genre": "Nosuchgenre"})
+    assert response.status_code == 404 and response.json()["error"] == "NoMatchError"
+
+
+def test_top_too_small_segment_is_422(client):
+    response = client.get("/charts/top", params={"segment": "occupation=doctor,age=1-2"})
+    assert response.status_code in (404, 422)
+
+
+def test_user_ratings_best_first(client):
+    body = client.get("/users/1/ratings", params={"k": 5}).json()
+    assert body["count"] > 100 and len(body["movies"]) == 5
+    stars = [m["rating"] for m in body["movies"]]
+    assert stars == sorted(stars, reverse=True)
+    assert client.get("/users/987654/ratings").status_code == 404
+
+
+def test_recommendations(client):
+    body = client.get("/users/1/recommendations", params={"k": 5, "genre": "Drama"}).json()
+    assert body["model"] == "als" and len(body["movies"]) == 5
+    assert all("Drama" in m["genres"] for m in body["movies"])
+    assert all(m["reason"].startswith("because you rated") for m in body["movies"])
+    assert client.get("/users/987654/recommendations").status_code == 404
+
+
+def test_new_user_then_ratings_change_recommendations(client):
+    created = client.post("/users", json={"gender": "F", "age": 30})
+    assert created.status_code == 201
+    user, token = created.json()["user_id"], created.json()["token"]
+    cold = client.get(f"/users/{user}/recommendations", params={"k": 5}).json()
+    assert cold["model"] == "charts"
+    headers = {"Authorization": f"Bearer {token}"}
+    batch = [{"movie_id": m, "rating": 5} for m in (STAR_WARS, 172, 181)]  # the trilogy
+    response = client.post(f"/users/{user}/ratings", json={"ratings": batch}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["stored"] == 3 and response.json()["folded_in"]
+    warm = client.get(f"/users/{user}/recommendations", params={"k": 5}).json()
+    assert warm["model"] == "als" and warm["movies"] != cold["movies"]
+    top = warm["movies"][0]["movie_id"]
+    one = client.post(f"/users/{user}/ratings", json={"movie_id": top, "rating": 1},
+                      headers=headers)
+    assert one.status_code == 200 and one.json()["stored"] == 1
+    after = client.get(f"/users/{user}/recommendations", params={"k": 5}).json()
+    assert top not in [m["movie_id"] for m in after["movies"]]
+    mine = client.get(f"/users/{user}/ratings").json()
+    assert mine["count"] == 4 and mine["movies"][-1]["movie_id"] == top
+
+
+def test_new_user_with_first_ratings(client):
+    created = client.post("/users", json={"ratings": [{"movie_id": 1, "rating": 5},
+                                                      {"movie_id": 71, "rating": 4}]})
+    assert created.status_code == 201 and created.json()["ratings"] == 2
+    user = created.json()["user_id"]
+    assert client.get(f"/users/{user}/ratings").json()["count"] == 2
+    assert client.get(f"/users/{user}/recommendations").json()["model"] == "als"
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"ratings": [{"movie_id": 1, "rating": 9}]}, 422),
+    ({"ratings": [{"movie_id": 1, "rating": "5"}]}, 422),
+    ({"ratings": [{"movie_id": 1, "rating": False}]}, 422),
+    ({"age": -3}, 422),
+    ({"nickname": "x"}, 422),
+    ({"ratings": [{"movie_id": 1, "rating": 5}, {"movie_id": 999999, "rating": 5}]}, 404),
+])
+def test_new_user_bad_input_writes_nothing(client, body, status):
+    before = client.get("/healthz").json()["ratings_pending"]
+    response = client.post("/users", json=body)
+    assert response.status_code == status
+    assert client.get("/healthz").json()["ratings_pending"] == before
+
+
+def test_rating_on_scale_error_names_the_field(client):
+    response = client.post("/users/1/ratings", json={"movie_id": 1, "rating": 7},
+                           headers={"X-Admin-Key": ADMIN})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["field"] == "rating" and body["allowed"]
+
+
+def test_writes_need_credentials(client):
+    user = client.post("/users", json={}).json()
+    other = client.post("/users", json={}).json()
+    url = f"/users/{user['user_id']}/ratings"
+    rating = {"movie_id": 1, "rating": 4}
+    assert client.post(url, json=rating).status_code == 401
+    assert client.post(url, json=rating, headers={"Authorization": "Basic x"}).status_code == 401
+    wrong = {"Authorization": f"Bearer {other['token']}"}
+    assert client.post(url, json=rating, headers=wrong).status_code == 403
+    assert client.post(url, json=rating, headers={"X-Admin-Key": "nope"}).status_code == 403
+    assert client.get(f"{url}").json()["count"] == 0  # nothing written
+    assert client.post(url, json=rating, headers={"X-Admin-Key": ADMIN}).status_code == 200
+    assert client.get(url).json()["count"] == 1
+
+
+def test_batch_is_all_or_nothing(client):
+    url = "/users/2/ratings"
+    before = client.get(url).json()["count"]
+    batch = {"ratings": [{"movie_id": 1, "rating": 5}, {"movie_id": 2, "rating": 0.5}]}
+    response = client.post(url, json=batch, headers={"X-Admin-Key": ADMIN})
+    assert response.status_code == 422
+    assert client.get(url).json()["count"] == before
+    unknown = {"ratings": [{"movie_id": 1, "rating": 5}, {"movie_id": 999999, "rating": 5}]}
+    assert client.post(url, json=unknown, headers={"X-Admin-Key": ADMIN}).status_code == 404
+    assert client.get(url).json()["count"] == before
+
+
+def test_ambiguous_title_is_409_with_candidates(client, monkeypatch):
+    from movierec.errors import AmbiguousTitleError
+
+    engine = client.app.state.service.engine
+
+    def ambiguous(*args, **kwargs):
+        raise AmbiguousTitleError("'Hamlet' matches several movies",
+                                  [{"movie_id": 1, "title": "Hamlet", "year": 1996}])
+
+    monkeypatch.setattr(engine, "similar", ambiguous)
+    response = client.get(f"/movies/{STAR_WARS}/similar")
+    assert response.status_code == 409 and response.json()["candidates"][0]["year"] == 1996
+
+
+def test_id_taken_is_409(client, monkeypatch):
+    from movierec.errors import IdTakenError
+
+    store = client.app.state.service.engine.online().store
+
+    def taken(*args, **kwargs):
+        raise IdTakenError("user id 7 is already taken")
+
+    monkeypatch.setattr(store, "add_user", taken)
+    assert client.post("/users", json={}).status_code == 409
+
+
+def test_store_down_is_503_and_internal_errors_do_not_leak(client, monkeypatch):
+    store = client.app.state.service.engine.online().store
+
+    def down(*args, **kwargs):
+        raise StoreUnavailableError("database is locked past the 5 s busy timeout")
+
+    monkeypatch.setattr(store, "add_rating", down)
+    response = client.post("/users/1/ratings", json={"movie_id": 1, "rating": 4},
+                           headers={"X-Admin-Key": ADMIN})
+    assert response.status_code == 503 and "locked" in response.json()["message"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals at /srv/x.py")
+
+    monkeypatch.setattr(store, "user_ratings", broken)
+    response = client.get("/users/1/ratings")
+    assert response.status_code == 500 and "secret" not in response.text
