@@ -1,0 +1,515 @@
+// movierec web page: plain JavaScript against the JSON API served from the same origin.
+"use strict";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const VISITOR_KEY = "movierec.visitor";
+const SIMILAR_KINDS = [
+  { by: "content", title: "Similar content", help: "Genres, cast, crew, keywords and story." },
+  { by: "collab", title: "Liked by the same people", help: "Collaborative: rating patterns." },
+  { by: "hybrid", title: "Hybrid", help: "Both lists fused by rank." },
+];
+const DECADES = [1930, 1940, 1950, 1960, 1970, 1980, 1990, 2000, 2010];
+
+// --- talking to the API --------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Fetch JSON; a non-2xx answer becomes an ApiError carrying the server's message. */
+async function api(path, { method = "GET", body, token, signal } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError("The server cannot be reached. Is `movierec serve` running?", 0);
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(errorMessage(data, response), response.status);
+  return data;
+}
+
+function errorMessage(data, response) {
+  if (data && typeof data.message === "string") return data.message;
+  if (data && typeof data.detail === "string") return data.detail;
+  if (data && Array.isArray(data.detail) && data.detail.length) {
+    const first = data.detail[0];
+    return `${(first.loc || []).slice(1).join(".")}: ${first.msg}`;
+  }
+  return `The server answered ${response.status} ${response.statusText}`.trim();
+}
+
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") search.set(key, value);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+/** Run `load` for one area of the page, dropping the answer of any request it superseded. */
+function latestOnly() {
+  let controller = null;
+  return async (load) => {
+    if (controller) controller.abort();
+    controller = new AbortController();
+    const mine = controller;
+    try {
+      const result = await load(mine.signal);
+      return mine === controller ? { ok: true, result } : { ok: false, stale: true };
+    } catch (err) {
+      if (err.name === "AbortError" || mine !== controller) return { ok: false, stale: true };
+      return { ok: false, error: err };
+    }
+  };
+}
+
+// --- rendering -----------------------------------------------------------------------------
+
+function setStatus(el, text, kind = "") {
+  el.textContent = text;
+  el.className = `status ${kind}`.trim();
+  el.closest(".panel, section")?.setAttribute("aria-busy", String(kind === "loading"));
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function titleOf(movie) {
+  return movie.year ? `${movie.title} (${movie.year})` : movie.title;
+}
+
+function votes(count) {
+  const n = Number(count);
+  return `${n.toLocaleString()} vote${n === 1 ? "" : "s"}`;
+}
+
+function stars(value) {
+  return `${Number(value).toFixed(1)}★`;
+}
+
+/** One movie as a list item: a title (a button when `onPick` is given) and a line of figures. */
+function movieItem(movie, { onPick, facts = [], reason } = {}) {
+  const li = el("li", "movie");
+  if (onPick) {
+    const button = el("button", "title link", titleOf(movie));
+    button.type = "button";
+    button.title = "Show this film and its neighbours";
+    button.addEventListener("click", () => onPick(movie));
+    li.append(button);
+  } else {
+    li.append(el("span", "title", titleOf(movie)));
+  }
+  const parts = [...facts];
+  if (Array.isArray(movie.genres) && movie.genres.length) parts.unshift(movie.genres.join(", "));
+  if (parts.length) li.append(el("span", "meta", parts.join(" · ")));
+  if (reason) li.append(el("span", "reason", reason));
+  return li;
+}
+
+function ratingFacts(movie) {
+  const facts = [];
+  const mean = movie.mean_rating ?? movie.mean;
+  if (mean !== undefined && mean !== null) facts.push(`${stars(mean)} average`);
+  if (movie.votes !== undefined) facts.push(votes(movie.votes));
+  return facts;
+}
+
+function fill(list, movies, toItem) {
+  list.replaceChildren(...movies.map(toItem));
+}
+
+// --- 1. search and similar movies ----------------------------------------------------------
+
+const searchRequest = latestOnly();
+const detailsRequest = latestOnly();
+const panels = [];
+let currentMovie = null;
+let searchTimer = 0;
+
+function initSearch() {
+  const input = $("#search-input");
+  const results = $("#search-results");
+  input.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => runSearch(input.value.trim()), 250);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" && results.firstElementChild) {
+      event.preventDefault();
+      $("button", results).focus();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      clearTimeout(searchTimer);
+      runSearch(input.value.trim(), { pickFirst: results.childElementCount > 0 });
+    }
+  });
+  results.addEventListener("keydown", (event) => {
+    const buttons = [...results.querySelectorAll("button")];
+    const at = buttons.indexOf(document.activeElement);
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const next = at + (event.key === "ArrowDown" ? 1 : -1);
+      if (next < 0) input.focus();
+      else buttons[Math.min(next, buttons.length - 1)].focus();
+    } else if (event.key === "Escape") {
+      input.focus();
+    }
+  });
+  const similar = $("#similar");
+  for (const kind of SIMILAR_KINDS) panels.push(makePanel(kind, similar));
+}
+
+async function runSearch(text, { pickFirst = false } = {}) {
+  const status = $("#search-status");
+  const results = $("#search-results");
+  if (text.length < 2) {
+    results.replaceChildren();
+    setStatus(status, "");
+    return;
+  }
+  if (pickFirst) {
+    results.querySelector("button")?.click();
+    return;
+  }
+  setStatus(status, "Searching…", "loading");
+  const answer = await searchRequest((signal) =>
+    api(`/movies/search${query({ q: text, k: 8 })}`, { signal }));
+  if (answer.stale) return;
+  if (!answer.ok) {
+    results.replaceChildren();
+    setStatus(status, answer.error.message, "error");
+    return;
+  }
+  const movies = Array.isArray(answer.result) ? answer.result : answer.result.matches;
+  setStatus(status, movies.length ? `${movies.length} matching titles` : "No title matches.");
+  fill(results, movies, (movie) => {
+    const li = el("li");
+    const button = el("button", "result", titleOf(movie));
+    button.type = "button";
+    button.addEventListener("click", () => selectMovie(movie));
+    li.append(button);
+    return li;
+  });
+}
+
+async function selectMovie(movie) {
+  currentMovie = movie;
+  $("#search-results").replaceChildren();
+  setStatus($("#search-status"), `Showing ${titleOf(movie)}`);
+  const details = $("#details");
+  details.hidden = false;
+  $("#details-title").textContent = titleOf(movie);
+  $("#details-meta").textContent = "Loading details…";
+  $("#details-overview").textContent = "";
+  $("#similar").hidden = false;
+  for (const panel of panels) panel.load();
+  details.scrollIntoView({ block: "start", behavior: "smooth" });
+  const answer = await detailsRequest((signal) => api(`/movies/${movie.movie_id}`, { signal }));
+  if (answer.stale) return;
+  if (!answer.ok) {
+    $("#details-meta").textContent = answer.error.message;
+    return;
+  }
+  const info = answer.result;
+  $("#details-title").textContent = titleOf(info);
+  const director = info.director ? [`directed by ${info.director}`] : [];
+  $("#details-meta").textContent = [(info.genres || []).join(", "), ...director,
+    ...ratingFacts(info)].filter(Boolean).join(" · ");
+  $("#details-overview").textContent = info.overview || "";
+}
+
+function makePanel(kind, container) {
+  const root = $("#similar-panel").content.firstElementChild.cloneNode(true);
+  root.dataset.by = kind.by;
+  root.setAttribute("aria-label", kind.title);
+  $(".panel-title", root).textContent = kind.title;
+  $(".panel-help", root).textContent = kind.help;
+  const wellRated = $(".well-rated", root);
+  const years = $(".years", root);
+  const status = $(".status", root);
+  const list = $(".movies", root);
+  const request = latestOnly();
+  container.append(root);
+
+  async function load() {
+    if (!currentMovie) return;
+    setStatus(status, "Loading…", "loading");
+    const params = { by: kind.by, k: 10, min_rating: wellRated.checked ? 3.5 : "",
+      years: years.value.trim() };
+    const answer = await request((signal) =>
+      api(`/movies/${currentMovie.movie_id}/similar${query(params)}`, { signal }));
+    if (answer.stale) return;
+    if (!answer.ok) {
+      list.replaceChildren();
+      setStatus(status, answer.error.message, "error");
+      return;
+    }
+    const { movies, notes = [] } = answer.result;
+    fill(list, movies, (m) => movieItem(m, { onPick: selectMovie, facts: ratingFacts(m) }));
+    const text = movies.length ? notes.join(" ") : ["No film passes these filters.", ...notes]
+      .join(" ");
+    setStatus(status, text, notes.length || !movies.length ? "note" : "");
+  }
+
+  wellRated.addEventListener("change", load);
+  years.addEventListener("change", load);
+  years.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") load();
+  });
+  return { load };
+}
+
+// --- 2. charts -----------------------------------------------------------------------------
+
+const chartRequest = latestOnly();
+
+async function initCharts() {
+  const decade = $("#chart-decade");
+  for (const start of DECADES) decade.append(new Option(`${start}s`, `${start}s`));
+  $("#chart-form").addEventListener("change", loadChart);
+  $("#chart-form").addEventListener("submit", (event) => event.preventDefault());
+  loadChart();
+  try {
+    const answer = await api("/genres");
+    const names = Array.isArray(answer) ? answer : answer.genres;
+    for (const name of names) $("#chart-genre").append(new Option(name, name));
+  } catch (err) {
+    setStatus($("#chart-status"), `Genres unavailable: ${err.message}`, "error");
+  }
+  // Segments need user demographics: offer them only when the dataset answers one.
+  try {
+    await api(`/charts/top${query({ k: 1, segment: "gender=F" })}`);
+    $("#chart-segment").hidden = false;
+  } catch {
+    $("#chart-segment").hidden = true;
+  }
+}
+
+async function loadChart() {
+  const status = $("#chart-status");
+  const list = $("#chart-list");
+  const segment = [["gender", $("#chart-gender").value], ["age", $("#chart-age").value]]
+    .filter(([, value]) => value).map(([key, value]) => `${key}=${value}`).join(",");
+  const params = { k: 20, genre: $("#chart-genre").value, years: $("#chart-decade").value,
+    segment: $("#chart-segment").hidden ? "" : segment };
+  setStatus(status, "Loading the chart…", "loading");
+  const answer = await chartRequest((signal) => api(`/charts/top${query(params)}`, { signal }));
+  if (answer.stale) return;
+  if (!answer.ok) {
+    list.replaceChildren();
+    setStatus(status, answer.error.message, "error");
+    return;
+  }
+  const chart = answer.result;
+  fill(list, chart.movies, (m) => movieItem(m, {
+    onPick: pickFromElsewhere,
+    facts: [`score ${Number(m.score).toFixed(2)}`, `${stars(m.mean)} average`,
+      votes(m.votes)],
+  }));
+  const basis = `Mean C = ${stars(chart.C)}, m = ${Math.round(chart.m)} votes` +
+    (chart.segment ? `, votes of ${chart.segment}` : "");
+  const empty = chart.movies.length ? "" : "No film qualifies for these filters. ";
+  setStatus(status, `${empty}${basis}. ${(chart.notes || []).join(" ")}`.trim());
+}
+
+function pickFromElsewhere(movie) {
+  $("#find").scrollIntoView({ block: "start" });
+  selectMovie(movie);
+}
+
+// --- 3. a new visitor rates films ----------------------------------------------------------
+
+const mineRequest = latestOnly();
+
+function visitor() {
+  try {
+    return JSON.parse(localStorage.getItem(VISITOR_KEY)) || null;
+  } catch {
+    return null;
+  }
+}
+
+function saveVisitor(value) {
+  if (value) localStorage.setItem(VISITOR_KEY, JSON.stringify(value));
+  else localStorage.removeItem(VISITOR_KEY);
+}
+
+function initRating() {
+  $("#start-rating").addEventListener("click", startRating);
+  $("#forget-me").addEventListener("click", () => {
+    saveVisitor(null);
+    showRating();
+    $("#start-rating").focus();
+  });
+  showRating();
+}
+
+async function startRating() {
+  const status = $("#rate-status");
+  const button = $("#start-rating");
+  button.disabled = true;
+  setStatus(status, "Creating your anonymous profile…", "loading");
+  try {
+    const created = await api("/users", { method: "POST", body: {} });
+    saveVisitor({ user_id: created.user_id, token: created.token, rated: {} });
+    setStatus(status, "");
+    await showRating();
+    $("#to-rate button.star")?.focus();
+  } catch (err) {
+    setStatus(status, err.message, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function showRating() {
+  const me = visitor();
+  $("#rate-start").hidden = Boolean(me);
+  $("#rate-session").hidden = !me;
+  if (!me) return;
+  $("#rate-who").textContent = `You are user ${me.user_id} · ` +
+    `${Object.keys(me.rated || {}).length} films rated.`;
+  const list = $("#to-rate");
+  if (!list.childElementCount) {
+    setStatus($("#rate-status"), "Loading films to rate…", "loading");
+    try {
+      const chart = await api(`/charts/top${query({ k: 12 })}`);
+      fill(list, chart.movies, rateItem);
+      setStatus($("#rate-status"), "");
+    } catch (err) {
+      setStatus($("#rate-status"), err.message, "error");
+    }
+  }
+  refreshStars();
+  loadMine();
+}
+
+function rateItem(movie) {
+  const li = movieItem(movie, { facts: ratingFacts(movie) });
+  const group = el("div", "stars");
+  group.setAttribute("role", "group");
+  group.setAttribute("aria-label", `Your rating of ${movie.title}`);
+  for (let value = 1; value <= 5; value += 1) {
+    const button = el("button", "star", "★");
+    button.type = "button";
+    button.dataset.movie = movie.movie_id;
+    button.dataset.value = value;
+    button.setAttribute("aria-label", `${value} star${value > 1 ? "s" : ""} for ${movie.title}`);
+    button.addEventListener("click", () => rate(movie, value));
+    group.append(button);
+  }
+  li.append(group);
+  return li;
+}
+
+function refreshStars() {
+  const rated = visitor()?.rated || {};
+  for (const button of document.querySelectorAll("#to-rate button.star")) {
+    const given = rated[button.dataset.movie] || 0;
+    button.setAttribute("aria-pressed", String(Number(button.dataset.value) === given));
+    button.classList.toggle("on", Number(button.dataset.value) <= given);
+  }
+}
+
+async function rate(movie, value) {
+  const me = visitor();
+  if (!me) return;
+  const status = $("#rate-status");
+  setStatus(status, `Saving ${value}★ for ${movie.title}…`, "loading");
+  try {
+    await api(`/users/${me.user_id}/ratings`, {
+      method: "POST", token: me.token, body: { movie_id: movie.movie_id, rating: value },
+    });
+  } catch (err) {
+    const hint = err.status === 401 || err.status === 403 || err.status === 404
+      ? " This browser's profile is unknown to the server: start over as someone new." : "";
+    setStatus(status, `${err.message}${hint}`, "error");
+    return;
+  }
+  me.rated = { ...(me.rated || {}), [movie.movie_id]: value };
+  saveVisitor(me);
+  setStatus(status, `Saved: ${movie.title}, ${value}★.`);
+  $("#rate-who").textContent = `You are user ${me.user_id} · ` +
+    `${Object.keys(me.rated).length} films rated.`;
+  refreshStars();
+  await loadMine();
+}
+
+async function loadMine() {
+  const me = visitor();
+  if (!me) return;
+  const status = $("#mine-status");
+  const list = $("#mine");
+  setStatus(status, "Updating your recommendations…", "loading");
+  const answer = await mineRequest((signal) =>
+    api(`/users/${me.user_id}/recommendations${query({ k: 10 })}`, { signal }));
+  if (answer.stale) return;
+  if (!answer.ok) {
+    list.replaceChildren();
+    setStatus(status, answer.error.message, "error");
+    return;
+  }
+  const { movies, model } = answer.result;
+  fill(list, movies, (m) => movieItem(m, { onPick: pickFromElsewhere, reason: m.reason }));
+  const rated = Object.keys(me.rated || {}).length;
+  setStatus(status, rated ? `${movies.length} picks from the ${model} model, updated.`
+    : "Rate a film to make these yours; until then, popular picks.");
+}
+
+// --- 4. an existing user of the dataset ----------------------------------------------------
+
+const userRequest = latestOnly();
+
+function initUser() {
+  $("#user-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const id = $("#user-id").value.trim();
+    const status = $("#user-status");
+    if (!/^\d+$/.test(id)) {
+      setStatus(status, "User id: a whole number such as 42.", "error");
+      return;
+    }
+    setStatus(status, `Loading user ${id}…`, "loading");
+    const answer = await userRequest((signal) => Promise.all([
+      api(`/users/${id}/recommendations${query({ k: 10 })}`, { signal }),
+      api(`/users/${id}/ratings${query({ k: 10 })}`, { signal }),
+    ]));
+    if (answer.stale) return;
+    if (!answer.ok) {
+      $("#user-lists").hidden = true;
+      setStatus(status, answer.error.message, "error");
+      return;
+    }
+    const [recs, ratings] = answer.result;
+    const rated = Array.isArray(ratings) ? ratings : ratings.movies || [];
+    fill($("#user-recs"), recs.movies, (m) => movieItem(m, {
+      onPick: pickFromElsewhere, reason: m.reason }));
+    fill($("#user-top"), rated, (m) => movieItem(m, {
+      onPick: pickFromElsewhere, facts: m.rating !== undefined ? [`rated ${stars(m.rating)}`] : [],
+    }));
+    $("#user-lists").hidden = false;
+    setStatus(status, `User ${id}: ${recs.movies.length} picks from the ${recs.model} model.`);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  initSearch();
+  initCharts();
+  initRating();
+  initUser();
+});

@@ -1,0 +1,160 @@
+"""The web page in a real browser against a real server, as a visitor uses it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright", reason="pip install playwright pytest-playwright")
+pytest.importorskip("pytest_playwright", reason="pip install pytest-playwright")
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+SCREENSHOT = Path("/tmp/movierec-page.png")
+KINDS = ("content", "collab", "hybrid")
+
+
+def titles(page: Page, selector: str) -> list[str]:
+    return page.locator(f"{selector} li .title").all_inner_texts()
+
+
+def open_movie(page: Page, server_url: str, text: str = "toy story") -> None:
+    """Search by keyboard: type, ↓ into the results, Enter on the first."""
+    page.goto(server_url)
+    search = page.get_by_label("Movie title")
+    search.fill(text)
+    expect(page.locator("#search-results button").first).to_be_visible()
+    search.press("ArrowDown")
+    expect(page.locator("#search-results button").first).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#details-title")).to_contain_text("Toy Story")
+
+
+def test_search_shows_three_similar_lists(page: Page, server_url: str) -> None:
+    open_movie(page, server_url)
+    for by in KINDS:
+        panel = page.locator(f"#similar .panel[data-by={by}]")
+        expect(panel.locator(".movies li").first).to_be_visible()
+        expect(panel.locator(".status.error")).to_have_count(0)
+        shown = titles(page, f"[data-by={by}]")
+        assert all(t.strip() and not t.startswith("Toy Story (1995)") for t in shown), shown
+    expect(page.locator("#details-meta")).to_contain_text("votes")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_similar_filters_refetch_and_errors_show_in_place(page: Page, server_url: str) -> None:
+    open_movie(page, server_url)
+    collab = page.locator("#similar .panel[data-by=collab]")
+    expect(collab.locator(".movies li").first).to_be_visible()
+    with page.expect_response(lambda r: "by=collab" in r.url and "min_rating=3.5" in r.url):
+        collab.get_by_label("only well rated").check()
+    expect(collab.locator(".movies li").first).to_be_visible()
+
+    content = page.locator("#similar .panel[data-by=content]")
+    years = content.get_by_label("Years")
+    years.fill("1990-1999")
+    with page.expect_response(lambda r: "by=content" in r.url and "years=1990-1999" in r.url):
+        years.press("Enter")
+    for title in titles(page, "[data-by=content]"):
+        assert re.search(r"\(199\d\)$", title), title
+
+    years.fill("not a year")
+    years.press("Enter")
+    error = content.locator(".status.error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text(re.compile("year", re.I))
+    expect(content.locator(".movies li")).to_have_count(0)
+    expect(collab.locator(".movies li").first).to_be_visible()  # other lists untouched
+
+
+def test_new_visitor_rates_and_gets_recommendations(page: Page, server_url: str) -> None:
+    page.goto(server_url)
+    page.get_by_role("button", name="Start rating").click()
+    to_rate = page.locator("#to-rate > li")
+    expect(to_rate).to_have_count(12)
+    expect(page.locator("#mine li").first).to_be_visible()
+    visitor = page.evaluate("JSON.parse(localStorage.getItem('movierec.visitor'))")
+    assert isinstance(visitor["user_id"], int) and visitor["token"]
+
+    seen = [titles(page, "#mine")]
+    for i, stars in enumerate((5, 4, 1)):
+        with page.expect_response(lambda r: "/recommendations" in r.url):
+            to_rate.nth(i).locator("button.star").nth(stars - 1).click()
+        expect(page.locator("#rate-status")).to_contain_text("Saved")
+        expect(page.locator("#mine-status")).to_contain_text("updated")
+        expect(to_rate.nth(i).locator("button.star[aria-pressed=true]")).to_have_count(1)
+        seen.append(titles(page, "#mine"))
+        assert seen[-1], "no recommendations after a rating"
+    assert seen[1] != seen[0], "the first rating did not change the recommendations"
+    assert len({tuple(s) for s in seen}) >= 3, "recommendations did not follow the ratings"
+    expect(page.locator("#mine .reason").first).to_be_visible()
+    expect(page.locator("#rate-who")).to_contain_text("3 films rated")
+
+    page.reload()  # the anonymous profile survives a reload
+    expect(page.locator("#rate-session")).to_be_visible()
+    expect(page.locator("#mine li").first).to_be_visible()
+
+
+def test_chart_filters_change_the_list(page: Page, server_url: str) -> None:
+    page.goto(server_url)
+    chart = "#chart-list"
+    expect(page.locator(f"{chart} li").first).to_be_visible()
+    overall = titles(page, chart)
+
+    genre = page.get_by_label("Genre")
+    expect(genre.locator("option", has_text="Horror")).to_have_count(1)
+    with page.expect_response(lambda r: "/charts/top" in r.url and "genre=Horror" in r.url):
+        genre.select_option("Horror")
+    expect(page.locator(f"{chart} li").first).to_be_visible()
+    horror = titles(page, chart)
+    assert horror != overall
+
+    with page.expect_response(lambda r: "years=1970s" in r.url):
+        page.get_by_label("Decade").select_option("1970s")
+    expect(page.locator(f"{chart} li").first).to_be_visible()
+    seventies = titles(page, chart)
+    assert seventies != horror
+    assert all(re.search(r"\(197\d\)$", t) for t in seventies), seventies
+
+    segment = page.locator("#chart-segment")
+    expect(segment).to_be_visible()  # ml-100k has demographics
+    genre.select_option("")
+    with page.expect_response(lambda r: "segment=gender%3DF" in r.url):
+        page.get_by_label("Gender").select_option("F")
+    expect(page.locator("#chart-status")).to_contain_text("gender=F")
+
+
+def test_existing_user_picks_beside_their_favourites(page: Page, server_url: str) -> None:
+    page.goto(server_url)
+    page.get_by_label("User id").fill("42")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#user-recs li").first).to_be_visible()
+    expect(page.locator("#user-top li").first).to_be_visible()
+    expect(page.locator("#user-recs .reason").first).to_be_visible()
+
+    page.get_by_label("User id").fill("99999999")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#user-status.error")).to_be_visible()
+
+
+def test_phone_width_single_column(page: Page, server_url: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_movie(page, server_url)
+    expect(page.get_by_label("Movie title")).to_be_visible()
+    for by in KINDS:
+        expect(page.locator(f"#similar .panel[data-by={by}] .movies li").first).to_be_visible()
+    boxes = page.eval_on_selector_all(
+        "#similar .panel", "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return {x: r.x, y: r.y, width: r.width, height: r.height}; })")
+    for above, below in zip(boxes, boxes[1:], strict=False):
+        assert below["y"] >= above["y"] + above["height"] - 1, f"panels are not stacked: {boxes}"
+        assert below["x"] == above["x"]
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
