@@ -1,7 +1,10 @@
-// movierec web page: plain JavaScript against the JSON API served from the same origin.
-"use strict";
+// movierec web page: plain JavaScript modules against the JSON API served from the same origin.
 
-const $ = (selector, root = document) => root.querySelector(selector);
+import { api, latestOnly, query } from "./api.js";
+import {
+  $, el, fill, movieItem, ratingFacts, setStatus, stars, titleOf, votes,
+} from "./ui.js";
+
 const VISITOR_KEY = "movierec.visitor";
 const SIMILAR_KINDS = [
   { by: "content", title: "Similar content", help: "Genres, cast, crew, keywords and story." },
@@ -9,129 +12,6 @@ const SIMILAR_KINDS = [
   { by: "hybrid", title: "Hybrid", help: "Both lists fused by rank." },
 ];
 const DECADES = [1930, 1940, 1950, 1960, 1970, 1980, 1990, 2000, 2010];
-
-// --- talking to the API --------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(message, status) {
-    super(message);
-    this.status = status;
-  }
-}
-
-/** Fetch JSON; a non-2xx answer becomes an ApiError carrying the server's message. */
-async function api(path, { method = "GET", body, token, signal } = {}) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let response;
-  try {
-    response = await fetch(path, {
-      method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    if (err.name === "AbortError") throw err;
-    throw new ApiError("The server cannot be reached. Is `movierec serve` running?", 0);
-  }
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(errorMessage(data, response), response.status);
-  return data;
-}
-
-function errorMessage(data, response) {
-  if (data && typeof data.message === "string") return data.message;
-  if (data && typeof data.detail === "string") return data.detail;
-  if (data && Array.isArray(data.detail) && data.detail.length) {
-    const first = data.detail[0];
-    return `${(first.loc || []).slice(1).join(".")}: ${first.msg}`;
-  }
-  return `The server answered ${response.status} ${response.statusText}`.trim();
-}
-
-function query(params) {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== null && value !== "") search.set(key, value);
-  }
-  const text = search.toString();
-  return text ? `?${text}` : "";
-}
-
-/** Run `load` for one area of the page, dropping the answer of any request it superseded. */
-function latestOnly() {
-  let controller = null;
-  return async (load) => {
-    if (controller) controller.abort();
-    controller = new AbortController();
-    const mine = controller;
-    try {
-      const result = await load(mine.signal);
-      return mine === controller ? { ok: true, result } : { ok: false, stale: true };
-    } catch (err) {
-      if (err.name === "AbortError" || mine !== controller) return { ok: false, stale: true };
-      return { ok: false, error: err };
-    }
-  };
-}
-
-// --- rendering -----------------------------------------------------------------------------
-
-function setStatus(el, text, kind = "") {
-  el.textContent = text;
-  el.className = `status ${kind}`.trim();
-  el.closest(".panel, section")?.setAttribute("aria-busy", String(kind === "loading"));
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function titleOf(movie) {
-  return movie.year ? `${movie.title} (${movie.year})` : movie.title;
-}
-
-function votes(count) {
-  const n = Number(count);
-  return `${n.toLocaleString()} vote${n === 1 ? "" : "s"}`;
-}
-
-function stars(value) {
-  return `${Number(value).toFixed(1)}★`;
-}
-
-/** One movie as a list item: a title (a button when `onPick` is given) and a line of figures. */
-function movieItem(movie, { onPick, facts = [], reason } = {}) {
-  const li = el("li", "movie");
-  if (onPick) {
-    const button = el("button", "title link", titleOf(movie));
-    button.type = "button";
-    button.title = "Show this film and its neighbours";
-    button.addEventListener("click", () => onPick(movie));
-    li.append(button);
-  } else {
-    li.append(el("span", "title", titleOf(movie)));
-  }
-  const parts = [...facts];
-  if (Array.isArray(movie.genres) && movie.genres.length) parts.unshift(movie.genres.join(", "));
-  if (parts.length) li.append(el("span", "meta", parts.join(" · ")));
-  if (reason) li.append(el("span", "reason", reason));
-  return li;
-}
-
-function ratingFacts(movie) {
-  const facts = [];
-  const mean = movie.mean_rating ?? movie.mean;
-  if (mean !== undefined && mean !== null) facts.push(`${stars(mean)} average`);
-  if (movie.votes !== undefined) facts.push(votes(movie.votes));
-  return facts;
-}
-
-function fill(list, movies, toItem) {
-  list.replaceChildren(...movies.map(toItem));
-}
 
 // --- 1. search and similar movies ----------------------------------------------------------
 
