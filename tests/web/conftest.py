@@ -108,6 +108,10 @@ def server_url(request, tmp_path_factory) -> Iterator[str]:
                 pytest.fail(f"movierec serve did not answer /healthz within {STARTUP_S:.0f} s:\n"
                             f"{log_path.read_text(errors='replace')[-3000:]}")
             time.sleep(0.25)
+        # The content model is built on its first use: build it now, not under a 5 s expect.
+        started = time.monotonic()
+        _get_json(f"{url}/movies/1/similar?by=hybrid&k=1", timeout=STARTUP_S)
+        sys.stderr.write(f"web: content model warmed in {time.monotonic() - started:.1f} s\n")
         yield url
     finally:
         process.terminate()

@@ -240,7 +240,7 @@ function initRating() {
 }
 
 async function startRating() {
-  const status = $("#rate-status");
+  const status = $("#start-status");
   const button = $("#start-rating");
   button.disabled = true;
   setStatus(status, "Creating your anonymous profile…", "loading");
@@ -262,8 +262,7 @@ async function showRating() {
   $("#rate-start").hidden = Boolean(me);
   $("#rate-session").hidden = !me;
   if (!me) return;
-  $("#rate-who").textContent = `You are user ${me.user_id} · ` +
-    `${Object.keys(me.rated || {}).length} films rated.`;
+  showWho(me);
   const list = $("#to-rate");
   if (!list.childElementCount) {
     setStatus($("#rate-status"), "Loading films to rate…", "loading");
@@ -277,6 +276,12 @@ async function showRating() {
   }
   refreshStars();
   loadMine();
+}
+
+function showWho(me) {
+  const count = Object.keys(me.rated || {}).length;
+  $("#rate-who").textContent = `You are user ${me.user_id} · ${count} film` +
+    `${count === 1 ? "" : "s"} rated.`;
 }
 
 function rateItem(movie) {
@@ -324,8 +329,7 @@ async function rate(movie, value) {
   me.rated = { ...(me.rated || {}), [movie.movie_id]: value };
   saveVisitor(me);
   setStatus(status, `Saved: ${movie.title}, ${value}★.`);
-  $("#rate-who").textContent = `You are user ${me.user_id} · ` +
-    `${Object.keys(me.rated).length} films rated.`;
+  showWho(me);
   refreshStars();
   await loadMine();
 }
@@ -383,7 +387,9 @@ function initUser() {
       onPick: pickFromElsewhere, facts: m.rating !== undefined ? [`rated ${stars(m.rating)}`] : [],
     }));
     $("#user-lists").hidden = false;
-    setStatus(status, `User ${id}: ${recs.movies.length} picks from the ${recs.model} model.`);
+    const count = ratings.count ?? rated.length;
+    setStatus(status, `User ${id} rated ${count} film${count === 1 ? "" : "s"}; ` +
+      `${recs.movies.length} picks from the ${recs.model} model.`);
   });
 }
 
