@@ -232,3 +232,18 @@ def test_store_down_is_503_and_internal_errors_do_not_leak(client, monkeypatch):
     monkeypatch.setattr(store, "user_ratings", broken)
     response = client.get("/users/1/ratings")
     assert response.status_code == 500 and "secret" not in response.text
+
+
+def test_wrong_method_names_every_allowed_one(client):
+    response = client.request("DELETE", "/users/1/ratings")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+
+
+def test_web_page_is_served_when_present(client):
+    from movierec.api.app import WEB_STATIC
+
+    if not (WEB_STATIC / "index.html").is_file():
+        pytest.skip("the web page (movierec/web/static) is not in this checkout")
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]

@@ -35,6 +35,7 @@ class Service:
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
         self._engine = engine
+        self.owns_engine = engine is None  # only what it opened is closed at shutdown
         self._writer: Writer | None = None
         self._lock = threading.Lock()
 
@@ -69,11 +70,14 @@ class Service:
         log.info("serving %s (%s)", engine.dataset.name, engine.serving_model())
 
     def close(self) -> None:
+        """Wait for a running retrain; close the store if this service opened it."""
         engine = self._engine
         live = engine._online if engine is not None else None
         if live is not None:
             live.wait(timeout=30)
-            live.store.close()
+            if self.owns_engine:
+                live.store.close()
+                self._engine = self._writer = None  # a restart opens it again
 
 
 def service(request: Request) -> Service:
@@ -90,10 +94,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from movierec.api.routes import catalog, users
 
     settings = settings or Settings.from_env()
-    state = Service(settings, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state: Service = app.state.service
         state.engine  # noqa: B018  (build and warm before the first request)
         yield
         state.close()
@@ -101,7 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = FastAPI(title="movierec", version=__version__, lifespan=lifespan,
                   description="Movie recommendations: charts, similar movies, personal picks "
                   "that absorb new ratings at once.")
-    app.state.service = state
+    app.state.service = Service(settings, engine)
     errors.install(app)
     app.include_router(catalog.router)
     app.include_router(users.router)

@@ -112,8 +112,33 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
+    headers = dict(getattr(exc, "headers", None) or {})
+    if status == 405:  # Starlette names only the first route's methods; a path has several
+        headers["Allow"] = ", ".join(_methods_of(request))
     return JSONResponse({"error": "HTTPError", "message": str(detail)}, status_code=status,
-                        headers=getattr(exc, "headers", None))
+                        headers=headers or None)
+
+
+def _methods_of(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in _walk(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods - {"HEAD"})
+
+
+def _walk(routes: Any) -> Any:
+    """Leaf routes, through included routers (wrapped differently across FastAPI versions;
+    the routers here have no prefix, so their routes' patterns match full paths)."""
+    for route in routes:
+        inner = getattr(route, "routes", None)
+        if inner is None:
+            inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None and not hasattr(route, "path_regex"):
+            yield from _walk(inner)
+        else:
+            yield route
 
 
 def install(app: FastAPI) -> None:
@@ -127,7 +152,8 @@ def install(app: FastAPI) -> None:
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the error statuses an endpoint can return."""
-    text = {401: "no credentials", 403: "wrong credentials", 404: "not found",
+    text = {400: "malformed request body (not JSON)", 401: "no credentials",
+            403: "wrong credentials", 404: "not found",
             409: "conflict (ambiguous title, id taken)", 422: "invalid input; names the field",
             500: "internal error", 503: "ratings store unavailable; retry later"}
     return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}

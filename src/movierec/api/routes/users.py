@@ -64,7 +64,7 @@ def recommendations(svc: Svc, user_id: UserId,
 
 
 @router.post("/users", response_model=NewUserOut, status_code=201,
-             responses=responses(404, 422, 500, 503))
+             responses=responses(400, 404, 409, 422, 500, 503))
 def new_user(svc: Svc, body: NewUserIn) -> JSONResponse:
     """Create a user, optionally with first ratings; returns their id and token (shown once)."""
     writer = svc.writer
@@ -82,7 +82,7 @@ def new_user(svc: Svc, body: NewUserIn) -> JSONResponse:
 
 
 @router.post("/users/{user_id}/ratings", response_model=RateOut,
-             responses=responses(401, 403, 404, 422, 500, 503))
+             responses=responses(400, 401, 403, 404, 422, 500, 503))
 def rate(svc: Svc, user_id: UserId, body: RatingIn | RatingBatchIn,
          authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
          x_admin_key: Annotated[str | None, Header()] = None) -> JSONResponse:
