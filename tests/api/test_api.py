@@ -105,6 +105,8 @@ def test_recommendations(client):
     assert all("Drama" in m["genres"] for m in body["movies"])
     assert all(m["reason"].startswith("because you rated") for m in body["movies"])
     assert client.get("/users/987654/recommendations").status_code == 404
+    plain = client.get("/users/1/recommendations", params={"k": 5, "reasons": False}).json()
+    assert len(plain["movies"]) == 5 and all("reason" not in m for m in plain["movies"])
 
 
 def test_new_user_then_ratings_change_recommendations(client):

@@ -56,10 +56,13 @@ def user_ratings(svc: Svc, user_id: UserId,
             responses=responses(404, 422, 500, 503))
 def recommendations(svc: Svc, user_id: UserId,
                     k: Annotated[int, Query(ge=1, le=100)] = 10, genre: Genre = None,
-                    years: Years = None, min_rating: MinRating = None) -> JSONResponse:
+                    years: Years = None, min_rating: MinRating = None,
+                    reasons: Annotated[bool, Query(description="Explain each pick (\"because "
+                                                   "you rated …\"); false is several times "
+                                                   "faster.")] = True) -> JSONResponse:
     """The user's top unseen movies, each with a reason; a user with no ratings gets the chart."""
     answer = svc.engine.recommend(user_id, k=k, genres=genre, years=years,
-                                  min_rating=min_rating)
+                                  min_rating=min_rating, reasons=reasons)
     return JSONResponse(plain(answer.to_json()))
 
 
