@@ -22,6 +22,11 @@ def titles(page: Page, selector: str) -> list[str]:
     return page.locator(f"{selector} li .title").all_inner_texts()
 
 
+def settled(page: Page, status: str) -> None:
+    """Wait until the area whose status line is ``status`` has rendered its answer."""
+    expect(page.locator(status)).not_to_have_class(re.compile(r"\bloading\b"))
+
+
 def open_movie(page: Page, server_url: str, text: str = "toy story") -> None:
     """Search by keyboard: type, ↓ into the results, Enter on the first."""
     page.goto(server_url)
@@ -35,6 +40,8 @@ def open_movie(page: Page, server_url: str, text: str = "toy story") -> None:
 
 
 def test_search_shows_three_similar_lists(page: Page, server_url: str) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     open_movie(page, server_url)
     for by in KINDS:
         panel = page.locator(f"#similar .panel[data-by={by}]")
@@ -43,6 +50,10 @@ def test_search_shows_three_similar_lists(page: Page, server_url: str) -> None:
         shown = titles(page, f"[data-by={by}]")
         assert all(t.strip() and not t.startswith("Toy Story (1995)") for t in shown), shown
     expect(page.locator("#details-meta")).to_contain_text("votes")
+
+    outside = [url for url in requested if not url.startswith(server_url + "/")]
+    assert not outside, f"the page requested other hosts: {outside}"
+    assert any(url.endswith("/static/app.js") for url in requested)
 
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(SCREENSHOT), full_page=True)
@@ -55,6 +66,7 @@ def test_similar_filters_refetch_and_errors_show_in_place(page: Page, server_url
     expect(collab.locator(".movies li").first).to_be_visible()
     with page.expect_response(lambda r: "by=collab" in r.url and "min_rating=3.5" in r.url):
         collab.get_by_label("only well rated").check()
+    settled(page, "[data-by=collab] .status")
     expect(collab.locator(".movies li").first).to_be_visible()
 
     content = page.locator("#similar .panel[data-by=content]")
@@ -62,6 +74,7 @@ def test_similar_filters_refetch_and_errors_show_in_place(page: Page, server_url
     years.fill("1990-1999")
     with page.expect_response(lambda r: "by=content" in r.url and "years=1990-1999" in r.url):
         years.press("Enter")
+    settled(page, "[data-by=content] .status")
     for title in titles(page, "[data-by=content]"):
         assert re.search(r"\(199\d\)$", title), title
 
@@ -112,12 +125,14 @@ def test_chart_filters_change_the_list(page: Page, server_url: str) -> None:
     expect(genre.locator("option", has_text="Horror")).to_have_count(1)
     with page.expect_response(lambda r: "/charts/top" in r.url and "genre=Horror" in r.url):
         genre.select_option("Horror")
+    settled(page, "#chart-status")
     expect(page.locator(f"{chart} li").first).to_be_visible()
     horror = titles(page, chart)
     assert horror != overall
 
     with page.expect_response(lambda r: "years=1970s" in r.url):
         page.get_by_label("Decade").select_option("1970s")
+    settled(page, "#chart-status")
     expect(page.locator(f"{chart} li").first).to_be_visible()
     seventies = titles(page, chart)
     assert seventies != horror
@@ -158,3 +173,14 @@ def test_phone_width_single_column(page: Page, server_url: str) -> None:
         assert below["x"] == above["x"]
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+
+
+def test_a_profile_the_server_forgot_says_so(page: Page, server_url: str) -> None:
+    page.goto(server_url)
+    page.evaluate("localStorage.setItem('movierec.visitor', JSON.stringify("
+                  "{user_id: 2000000000, token: 'stale', rated: {}}))")
+    page.reload()
+    error = page.locator("#mine-status.error")
+    expect(error).to_contain_text("start over")
+    page.get_by_role("button", name="Start over as someone new").click()
+    expect(page.get_by_role("button", name="Start rating")).to_be_focused()

@@ -321,9 +321,7 @@ async function rate(movie, value) {
       method: "POST", token: me.token, body: { movie_id: movie.movie_id, rating: value },
     });
   } catch (err) {
-    const hint = err.status === 401 || err.status === 403 || err.status === 404
-      ? " This browser's profile is unknown to the server: start over as someone new." : "";
-    setStatus(status, `${err.message}${hint}`, "error");
+    setStatus(status, `${err.message}${staleHint(err)}`, "error");
     return;
   }
   me.rated = { ...(me.rated || {}), [movie.movie_id]: value };
@@ -332,6 +330,12 @@ async function rate(movie, value) {
   showWho(me);
   refreshStars();
   await loadMine();
+}
+
+/** A profile kept in this browser that the server no longer knows (its store was reset). */
+function staleHint(err) {
+  return [401, 403, 404].includes(err.status)
+    ? " This browser's profile is unknown to the server: start over as someone new." : "";
 }
 
 async function loadMine() {
@@ -345,7 +349,7 @@ async function loadMine() {
   if (answer.stale) return;
   if (!answer.ok) {
     list.replaceChildren();
-    setStatus(status, answer.error.message, "error");
+    setStatus(status, `${answer.error.message}${staleHint(answer.error)}`, "error");
     return;
   }
   const { movies, model } = answer.result;
