@@ -2,9 +2,9 @@
 
 Append-only: a new user or movie gets the next index, and existing indices never change, so
 factor matrices stay valid as the catalogue and the user base grow. Ids live in a buffer that
-doubles when full, and ids added after the hash index was built sit in a small dict until
-there are enough of them to rebuild it, so a stream of new users costs amortised O(1) each
-rather than a rebuild of the whole index per user.
+doubles when full, and ids added after the hash index was built sit in a small dict (at most
+1,024) until the index is rebuilt, so a stream of new users costs one rebuild per thousand
+rather than one per user.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-_MIN_REBUILD = 1024  # appended ids tolerated in the overflow dict before a rebuild…
-_REBUILD_SHARE = 0.1  # …or this share of the indexed ids, whichever is larger
+_OVERFLOW = 1024  # appended ids kept in the overflow dict before the index is rebuilt
 
 
 class IdMap:
@@ -91,8 +90,7 @@ class IdMap:
             grown[:start] = self._buffer[:start]
             self._buffer = grown
         self._buffer[start:end] = fresh
-        indexed = len(self._index)
-        if len(self._extra) + len(fresh) > max(_MIN_REBUILD, _REBUILD_SHARE * indexed):
+        if len(self._extra) + len(fresh) > _OVERFLOW:
             self._index = pd.Index(self._buffer[:end].copy())  # covers old and new ids
             self._extra = {}
         else:
@@ -111,6 +109,11 @@ class IdMap:
         extra = self._extra
         if extra:
             unknown = np.flatnonzero(found < 0)
-            if len(unknown):
+            if len(unknown) > 64:  # many: one vectorised pass over the (small) overflow
+                keys = pd.Index(np.fromiter(extra.keys(), np.int64, len(extra)))
+                hit = keys.get_indexer(ids[unknown])
+                values = np.fromiter(extra.values(), np.int64, len(extra))
+                found[unknown] = np.where(hit >= 0, values[hit], -1)
+            elif len(unknown):
                 found[unknown] = [extra.get(i, -1) for i in ids[unknown].tolist()]
         return found
