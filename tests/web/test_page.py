@@ -27,16 +27,21 @@ def settled(page: Page, status: str) -> None:
     expect(page.locator(status)).not_to_have_class(re.compile(r"\bloading\b"))
 
 
-def open_movie(page: Page, server_url: str, text: str = "toy story") -> None:
-    """Search by keyboard: type, ↓ into the results, Enter on the first."""
+def open_movie(page: Page, server_url: str, *, at_once: bool = False) -> None:
+    """Search Toy Story by keyboard: type, ↓ into the results, Enter on the first; or, with
+    ``at_once``, Enter right after typing (before the debounced search has run)."""
     page.goto(server_url)
     search = page.get_by_label("Movie title")
-    search.fill(text)
-    expect(page.locator("#search-results button").first).to_be_visible()
-    search.press("ArrowDown")
-    expect(page.locator("#search-results button").first).to_be_focused()
-    page.keyboard.press("Enter")
-    expect(page.locator("#details-title")).to_contain_text("Toy Story")
+    if at_once:
+        search.press_sequentially("toy story")
+        search.press("Enter")
+    else:
+        search.fill("toy story")
+        expect(page.locator("#search-results button").first).to_be_visible()
+        search.press("ArrowDown")
+        expect(page.locator("#search-results button").first).to_be_focused()
+        page.keyboard.press("Enter")
+    expect(page.locator("#details-title")).to_have_text("Toy Story (1995)")
 
 
 def test_search_shows_three_similar_lists(page: Page, server_url: str) -> None:
@@ -161,7 +166,7 @@ def test_existing_user_picks_beside_their_favourites(page: Page, server_url: str
 
 def test_phone_width_single_column(page: Page, server_url: str) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
-    open_movie(page, server_url)
+    open_movie(page, server_url, at_once=True)
     expect(page.get_by_label("Movie title")).to_be_visible()
     for by in KINDS:
         expect(page.locator(f"#similar .panel[data-by={by}] .movies li").first).to_be_visible()

@@ -20,6 +20,7 @@ const detailsRequest = latestOnly();
 const panels = [];
 let currentMovie = null;
 let searchTimer = 0;
+let resultsFor = null; // the text whose matches are listed now
 
 function initSearch() {
   const input = $("#search-input");
@@ -32,10 +33,14 @@ function initSearch() {
     if (event.key === "ArrowDown" && results.firstElementChild) {
       event.preventDefault();
       $("button", results).focus();
-    } else if (event.key === "Enter") {
+    } else if (event.key === "Enter") {  // choose the best match of what is typed now
       event.preventDefault();
       clearTimeout(searchTimer);
-      runSearch(input.value.trim(), { pickFirst: results.childElementCount > 0 });
+      const text = input.value.trim();
+      const ready = resultsFor === text ? Promise.resolve() : runSearch(text);
+      ready.then(() => {
+        if (resultsFor === text) $("button", results)?.click();
+      });
     }
   });
   results.addEventListener("keydown", (event) => {
@@ -54,16 +59,13 @@ function initSearch() {
   for (const kind of SIMILAR_KINDS) panels.push(makePanel(kind, similar));
 }
 
-async function runSearch(text, { pickFirst = false } = {}) {
+async function runSearch(text) {
   const status = $("#search-status");
   const results = $("#search-results");
+  resultsFor = null;
   if (text.length < 2) {
     results.replaceChildren();
     setStatus(status, "");
-    return;
-  }
-  if (pickFirst) {
-    results.querySelector("button")?.click();
     return;
   }
   setStatus(status, "Searching…", "loading");
@@ -85,10 +87,12 @@ async function runSearch(text, { pickFirst = false } = {}) {
     li.append(button);
     return li;
   });
+  resultsFor = text;
 }
 
 async function selectMovie(movie) {
   currentMovie = movie;
+  resultsFor = null;
   $("#search-results").replaceChildren();
   setStatus($("#search-status"), `Showing ${titleOf(movie)}`);
   const details = $("#details");
