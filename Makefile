@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install postgres lint bench clean
+.PHONY: run test install postgres chromium lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ run: install
 	$(BIN)/movierec recommend --user 1 -k 10
 
 ## test: set up and run the whole suite (installs Debian's PostgreSQL for the store tests)
-test: install postgres
+test: install postgres chromium
 	$(BIN)/python -m pytest -q
 
 # PostgreSQL binaries for the store tests' throw-away server; skipped with a note when it
@@ -35,6 +35,13 @@ postgres:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
 	    apt-get install -y -qq --no-install-recommends postgresql >/dev/null; } || \
 	  echo "PostgreSQL not installed: its store tests will be skipped"
+
+# Debian's Chromium for the browser tests (never `playwright install`: it downloads browsers)
+chromium:
+	@test -x /usr/bin/chromium || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  echo "Chromium not installed: the browser tests will be skipped"
 
 lint: install
 	$(BIN)/ruff check src tests bench

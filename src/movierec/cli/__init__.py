@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from movierec import __version__
-from movierec.cli import browse, evaluate, personal
+from movierec.cli import browse, evaluate, personal, serve
 from movierec.cli import data as data_commands
 from movierec.cli import models as model_commands
 from movierec.cli.common import emit_json, err
@@ -28,6 +28,7 @@ app.add_typer(model_commands.app, name="models")
 browse.register(app)
 personal.register(app)
 evaluate.register(app)
+serve.register(app)
 
 
 def _version(value: bool) -> None:
