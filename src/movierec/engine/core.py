@@ -279,12 +279,15 @@ class Engine:
                 self.row(movie_id))]
             candidates = overlap if candidates is None else np.intersect1d(candidates, overlap)
         notes: list[str] = []
+        voted = self._voted(candidates)
         if by == "hybrid":
             content, _ = self._content_model(movie_id, features, notes)
-            collab = self._collab_model()
-            ranking = fuse_rankings([
-                model.similar_movies(movie_id, FUSION_DEPTH, candidates=candidates)
-                for model in ([content] if content is not None else []) + [collab]], k)
+            lists = [self._collab_model().similar_movies(movie_id, FUSION_DEPTH,
+                                                         candidates=voted)]
+            if content is not None:
+                lists.insert(0, content.similar_movies(movie_id, FUSION_DEPTH,
+                                                       candidates=candidates))
+            ranking = fuse_rankings(lists, k)
             features = "+".join(([content.features] if content is not None  # type: ignore
                                  else []) + [self._collab_name()])
         elif by in ("content", "collab"):
@@ -293,7 +296,8 @@ class Engine:
             if model is None:
                 by, model = "collab", self._collab_model()
             features = getattr(model, "features", None) or self._collab_name()
-            ranking = model.similar_movies(movie_id, k, candidates=candidates)
+            ranking = model.similar_movies(movie_id, k, candidates=candidates if by == "content"
+                                           else voted)
         else:
             raise NoMatchError(f"similar --by must be content, collab or hybrid, got {by!r}")
         rows = [self.movie(m, s) for m, s in ranking]
@@ -310,6 +314,16 @@ class Engine:
         notes.append(f"{self.movie(movie_id).title} has no {model.features} metadata in "  # type: ignore[attr-defined]
                      f"{self.dataset.name}; using collaborative neighbours")
         return None, ""
+
+    def _voted(self, candidates: np.ndarray | None) -> np.ndarray:
+        """Candidates with enough ratings for their learned factors to mean something.
+
+        A movie rated twice gets item factors that are mostly noise, and cosine on them puts
+        it next to anything; collaborative neighbours come from movies with at least
+        :data:`COLLAB_MIN_VOTES` ratings.
+        """
+        ids = self.catalog["movie_id"].to_numpy()[self._votes[0] >= COLLAB_MIN_VOTES]
+        return ids if candidates is None else np.intersect1d(candidates, ids)
 
     def _collab_name(self) -> str:
         name = self.default_model()
@@ -441,6 +455,7 @@ class Engine:
         return model, seconds
 
 
+COLLAB_MIN_VOTES = 10  # ratings a movie needs to appear among collaborative neighbours
 FUSION_DEPTH = 100  # neighbours taken from each list before fusing
 FUSION_K = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009)
 
