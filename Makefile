@@ -15,14 +15,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: set up, fetch the default dataset (ml-100k), train, and show charts and picks
+## run: set up, fetch the default dataset (ml-100k), train, then serve the API and the web page
 run: install
 	$(BIN)/movierec data fetch ml-100k
 	$(BIN)/movierec data info --dataset ml-100k
-	$(BIN)/movierec train --model mf
+	$(BIN)/movierec train --model als
 	$(BIN)/movierec top -k 10
-	$(BIN)/movierec similar "Toy Story" -k 5
-	$(BIN)/movierec recommend --user 1 -k 10
+	$(BIN)/movierec recommend --user 1 -k 5
+	@echo "serving http://127.0.0.1:8000 (API docs at /docs); Ctrl-C to stop"
+	$(BIN)/movierec serve --host 127.0.0.1 --port 8000
 
 ## test: set up and run the whole suite (installs Debian's PostgreSQL for the store tests)
 test: install postgres chromium
