@@ -25,7 +25,10 @@ next request when the last answer arrived (closed loop), for at most ``--seconds
   ``synchronous=FULL``) and folded in before the answer;
 * ``genres``: ``GET /genres``, next to no work: the framework's own ceiling on this machine.
 
-Server and load generator share the machine's cores, as they would on one small host. The
+Each server runs its handlers in a pool of ``MOVIEREC_REQUEST_THREADS`` threads (default 4:
+the engine's work holds the GIL, and 40 threads fighting for it doubled p99 here); ``--threads``
+caps the BLAS/OpenMP/numba pools per server process. Server and load generator share the
+machine's cores, as they would on one small host. The
 background retrain is pushed out of the measurement (``MOVIEREC_RETRAIN_AFTER_RATINGS``, default
 1,000,000) so every cell measures serving, not a concurrent fit. Results go to
 ``bench/results/serve.json`` with the machine and the date.
@@ -178,9 +181,11 @@ def prepare(root: Path) -> Path:
     return home.root
 
 
-def start_server(home: Path, port: int, options: list[str], retrain_after: int
-                 ) -> subprocess.Popen:
-    env = {**os.environ, "MOVIEREC_HOME": str(home), "MOVIEREC_DATASET": "ml-100k",
+def start_server(home: Path, port: int, options: list[str], retrain_after: int,
+                 threads: int | None = None) -> subprocess.Popen:
+    pools = {} if threads is None else {name: str(threads) for name in (
+        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    env = {**os.environ, **pools, "MOVIEREC_HOME": str(home), "MOVIEREC_DATASET": "ml-100k",
            "MOVIEREC_ADMIN_KEY": ADMIN_KEY, "MOVIEREC_RETRAIN_AFTER_RATINGS": str(retrain_after),
            "MOVIEREC_NO_PROGRESS": "1"}
     command = [sys.executable, "-m", "uvicorn", "movierec.api.app:create_app", "--factory",
@@ -235,6 +240,8 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--configs", default="plain,fast,fast-2w")
     parser.add_argument("--retrain-after", type=int, default=1_000_000)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS/OpenMP/numba threads per server process (default: theirs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--loadgen", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -251,7 +258,7 @@ def main() -> None:
         home = prepare(Path(tmp))
         for name, options in configs(args.configs.split(",")):
             port = free_port()
-            server = start_server(home, port, options, args.retrain_after)
+            server = start_server(home, port, options, args.retrain_after, args.threads)
             try:
                 for scenario in scenarios:
                     for concurrency in levels:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state: Service = app.state.service
+        anyio.to_thread.current_default_thread_limiter().total_tokens = \
+            state.settings.request_threads
         state.engine  # noqa: B018  (build and warm before the first request)
         yield
         state.close()

@@ -28,6 +28,8 @@ class Settings(BaseModel):
         admin_key: the ``X-Admin-Key`` that may write any user's ratings (None: no admin).
         retrain_after_ratings: a background retrain starts after this many new ratings…
         retrain_after_seconds: …or this long after the last fit with any rating pending.
+        request_threads: handlers run in a thread pool this big. The engine's work holds the
+            GIL, so more threads than a few only fight over it: latency grows, throughput not.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -38,6 +40,7 @@ class Settings(BaseModel):
     admin_key: str | None = Field(default=None, repr=False)
     retrain_after_ratings: int = 1_000
     retrain_after_seconds: float | None = 3_600.0
+    request_threads: int = Field(default=4, ge=1, le=256)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
