@@ -88,7 +88,7 @@ def test_top_unknown_genre_is_404(client):
 
 def test_top_too_small_segment_is_422(client):
     response = client.get("/charts/top", params={"segment": "occupation=doctor,age=1-2"})
-    assert response.status_code in (404, 422)
+    assert response.status_code == 422 and response.json()["error"] == "SegmentTooSmallError"
 
 
 def test_user_ratings_best_first(client):
