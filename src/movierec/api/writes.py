@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 
 from movierec.engine.core import Engine
-from movierec.errors import UnknownUserError
 from movierec.store import validate
 
 
@@ -58,24 +57,6 @@ class Writer:
             return self._batch(user_id, rows)
 
     def _batch(self, user_id: int, rows: list[tuple[int, float]]) -> WriteResult:
-        live = self.engine.online()
-        store = live.store
-        try:
-            before_movies, before_ratings = store.user_ratings(user_id)
-            before = dict(zip(before_movies.tolist(), before_ratings.tolist(), strict=True))
-        except UnknownUserError:
-            before = {}
-        seq = store.add_ratings([(user_id, m, r) for m, r in rows])
-        for movie_id, rating in rows:
-            self.engine.count_vote(movie_id, float(rating), before.get(movie_id))
-            before[movie_id] = float(rating)
-        # The updater's own fold-in steps: new movies first, then the user, as rate() does.
-        with live._write_lock:
-            for movie_id in {m for m, _ in rows}:
-                live._fold_in_movie_if_new(movie_id)
-        folded, ms = live._fold_in_user(user_id)
-        result = WriteResult(user_id, len(rows), seq, folded, ms)
-        if live.due():
-            live.retrain(block=False)
-            result.retrain = "started"
-        return result
+        done = self.engine.online().rate_batch(user_id, rows, background=True)
+        return WriteResult(user_id, done.count, done.seq, done.folded_in, done.fold_in_ms,
+                           done.retrain, done.notes)

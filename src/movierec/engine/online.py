@@ -57,6 +57,7 @@ class RateResult:
     rating: float
     folded_in: bool
     fold_in_ms: float
+    count: int = 1  # ratings stored by the call
     retrain: str = ""  # "", "started" or "ran"
     notes: list[str] = field(default_factory=list)
 
@@ -75,6 +76,7 @@ class OnlineUpdater:
         self.policy = policy or RetrainPolicy()
         self._write_lock = threading.Lock()  # fold-ins and swaps, one at a time
         self._retrain_lock = threading.Lock()
+        self._rate_lock = threading.Lock()
         self._retrain_thread: threading.Thread | None = None
         self.last_retrain_error: str | None = None
         if not store.is_initialised():
@@ -91,14 +93,42 @@ class OnlineUpdater:
         if not isinstance(user_id, int | np.integer) or isinstance(user_id, bool) or user_id < 0:
             raise ValueError(f"user_id must be a non-negative integer, got {user_id!r}")
         self.engine.row(movie_id)  # a movie the engine can show
-        before = self._history(int(user_id))
-        seq = self.store.add_rating(int(user_id), int(movie_id), float(rating), timestamp)
-        self.engine.count_vote(int(movie_id), float(rating), before.get(int(movie_id)))
-        with self._write_lock:
-            self._fold_in_movie_if_new(int(movie_id))
-        folded, ms = self._fold_in_user(int(user_id))
-        result = RateResult(seq, int(user_id), int(movie_id), float(rating), folded, ms)
-        if not folded:
+        with self._rate_lock:  # read the old rating, store, count: one step for the counts
+            before = self._history(int(user_id))
+            seq = self.store.add_rating(int(user_id), int(movie_id), float(rating), timestamp)
+            self.engine.count_vote(int(movie_id), float(rating), before.get(int(movie_id)))
+            with self._write_lock:
+                self._fold_in_movie_if_new(int(movie_id))
+            folded, ms = self._fold_in_user(int(user_id))
+        return self._finish(RateResult(seq, int(user_id), int(movie_id), float(rating), folded,
+                                       ms), background)
+
+    def rate_batch(self, user_id: int, rows: list[tuple[int, float]], *,
+                   background: bool = True) -> RateResult:
+        """Store several ratings of one user (all or none), then fold the user in once."""
+        if not rows:
+            raise ValueError("ratings: expected at least one (movie_id, rating)")
+        with self._rate_lock:
+            before = self._history(int(user_id))
+            seq = self.store.add_ratings([(int(user_id), int(m), float(r)) for m, r in rows])
+            for movie_id, rating in rows:
+                self.engine.count_vote(int(movie_id), float(rating), before.get(int(movie_id)))
+                before[int(movie_id)] = float(rating)
+            with self._write_lock:
+                for movie_id in {int(m) for m, _ in rows}:
+                    self._fold_in_movie_if_new(movie_id)
+            folded, ms = self._fold_in_user(int(user_id))
+        last_movie, last_rating = rows[-1]
+        return self._finish(RateResult(seq, int(user_id), int(last_movie), float(last_rating),
+                                       folded, ms, count=len(rows)), background)
+
+    @property
+    def retraining(self) -> bool:
+        thread = self._retrain_thread
+        return thread is not None and thread.is_alive()
+
+    def _finish(self, result: RateResult, background: bool) -> RateResult:
+        if not result.folded_in:
             result.notes.append(f"{self.model_name} cannot fold in new ratings; they count from "
                                 "the next retrain")
         if self.due():

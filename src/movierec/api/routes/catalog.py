@@ -41,10 +41,10 @@ def healthz(svc: Svc) -> JSONResponse:
     """Liveness and what is served: the model ratings fold into, pending ratings, retrains."""
     engine = svc.engine
     live = engine.online()
-    running = live._retrain_thread is not None and live._retrain_thread.is_alive()
     return JSONResponse({"status": "ok", "dataset": engine.dataset.name,
                          "serving_model": live.model_name, "ratings_pending": live.pending(),
-                         "retraining": running, "last_retrain_error": live.last_retrain_error})
+                         "retraining": live.retraining,
+                         "last_retrain_error": live.last_retrain_error})
 
 
 @router.get("/genres", response_model=GenresOut, tags=["catalog"], responses=responses(500))
