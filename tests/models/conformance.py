@@ -126,6 +126,12 @@ class RecommenderContract:
             groups = {(movie - 1000) // GROUP for movie in ranking.movie_ids}
             assert groups == {m // GROUP}, ranking
 
+    def test_pair_similarity_matches_similar_movies(self, fitted):
+        ranking = fitted.similar_movies(1000, k=4)
+        pairs = fitted.pair_similarity(np.array([1000]), np.append(ranking.movie_ids, 424242))
+        np.testing.assert_allclose(pairs[0, :4], ranking.scores, atol=1e-6)
+        assert np.isnan(pairs[0, 4])  # unknown to the model
+
     def test_candidates_restrict_the_answer(self, fitted):
         allowed = np.array([1007, 1003, 424242])  # an unknown id is ignored
         ranking = fitted.recommend(100, k=5, exclude_seen=False, candidates=allowed)

@@ -174,8 +174,16 @@ class Engine:
         return self.dataset.catalog
 
     @cached_property
-    def _row_of(self) -> pd.Index:
-        return pd.Index(self.catalog["movie_id"].to_numpy())
+    def _row_of(self) -> dict[int, int]:
+        """movie id → catalog row; a dict, since requests look up a few ids at a time."""
+        return {m: i for i, m in enumerate(self.catalog["movie_id"].tolist())}
+
+    @cached_property
+    def _display(self) -> tuple[list[str], list[int | None], list[list[str]]]:
+        """Titles, years and genres as Python lists: what every answer shows, cheap to read."""
+        years = [None if pd.isna(y) else int(y) for y in self.catalog["year"].tolist()]
+        return (self.catalog["title"].astype(str).tolist(), years,
+                [list(g) for g in self.catalog["genres"].tolist()])
 
     @cached_property
     def _fingerprint(self) -> str:
@@ -201,19 +209,20 @@ class Engine:
         return TitleIndex.build(self.catalog, popularity_of(self.dataset))
 
     def row(self, movie_id: int) -> int:
-        found = self._row_of.get_indexer([movie_id])[0]
-        if found < 0:
+        found = self._row_of.get(int(movie_id)) if isinstance(movie_id, int | np.integer) \
+            else None
+        if found is None:
             raise UnknownMovieError(movie_id)
-        return int(found)
+        return found
 
     def movie(self, movie_id: int, score: float | None = None) -> MovieRow:
         i = self.row(movie_id)
-        year = self.catalog["year"].iat[i]
+        titles, years, genres = self._display
         votes, means = self._votes
-        return MovieRow(int(movie_id), str(self.catalog["title"].iat[i]),
-                        None if pd.isna(year) else int(year), list(self.catalog["genres"].iat[i]),
+        mean = float(means[i])
+        return MovieRow(int(movie_id), titles[i], years[i], list(genres[i]),
                         None if score is None else round(float(score), 6), int(votes[i]),
-                        None if np.isnan(means[i]) else round(float(means[i]), 4))
+                        None if mean != mean else round(mean, 4))
 
     def details(self, movie_id: int) -> dict[str, Any]:
         """Every catalog field of one movie, JSON-ready."""
@@ -358,8 +367,17 @@ class Engine:
         """The user's (movie ids, ratings): from the store when one is live, else the dataset."""
         if live is not None:
             return live.store.user_ratings(int(user_id))
-        mine = self.dataset.ratings[self.dataset.ratings["user_id"].to_numpy() == user_id]
-        return mine["movie_id"].to_numpy(), mine["rating"].to_numpy()
+        users, movies, ratings = self._by_user
+        start, end = np.searchsorted(users, [user_id, user_id + 1])
+        return movies[start:end], ratings[start:end]
+
+    @cached_property
+    def _by_user(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The dataset's ratings sorted by user, so one user's history is a slice."""
+        ratings = self.dataset.ratings
+        order = np.argsort(ratings["user_id"].to_numpy(), kind="stable")
+        return (ratings["user_id"].to_numpy()[order], ratings["movie_id"].to_numpy()[order],
+                ratings["rating"].to_numpy()[order])
 
     def _cold_start(self, user_id: int, k: int, **filters: Any) -> RecommendAnswer:
         """A user with no ratings yet gets the chart, said so."""
@@ -394,15 +412,15 @@ class Engine:
             return []
         liked = ratings >= np.quantile(ratings, 0.75)
         stars = dict(zip(movies[liked].tolist(), ratings[liked].tolist(), strict=True))
+        liked_ids = np.array(list(stars), dtype=np.int64)
+        similarity = model.pair_similarity(movie_ids, liked_ids)
         reasons = []
-        for movie_id in movie_ids.tolist():
-            nearest = model.similar_movies(movie_id, 1, candidates=np.array(list(stars)))
-            if not len(nearest):
+        for row in similarity:
+            if not np.isfinite(row).any():
                 reasons.append("")
                 continue
-            source = int(nearest.movie_ids[0])
-            title = self.movie(source).title
-            reasons.append(f"because you rated {title} {stars[source]:g}★")
+            source = int(liked_ids[int(np.nanargmax(row))])
+            reasons.append(f"because you rated {self.movie(source).title} {stars[source]:g}★")
         return reasons
 
     # --- models -------------------------------------------------------------------------------

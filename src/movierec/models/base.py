@@ -183,6 +183,25 @@ class Recommender(ABC):
         scores = np.asarray(self._similar_scores(movie), dtype=np.float64)
         return self._top(scores, k, np.array([movie]), candidates)
 
+    def pair_similarity(self, movie_ids: np.ndarray, other_ids: np.ndarray) -> np.ndarray:
+        """Similarity of each movie to each other movie (rows × columns), as
+        :meth:`similar_movies` scores them; NaN where an other movie is unknown to the model.
+
+        One call explains a whole ranking ("because you rated …") instead of one query per pick.
+        """
+        self._check_fitted()
+        rows = np.array([self._movie_index(m) for m in np.asarray(movie_ids).tolist()],
+                        dtype=np.int64)
+        columns = self.movies.indices(np.asarray(other_ids), missing="mask")
+        return self._pair_scores(rows, columns)
+
+    def _pair_scores(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        known = columns >= 0
+        out = np.full((len(rows), len(columns)), np.nan)
+        for r, movie in enumerate(rows.tolist()):
+            out[r, known] = np.asarray(self._similar_scores(movie))[columns[known]]
+        return out
+
     def save(self, path: str | Path) -> None:
         """Write ``manifest.json`` and ``.npy`` arrays to a folder, atomically."""
         self._check_fitted()

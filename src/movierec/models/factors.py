@@ -221,6 +221,12 @@ class FactorModel(RatingPredictor):
         unit = self._items.unit
         return unit @ unit[movie]
 
+    def _pair_scores(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        unit = self._items.unit
+        out = (unit[rows] @ unit[np.maximum(columns, 0)].T).astype(np.float64)
+        out[:, columns < 0] = np.nan
+        return out
+
     def most_appreciated(self, k: int = 10, candidates: np.ndarray | None = None) -> Ranking:
         """Movies with the largest item bias: liked beyond what their raters usually give.
 
