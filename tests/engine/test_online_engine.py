@@ -131,3 +131,12 @@ def test_rate_then_recommend_from_the_command_line(tmp_path):
     assert '"model": "als"' in result.stdout and "because you rated Alien" in result.stdout
     bad = movierec("rate", "--user", "8000", "Alien", "3.7", home=home, check=False)
     assert bad.returncode == 1 and "rating 3.7 is not allowed" in bad.stderr
+
+
+def test_ratings_from_another_process_are_folded_in_on_read(engine):
+    other = Engine.open(engine.home, "ml-100k")  # a second worker on the same store
+    assert len(other.recommend(1, k=3).movies) == 3  # attaches to the live store
+    engine.rate(9000, "Alien", 5)
+    engine.rate(9000, "Aliens", 5)
+    answer = other.recommend(9000, k=3)  # known to `other` only through the store
+    assert answer.model == "als" and len(answer.movies) == 3

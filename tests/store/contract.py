@@ -37,6 +37,7 @@ from movierec.errors import (
     UnknownUserError,
 )
 from movierec.store import RatingStore, open_store
+from movierec.store.schema import SCHEMA_VERSION
 from tests.store import writer
 from tests.store.sample import FIRST_NEW_USER, N_MOVIES, N_USERS, sample_dataset
 
@@ -298,7 +299,7 @@ class RatingStoreContract:
         with open_store(location, NAME) as store:
             store.initialise(data)
         self.raw(location, "INSERT INTO schema_version VALUES (99, 0)")
-        with pytest.raises(SchemaVersionError, match="version 99.*up to version 1"):
+        with pytest.raises(SchemaVersionError, match=f"version 99.*up to version {SCHEMA_VERSION}"):
             open_store(location, NAME)
         assert self.raw(location, "SELECT count(*) FROM ratings")[0][0] == len(data.ratings)
         assert self.raw(location, "SELECT max(version) FROM schema_version")[0][0] == 99

@@ -21,10 +21,9 @@ def serve(
     db: Annotated[str | None, typer.Option(help="Ratings store: a file path or postgresql:// "
                                            "URL (default: ratings.db in the home folder).",
                                            envvar="MOVIEREC_DB")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes. Each holds its own model: a "
-                                         "rating folds in at once only in the worker that "
-                                         "took it (the others see it at their next start or "
-                                         "retrain).")] = 1,
+    workers: Annotated[int, typer.Option(help="Worker processes. Each holds its own model and "
+                                         "folds in, on its next read, the ratings the others "
+                                         "stored.")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,

@@ -348,7 +348,9 @@ class Engine:
                   min_rating: float | None = None, reasons: bool = True) -> RecommendAnswer:
         """A user's top ``k`` unseen movies, each with the rated movie that explains it best."""
         _check_k(k)
-        live = self.online(create=False)  # folds in ratings stored by other processes
+        live = self.online(create=False)
+        if live is not None:
+            live.sync()  # ratings other processes stored since we last looked
         name = model or (live.model_name if live is not None else self.default_model())
         recommender = self.model(name)
         candidates = self.candidates(genres=genres, years=years, min_rating=min_rating)

@@ -83,7 +83,9 @@ class OnlineUpdater:
             store.initialise(engine.dataset)
         self._fitted_seq = self._model_seq()
         self._fitted_at = time.monotonic()
+        self._synced_seq = self._fitted_seq
         self.catch_up()
+        self._synced_seq = max(self._synced_seq, store.last_seq())
 
     # --- writes -----------------------------------------------------------------------------
 
@@ -144,6 +146,22 @@ class OnlineUpdater:
             self._fold_in_user(int(user_id))
         if len(users):
             log.info("folded in %d user(s) changed since seq %d", len(users), self._fitted_seq)
+        return len(users)
+
+    def sync(self) -> int:
+        """Fold in what other processes (another service worker, the CLI) stored since we last
+        looked: one cheap query when nothing changed. Returns the users folded in."""
+        last = self.store.last_seq()
+        if last <= self._synced_seq:
+            return 0
+        changed = self.store.changed_since(self._synced_seq)
+        users = np.unique(changed["user_id"].to_numpy())
+        with self._write_lock:
+            for movie_id in np.unique(changed["movie_id"].to_numpy()).tolist():
+                self._fold_in_movie_if_new(int(movie_id))
+        for user_id in users.tolist():
+            self._fold_in_user(int(user_id))
+        self._synced_seq = max(last, int(changed["seq"].max()) if len(changed) else last)
         return len(users)
 
     def _history(self, user_id: int) -> dict[int, float]:

@@ -26,7 +26,7 @@ import pandas as pd
 from movierec.data.dataset import Dataset, RatingScale
 from movierec.errors import InvalidRatingError, UnknownMovieError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def migrations(float_type: str, table_options: str) -> list[list[str]]:
@@ -46,6 +46,9 @@ def migrations(float_type: str, table_options: str) -> list[list[str]]:
             movie_id INTEGER NOT NULL, rating {float_type} NOT NULL, rated_at BIGINT NOT NULL,
             seq BIGINT NOT NULL, PRIMARY KEY (dataset, user_id, movie_id)){table_options}""",
         "CREATE INDEX ratings_by_movie ON ratings (dataset, movie_id)",
+    ], [
+        # v2: changed_since(seq) runs on every read of a multi-worker service
+        "CREATE INDEX ratings_by_seq ON ratings (dataset, seq)",
     ]]
 
 
