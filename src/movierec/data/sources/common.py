@@ -175,3 +175,25 @@ def imdb_numbers(values: pd.Series) -> pd.Series:
     text = values.fillna("").astype(str)
     digits = text.str.extract(r"(?:^\s*|tt)(\d{1,9})(?!\d)", expand=False)
     return pd.to_numeric(digits, errors="coerce").astype("Int64")
+
+
+def tmdb_movie_fields(frame: pd.DataFrame, table: Table, report: LoadReport,
+                      rows: np.ndarray, parse: Callable[[str], Any],
+                      lists: tuple[str, ...] = ("genres",)) -> dict[str, Any]:
+    """The movie columns both Kaggle TMDB dumps share: title, year, name lists, overview,
+    language and votes (``parse`` reads a list cell: ``json.loads`` or ``ast.literal_eval``)."""
+    fields: dict[str, Any] = {"title": frame["title"].str.strip()}
+    if "release_date" in frame:
+        fields["year"] = year_of(frame["release_date"])
+    for column in lists:
+        if column in frame:
+            records = parse_cells(frame[column], parse, table, report, column, rows)
+            fields[column] = [names_of(r) for r in records]
+    if "overview" in frame:
+        fields["overview"] = frame["overview"].str.strip()
+    if "original_language" in frame:
+        fields["language"] = frame["original_language"].str.strip()
+    for column in ("vote_count", "vote_average"):
+        if column in frame:
+            fields[column] = pd.to_numeric(frame[column], errors="coerce")
+    return fields

@@ -32,7 +32,7 @@ from movierec.data.sources.common import (
     note_bad_cells,
     parse_cells,
     read_text,
-    year_of,
+    tmdb_movie_fields,
 )
 
 FORMAT = "the-movies-dataset"
@@ -145,19 +145,8 @@ def _metadata(files: FileSet, report: LoadReport) -> pd.DataFrame | None:
     require_columns(table, ["id", "title"])
     note_skipped(table, report)
     frame, ids, rows = _rows_with_ids(table, "id", report)
-    meta = pd.DataFrame({"tmdb_id": ids, "title": frame["title"].str.strip()})
-    if "release_date" in frame:
-        meta["year"] = year_of(frame["release_date"])
-    if "genres" in frame:
-        genres = parse_cells(frame["genres"], ast.literal_eval, table, report, "genres", rows)
-        meta["genres"] = [names_of(g) for g in genres]
-    if "overview" in frame:
-        meta["overview"] = frame["overview"].str.strip()
-    if "original_language" in frame:
-        meta["language"] = frame["original_language"].str.strip()
-    for column in ("vote_count", "vote_average"):
-        if column in frame:
-            meta[column] = pd.to_numeric(frame[column], errors="coerce")
+    meta = pd.DataFrame({"tmdb_id": ids,
+                         **tmdb_movie_fields(frame, table, report, rows, ast.literal_eval)})
     if "imdb_id" in frame:
         meta["meta_imdb_id"] = imdb_numbers(frame["imdb_id"])
     return _by_tmdb_id(meta, report, "movie", table.file)

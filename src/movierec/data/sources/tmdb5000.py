@@ -23,7 +23,7 @@ from movierec.data.sources.common import (
     names_of,
     parse_cells,
     read_text,
-    year_of,
+    tmdb_movie_fields,
 )
 
 FORMAT = "tmdb-5000"
@@ -45,21 +45,8 @@ def load(files: FileSet, name: str) -> Dataset:
     ids, keep = integer_ids(frame["id"], table, report, "id")
     frame = frame[keep].reset_index(drop=True)
     rows = np.flatnonzero(keep)
-    catalog = pd.DataFrame({"movie_id": ids, "tmdb_id": ids,
-                            "title": frame["title"].str.strip()})
-    if "release_date" in frame:
-        catalog["year"] = year_of(frame["release_date"])
-    for column in ("genres", "keywords"):
-        if column in frame:
-            records = parse_cells(frame[column], json.loads, table, report, column, rows)
-            catalog[column] = [names_of(r) for r in records]
-    if "overview" in frame:
-        catalog["overview"] = frame["overview"].str.strip()
-    if "original_language" in frame:
-        catalog["language"] = frame["original_language"].str.strip()
-    for column in ("vote_count", "vote_average"):
-        if column in frame:
-            catalog[column] = pd.to_numeric(frame[column], errors="coerce")
+    catalog = pd.DataFrame({"movie_id": ids, "tmdb_id": ids, **tmdb_movie_fields(
+        frame, table, report, rows, json.loads, lists=("genres", "keywords"))})
     catalog = drop_duplicate_ids(catalog, "movie_id", report, "movie", file=table.file)
     credits = files.get(CREDITS)
     if credits is None:
