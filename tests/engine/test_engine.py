@@ -105,7 +105,7 @@ def test_similar_hybrid_fuses_content_and_collab(engine):
 
 
 def test_fuse_rankings_rewards_agreement():
-    from movierec.engine.core import fuse_rankings
+    from movierec.engine.answers import fuse_rankings
     from movierec.models.base import Ranking
 
     a = Ranking(np.array([1, 2, 3]), np.array([0.9, 0.8, 0.7]))

@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from movierec.cli.common import DatasetOption, HomeOption, JsonOption, emit_json, err, home_of, out
-from movierec.engine.core import Engine, MovieRow
+from movierec.engine.answers import MovieRow
+from movierec.engine.core import Engine
 
 K = Annotated[int, typer.Option("-k", "--k", help="How many movies.")]
 Genre = Annotated[str | None, typer.Option("--genre", "-g", help="Genre(s), comma-separated; "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,13 @@ import pandas as pd
 from movierec.data.dataset import Dataset
 from movierec.data.filters import CatalogFilter, GenreIndex
 from movierec.data.storage import load_dataset
+from movierec.engine.answers import (
+    FUSION_DEPTH,
+    MovieRow,
+    RecommendAnswer,
+    SimilarAnswer,
+    fuse_rankings,
+)
 from movierec.engine.online import OnlineUpdater, RateResult, RetrainPolicy
 from movierec.engine.versions import ModelVersions
 from movierec.errors import (
@@ -31,7 +37,7 @@ from movierec.errors import (
     UnknownUserError,
 )
 from movierec.home import Home
-from movierec.models.base import Ranking, Recommender, read_manifest
+from movierec.models.base import Recommender, read_manifest
 from movierec.models.charts import (
     Chart,
     Segment,
@@ -42,49 +48,6 @@ from movierec.models.charts import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class MovieRow:
-    """A movie as shown to people: identity, a score, and the figures behind "well rated"."""
-
-    movie_id: int
-    title: str
-    year: int | None
-    genres: list[str]
-    score: float | None = None
-    votes: int = 0
-    mean_rating: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class SimilarAnswer:
-    movie: MovieRow
-    by: str
-    features: str
-    movies: list[MovieRow]
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"movie": self.movie.to_json(), "by": self.by, "features": self.features,
-                "notes": self.notes, "movies": [m.to_json() for m in self.movies]}
-
-
-@dataclass
-class RecommendAnswer:
-    user_id: int
-    model: str
-    movies: list[MovieRow]
-    reasons: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        rows = [m.to_json() for m in self.movies]
-        for row, reason in zip(rows, self.reasons, strict=False):
-            row["reason"] = reason
-        return {"user_id": self.user_id, "model": self.model, "movies": rows}
 
 
 class Engine:
@@ -476,25 +439,6 @@ class Engine:
 
 
 COLLAB_MIN_VOTES = 10  # ratings a movie needs to appear among collaborative neighbours
-FUSION_DEPTH = 100  # neighbours taken from each list before fusing
-FUSION_K = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009)
-
-
-def fuse_rankings(rankings: list[Ranking], k: int) -> Ranking:
-    """Reciprocal rank fusion: score = Σ 1/(60 + rank) over the lists a movie appears in.
-
-    Content cosines and factor cosines live on different scales; ranks do not, so fusing ranks
-    needs no weights to tune and rewards movies both lists agree on.
-    """
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, movie_id in enumerate(ranking.movie_ids.tolist(), 1):
-            scores[movie_id] = scores.get(movie_id, 0.0) + 1.0 / (FUSION_K + rank)
-    best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
-    return Ranking(np.array([m for m, _ in best], dtype=np.int64),
-                   np.array([s for _, s in best], dtype=np.float64))
-
-
 def _check_k(k: int) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise ValueError(f"k must be a positive integer, got {k!r}")
