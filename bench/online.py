@@ -205,6 +205,13 @@ def bench_accuracy(data: Any, label: str, seed: int) -> list[dict[str, Any]]:
                "cos_aligned": float(np.mean(np.sum((a @ rotation) * b, axis=1) / norms)),
                "fold_in_p50_us": percentiles(folds)["p50_us"]}
         row["rmse_ratio"] = row["rmse_fold_in"] / row["rmse_full"]
+        if online.warm_starts:  # the engine's retrains start from the serving model
+            warm = create(registered, **overrides).warm_start(online).fit(train)
+            w = warm.user_factors[warm.users.indices(new)].astype(np.float64)
+            row["cos_warm_retrain"] = float(np.mean(np.sum(a * w, axis=1) / (
+                np.linalg.norm(a, axis=1) * np.linalg.norm(w, axis=1) + 1e-30)))
+            row["rmse_warm_retrain"] = rmse(truth, warm.predict(test["user_id"],
+                                                                test["movie_id"]))
         for user_id, (movie_ids, ratings) in histories.items():  # into the retrain itself
             full.fold_in_user(int(user_id), movie_ids, ratings)
         c = full.user_factors[theirs].astype(np.float64)
@@ -269,7 +276,7 @@ def show(result: dict[str, Any]) -> None:
         table = Table(title="fold-in against a full retrain (new users' held-out last 10%)")
         for name in ("dataset", "model", "users", "RMSE full", "RMSE fold-in", "ratio",
                      "NDCG@10 full", "NDCG@10 fold-in", "cos", "cos aligned", "cos same items",
-                     "fold-in p50 µs"):
+                     "cos warm retrain", "fold-in p50 µs"):
             table.add_column(name, justify="left" if name in ("dataset", "model") else "right")
         for r in result["accuracy"]:
             table.add_row(r["dataset"], r["model"], str(r["new_users"]),
@@ -277,6 +284,7 @@ def show(result: dict[str, Any]) -> None:
                           f"{r['rmse_ratio']:.3f}", f"{r['ndcg_full']:.4f}",
                           f"{r['ndcg_fold_in']:.4f}", f"{r['cos']:.3f}",
                           f"{r['cos_aligned']:.3f}", f"{r['cos_same_items']:.3f}",
+                          f"{r['cos_warm_retrain']:.3f}" if "cos_warm_retrain" in r else "—",
                           f"{r['fold_in_p50_us']:,.0f}")
         console.print(table)
     store = result.get("store_ingest")

@@ -126,3 +126,32 @@ def test_accuracy_on_ml100k():
     predicted = model.predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy())
     rmse = np.sqrt(np.mean((predicted - test["rating"].to_numpy()) ** 2))
     assert rmse < 0.92, rmse
+
+
+def test_warm_start_keeps_the_factor_space():
+    data = load_path(shared_dataset("ml-100k-recbole"))
+    ratings = data.ratings.sort_values(["user_id", "timestamp"])
+    new = np.random.default_rng(0).choice(ratings["user_id"].unique(), 90, replace=False)
+    without = data.ratings[~data.ratings["user_id"].isin(new)]
+    base = ALS().fit(Dataset("a", data.catalog, without, None, data.scale))
+    for user in new:
+        mine = data.ratings[data.ratings["user_id"] == user]
+        base.fold_in_user(int(user), mine["movie_id"].to_numpy(), mine["rating"].to_numpy())
+
+    def mean_cosine(other):
+        a = np.array([base.user_factors[base.users.index(int(u))] for u in new])
+        b = np.array([other.user_factors[other.users.index(int(u))] for u in new])
+        return float(np.mean(np.sum(a * b, 1) / np.linalg.norm(a, axis=1)
+                             / np.linalg.norm(b, axis=1)))
+
+    cold = ALS().fit(data)
+    warm = ALS().warm_start(base).fit(data)
+    assert mean_cosine(warm) >= 0.9 and mean_cosine(warm) > mean_cosine(cold)
+
+
+def test_warm_start_needs_a_matching_als():
+    from tests.models.conformance import checkerboard
+
+    small = checkerboard()
+    with pytest.raises(ValueError, match="same n_factors"):
+        ALS(n_factors=8).warm_start(ALS(n_factors=4).fit(small))

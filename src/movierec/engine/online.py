@@ -227,8 +227,12 @@ class OnlineUpdater:
             seq = self.store.last_seq()
             data = self.training_data()
             model_class, config = _resolve(self.model_name)
+            model = model_class(config)
+            serving = self.engine.model(self.model_name)
+            if model.warm_starts and isinstance(serving, model_class):
+                model.warm_start(serving)  # type: ignore[attr-defined]
             started = time.perf_counter()
-            model = model_class(config).fit(data)
+            model = model.fit(data)
             seconds = time.perf_counter() - started
             validation = validate(model, data)
             versions = self.engine.versions(self.model_name)

@@ -113,6 +113,8 @@ class Recommender(ABC):
     predicts_ratings: ClassVar[bool] = False
     supports_online: ClassVar[bool] = False
     learns_from_ratings: ClassVar[bool] = True
+    #: ``warm_start(previous)`` makes the next fit start from a fitted model of the same class
+    warm_starts: ClassVar[bool] = False
 
     def __init__(self, config: Config | None = None, **overrides: Any):
         if config is None:
