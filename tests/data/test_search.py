@@ -279,6 +279,13 @@ def test_real_ml100k_recbole(ml_100k):
     assert ml_100k.resolve("Godfather, The") == 127
 
 
+def test_real_ml100k_partial_title_of_a_series_is_ambiguous(ml_100k):
+    with pytest.raises(AmbiguousTitleError) as info:
+        ml_100k.resolve("star trek")
+    years = [c["year"] for c in info.value.candidates]
+    assert len(years) == 8 and years == sorted(years)  # all eight films, oldest first
+    assert ml_100k.resolve("star trek first contact") == 222
+
 # --- latency ----------------------------------------------------------------------------------
 
 
@@ -305,11 +312,3 @@ def test_bench_query_latency_on_86k_titles():
         timings.append(time.perf_counter() - start)
     assert index.search("godfather", k=1)[0].title == "The Godfather"
     assert np.median(timings) < 0.005
-
-
-def test_real_ml100k_partial_title_of_a_series_is_ambiguous(ml_100k):
-    with pytest.raises(AmbiguousTitleError) as info:
-        ml_100k.resolve("star trek")
-    years = [c["year"] for c in info.value.candidates]
-    assert len(years) == 8 and years == sorted(years)  # all eight films, oldest first
-    assert ml_100k.resolve("star trek first contact") == 222
