@@ -7,7 +7,6 @@ rating and keeps "nothing half-written" true for the whole request.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -27,16 +26,11 @@ class WriteResult:
 
 
 class Writer:
-    """Serialises the service's rating writes.
-
-    The engine folds in under its own lock, but its vote bookkeeping (read the previous rating,
-    store, count the vote) is a read-modify-write; one lock here keeps concurrent requests from
-    double-counting. SQLite serialises writers anyway, so throughput loses little.
-    """
+    """The service's rating writes: checked before anything is written, then handed to the
+    engine's online updater, which serialises storing, vote counting and fold-in itself."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._lock = threading.Lock()
 
     def check(self, user_id: int, rows: list[tuple[int, float]]) -> None:
         """Refuse bad rows before anything is written (unknown movie 404, bad value 422)."""
@@ -49,14 +43,10 @@ class Writer:
     def rate(self, user_id: int, rows: list[tuple[int, float]]) -> WriteResult:
         """Store ``rows`` for ``user_id`` (all or none) and fold them in."""
         self.check(user_id, rows)
-        with self._lock:
-            if len(rows) == 1:
-                one = self.engine.rate(user_id, rows[0][0], rows[0][1], background=True)
-                return WriteResult(user_id, 1, one.seq, one.folded_in, one.fold_in_ms,
-                                   one.retrain, one.notes)
-            return self._batch(user_id, rows)
-
-    def _batch(self, user_id: int, rows: list[tuple[int, float]]) -> WriteResult:
-        done = self.engine.online().rate_batch(user_id, rows, background=True)
+        live = self.engine.online()
+        if len(rows) == 1:
+            done = live.rate(user_id, rows[0][0], rows[0][1], background=True)
+        else:
+            done = live.rate_batch(user_id, rows, background=True)
         return WriteResult(user_id, done.count, done.seq, done.folded_in, done.fold_in_ms,
                            done.retrain, done.notes)

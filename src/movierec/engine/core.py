@@ -157,9 +157,15 @@ class Engine:
         return GenreIndex(self.catalog["genres"])
 
     @cached_property
+    def _vote_stats(self) -> tuple[np.ndarray, np.ndarray, str]:
+        """Votes and mean rating per catalog row, and where they come from; kept current by
+        :meth:`count_vote` as ratings arrive."""
+        votes, means, source = movie_votes(self.dataset)
+        return votes.copy(), means.copy(), source
+
+    @property
     def _votes(self) -> tuple[np.ndarray, np.ndarray]:
-        votes, means, self._votes_source = movie_votes(self.dataset)
-        return votes.copy(), means.copy()
+        return self._vote_stats[:2]
 
     @cached_property
     def _well_rated(self) -> np.ndarray:
@@ -216,7 +222,7 @@ class Engine:
                                       language=language)
         live = None
         if votes == "auto" or (votes == "ratings" and len(self.dataset.ratings)):
-            live = (*self._votes, self._votes_source)  # kept current as ratings arrive
+            live = self._vote_stats  # kept current as ratings arrive
         return weighted_chart(self.dataset, k=k, quantile=quantile, filters=filters,
                               segment=Segment.parse(segment) if segment else None,
                               source=votes, genre_index=self.genres, stats=live)
