@@ -87,10 +87,7 @@ def wired() -> bool:
 
 
 def test_real_process(home):
-    if not wired():
-        pytest.skip("`evaluate` is not wired into movierec.cli yet")
-    if "mf" not in registry.names():
-        pytest.skip("the mf model is not registered yet")
+    assert wired() and "mf" in registry.names()
     env = {**os.environ, "MOVIEREC_HOME": str(home.root), "MOVIEREC_NO_PROGRESS": "1"}
     command = [sys.executable, "-m", "movierec", "evaluate", "--dataset", "toy"]
     result = subprocess.run([*command, "--models", "mf", "--cv", "2", "--json"],
