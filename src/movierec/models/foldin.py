@@ -39,7 +39,7 @@ import numpy as np
 from movierec.errors import UnknownMovieError, UnknownUserError
 from movierec.models.base import RatingConfig
 from movierec.models.factors import FactorModel, ItemSide, unit_rows
-from movierec.models.online import OnlineRecommender, check_history, check_id
+from movierec.models.online import OnlineRecommender, check_history, check_id, sorted_unique
 
 _MIN_CAPACITY = 16  # rows a grown buffer holds at least
 
@@ -89,7 +89,7 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
         movies = self.movies.indices(ids, missing="mask")
         if (movies < 0).any():
             raise UnknownMovieError(int(ids[movies < 0][0]))
-        movies, values = _sorted_unique(movies, values, ids, "movie_ids")
+        movies, values = sorted_unique(movies, values, ids, "movie_ids")
         vector, bias = self._fold_in_row(movies, values, item=False)
         try:
             user, known = self.users.index(user_id), True
@@ -112,7 +112,7 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
         users = self.users.indices(ids, missing="mask")
         if (users < 0).any():
             raise UnknownUserError(int(ids[users < 0][0]))
-        users, values = _sorted_unique(users, values, ids, "user_ids")
+        users, values = sorted_unique(users, values, ids, "user_ids")
         vector, bias = self._fold_in_row(users, values, item=True)
         try:
             movie, known = self.movies.index(movie_id), True
@@ -175,18 +175,3 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
             self._items = buffers.head(len(items))
         return buffers
 
-
-def _sorted_unique(idx: np.ndarray, values: np.ndarray, ids: np.ndarray,
-                   name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Indices in ascending order with their ratings; a repeated id is a ValueError.
-
-    Sorting makes a fold-in independent of the order the store returns a history in (and is
-    the order training visits a row's ratings in).
-    """
-    order = np.argsort(idx, kind="stable")
-    idx, values = idx[order], values[order]
-    repeats = np.flatnonzero(idx[1:] == idx[:-1])
-    if len(repeats):
-        raise ValueError(f"{name} must not repeat an id; {int(ids[order][repeats[0]])} "
-                         "appears more than once")
-    return idx, values

@@ -104,3 +104,19 @@ def check_history(ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
         raise ValueError(f"ratings must be finite, got {bad!r} for {ids_name[:-1]} "
                          f"{ids[~np.isfinite(values)][0]!r}")
     return ids.astype(np.int64), values
+
+
+def sorted_unique(idx: np.ndarray, values: np.ndarray, ids: np.ndarray,
+                  name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Indices in ascending order with their ratings; a repeated id is a ValueError.
+
+    Sorting makes a fold-in independent of the order the store returns a history in (and is
+    the order training visits a row's ratings in).
+    """
+    order = np.argsort(idx, kind="stable")
+    idx, values = idx[order], values[order]
+    repeats = np.flatnonzero(idx[1:] == idx[:-1])
+    if len(repeats):
+        raise ValueError(f"{name} must not repeat an id; {int(ids[order][repeats[0]])} "
+                         "appears more than once")
+    return idx, values
