@@ -218,7 +218,7 @@ def weighted_chart(
     qualified = keep & (votes >= m)
     rows = np.flatnonzero(qualified)
     v, r = votes[rows], means[rows]
-    score = v / (v + m) * r + m / (v + m) * C if m > 0 else r
+    score = weighted_rating(v, r, m, C)
     order = rows[np.lexsort((-v, -score))][:k]
     score_of = dict(zip(rows.tolist(), score.tolist(), strict=True))
     if len(order) < k:
@@ -232,6 +232,13 @@ def weighted_chart(
     ]
     return Chart(entries, C, m, quantile, used, int(qualified.sum()),
                  str(segment) if segment else None, notes)
+
+
+def weighted_rating(votes: np.ndarray, means: np.ndarray, m: float, C: float) -> np.ndarray:
+    """IMDB's ``WR = v/(v+m)·R + m/(v+m)·C`` per movie (``R`` itself when ``m`` is 0)."""
+    if m <= 0:
+        return means
+    return votes / (votes + m) * means + m / (votes + m) * C
 
 
 def shrunk_ratings(votes: np.ndarray, means: np.ndarray, m: float | None = None) -> np.ndarray:

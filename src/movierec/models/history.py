@@ -1,0 +1,99 @@
+"""Each user's rated movies *with their ratings*, for online models that read ratings back.
+
+The base class keeps every user's seen movies (a CSR from ``fit`` plus an overlay of the
+users an online fold-in changed). The chart and the content model also need the rating of
+each seen movie after ``fit`` — the chart to take a user's old ratings out of the movies'
+sums when their history changes, the content model to rebuild a taste profile — so they keep
+``_seen_ratings`` parallel to ``_seen_indices`` and an overlay parallel to the base one.
+
+An overlay entry is one ``(movies, ratings)`` tuple, published by a single assignment, so a
+reader never pairs one history's movies with another's ratings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from movierec.errors import UnknownMovieError, UnknownUserError
+from movierec.models.online import OnlineRecommender, check_history, check_id, sorted_unique
+
+
+class RatedHistory(OnlineRecommender):
+    """Seen movies and their ratings per user, with fold-in input checks shared by the
+    online models that are not factor models."""
+
+    _seen_ratings: np.ndarray | None = None
+
+    def _start_history(self, ratings: np.ndarray) -> None:
+        """After ``fit`` or ``load``: the ratings parallel to the base class's seen lists."""
+        self._seen_ratings = np.asarray(ratings, dtype=np.float32)
+        self._rated_overlay: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _history(self, user: int) -> tuple[np.ndarray, np.ndarray]:
+        """The user's rated movies (indices, ascending) and their ratings."""
+        folded = self._rated_overlay.get(user)
+        if folded is not None:
+            return folded
+        lo, hi = self._seen_indptr[user], self._seen_indptr[user + 1]
+        return self._seen_indices[lo:hi], self._seen_ratings[lo:hi]
+
+    def _set_history(self, user: int, movies: np.ndarray, ratings: np.ndarray) -> None:
+        movies = movies.astype(np.int32)
+        self._rated_overlay[user] = (movies, ratings.astype(np.float32))
+        self._seen_overlay[user] = movies
+
+    def _seen_ratings_array(self) -> np.ndarray:
+        """Ratings parallel to :meth:`_seen_arrays`' indices, the overlay merged in."""
+        indptr, indices = self._seen_arrays()
+        overlay = dict(self._rated_overlay)
+        if not overlay:
+            return self._seen_ratings
+        n_base = len(self._seen_indptr) - 1
+        rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        offsets = np.arange(len(indices)) - indptr[rows]
+        out = np.empty(len(indices), np.float32)
+        kept = (rows < n_base) & ~np.isin(rows, np.fromiter(overlay, np.int64, len(overlay)))
+        out[kept] = self._seen_ratings[self._seen_indptr[rows[kept]] + offsets[kept]]
+        for user, (_, ratings) in overlay.items():
+            out[indptr[user]:indptr[user + 1]] = ratings
+        return out
+
+    def _user_input(self, user_id: object, movie_ids: np.ndarray | list[int],
+                    ratings: np.ndarray | list[float]
+                    ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
+        """Checked fold-in input: (raw id, index or None when new, sorted movies, ratings)."""
+        self._check_fitted()
+        user_id = check_id(user_id, "user_id")
+        ids, values = check_history(movie_ids, ratings, "movie_ids")
+        movies = self.movies.indices(ids, missing="mask")
+        if (movies < 0).any():
+            raise UnknownMovieError(int(ids[movies < 0][0]))
+        movies, values = sorted_unique(movies, values, ids, "movie_ids")
+        return user_id, self._known(self.users, user_id), movies, values
+
+    def _movie_input(self, movie_id: object, user_ids: np.ndarray | list[int],
+                     ratings: np.ndarray | list[float]
+                     ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
+        """Checked fold-in input: (raw id, index or None when new, sorted users, ratings)."""
+        self._check_fitted()
+        movie_id = check_id(movie_id, "movie_id")
+        ids, values = check_history(user_ids, ratings, "user_ids")
+        users = self.users.indices(ids, missing="mask")
+        if (users < 0).any():
+            raise UnknownUserError(int(ids[users < 0][0]))
+        users, values = sorted_unique(users, values, ids, "user_ids")
+        return movie_id, self._known(self.movies, movie_id), users, values
+
+    def _add_to_raters(self, movie: int, users: np.ndarray, ratings: np.ndarray) -> None:
+        """A new movie (the largest index) joins each rater's history, order kept."""
+        for user, rating in zip(users.tolist(), ratings.tolist(), strict=True):
+            movies, values = self._history(user)
+            self._set_history(user, np.append(movies, np.int32(movie)),
+                              np.append(values, np.float32(rating)))
+
+    @staticmethod
+    def _known(ids, raw: int) -> int | None:
+        try:
+            return ids.index(raw)
+        except KeyError:
+            return None
