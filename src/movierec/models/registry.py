@@ -35,6 +35,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
                      {"features": "soup", "idf": True}),
     "content-tfidf": ("movierec.models.content:ContentRecommender", {"features": "tfidf"}),
     "content-kg": ("movierec.models.content:ContentRecommender", {"features": "kg"}),
+    "chart": ("movierec.models.popular:ChartRecommender", {}),
 }
 
 
