@@ -20,7 +20,7 @@ import pytest
 
 from movierec.data.dataset import FIVE_STARS, Dataset
 from movierec.errors import NotFittedError, UnknownMovieError, UnknownUserError
-from movierec.models.base import Recommender
+from movierec.models.base import NoMovieVectorsError, Recommender
 
 GROUP = 6  # users and movies per taste group
 
@@ -167,6 +167,23 @@ class RecommenderContract:
         model = self.make_model()
         config = type(model.config).from_json(model.config.to_json())
         assert config == model.config
+
+    # --- movie vectors (models that declare embeds_movies) ------------------------------------
+
+    def test_movie_vectors_follow_the_declared_flag(self, fitted):
+        if not self.model_class.embeds_movies:
+            with pytest.raises(NoMovieVectorsError, match=fitted.kind):
+                fitted.movie_vectors()
+            return
+        with pytest.raises(NotFittedError):
+            self.make_model().movie_vectors()
+        ids, vectors = fitted.movie_vectors()
+        np.testing.assert_array_equal(ids, fitted.movies.ids)
+        assert vectors.ndim == 2 and vectors.shape[0] == len(ids) and vectors.shape[1] >= 1
+        assert np.issubdtype(vectors.dtype, np.floating) and np.isfinite(vectors).all()
+        ids[:], vectors[:] = -1, np.nan  # copies: the model's state is not handed out
+        again_ids, again = fitted.movie_vectors()
+        assert (again_ids >= 0).all() and np.isfinite(again).all()
 
     # --- determinism and persistence ----------------------------------------------------------
 

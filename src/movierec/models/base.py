@@ -2,10 +2,10 @@
 
 A model takes raw ids at its public methods and keeps dense indices inside (one
 :class:`~movierec.data.IdMap` per axis). What a model can do is declared in class attributes
-(``predicts_ratings``, ``supports_online``, ``learns_from_ratings``), never discovered by
-catching ``NotImplementedError``. Hyper-parameters are a typed :class:`Config` that round-trips
-through JSON into the artifact's ``manifest.json``; the learned state is plain ``.npy`` arrays,
-loaded without pickle.
+(``predicts_ratings``, ``supports_online``, ``learns_from_ratings``, ``embeds_movies``), never
+discovered by catching ``NotImplementedError``. Hyper-parameters are a typed :class:`Config`
+that round-trips through JSON into the artifact's ``manifest.json``; the learned state is plain
+``.npy`` arrays, loaded without pickle.
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ import numpy as np
 from movierec import __version__
 from movierec.data.dataset import Dataset
 from movierec.data.idmap import IdMap
-from movierec.errors import DataFormatError, NotFittedError, UnknownMovieError, UnknownUserError
+from movierec.errors import (
+    DataFormatError,
+    InvalidValueError,
+    NotFittedError,
+    UnknownMovieError,
+    UnknownUserError,
+)
 
 ARTIFACT_VERSION = 1
 _MMAP_BYTES = 16 << 20  # arrays larger than this are memory-mapped on load
@@ -94,6 +100,19 @@ class RatingConfig(Config):
         require(self.shrink_votes >= 0, "shrink_votes", ">= 0", self.shrink_votes)
 
 
+class NoMovieVectorsError(InvalidValueError):
+    """A model that learns no vector per movie (``embeds_movies`` is False) was asked for them.
+
+    An :class:`~movierec.errors.InvalidValueError` of the field ``model``, so the service
+    answers 422 naming the model.
+    """
+
+    def __init__(self, model: str, *, allowed: str = "a model that learns one vector per movie"):
+        super().__init__("model", model, allowed)
+        self.args = (f"the {model!r} model has no movie vectors (embeds_movies is False); "
+                     f"expected {allowed}",)
+
+
 def require(condition: bool, field: str, allowed: str, value: object) -> None:
     """One-line parameter check with a message that names what is wrong."""
     if not condition:
@@ -115,6 +134,8 @@ class Recommender(ABC):
     learns_from_ratings: ClassVar[bool] = True
     #: ``warm_start(previous)`` makes the next fit start from a fitted model of the same class
     warm_starts: ClassVar[bool] = False
+    #: ``movie_vectors()`` gives one learned vector per movie (factors, tower outputs)
+    embeds_movies: ClassVar[bool] = False
 
     def __init__(self, config: Config | None = None, **overrides: Any):
         if config is None:
@@ -203,6 +224,26 @@ class Recommender(ABC):
         for r, movie in enumerate(rows.tolist()):
             out[r, known] = np.asarray(self._similar_scores(movie))[columns[known]]
         return out
+
+    def movie_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(movie ids, float vectors n_movies × d), rows in the model's movie order; row ``i``
+        is the learned vector of ``ids[i]`` (item factors, a movie tower's output).
+
+        Both arrays are copies, the model's state is never handed out to be written. Ids equal
+        the model's movie ids (an online fold-in appending a movie at this very moment may be
+        left out until its id is published). Movies without ratings in training keep whatever
+        the model gives them (the factor models zero them), so callers that want meaningful
+        positions pick rated movies.
+
+        Raises:
+            NoMovieVectorsError: the model does not declare ``embeds_movies``.
+            NotFittedError: before ``fit`` or ``load``.
+        """
+        if not self.embeds_movies:
+            raise NoMovieVectorsError(self.kind)
+        self._check_fitted()
+        raise NotImplementedError(  # pragma: no cover - a model's own bug, not a user's
+            f"{type(self).__name__} declares embeds_movies but does not define movie_vectors")
 
     def save(self, path: str | Path) -> None:
         """Write ``manifest.json`` and ``.npy`` arrays to a folder, atomically."""
@@ -332,6 +373,16 @@ class Recommender(ABC):
             return self.movies.index(movie_id)
         except (KeyError, TypeError):
             raise UnknownMovieError(movie_id) from None
+
+    def _vector_rows(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What :meth:`movie_vectors` returns for per-movie rows ``vectors`` (index order).
+
+        Copies of the rows whose ids are published: a fold-in appends a movie's arrays
+        before its id, and capacity buffers may be longer than the catalogue.
+        """
+        ids = self.movies.ids
+        n = min(len(ids), len(vectors))
+        return ids[:n].copy(), np.array(vectors[:n], copy=True)
 
     def _check_fitted(self) -> None:
         if self.movies is None:

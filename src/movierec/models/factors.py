@@ -106,6 +106,7 @@ class FactorModel(RatingPredictor):
     """
 
     predicts_ratings: ClassVar[bool] = True
+    embeds_movies: ClassVar[bool] = True
     config_class: ClassVar[type[RatingConfig]] = RatingConfig
 
     def __init__(self, config: RatingConfig | None = None, **overrides: Any):
@@ -226,6 +227,14 @@ class FactorModel(RatingPredictor):
         out = (unit[rows] @ unit[np.maximum(columns, 0)].T).astype(np.float64)
         out[:, columns < 0] = np.nan
         return out
+
+    def movie_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        # the item factors Q (biases left out: they place a movie by how well it is liked,
+        # not by whom); one snapshot of the item side, as scoring reads it
+        self._check_fitted()
+        return self._vector_rows(self._items.factors)
+
+    movie_vectors.__doc__ = RatingPredictor.movie_vectors.__doc__
 
     def most_appreciated(self, k: int = 10, candidates: np.ndarray | None = None) -> Ranking:
         """Movies with the largest item bias: liked beyond what their raters usually give.

@@ -95,6 +95,7 @@ class ImplicitALS(Recommender):
 
     kind = "ials"
     config_class = IALSConfig
+    embeds_movies = True
     config: IALSConfig
 
     def __init__(self, config: IALSConfig | None = None, **overrides: Any):
@@ -135,6 +136,12 @@ class ImplicitALS(Recommender):
         norms = np.linalg.norm(items, axis=1)
         norms[norms == 0] = 1.0  # a movie nobody rated has zero factors: similarity 0
         return items @ items[movie] / (norms * norms[movie])
+
+    def movie_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        return self._vector_rows(self.item_factors)
+
+    movie_vectors.__doc__ = Recommender.movie_vectors.__doc__
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"user_factors": self.user_factors, "item_factors": self.item_factors}
