@@ -1,0 +1,114 @@
+"""Search by description for the engine: "a '50s comedy", filtered like the other answers.
+
+The description index of a dataset is kept beside its catalog, in
+``<home>/datasets/<name>/description/``, built on first use and reused while the catalog's texts
+are unchanged (re-importing the dataset replaces the folder, and with it the index). One index
+per backend is held in memory per engine; building it is serialised, so concurrent first
+requests embed the catalog once.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from movierec.engine.answers import MovieRow
+from movierec.errors import InvalidValueError
+from movierec.models.description import (
+    BACKENDS,
+    DescriptionConfig,
+    DescriptionIndex,
+    Progress,
+    open_index,
+)
+
+if TYPE_CHECKING:
+    from movierec.engine.core import Engine
+
+MAX_QUERY_CHARS = 500
+INDEX_FOLDER = "description"
+
+
+@dataclass
+class FindAnswer:
+    """Movies matching a description, best first, and how they were matched."""
+
+    query: str
+    backend: str
+    model: str
+    movies: list[MovieRow]
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"query": self.query, "backend": self.backend, "model": self.model,
+                "notes": self.notes, "movies": [m.to_json() for m in self.movies]}
+
+
+class DescriptionSearch:
+    """One engine's description indexes, opened on first use."""
+
+    def __init__(self, engine: Engine, config: DescriptionConfig | None = None):
+        self.engine = engine
+        self.config = config or DescriptionConfig()
+        self._indexes: dict[str, DescriptionIndex] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def folder(self) -> Path | None:
+        """Where the dataset's sentence index lives; None keeps it in memory only."""
+        home = self.engine.home
+        return None if home is None else home.dataset_dir(self.engine.dataset.name) / INDEX_FOLDER
+
+    def index(self, backend: str = "auto", *, threads: int | None = None,
+              progress: Progress | None = None) -> tuple[DescriptionIndex, bool]:
+        """The index for ``backend``, and whether it was built by this call."""
+        _check_backend(backend)
+        with self._lock:
+            if backend in self._indexes:
+                return self._indexes[backend], False
+            config = DescriptionConfig(backend=backend, batch_size=self.config.batch_size,
+                                       threads=threads or self.config.threads)
+            index, built = open_index(self.engine.catalog, self.folder, config,
+                                      progress=progress)
+            self._indexes[backend] = index
+            return index, built
+
+    def find(self, query: str, *, k: int = 10, genres: str | None = None,
+             years: str | None = None, min_rating: float | None = None,
+             backend: str = "auto", progress: Progress | None = None) -> FindAnswer:
+        text = _check_query(query)
+        if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+            raise InvalidValueError("k", k, "a positive integer")
+        _check_backend(backend)
+        # Filters first: a bad --years is reported before minutes of embedding.
+        candidates = self.engine.candidates(genres=genres, years=years, min_rating=min_rating)
+        index, _ = self.index(backend, progress=progress)
+        ranking = index.query(text, k, candidates=candidates)
+        rows = [self.engine.movie(m, s) for m, s in ranking]
+        notes = [index.note] if index.note else []
+        if len(rows) < k:
+            notes.append(f"only {len(rows)} movies with a description pass the filters")
+        return FindAnswer(text, index.backend, index.model_name, rows, notes)
+
+
+def descriptions_of(engine: Engine) -> DescriptionSearch:
+    """The engine's :class:`DescriptionSearch`, created once (``setdefault`` is atomic)."""
+    found = engine.__dict__.get("_descriptions")
+    if found is None:
+        found = engine.__dict__.setdefault("_descriptions", DescriptionSearch(engine))
+    return found
+
+
+def _check_query(query: Any) -> str:
+    text = query.strip() if isinstance(query, str) else ""
+    if not text or len(text) > MAX_QUERY_CHARS:
+        raise InvalidValueError("q", query, f"a description of 1 to {MAX_QUERY_CHARS} "
+                                "characters, not only spaces (e.g. \"a '50s comedy\")")
+    return text
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise InvalidValueError("backend", backend, " or ".join(BACKENDS))

