@@ -1,4 +1,5 @@
-"""`movierec top`, `similar`, `search`: charts, movies like another, and title search."""
+"""`movierec top`, `similar`, `search`, `find`: charts, movies like another, title search and
+search by description."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from movierec.cli.common import DatasetOption, HomeOption, JsonOption, emit_json, err, home_of, out
+from movierec.cli.common import (
+    DatasetOption,
+    HomeOption,
+    JsonOption,
+    QuietOption,
+    emit_json,
+    err,
+    home_of,
+    out,
+    progress,
+)
 from movierec.engine.answers import MovieRow
 from movierec.engine.core import Engine
 
@@ -24,6 +35,7 @@ def register(app: typer.Typer) -> None:
     app.command("top")(top)
     app.command("similar")(similar)
     app.command("search")(search)
+    app.command("find")(find)
 
 
 def top(
@@ -118,6 +130,43 @@ def search(
         table.add_row(str(match.movie_id), escape(match.title), str(match.year or ""),
                       f"{match.score:.0f}", f"{match.popularity:,}")
     out.print(table)
+
+
+def find(
+    description: Annotated[str, typer.Argument(help="What you feel like, in words: \"a '50s "
+                                               "comedy\", \"stunning nature documentary\", "
+                                               "\"heist film with a twist\".")],
+    genre: Genre = None,
+    years: Years = None,
+    min_rating: Annotated[float | None, typer.Option(help="Only well-rated movies: mean rating "
+                                                     "shrunk toward the global mean by the "
+                                                     "median vote count.")] = None,
+    k: K = 10,
+    backend: Annotated[str, typer.Option(help="auto (the sentence model when installed, else "
+                                         "TF-IDF), sentence or tfidf.")] = "auto",
+    dataset: DatasetOption = "ml-100k",
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Find movies by description: title, genres, overview, tags and keywords, embedded with
+    the all-MiniLM-L6-v2 sentence model and ranked by cosine similarity.
+
+    The first search of a dataset embeds its catalog (a progress bar on stderr; `movierec data
+    embed` does it ahead of time) and stores the vectors beside it. Without the model's
+    packages it falls back to TF-IDF word matching, and says so on stderr.
+    """
+    engine = Engine.open(home_of(home), dataset)
+    with progress("embedding movie descriptions", enabled=not quiet) as update:
+        answer = engine.find(description, k=k, genres=genre, years=years,
+                             min_rating=min_rating, backend=backend, progress=update)
+    if as_json:
+        emit_json(answer.to_json())
+    else:
+        out.print(_movie_table(answer.movies, f"{escape(answer.query)!r} · {answer.backend} "
+                               f"({escape(answer.model)})", "cosine"))
+    for note in answer.notes:
+        err.print(f"note: {escape(note)}")
 
 
 def _label(movie: MovieRow) -> str:

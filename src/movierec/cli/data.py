@@ -1,4 +1,4 @@
-"""`movierec data …`: fetch, import, enrich, synthesise, list and describe datasets."""
+"""`movierec data …`: fetch, import, enrich, synthesise, list, describe and embed datasets."""
 
 from __future__ import annotations
 
@@ -175,6 +175,44 @@ def info_command(
         return
     out.print(_info_table(info))
     show_notes(loaded.report)
+
+
+@app.command("embed")
+def embed_command(
+    dataset: DatasetOption = "ml-100k",
+    backend: Annotated[str, typer.Option(help="auto (the sentence model when installed, else "
+                                         "TF-IDF), sentence or tfidf.")] = "auto",
+    threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for the sentence "
+                                                "model (default: torch's choice).")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Embed every movie's description now, so the first `movierec find` answers at once.
+
+    The vectors are stored beside the dataset and reused until its catalog changes. A TF-IDF
+    index is not stored (it is rebuilt in a second or two).
+    """
+    from movierec.engine.core import Engine
+    from movierec.engine.describe import descriptions_of
+
+    engine = Engine.open(home_of(home), dataset)
+    search = descriptions_of(engine)
+    started = time.perf_counter()
+    with progress("embedding movie descriptions", enabled=not quiet) as update:
+        index, built = search.index(backend, threads=threads, progress=update)
+    info = {"dataset": dataset, **index.manifest(), "built": built,
+            "seconds": round(time.perf_counter() - started, 2),
+            "stored_at": str(search.folder) if index.backend == "sentence" else None}
+    if as_json:
+        emit_json(info)
+        return
+    if index.note:
+        show_notes([index.note])
+    verb = "embedded" if built else "already embedded:"
+    out.print(f"{verb} {info['with_text']:,} of {info['movies']:,} movies of "
+              f"[bold]{escape(dataset)}[/] with {escape(index.model_name)} "
+              f"({index.dimension:,}-d) in {info['seconds']:.1f} s")
 
 
 _COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmMbB]?)\s*$")

@@ -310,6 +310,21 @@ class Engine:
     def _collab_model(self) -> Recommender:
         return self.model(self._collab_name())
 
+    # --- search by description ----------------------------------------------------------------
+
+    def find(self, query: str, *, k: int = 10, genres: str | None = None,
+             years: str | None = None, min_rating: float | None = None,
+             backend: str = "auto", progress: Any = None) -> Any:
+        """Movies whose title, genres, overview, tags and keywords match ``query`` ("a '50s
+        comedy"): cosine of sentence embeddings (TF-IDF, with a note, without the model), with
+        the same filters as :meth:`similar`. Returns a :class:`~movierec.engine.describe.
+        FindAnswer`; ``progress(fraction)`` follows the first, embedding, call."""
+        from movierec.engine.describe import descriptions_of
+
+        return descriptions_of(self).find(query, k=k, genres=genres, years=years,
+                                          min_rating=min_rating, backend=backend,
+                                          progress=progress)
+
     # --- personal recommendations -------------------------------------------------------------
 
     def recommend(self, user_id: int, *, model: str | None = None, k: int = 10,
