@@ -27,6 +27,20 @@ class TestSoup(RecommenderContract):
     def make_model(self, **overrides):
         return ContentRecommender(**{"features": "soup", **overrides})
 
+    def test_fold_in_of_a_trained_user_with_their_own_history(self):
+        """The contract's check compares ``predict`` before and after; content predicts no
+        rating, so its ranking scores stand in: a user's own history changes nothing."""
+        model = self.online_model()
+        before = model.recommend(103, k=2 * GROUP, exclude_seen=False)
+        history = self.make_data().ratings.query("user_id == 103")
+        for order in (slice(None), slice(None, None, -1)):  # idempotent, whatever the order
+            model.fold_in_user(103, history["movie_id"].to_numpy()[order],
+                               history["rating"].to_numpy()[order])
+            after = model.recommend(103, k=2 * GROUP, exclude_seen=False)
+            np.testing.assert_array_equal(after.movie_ids, before.movie_ids)
+            np.testing.assert_allclose(after.scores, before.scores, atol=1e-12)
+        assert model.recommend(103, k=1).movie_ids[0] == 1003
+
 
 class TestTfidf(TestSoup):
     def make_model(self, **overrides):
@@ -117,6 +131,26 @@ def test_fast_recommend_equals_dense_reference(random_model, exclude_seen):
         for k, pool in ((10, None), (500, None), (5, model.movies.ids[1::4].copy())):
             fast = model.recommend(int(user_id), k, exclude_seen=exclude_seen, candidates=pool)
             assert_top_k_of(model, fast, scores, k, excluded, pool)
+
+
+def test_fast_paths_equal_the_dense_reference_after_fold_ins():
+    model = ContentRecommender(features="soup").fit(random_dataset())
+    model.fold_in_movie(99_991, [0, 1], [5.0, 2.0])  # no metadata: an empty feature row
+    ids = model.movies.ids
+    model.fold_in_user(777, ids[[3, 8, 40, 41, -1]], [5.0, 4.0, 1.0, 5.0, 5.0])  # a new user
+    model.fold_in_user(0, ids[[10, 11, 12]], [5.0, 5.0, 2.0])  # a changed history
+    # raters 0 and 1, then 777; user 0's new history leaves it out
+    assert model.movie_votes[-1] == 2 and len(model._x.indptr) == len(ids) + 1
+    for user_id in (777, 0, 1):
+        user = model.users.index(user_id)
+        for k, pool in ((10, None), (1000, None), (5, ids[1::4].copy())):
+            fast = model.recommend(user_id, k, candidates=pool)
+            assert_top_k_of(model, fast, model._user_scores(user), k, model._seen(user), pool)
+    new = len(ids) - 1
+    fast = model.similar_movies(99_991, 1000)
+    assert_top_k_of(model, fast, model._similar_scores(new), 1000, [new])
+    assert not fast.scores.any()  # similar to nothing, in catalogue order
+    assert not model.has_features(99_991)
 
 
 def test_featureless_movies_score_zero_after_every_real_match(random_model):

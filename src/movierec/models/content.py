@@ -9,6 +9,10 @@ the unit rows of the movies they liked. Both are answered from an inverted index
 feature matrix): a numba kernel adds up only the posting lists of the query's tokens and selects
 the top k among the movies it touched, so a query over 45k movies costs tens of microseconds
 instead of a dense pass over the whole catalogue, and no movies × movies matrix is ever built.
+
+Online: ``fold_in_user`` sets a user's history (their profile follows at once, nothing is
+re-solved); ``fold_in_movie`` appends a new movie with an empty feature row — a fold-in carries
+no metadata, so the movie scores 0 against everything until a refit reads its catalog row.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import scipy.sparse as sp
 from numba import njit
 
 from movierec.data.dataset import Dataset
-from movierec.models.base import Config, Ranking, Recommender, _check_k, require
+from movierec.models.base import Config, Ranking, _check_k, require
+from movierec.models.history import RatedHistory
 from movierec.models.textfeatures import FEATURES, feature_matrix, resolve_features
 
 logger = logging.getLogger(__name__)
@@ -71,7 +76,7 @@ class ContentConfig(Config):
         require(isinstance(self.idf, bool), "idf", "True or False", self.idf)
 
 
-class ContentRecommender(Recommender):
+class ContentRecommender(RatedHistory):
     """Recommends movies whose metadata resembles what the user liked.
 
     It learns nothing from ratings beyond each user's own history (``learns_from_ratings`` is
@@ -90,7 +95,7 @@ class ContentRecommender(Recommender):
         self.features: str | None = None  # the resolved feature set once fitted
         self._x: sp.csr_matrix | None = None  # movies × tokens, unit rows
         self._xt: sp.csr_matrix | None = None  # tokens × movies: the inverted index
-        self._seen_ratings: np.ndarray | None = None
+        self.movie_votes: np.ndarray | None = None  # ratings per movie index, float64
         self._scores: np.ndarray | None = None  # query buffers, kept all-zero between queries
         self._marks: np.ndarray | None = None
         self._term_acc: np.ndarray | None = None
@@ -100,7 +105,9 @@ class ContentRecommender(Recommender):
 
     def fit(self, data: Dataset) -> Self:
         matrix = self._index_dataset(data, require_ratings=False)
-        self._seen_ratings = matrix.data.astype(np.float32)
+        self._start_history(matrix.data)
+        self.movie_votes = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(
+            np.float64)
         catalog = data.catalog.drop_duplicates("movie_id")  # the IdMap kept first occurrences
         features = resolve_features(self.config.features, catalog)
         x = feature_matrix(features, catalog, min_df=self.config.min_df,
@@ -125,7 +132,7 @@ class ContentRecommender(Recommender):
         self._term_marks = np.zeros(n_terms, np.uint8)
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"features": np.array([self.features]), "seen_ratings": self._seen_ratings,
+        return {"features": np.array([self.features]), "seen_ratings": self._seen_ratings_array(),
                 "x_indptr": self._x.indptr, "x_indices": self._x.indices, "x_data": self._x.data,
                 "x_shape": np.array(self._x.shape, np.int64)}
 
@@ -133,7 +140,8 @@ class ContentRecommender(Recommender):
         shape = tuple(int(n) for n in arrays["x_shape"])
         x = sp.csr_matrix((np.asarray(arrays["x_data"]), np.asarray(arrays["x_indices"]),
                            np.asarray(arrays["x_indptr"])), shape=shape)
-        self._seen_ratings = np.asarray(arrays["seen_ratings"])
+        self._start_history(np.asarray(arrays["seen_ratings"]))
+        self.movie_votes = np.bincount(self._seen_indices, minlength=shape[0]).astype(np.float64)
         self._install(str(arrays["features"][0]), x)
 
     def has_features(self, movie_id: int) -> bool:
@@ -182,8 +190,7 @@ class ContentRecommender(Recommender):
 
     def _profile(self, user: int) -> tuple[np.ndarray, np.ndarray]:
         """The user's taste: the unit-length mean of the rows of the movies they liked."""
-        lo, hi = self._seen_indptr[user], self._seen_indptr[user + 1]
-        rated, ratings = self._seen_indices[lo:hi], self._seen_ratings[lo:hi]
+        rated, ratings = self._history(user)
         liked = rated[ratings >= self.config.like_threshold]
         if not len(liked) and len(rated):  # nothing reaches the threshold: their best instead
             liked = rated[ratings == ratings.max()]
@@ -197,10 +204,47 @@ class ContentRecommender(Recommender):
         if candidates is not None:
             allowed = self.movies.indices(np.asarray(candidates), missing="mask")
             pool = np.unique(allowed[allowed >= 0]).astype(np.int32)
-        xt = self._xt
+        xt, ids = self._xt, self.movies.ids
+        n = len(ids)  # buffers may already hold a movie being folded in (see fold_in_movie)
+        excluded = excluded[excluded < n]
         top, scores = _top_k_kernel(terms, weights, xt.indptr, xt.indices, xt.data, excluded,
-                                    pool, candidates is not None, k, self._scores, self._marks)
-        return Ranking(self.movies.ids[top], scores)
+                                    pool[pool < n], candidates is not None, k,
+                                    self._scores[:n], self._marks[:n])
+        return Ranking(ids[top], scores)
+
+    # --- online -----------------------------------------------------------------------------
+
+    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
+                     ratings: np.ndarray | list[float]) -> None:
+        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
+        old = movies[:0] if user is None else self._history(user)[0]
+        user = len(self.users) if user is None else user
+        if not self.movie_votes.flags.writeable:
+            self.movie_votes = self.movie_votes.copy()
+        self.movie_votes[old] -= 1  # both index arrays are free of repeats
+        self.movie_votes[movies] += 1
+        self._set_history(user, movies, values)
+        if user == len(self.users):
+            self.users.add(np.array([user_id], np.int64))  # last: the history is in place
+
+    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
+                      ratings: np.ndarray | list[float]) -> None:
+        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
+        if movie is not None:
+            return  # features come from the catalog; seen lists move with fold_in_user
+        movie = len(self.movies)
+        x = self._x
+        # an empty feature row: no posting list changes, the inverted index only widens; new
+        # arrays are built aside and published before the id
+        grown = sp.csr_matrix((x.data, x.indices, np.append(x.indptr, x.indptr[-1])),
+                              shape=(movie + 1, x.shape[1]))
+        xt = sp.csr_matrix((self._xt.data, self._xt.indices, self._xt.indptr),
+                           shape=(x.shape[1], movie + 1))
+        scores, marks = np.zeros(movie + 1, np.float64), np.zeros(movie + 1, np.uint8)
+        self._x, self._xt, self._scores, self._marks = grown, xt, scores, marks
+        self.movie_votes = np.append(self.movie_votes[:movie], float(len(users)))
+        self.movies.add(np.array([movie_id], np.int64))
+        self._add_to_raters(movie, users, values)
 
 
 # Registry: each feature set by name, for `movierec train --model content --features NAME`.
