@@ -248,3 +248,40 @@ def test_web_page_is_served_when_present(client):
     assert (WEB_STATIC / "index.html").is_file()
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+
+
+# --- search by description (GET /movies/find) ---------------------------------------------------
+
+def test_find_by_description(client):
+    pytest.importorskip("sentence_transformers", reason="pip install sentence-transformers")
+    response = client.get("/movies/find", params={"q": "a '50s comedy", "years": "1950s",
+                                                  "k": 5})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["backend"] == "sentence" and body["notes"] == []
+    assert len(body["movies"]) == 5 and all(1950 <= m["year"] <= 1959 for m in body["movies"])
+    assert sum("Comedy" in m["genres"] for m in body["movies"]) >= 4
+    assert "/movies/find" in client.get("/openapi.json").json()["paths"]
+
+
+def test_find_filters(client):
+    body = client.get("/movies/find", params={"q": "space adventure", "genre": "Sci-Fi",
+                                              "min_rating": 3.5, "k": 5}).json()
+    assert body["movies"] and all("Sci-Fi" in m["genres"] for m in body["movies"])
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"q": "   "}, "q"), ({"q": ""}, "q"), ({}, "q"), ({"q": "x" * 501}, "q"),
+    ({"q": "comedy", "k": 0}, "k"), ({"q": "comedy", "min_rating": "nan"}, "min_rating"),
+])
+def test_find_bad_input_names_the_field(client, params, field):
+    response = client.get("/movies/find", params=params)
+    assert response.status_code == 422
+    assert response.json()["field"] == field, response.json()
+
+
+def test_find_bad_filters_are_4xx(client):
+    years = client.get("/movies/find", params={"q": "comedy", "years": "abc"})
+    assert years.status_code == 422 and "years" in years.json()["message"]
+    genre = client.get("/movies/find", params={"q": "comedy", "genre": "Cartoons"})
+    assert genre.status_code == 404 and "Cartoons" in genre.json()["message"]

@@ -101,6 +101,14 @@ class SimilarOut(BaseModel):
     movies: list[Movie]
 
 
+class FindOut(BaseModel):
+    query: str
+    backend: Literal["sentence", "tfidf"]
+    model: str
+    notes: list[str]
+    movies: list[Movie]
+
+
 class ChartEntry(BaseModel):
     movie_id: int
     title: str

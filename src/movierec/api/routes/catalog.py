@@ -1,4 +1,5 @@
-"""Catalog routes: health, title search, movie details, similar movies, charts, genres.
+"""Catalog routes: health, title and description search, movie details, similar movies, charts,
+genres.
 
 Each handler is one engine call; errors rise to :mod:`movierec.api.errors`. Handlers are plain
 ``def`` so FastAPI runs them in its threadpool: the engine's work is numpy/numba, not ``await``.
@@ -16,6 +17,7 @@ from movierec.api.errors import responses
 from movierec.api.schemas import (
     ChartOut,
     Details,
+    FindOut,
     GenresOut,
     Health,
     SearchOut,
@@ -64,6 +66,20 @@ def search(svc: Svc, q: Annotated[str, Query(min_length=1, max_length=200,
     return JSONResponse({"query": q, "matches": [
         {"movie_id": int(m.movie_id), "title": m.title, "year": m.year,
          "score": float(m.score), "popularity": float(m.popularity)} for m in matches]})
+
+
+@router.get("/movies/find", response_model=FindOut, tags=["catalog"],
+            responses=responses(404, 422, 500))
+def find(svc: Svc, q: Annotated[str, Query(min_length=1, max_length=500,
+                                           description="What to watch, in words: \"a '50s "
+                                           "comedy\", \"heist film with a twist\".")],
+         k: K = 10, genre: Genre = None, years: Years = None,
+         min_rating: MinRating = None) -> JSONResponse:
+    """Search by description: sentence embeddings of title, genres, overview, tags and keywords,
+    ranked by cosine (TF-IDF, said in ``notes``, without the model). Declared before
+    ``/movies/{movie_id}`` so "find" is not taken for an id."""
+    answer = svc.engine.find(q, k=k, genres=genre, years=years, min_rating=min_rating)
+    return JSONResponse(plain(answer.to_json()))
 
 
 @router.get("/movies/{movie_id}", response_model=Details, tags=["catalog"],
