@@ -40,7 +40,7 @@ import pandas as pd
 
 from movierec.data.dataset import Dataset
 from movierec.errors import InvalidValueError, MovieRecError
-from movierec.models.base import Recommender
+from movierec.models.base import NoMovieVectorsError, Recommender
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -167,9 +167,7 @@ def embedding_map(model: Recommender, data: Dataset, n: int = DEFAULT_MOVIES, *,
         PlotError: fewer than 3 rated movies have vectors.
         PlotDependencyError: matplotlib is missing.
     """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) \
-            or not MIN_MOVIES <= n <= MAX_MOVIES:
-        raise InvalidValueError("n", n, f"an integer from {MIN_MOVIES} to {MAX_MOVIES}")
+    check_n(n)
     name = name or model.kind
     ids, vectors = model.movie_vectors()
     counts = data.ratings["movie_id"].value_counts()
@@ -190,6 +188,42 @@ def embedding_map(model: Recommender, data: Dataset, n: int = DEFAULT_MOVIES, *,
     if path is not None:
         result.save(path)
     return result
+
+
+def check_n(n: object) -> None:
+    """Refuse a movie count the map cannot draw, naming the field ``n``."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) \
+            or not MIN_MOVIES <= n <= MAX_MOVIES:
+        raise InvalidValueError("n", n, f"an integer from {MIN_MOVIES} to {MAX_MOVIES}")
+
+
+def require_movie_vectors(name: str) -> None:
+    """Refuse a registered model name whose class learns no movie vectors, before any fit.
+
+    Raises:
+        NoMatchError: an unknown model name.
+        NoMovieVectorsError: naming the model and listing those that have vectors.
+    """
+    from movierec.models import registry
+
+    if not registry.resolve(name)[0].embeds_movies:
+        raise NoMovieVectorsError(name, allowed="a model with movie vectors: "
+                                  + ", ".join(models_with_vectors()))
+
+
+def models_with_vectors() -> list[str]:
+    """Registered model names whose class declares ``embeds_movies`` (and imports here)."""
+    from movierec.models import registry
+
+    found = []
+    for name in registry.names():
+        try:
+            model_class = registry.resolve(name)[0]
+        except ImportError:  # an optional dependency (torch…) missing: not usable here anyway
+            continue
+        if model_class.embeds_movies:
+            found.append(name)
+    return found
 
 
 def short_label(title: object, year: object, width: int = LABEL_CHARS) -> str:
