@@ -12,6 +12,7 @@ from movierec import __version__
 from movierec.cli import browse, evaluate, personal, serve
 from movierec.cli import data as data_commands
 from movierec.cli import models as model_commands
+from movierec.cli import plot as plot_commands
 from movierec.cli.common import emit_json, err
 from movierec.errors import AmbiguousTitleError, MovieRecError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(data_commands.app, name="data")
 app.add_typer(model_commands.app, name="models")
+app.add_typer(plot_commands.app, name="plot")
 browse.register(app)
 personal.register(app)
 evaluate.register(app)
