@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.evaluate.splits import kfold, kfold_indices, temporal, user_holdout, user_temporal
+from movierec.evaluate.splits import (
+    cold_users,
+    kfold,
+    kfold_indices,
+    temporal,
+    user_holdout,
+    user_temporal,
+)
 from tests.evaluate.toy import random_dataset
 
 
@@ -127,3 +134,84 @@ def test_unknown_test_users_and_movies_are_counted(data):
     assert counts["unknown_user"] == (~part.test["user_id"].isin(train_users)).sum()
     assert counts["unknown_movie"] == (part.test["user_id"].isin(train_users)
                                        & ~part.test["movie_id"].isin(train_movies)).sum()
+
+
+# --- cold users -----------------------------------------------------------------------------
+
+
+def test_cold_users_are_withheld_whole(data):
+    (part,) = cold_users(data, 0.25, n_profile=3, seed=1)
+    cold = set(part.test["user_id"]) | set(part.profile["user_id"])
+    assert cold and not cold & set(part.train.ratings["user_id"])  # no training rating of theirs
+    assert keys(part.train.ratings) | keys(part.test) | keys(part.profile) == keys(data.ratings)
+    assert len(part.train.ratings) + len(part.test) + len(part.profile) == len(data.ratings)
+    assert set(part.test["user_id"]) == set(part.profile["user_id"])  # each has a test rating
+    eligible = (data.ratings.groupby("user_id").size() > 3).sum()
+    assert len(cold) == round(0.25 * eligible)
+    assert part.train.catalog["movie_id"].tolist() == data.catalog["movie_id"].tolist()
+    assert part.coverage_of_test()["unknown_user"] == 0  # they are told their profile
+
+
+def test_cold_profiles_are_each_users_earliest_ratings(data):
+    (part,) = cold_users(data, 0.3, n_profile=4, seed=2)
+    assert (part.profile.groupby("user_id").size() == 4).all()
+    last_profile = part.profile.groupby("user_id")["timestamp"].max()
+    first_test = part.test.groupby("user_id")["timestamp"].min()
+    assert (first_test > last_profile.reindex(first_test.index)).all()
+
+
+def test_cold_profiles_break_time_ties_by_row_and_are_random_without_time():
+    data = random_dataset(n_users=30, n_movies=20, density=0.6, seed=4)
+    data.ratings["timestamp"] = 7  # all tied: the earlier rows are the profile
+    (part,) = cold_users(data, 0.2, n_profile=2, seed=0)
+    rows = data.ratings.reset_index().groupby("user_id")["index"].apply(lambda r: r.iloc[:2])
+    cold = set(part.profile["user_id"])
+    assert keys(part.profile) == keys(data.ratings.loc[
+        [r for (u, _), r in rows.items() if u in cold]])
+    data.ratings["timestamp"] = 0  # no time at all: a seeded random profile
+    (first,) = cold_users(data, 0.2, n_profile=2, seed=0)
+    (again,) = cold_users(data, 0.2, n_profile=2, seed=0)
+    assert keys(first.profile) == keys(again.profile) and keys(first.test) == keys(again.test)
+    assert keys(first.profile) != keys(part.profile)
+
+
+def test_cold_users_are_seeded(data):
+    (a,), (b,), (c,) = (cold_users(data, 0.2, seed=s) for s in (5, 5, 6))
+    assert keys(a.test) == keys(b.test) and keys(a.profile) == keys(b.profile)
+    assert set(a.test["user_id"]) != set(c.test["user_id"])
+
+
+def test_cold_users_with_an_empty_profile(data):
+    (part,) = cold_users(data, 0.2, n_profile=0, seed=0)
+    assert part.profile is not None and part.profile.empty
+    assert set(part.test["user_id"]).isdisjoint(part.train.ratings["user_id"])
+    assert part.coverage_of_test()["unknown_user"] == 0
+
+
+def test_cold_users_only_among_users_with_enough_ratings():
+    data = random_dataset(n_users=40, n_movies=30, density=0.15, seed=8)
+    counts = data.ratings.groupby("user_id").size()
+    (part,) = cold_users(data, 0.5, n_profile=3, min_ratings=6, seed=0)
+    assert (counts[sorted(set(part.test["user_id"]))] >= 6).all()
+    assert len(set(part.test["user_id"])) == round(0.5 * (counts >= 6).sum())
+    (one,) = cold_users(data, 0.001, n_profile=1, seed=0)  # at least one user
+    assert one.test["user_id"].nunique() == 1
+    (most,) = cold_users(data, 0.999, n_profile=0, seed=0)  # at least one stays in training
+    assert most.train.ratings["user_id"].nunique() >= 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"fraction": 0.0}, "fraction must be in"),
+        ({"fraction": 1.0}, "fraction must be in"),
+        ({"fraction": True}, "fraction must be in"),
+        ({"n_profile": -1}, "n_profile must be an integer"),
+        ({"n_profile": 2.5}, "n_profile must be an integer"),
+        ({"min_ratings": 0}, "min_ratings must be a positive integer"),
+        ({"n_profile": 10_000}, "no user of 'toy' has more than 10000 ratings"),
+    ],
+)
+def test_cold_users_bad_input(data, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        next(cold_users(data, **{"fraction": 0.2, **kwargs}))

@@ -14,6 +14,8 @@ movie that no training rating touches is still a known (if uninformed) catalog e
 * :func:`user_holdout` — per user, a random fraction (or a fixed number) of their ratings.
 * :func:`user_temporal` — per user, the last ratings by timestamp (leave-last-n-out).
 * :func:`temporal` — everything rated after a global time cutoff (or a timestamp quantile).
+* :func:`cold_users` — a random share of users withheld from training entirely; each one's
+  first few ratings are a "profile" a model is told at query time, the rest are tested.
 
 In the per-user splits a user keeps at least one training rating, and users with fewer than
 ``min_ratings`` ratings stay wholly in train: a user with nothing left to learn from says
@@ -34,11 +36,17 @@ from movierec.data.dataset import Dataset, LoadReport
 
 @dataclass(frozen=True)
 class Split:
-    """One train/test split: the training dataset and the held-out ratings."""
+    """One train/test split: the training dataset and the held-out ratings.
+
+    ``profile`` is set by :func:`cold_users` only: the ratings of the withheld (cold) users a
+    model may be told before it is asked about them (possibly none per user). Every user in
+    ``test`` is then cold: no training rating is theirs.
+    """
 
     train: Dataset
     test: pd.DataFrame
     fold: int = 0
+    profile: pd.DataFrame | None = None
 
     def coverage_of_test(self) -> dict[str, int]:
         """Test ratings whose user, or movie, no training rating mentions.
@@ -47,7 +55,10 @@ class Split:
         counts are reported so the drop is visible.
         """
         train = self.train.ratings
-        unknown_user = ~self.test["user_id"].isin(train["user_id"].unique()).to_numpy()
+        users = train["user_id"].unique()
+        if self.profile is not None:  # cold users are told their profile before any question
+            users = np.union1d(users, self.test["user_id"].unique())
+        unknown_user = ~self.test["user_id"].isin(users).to_numpy()
         unknown_movie = ~self.test["movie_id"].isin(train["movie_id"].unique()).to_numpy()
         return {"test_ratings": len(self.test),
                 "unknown_user": int(unknown_user.sum()),
@@ -138,6 +149,58 @@ def temporal(data: Dataset, *, cutoff: int | None = None, quantile: float = 0.8
         raise ValueError(f"time cutoff {cutoff} leaves {'no' if not mask.any() else 'every'} "
                          f"rating in test; timestamps run {stamps.min()}..{stamps.max()}")
     yield _split(data, mask, 0)
+
+
+def cold_users(data: Dataset, fraction: float = 0.2, *, n_profile: int = 5, seed: int = 0,
+               min_ratings: int | None = None) -> Iterator[Split]:
+    """Withhold a random ``fraction`` of users from training entirely (cold-start users).
+
+    Eligible users have more than ``n_profile`` ratings (and at least ``min_ratings``, by
+    default ``n_profile + 1``, so each has a test rating); ``round(fraction·eligible)`` of them
+    are drawn (at least 1, and at least one user always stays in training). Each withheld user's
+    ``n_profile`` *earliest* ratings by timestamp form the profile (ties: the earlier row), or
+    ``n_profile`` random ones when the dataset has no timestamps; the rest are the test ratings.
+    ``n_profile=0`` tests users of whom nothing is known but that they arrived. The draw (and the
+    random profiles) follow ``seed``; one split is yielded.
+    """
+    _check_data(data)
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) \
+            or not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    if isinstance(n_profile, bool) or not isinstance(n_profile, int | np.integer) \
+            or n_profile < 0:
+        raise ValueError(f"n_profile must be an integer ≥ 0, got {n_profile!r}")
+    if min_ratings is None:
+        min_ratings = n_profile + 1
+    _check_positive_int(min_ratings, "min_ratings")
+    ratings = data.ratings
+    users = ratings["user_id"].to_numpy()
+    ids, counts = np.unique(users, return_counts=True)
+    eligible = ids[counts >= max(min_ratings, n_profile + 1)]
+    if not len(eligible):
+        raise ValueError(f"no user of {data.name!r} has more than {n_profile} ratings (and at "
+                         f"least {min_ratings}); lower n_profile or min_ratings")
+    n_cold = min(max(int(np.floor(fraction * len(eligible) + 0.5)), 1), len(ids) - 1)
+    if n_cold < 1:
+        raise ValueError(f"dataset {data.name!r} has one user; cold users need another to "
+                         "train on")
+    rng = np.random.default_rng(seed)
+    cold = np.sort(rng.choice(eligible, n_cold, replace=False))
+    stamps = ratings["timestamp"].to_numpy()
+    keys = stamps if (stamps > 0).any() else rng.random(len(ratings))
+    is_cold = np.isin(users, cold)
+    rows = np.flatnonzero(is_cold)
+    order = rows[np.lexsort((rows, keys[rows], users[rows]))]  # by user, then key, then row
+    sorted_users = users[order]
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]])
+    position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    in_profile = np.zeros(len(ratings), bool)
+    in_profile[order[position < n_profile]] = True
+    train = dataclasses.replace(data, ratings=ratings[~is_cold].reset_index(drop=True),
+                                report=LoadReport(list(data.report.notes)))
+    test = ratings[is_cold & ~in_profile].reset_index(drop=True)
+    profile = ratings.iloc[order[position < n_profile]].reset_index(drop=True)
+    yield Split(train, test, 0, profile)
 
 
 def _per_user_tail(data: Dataset, keys: np.ndarray, fraction: float | None, n: int | None,
