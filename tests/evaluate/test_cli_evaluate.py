@@ -99,3 +99,24 @@ def test_real_process(home):
                          env=env, timeout=300)
     assert bad.returncode == 1 and "known models:" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_cold_users_table_and_the_note_naming_models_that_do_not_apply(app, home):
+    result = invoke(app, home, "--models", "chart,test-bias", "--split", "cold-users",
+                    "--fraction", "0.3", "--n-profile", "2", "-k", "5")
+    assert result.exit_code == 0, result.output
+    assert "cold-users" in result.stdout and "fold-in s" in result.stdout
+    assert "—" in result.stdout  # test-bias has no figures there
+    assert "not applicable on cold-users: test-bias" in result.stderr
+    document = json.loads(invoke(app, home, "--models", "chart,test-bias", "--split",
+                                 "cold-users", "--n-profile", "0", "--json").stdout)
+    chart, bias = document["models"]
+    assert chart["not_applicable"] is None and "ndcg" in chart["summary"]
+    assert bias["not_applicable"] and bias["summary"] == {}
+    assert document["settings"]["n_profile"] == 0 and document["folds"][0]["cold_users"] > 0
+
+
+def test_help_states_the_cold_split(app):
+    result = CliRunner().invoke(app, ["evaluate", "--help"], env={"COLUMNS": "200"})
+    for phrase in ("cold-users", "--n-profile", "earliest", "fold_in_user"):
+        assert phrase in result.stdout, phrase

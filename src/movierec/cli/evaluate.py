@@ -30,6 +30,15 @@ user-temporal = per user their last --n-test ratings by time (default 1);
 temporal = every rating after the --quantile of timestamps. Users with fewer than 2 ratings
 stay in train.
 
+cold-users = a random --fraction of the users with more than --n-profile ratings is withheld
+from training entirely; each one's --n-profile earliest ratings by timestamp (random ones when
+the data has no timestamps) are their profile, the rest their test ratings. Models that absorb
+new users (online: chart, als, mf, content, …) are told each profile with fold_in_user
+(nothing with --n-profile 0), then recommend with the profile excluded and predict the test
+ratings (fold-in s = the time all fold-ins took); models that cannot absorb a user (ease,
+knn, …) are not applicable there: "—" in the table and a note names them. user-holdout is the
+warm-user counterpart: every test user has training ratings.
+
 Rating metrics (models that predict ratings), over test ratings whose user and movie have
 training ratings (others dropped, counted): rmse = sqrt(mean((r - r̂)²)), mae = mean(|r - r̂|).
 
@@ -47,8 +56,8 @@ training rating count of the recommended movies. Times are seconds per fold: fit
 """
 
 _ORDER = ("rmse", "mae", "precision", "recall", "ndcg", "map", "hit_rate", "coverage",
-          "popularity", "fit_seconds", "predict_seconds", "recommend_seconds")
-_LABELS = {"fit_seconds": "fit s", "predict_seconds": "predict s",
+          "popularity", "fit_seconds", "fold_in_seconds", "predict_seconds", "recommend_seconds")
+_LABELS = {"fit_seconds": "fit s", "fold_in_seconds": "fold-in s", "predict_seconds": "predict s",
            "recommend_seconds": "recommend s", "hit_rate": "hit rate"}
 
 
@@ -60,15 +69,16 @@ def register(app: typer.Typer) -> None:
 def evaluate_command(
     models: Annotated[str, typer.Option("--models", "-m", help="Model names, comma-separated "
                                         "(e.g. mf,als,knn).")],
-    split: Annotated[str, typer.Option(help="kfold, user-holdout, user-temporal or "
-                                       "temporal.")] = "kfold",
+    split: Annotated[str, typer.Option(help="kfold, user-holdout, user-temporal, temporal "
+                                       "or cold-users.")] = "kfold",
     cv: Annotated[int, typer.Option(help="Folds of kfold (at least 2).")] = 5,
     k: Annotated[int, typer.Option("-k", "--k", help="Ranking cut-off.")] = 10,
     relevance: Annotated[str, typer.Option(help="Lowest relevant test rating, 'auto' (80% of "
                                            "the scale's top) or 'all'.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
     fraction: Annotated[float, typer.Option(help="user-holdout: share of each user's "
-                                            "ratings tested.")] = 0.2,
+                                            "ratings tested; cold-users: share of the users "
+                                            "withheld.")] = 0.2,
     n_test: Annotated[int | None, typer.Option("--n-test", help="user-holdout and "
                                                "user-temporal: ratings tested per user.")]
     = None,
@@ -76,6 +86,9 @@ def evaluate_command(
                                             "timestamps are tested.")] = 0.8,
     repeats: Annotated[int, typer.Option(help="user-holdout: independent draws "
                                          "(seeds seed, seed+1, …).")] = 1,
+    n_profile: Annotated[int, typer.Option("--n-profile", help="cold-users: ratings of each "
+                                           "withheld user a model is told (their earliest; "
+                                           "0: none).")] = 5,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -94,11 +107,17 @@ def evaluate_command(
     with progress(f"evaluating {', '.join(names)}", enabled=not quiet) as update:
         result = evaluate(data, names, split=split, k=k, cv=cv, seed=seed,
                           relevance=parse_relevance(relevance), fraction=fraction,
-                          n_test=n_test, quantile=quantile, repeats=repeats, progress=update)
+                          n_test=n_test, quantile=quantile, repeats=repeats,
+                          n_profile=n_profile, progress=update)
     if as_json:
         emit_json(result.to_json())
         return
     out.print(results_table(result.to_json()))
+    skipped_models = [m for m in result.models if m.not_applicable]
+    if skipped_models:
+        err.print(f"note: not applicable on {result.split}: "
+                  + "; ".join(f"{m.name} — {m.not_applicable}" for m in skipped_models),
+                  highlight=False)
     dropped = sum(f["unknown_user"] + f["unknown_movie"] for f in result.folds)
     skipped = sum(f["skipped_users"] for f in result.folds)
     if not quiet and (dropped or skipped):

@@ -5,7 +5,14 @@ Reads datasets and models, never the ratings store. Definitions of every metric 
 """
 
 from movierec.evaluate.runner import EvaluationResult, ModelResult, evaluate, make_splits
-from movierec.evaluate.splits import Split, kfold, temporal, user_holdout, user_temporal
+from movierec.evaluate.splits import (
+    Split,
+    cold_users,
+    kfold,
+    temporal,
+    user_holdout,
+    user_temporal,
+)
 
-__all__ = ["EvaluationResult", "ModelResult", "Split", "evaluate", "kfold", "make_splits",
-           "temporal", "user_holdout", "user_temporal"]
+__all__ = ["EvaluationResult", "ModelResult", "Split", "cold_users", "evaluate", "kfold",
+           "make_splits", "temporal", "user_holdout", "user_temporal"]

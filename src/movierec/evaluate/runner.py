@@ -11,6 +11,12 @@ For each fold of the chosen split and each model, :func:`evaluate` builds a fres
   (users with nothing relevant in test are skipped and counted in ``skipped_users``) and
   coverage and popularity (over every list produced).
 
+On the ``cold-users`` split every test user is absent from training. Each model that can
+absorb a user (``supports_online``) is told each cold user's profile with ``fold_in_user``
+(empty arrays when ``n_profile`` is 0; timed as ``fold_in``), then recommends with the profile
+movies excluded and predicts the test ratings whose movie has training ratings. A model that
+cannot absorb a user is not fitted: it is reported as not applicable, with no figures.
+
 Each metric is reported as its mean and standard deviation over folds (population std,
 ``ddof=0``, as Surprise's ``cross_validate`` reports). Times are wall-clock seconds per fold:
 ``fit``, ``predict`` (the test ratings) and ``recommend`` (all the lists). Metric definitions
@@ -28,13 +34,20 @@ import numpy as np
 
 from movierec.data.dataset import Dataset
 from movierec.evaluate import metrics
-from movierec.evaluate.splits import Split, kfold, temporal, user_holdout, user_temporal
+from movierec.evaluate.splits import (
+    Split,
+    cold_users,
+    kfold,
+    temporal,
+    user_holdout,
+    user_temporal,
+)
 from movierec.models import registry
 from movierec.models.base import Recommender
 
-SplitName = Literal["kfold", "user-holdout", "user-temporal", "temporal"]
-SPLITS: tuple[str, ...] = ("kfold", "user-holdout", "user-temporal", "temporal")
-TIMES = ("fit_seconds", "predict_seconds", "recommend_seconds")
+SplitName = Literal["kfold", "user-holdout", "user-temporal", "temporal", "cold-users"]
+SPLITS: tuple[str, ...] = ("kfold", "user-holdout", "user-temporal", "temporal", "cold-users")
+TIMES = ("fit_seconds", "fold_in_seconds", "predict_seconds", "recommend_seconds")
 
 
 @dataclass
@@ -44,6 +57,8 @@ class ModelResult:
     name: str
     predicts_ratings: bool
     folds: list[dict[str, float]] = field(default_factory=list)
+    #: why the split does not apply to this model (then it has no folds), else None
+    not_applicable: str | None = None
 
     def summary(self) -> dict[str, dict[str, float]]:
         """``{metric: {"mean": …, "std": …}}`` over folds (NaN-free metrics only)."""
@@ -58,7 +73,8 @@ class ModelResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"model": self.name, "predicts_ratings": self.predicts_ratings,
-                "summary": self.summary(), "folds": self.folds}
+                "not_applicable": self.not_applicable, "summary": self.summary(),
+                "folds": self.folds}
 
 
 @dataclass
@@ -78,12 +94,13 @@ class EvaluationResult:
 
 def make_splits(data: Dataset, split: str = "kfold", *, cv: int = 5, seed: int = 0,
                 fraction: float = 0.2, n_test: int | None = None, quantile: float = 0.8,
-                repeats: int = 1) -> Iterator[Split]:
+                repeats: int = 1, n_profile: int = 5) -> Iterator[Split]:
     """The folds of a split by name (see :mod:`movierec.evaluate.splits`).
 
     ``cv`` is the number of folds of ``kfold``; ``fraction`` (or ``n_test`` per user) sizes
     ``user-holdout`` and ``user-temporal`` (``n_test`` defaults to 1 for the latter);
-    ``quantile`` places ``temporal``'s cutoff; ``repeats`` repeats ``user-holdout``.
+    ``quantile`` places ``temporal``'s cutoff; ``repeats`` repeats ``user-holdout``;
+    ``fraction`` of users and ``n_profile`` ratings each make ``cold-users``.
     """
     if split == "kfold":
         return kfold(data, cv, seed=seed)
@@ -94,6 +111,8 @@ def make_splits(data: Dataset, split: str = "kfold", *, cv: int = 5, seed: int =
         return user_temporal(data, n_test or 1)
     if split == "temporal":
         return temporal(data, quantile=quantile)
+    if split == "cold-users":
+        return cold_users(data, fraction, n_profile=n_profile, seed=seed)
     raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
 
 
@@ -106,20 +125,21 @@ def default_relevance(data: Dataset) -> float:
 def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: int = 10,
              cv: int = 5, seed: int = 0, relevance: float | None | Literal["auto"] = "auto",
              fraction: float = 0.2, n_test: int | None = None, quantile: float = 0.8,
-             repeats: int = 1, progress: Callable[[float], None] | None = None,
+             repeats: int = 1, n_profile: int = 5, progress: Callable[[float], None] | None = None,
              factory: Callable[[str], Recommender] | None = None) -> EvaluationResult:
     """Fit and score each named model on every fold of a split.
 
     Args:
         data: the whole dataset; it is not modified.
         model_names: registry names (``mf``, ``als``, …); all are checked before any fit.
-        split: ``kfold``, ``user-holdout``, ``user-temporal`` or ``temporal``.
+        split: ``kfold``, ``user-holdout``, ``user-temporal``, ``temporal`` or
+            ``cold-users``.
         k: ranking cut-off.
         cv: folds of ``kfold`` (2 or more).
         seed: seeds the split (model seeds stay at their configs' defaults).
         relevance: threshold of a relevant test rating; ``None``: all are relevant;
             ``"auto"``: :func:`default_relevance`.
-        fraction, n_test, quantile, repeats: see :func:`make_splits`.
+        fraction, n_test, quantile, repeats, n_profile: see :func:`make_splits`.
         progress: called with the fraction done after each fit and each scoring.
         factory: builds a model from a name (tests inject one); the registry by default.
     """
@@ -130,7 +150,8 @@ def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: 
         factory = registry.create
     threshold = default_relevance(data) if relevance == "auto" else relevance
     splits = make_splits(data, split, cv=cv, seed=seed, fraction=fraction, n_test=n_test,
-                         quantile=quantile, repeats=repeats)  # lazy: one fold in memory
+                         quantile=quantile, repeats=repeats,
+                         n_profile=n_profile)  # lazy: one fold in memory
     n_folds = {"kfold": cv, "user-holdout": repeats}.get(split, 1)
     results = {name: ModelResult(name, False) for name in model_names}
     fold_info = []
@@ -139,9 +160,17 @@ def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: 
         info = _Fold(part, threshold)
         fold_info.append({"fold": part.fold, "train_ratings": len(part.train.ratings),
                           **part.coverage_of_test(), "test_users": len(info.users),
-                          "skipped_users": info.skipped})
+                          "skipped_users": info.skipped, **info.cold_counts()})
         for name in model_names:
             model = factory(name)
+            if info.cold and not model.supports_online:
+                results[name].predicts_ratings = model.predicts_ratings
+                results[name].not_applicable = (
+                    f"{type(model).__name__} cannot absorb a user it was not trained on "
+                    "(supports_online is False)")
+                done += 2
+                _tick(progress, done, steps)
+                continue
             started = time.perf_counter()
             model.fit(part.train)
             fit_seconds = time.perf_counter() - started
@@ -159,6 +188,8 @@ def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: 
         settings.update(n_test=n_test or 1)
     elif split == "temporal":
         settings.update(quantile=quantile)
+    elif split == "cold-users":
+        settings.update(fraction=fraction, n_profile=n_profile)
     return EvaluationResult(data.name, split, settings, list(results.values()), fold_info)
 
 
@@ -168,9 +199,14 @@ class _Fold:
     def __init__(self, part: Split, threshold: float | None):
         self.part = part
         train, test = part.train.ratings, part.test
-        train_users = np.unique(train["user_id"].to_numpy())
         train_movies = np.unique(train["movie_id"].to_numpy())
-        user_known = np.isin(test["user_id"].to_numpy(), train_users)
+        self.cold = part.profile is not None
+        if self.cold:  # every test user is cold and is folded in before any question
+            known_users = np.unique(test["user_id"].to_numpy())
+            self.profiles = _histories(part.profile, known_users)
+        else:
+            known_users = np.unique(train["user_id"].to_numpy())
+        user_known = np.isin(test["user_id"].to_numpy(), known_users)
         known = user_known & np.isin(test["movie_id"].to_numpy(), train_movies)
         self.rated = test[known]
         self.relevant = metrics.relevant_items(test[user_known], threshold)
@@ -178,8 +214,23 @@ class _Fold:
         has_relevant = np.isin(self.users, self.relevant["user_id"].to_numpy())
         self.skipped = int((~has_relevant).sum())
 
+    def cold_counts(self) -> dict[str, int]:
+        if not self.cold:
+            return {}
+        return {"cold_users": len(self.profiles), "profile_ratings": len(self.part.profile)}
+
+    def fold_in(self, model: Recommender) -> float:
+        """Tell an online model every cold user's profile; returns the seconds it took."""
+        started = time.perf_counter()
+        for user, (movies, ratings) in self.profiles.items():
+            known = model.movies.indices(movies, missing="mask") >= 0
+            model.fold_in_user(user, movies[known], ratings[known])  # type: ignore[attr-defined]
+        return time.perf_counter() - started
+
     def score(self, model: Recommender, k: int) -> dict[str, float]:
         figures: dict[str, float] = {}
+        if self.cold:
+            figures["fold_in_seconds"] = self.fold_in(model)
         if model.predicts_ratings:
             started = time.perf_counter()
             predicted = model.predict(self.rated["user_id"].to_numpy(),  # type: ignore[attr-defined]
@@ -200,6 +251,18 @@ class _Fold:
                                                         self.part.train.ratings)
         figures["n_ranked_users"] = float(len(ranking.users))
         return figures
+
+
+def _histories(ratings: Any, users: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Each user's (movie ids, ratings) from a ratings frame; empty arrays for users without."""
+    order = np.argsort(ratings["user_id"].to_numpy(), kind="stable")
+    ids = ratings["user_id"].to_numpy()[order]
+    movies = ratings["movie_id"].to_numpy()[order]
+    values = ratings["rating"].to_numpy(np.float64)[order]
+    starts = np.searchsorted(ids, users, side="left")
+    stops = np.searchsorted(ids, users, side="right")
+    return {int(u): (movies[a:b], values[a:b])
+            for u, a, b in zip(users.tolist(), starts.tolist(), stops.tolist(), strict=True)}
 
 
 def _check_settings(data: Dataset, model_names: list[str], k: int, cv: int, split: str) -> None:
