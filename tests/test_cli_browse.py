@@ -69,3 +69,31 @@ def test_models_list_and_rollback(home):
     assert listed[-1]["metrics"]["trained_from"] == "dataset"
     back = run_json(home, "models", "rollback", "--model", "mf")
     assert back["current"] == listed[-2]["version"]
+
+
+def test_find_by_description_embeds_once_then_reuses(home):
+    pytest.importorskip("sentence_transformers", reason="pip install sentence-transformers")
+    embedded = run_json(home, "data", "embed")
+    assert embedded["backend"] == "sentence" and embedded["dimension"] == 384
+    assert embedded["movies"] == embedded["with_text"] == 1682 and embedded["built"]
+    answer = run_json(home, "find", "a '50s comedy", "--years", "1950s", "-k", "5")
+    assert answer["backend"] == "sentence" and len(answer["movies"]) == 5
+    assert all(1950 <= m["year"] <= 1959 for m in answer["movies"])
+    assert sum("Comedy" in m["genres"] for m in answer["movies"]) >= 4
+    again = run_json(home, "data", "embed")
+    assert not again["built"] and again["texts_hash"] == embedded["texts_hash"]
+
+
+def test_find_fallback_note_on_stderr_and_help(home, tmp_path, monkeypatch):
+    shadow = tmp_path / "shadow" / "sentence_transformers"
+    shadow.mkdir(parents=True)  # as if the package were not installed
+    (shadow / "__init__.py").write_text("raise ImportError('not installed here')\n")
+    monkeypatch.setenv("PYTHONPATH", str(shadow.parent))
+    result = movierec("find", "documentary", "--genre", "Documentary", "-k", "3", home=home)
+    assert "Documentary" in result.stdout and "tfidf" in result.stdout
+    assert "note:" in result.stderr and "TF-IDF" in result.stderr
+    monkeypatch.delenv("PYTHONPATH")
+    empty = movierec("find", "   ", home=home, check=False)
+    assert empty.returncode == 1 and "q '   ' is not allowed" in empty.stderr
+    assert "Traceback" not in empty.stderr
+    assert "--min-rating" in movierec("find", "--help", home=home).stdout
