@@ -285,3 +285,58 @@ def test_find_bad_filters_are_4xx(client):
     assert years.status_code == 422 and "years" in years.json()["message"]
     genre = client.get("/movies/find", params={"q": "comedy", "genre": "Cartoons"})
     assert genre.status_code == 404 and "Cartoons" in genre.json()["message"]
+
+
+# --- the embedding map ----------------------------------------------------------------------
+
+
+def test_embedding_map_is_a_png(client):
+    response = client.get("/plots/embeddings.png", params={"model": "mf", "n": 20})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
+    shares = [float(s) for s in response.headers["X-Explained-Variance"].split(",")]
+    assert len(shares) == 2 and 0 < shares[1] <= shares[0] and sum(shares) < 1
+    image = pytest.importorskip("matplotlib.image")
+    import io
+
+    pixels = image.imread(io.BytesIO(response.content), format="png")
+    assert pixels.shape[0] >= 600 and pixels.shape[1] >= 800 and pixels[..., :3].std() > 0.05
+    again = client.get("/plots/embeddings.png", params={"model": "mf", "n": 20})
+    assert again.content == response.content  # cached per model and n
+    assert client.get("/plots/embeddings.png", params={"model": "mf", "n": 5}).content != \
+        response.content
+    assert "/plots/embeddings.png" in client.get("/openapi.json").json()["paths"]
+
+
+def test_embedding_map_of_a_model_without_vectors_is_422_naming_it(client):
+    response = client.get("/plots/embeddings.png", params={"model": "ease"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["field"] == "model" and "'ease' model has no movie vectors" in body["message"]
+    assert "mf" in body["allowed"]
+    unknown = client.get("/plots/embeddings.png", params={"model": "deep-magic"})
+    assert unknown.status_code == 404 and "deep-magic" in unknown.json()["message"]
+
+
+@pytest.mark.parametrize("n", ["2", "201", "x", "-1"])
+def test_embedding_map_bad_n_is_422_naming_n(client, n):
+    response = client.get("/plots/embeddings.png", params={"model": "mf", "n": n})
+    assert response.status_code == 422 and response.json()["field"] == "n"
+
+
+def test_embedding_map_does_not_fit_large_unstored_models(client, monkeypatch):
+    from movierec.api.routes import plots
+
+    monkeypatch.setattr(plots, "FIT_ON_REQUEST_RATINGS", 1000)  # ml-100k counts as large now
+    response = client.get("/plots/embeddings.png", params={"model": "mf-bounded"})
+    assert response.status_code == 409
+    assert "movierec train --model mf-bounded" in response.json()["message"]
+    served = client.get("/plots/embeddings.png", params={"model": "als", "n": 10})
+    assert served.status_code == 200  # the serving model is in memory already
+
+
+def test_embedding_map_without_matplotlib_is_501(client, monkeypatch):
+    monkeypatch.setattr("movierec.plots.embedding_map.available", lambda: False)
+    response = client.get("/plots/embeddings.png")
+    assert response.status_code == 501 and "movierec[plot]" in response.json()["message"]

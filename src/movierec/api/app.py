@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         settings: configuration (default: from ``MOVIEREC_*`` environment variables).
         engine: an engine already built (tests); default: opened from the settings at startup.
     """
-    from movierec.api.routes import catalog, users
+    from movierec.api.routes import catalog, plots, users
 
     settings = settings or Settings.from_env()
 
@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.include_router(catalog.router)
     app.include_router(users.router)
+    app.include_router(plots.router)
     if WEB_STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
         index = WEB_STATIC / "index.html"
