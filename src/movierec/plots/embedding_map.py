@@ -30,13 +30,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
-import math
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
 from movierec.data.dataset import Dataset
 from movierec.errors import InvalidValueError, MovieRecError
@@ -131,7 +131,10 @@ def pca_2d(vectors: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     if not np.isfinite(x).all():
         raise PlotError("vectors must be finite")
     centred = x - x.mean(axis=0)
-    u, s, _ = np.linalg.svd(centred, full_matrices=False)
+    # at most 200 × a few hundred: one BLAS thread takes milliseconds, while OpenBLAS's
+    # threads on a busy 2-core machine were seen to spin for 1.5 s over a 200 × 100 SVD
+    with threadpool_limits(1, user_api="blas"):
+        u, s, _ = np.linalg.svd(centred, full_matrices=False)
     total = float(np.sum(s**2))
     coords = np.zeros((len(x), 2))
     explained = [0.0, 0.0]
@@ -366,44 +369,43 @@ def _place_labels(ax: Axes, renderer: Any, coords: np.ndarray, labels: list[str]
     points = ax.transData.transform(coords)
     radii = np.sqrt(sizes) / 2 * _DPI / 72  # marker radius in pixels
     frame = ax.bbox
-    obstacles = [(x - r, y - r, x + r, y + r) for (x, y), r in zip(points, radii, strict=True)]
-    placed: list[tuple[float, float, float, float]] = []
+    limits = np.array([frame.x0, frame.y0, frame.x1, frame.y1])
+    markers = np.column_stack([points - radii[:, None], points + radii[:, None]])
+    placed = np.empty((0, 4))
+    directions = np.array(_DIRECTIONS, dtype=np.float64)
+    rings = np.repeat(np.array(_DISTANCES), len(directions))  # candidates ring by ring
+    units = np.tile(directions, (len(_DISTANCES), 1))
     style = {"fontsize": 8, "color": "0.15", "zorder": 4,
              "bbox": {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75}}
     for i, label in enumerate(labels):
         probe = ax.text(0, 0, label, fontsize=style["fontsize"])
         extent = probe.get_window_extent(renderer)
         probe.remove()
-        w, h = extent.width + 3, extent.height + 3  # the white box's padding
-        (px, py), gap = points[i], radii[i] + 3
-        best, best_cost = None, math.inf
-        for extra in _DISTANCES:
-            for ux, uy in _DIRECTIONS:
-                x0 = px + ux * (gap + extra) - (w if ux < 0 else w / 2 if ux == 0 else 0)
-                y0 = py + uy * (gap + extra) - (h if uy < 0 else h / 2 if uy == 0 else 0)
-                box = (x0, y0, x0 + w, y0 + h)
-                cost = sum(_overlap(box, other) for other in placed)
-                cost += sum(_overlap(box, o) for j, o in enumerate(obstacles) if j != i)
-                inside = _overlap(box, (frame.x0, frame.y0, frame.x1, frame.y1))
-                cost += 4 * (w * h - inside)
-                if cost < best_cost:
-                    best, best_cost, distance = box, cost, extra
-                if cost == 0:
-                    break
-            if best_cost == 0:
-                break
-        assert best is not None
-        placed.append(best)
-        offset = ((best[0] + 1.5 - px) * 72 / _DPI, (best[1] + 1.5 - py) * 72 / _DPI)
+        size = np.array([extent.width + 3, extent.height + 3])  # the white box's padding
+        reach = radii[i] + 3 + rings
+        # bottom-left corners: beside the point along each direction, centred across it
+        corners = points[i] + units * reach[:, None] - np.where(
+            units < 0, size, np.where(units == 0, size / 2, 0.0))
+        boxes = np.column_stack([corners, corners + size])
+        others = np.delete(markers, i, axis=0)
+        cost = _overlaps(boxes, placed).sum(axis=1) + _overlaps(boxes, others).sum(axis=1)
+        cost += 4 * (size.prod() - _overlaps(boxes, limits[None])[:, 0])
+        free = np.flatnonzero(cost < 1e-6)  # rounding, not overlap
+        pick = int(free[0]) if len(free) else int(np.argmin(cost))
+        best = boxes[pick]
+        placed = np.vstack([placed, best])
+        offset = ((best[0] + 1.5 - points[i, 0]) * 72 / _DPI,
+                  (best[1] + 1.5 - points[i, 1]) * 72 / _DPI)
         arrow = ({"arrowstyle": "-", "color": "0.55", "lw": 0.6, "shrinkA": 0, "shrinkB": 0}
-                 if distance > 0 else None)
+                 if rings[pick] > 0 else None)
         ax.annotate(label, xy=tuple(coords[i]), xytext=offset, textcoords="offset points",
                     ha="left", va="bottom", arrowprops=arrow, **style)
 
 
-def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]
-             ) -> float:
-    """Area shared by two boxes (x0, y0, x1, y1)."""
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    return width * height if width > 0 and height > 0 else 0.0
+def _overlaps(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Areas shared by each box (rows x0, y0, x1, y1) with each other box: len × len."""
+    width = (np.minimum(boxes[:, None, 2], others[None, :, 2])
+             - np.maximum(boxes[:, None, 0], others[None, :, 0]))
+    height = (np.minimum(boxes[:, None, 3], others[None, :, 3])
+              - np.maximum(boxes[:, None, 1], others[None, :, 1]))
+    return np.clip(width, 0, None) * np.clip(height, 0, None)
