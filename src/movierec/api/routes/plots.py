@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
 from movierec.api.app import Service, service
-from movierec.api.errors import responses
+from movierec.api.errors import ErrorBody, responses
 from movierec.engine.core import Engine
 from movierec.models.base import Recommender
 from movierec.plots import embedding_map as maps
@@ -42,9 +42,10 @@ _CACHE: weakref.WeakKeyDictionary[Recommender, dict[tuple[int, int], maps.Embedd
 _PNG = {200: {"content": {"image/png": {}},
               "description": "The map: a PNG. `X-Explained-Variance` holds the two axes' "
                              "shares of the variance, comma-separated."}}
-_NOT_TRAINED = {409: {"description": "the model is not trained for this dataset and the "
-                      "dataset is too large to fit it in a request"}}
-_NO_MATPLOTLIB = {501: {"description": "matplotlib is not installed on the server"}}
+_NOT_TRAINED = {409: {"model": ErrorBody, "description": "the model is not trained for this "
+                      "dataset, which is too large to fit it in a request"}}
+_NO_MATPLOTLIB = {501: {"model": ErrorBody,
+                        "description": "matplotlib is not installed on the server"}}
 
 
 @router.get("/plots/embeddings.png", tags=["plots"], response_class=Response,
