@@ -4,9 +4,11 @@
         model_class = MyModel
         bad_params = [{"factors": 0}]
 
-What a model can do is read from its declared flags (``predicts_ratings``, ``supports_online``),
-so a missing capability is visible rather than skipped by a caught exception: the online
-checks run for every model that declares ``supports_online`` and skip, saying so, for the rest.
+What a model can do is read from its declared flags (``predicts_ratings``, ``supports_online``,
+``embeds_movies``), so a missing capability is visible rather than skipped by a caught
+exception: the online checks run for every model that declares ``supports_online`` and skip,
+saying so, for the rest; ``movie_vectors()`` must work when ``embeds_movies`` is declared and
+raise ``NoMovieVectorsError`` when it is not.
 """
 
 from __future__ import annotations
