@@ -22,6 +22,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
                  {"n_epochs": 120, "reg_all": 0.1, "reg_bu": 0.02, "reg_bi": 0.02,
                   "lr_bu": 0.002, "lr_bi": 0.002}),
     "als": ("movierec.models.als:ALS", {}),
+    "twotower": ("movierec.models.twotower:TwoTower", {}),
     "knn": ("movierec.models.knn:ItemKNN", {}),
     "knn-cosine": ("movierec.models.knn:ItemKNN", {"similarity": "cosine"}),
     "ease": ("movierec.models.ease:EASE", {}),

@@ -1,0 +1,154 @@
+"""The PyTorch half of the two-tower model: build the towers, train them, hand back arrays.
+
+Imported only while training (``import torch`` costs about a second), so loading and serving a
+trained two-tower model never needs PyTorch. Determinism: the weights are initialised and the
+minibatches shuffled from the config's seed inside a forked RNG (the caller's global torch RNG
+is left as it was), and the thread count is set for the duration of training only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+
+def _tower(n_inputs: int, widths: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, width in enumerate(widths):
+        layers.append(nn.Linear(n_inputs if i == 0 else widths[i - 1], width))
+        if i < len(widths) - 1:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class Towers(nn.Module):
+    """Two MLPs whose L2-normalised outputs meet in a dot product."""
+
+    def __init__(self, n_user_inputs: int, n_movie_inputs: int, widths: list[int]):
+        super().__init__()
+        self.user = _tower(n_user_inputs, widths)
+        self.movie = _tower(n_movie_inputs, widths)
+
+    def forward(self, user_x: torch.Tensor, movie_x: torch.Tensor) -> torch.Tensor:
+        u = nn.functional.normalize(self.user(user_x), dim=1)
+        m = nn.functional.normalize(self.movie(movie_x), dim=1)
+        return (u * m).sum(dim=1)
+
+
+def train_towers(user_x: torch.Tensor, movie_x: torch.Tensor,
+                 fit: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+                 held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+                 blanks: list[tuple[torch.Tensor, torch.Tensor]],
+                 config: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Minibatch Adam on MSE; early stopping on ``held`` keeps the best epoch's weights.
+
+    Args:
+        user_x, movie_x: scaled tower inputs, one row per user / movie index.
+        fit: (user index, movie index, target in [-1, 1]) of the training ratings.
+        held: the same for the validation ratings, or None (train every epoch).
+        blanks: (columns, scaled values) of a movie without metadata and of one without
+            ratings; each training example shows the movie so blanked with probability
+            ``config.feature_dropout``, each blank drawn independently.
+        config: a :class:`~movierec.models.twotower.TwoTowerConfig`.
+
+    Returns:
+        ``{"user_w0": in×out, "user_b0": out, …, "movie_w…", "movie_b…"}`` as float32
+        arrays, and the epoch log (train MSE, validation MSE or NaN, seconds) per epoch.
+    """
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            return _train(user_x, movie_x, fit, held, blanks, config)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(user_x: torch.Tensor, movie_x: torch.Tensor,
+           fit: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+           held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+           blanks: list[tuple[torch.Tensor, torch.Tensor]],
+           config: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    model = Towers(user_x.shape[1], movie_x.shape[1], config.widths)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate,
+                                 weight_decay=config.weight_decay)
+    users, movies, target = fit
+    shuffle = torch.Generator().manual_seed(config.seed)
+    best, best_loss, stale, log = None, float("inf"), 0, []
+    for epoch in range(config.epochs):
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(target), generator=shuffle)
+        total = 0.0
+        for start in range(0, len(order), config.batch_size):
+            batch = order[start:start + config.batch_size]
+            movie_batch = movie_x[movies[batch]]
+            if config.feature_dropout > 0:
+                movie_batch = _drop(movie_batch, blanks, config.feature_dropout, shuffle)
+            predicted = model(user_x[users[batch]], movie_batch)
+            loss = nn.functional.mse_loss(predicted, target[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(batch)
+        train_loss = total / max(len(order), 1)
+        held_loss = _mse(model, user_x, movie_x, held) if held is not None else float("nan")
+        log.append((train_loss, held_loss, time.perf_counter() - started))
+        logger.info("two-tower epoch %d: train MSE %.4f, validation MSE %.4f (%.2f s)",
+                    epoch + 1, train_loss, held_loss, log[-1][2])
+        watched = held_loss if held is not None else train_loss
+        if watched < best_loss - 1e-5:
+            best_loss, stale = watched, 0
+            best = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if held is not None and stale >= config.patience:
+                break
+    if best is not None:
+        model.load_state_dict(best)
+    return _arrays(model), np.array(log, dtype=np.float64).reshape(-1, 3)
+
+
+def _drop(rows: torch.Tensor, blanks: list[tuple[torch.Tensor, torch.Tensor]],
+          chance: float, generator: torch.Generator) -> torch.Tensor:
+    """A copy of the rows where a random share shows each blank (DropoutNet)."""
+    rows = rows.clone()
+    for columns, values in blanks:
+        hit = torch.rand(len(rows), generator=generator) < chance
+        if hit.any():
+            block = rows[hit]
+            block[:, columns] = values
+            rows[hit] = block
+    return rows
+
+
+@torch.no_grad()
+def _mse(model: Towers, user_x: torch.Tensor, movie_x: torch.Tensor,
+         part: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> float:
+    model.eval()
+    users, movies, target = part
+    total = 0.0
+    for start in range(0, len(target), 65536):
+        stop = start + 65536
+        predicted = model(user_x[users[start:stop]], movie_x[movies[start:stop]])
+        total += float(((predicted - target[start:stop]) ** 2).sum())
+    return total / max(len(target), 1)
+
+
+def _arrays(model: Towers) -> dict[str, np.ndarray]:
+    arrays = {}
+    for side, tower in (("user", model.user), ("movie", model.movie)):
+        linear = [layer for layer in tower if isinstance(layer, nn.Linear)]
+        for i, layer in enumerate(linear):
+            arrays[f"{side}_w{i}"] = layer.weight.detach().numpy().T.astype(np.float32).copy()
+            arrays[f"{side}_b{i}"] = layer.bias.detach().numpy().astype(np.float32).copy()
+    return arrays

@@ -1,0 +1,451 @@
+"""Two-tower neural recommender: a user tower and a movie tower meeting in a dot product.
+
+Each tower is an MLP (``256-128-32`` by default) over hand-made inputs
+(:mod:`movierec.models.towerfeatures`) — a user's per-genre taste, activity and demographics;
+a movie's genres, year, rating statistics, reduced content tokens and audience — standard-scaled
+with statistics of the training rows only. The two outputs are L2-normalised, so their dot
+product lies in [-1, 1]; training fits it by MSE to the ratings mapped onto [-1, 1] (Adam,
+minibatches, early stopping on a random validation share of the training ratings, the best
+epoch kept). Training runs in PyTorch on the CPU, seeded and deterministic; the learned
+weights are then plain arrays, so scoring, fold-in, saving and loading need numpy only.
+
+Because a tower sees features rather than ids it serves whoever arrives: a user is folded in by
+running the user tower on features of their history (milliseconds, no retrain), a user who
+only names genres they like gets a synthetic taste (:meth:`TwoTower.recommend_for_genres`),
+and a catalog movie nobody rated is placed by its metadata. Similar movies are the nearest
+movie-tower outputs by cosine, measured in the metric of the users' outputs
+(``v_i·Σ v_j`` with Σ the covariance of the user vectors, normalised): two movies are similar
+when the same users would like them more than the average user does, whatever the
+directions no user's taste varies along.
+
+Features use the training ratings themselves, so a user's own rating takes part in the taste
+that predicts it; the validation ratings are kept out of the features during training so that
+early stopping measures the served situation (a history predicting new ratings).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from movierec.data.dataset import Dataset
+from movierec.errors import DataFormatError, NoMatchError, UnknownMovieError, UnknownUserError
+from movierec.models import towerfeatures as tf
+from movierec.models.base import Ranking, RatingConfig, RatingPredictor, _check_k, require
+from movierec.models.factors import require_int, require_number
+from movierec.models.foldin import reserve
+from movierec.models.online import OnlineRecommender, check_history, check_id, sorted_unique
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TwoTowerConfig(RatingConfig):
+    """Hyper-parameters of :class:`TwoTower`.
+
+    ``layers`` are the widths of each tower, the last one the embedding size; ``validation``
+    is the share of training ratings early stopping watches (0: train all ``epochs``);
+    ``content_dims`` the SVD dimensions of the content tokens (0: none); ``feature_dropout``
+    the chance that a training example shows the movie tower the movie without its metadata,
+    and (independently) without its ratings, as DropoutNet (Volkovs et al., NeurIPS 2017) does,
+    so that a movie known only from ratings, or only from metadata, is still placed well;
+    ``threads`` PyTorch's intra-op threads while training (0: PyTorch's default).
+    """
+
+    layers: str = "256-128-32"
+    epochs: int = 40
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-5
+    patience: int = 3
+    validation: float = 0.1
+    content_dims: int = 32
+    feature_dropout: float = 0.2
+    threads: int = 0
+
+    def validate(self) -> None:
+        super().validate()
+        widths = self.layers.split("-") if isinstance(self.layers, str) else []
+        require(bool(widths) and all(w.isdigit() and int(w) > 0 for w in widths), "layers",
+                "positive widths joined by '-', e.g. '256-128-32'", self.layers)
+        require_int(self.epochs, "epochs", 1)
+        require_int(self.batch_size, "batch_size", 1)
+        require_number(self.learning_rate, "learning_rate", positive=True)
+        require_number(self.weight_decay, "weight_decay")
+        require_int(self.patience, "patience", 1)
+        require(isinstance(self.validation, float | int) and 0 <= self.validation < 0.5,
+                "validation", "a share in [0, 0.5)", self.validation)
+        require_int(self.content_dims, "content_dims", 0)
+        require(isinstance(self.feature_dropout, float | int) and 0 <= self.feature_dropout < 1,
+                "feature_dropout", "a probability in [0, 1)", self.feature_dropout)
+        require_int(self.threads, "threads", 0)
+
+    @property
+    def widths(self) -> list[int]:
+        return [int(w) for w in self.layers.split("-")]
+
+
+class TwoTower(RatingPredictor, OnlineRecommender):
+    """User and movie towers trained on ratings; serves cold users and unrated movies."""
+
+    kind = "twotower"
+    config_class = TwoTowerConfig
+    config: TwoTowerConfig
+    embeds_movies: ClassVar[bool] = True
+
+    def __init__(self, config: TwoTowerConfig | None = None, **overrides: Any):
+        super().__init__(config, **overrides)
+        self.user_vectors: np.ndarray | None = None  # users × d, unit rows
+        self.item_vectors: np.ndarray | None = None  # movies × d, unit rows
+        self.genres: list[str] = []
+        self.epoch_log = np.zeros((0, 3))  # per epoch: train MSE, validation MSE, seconds
+        self._a: dict[str, np.ndarray] = {}  # everything else the towers need, by name
+        self._buffers: dict[str, np.ndarray] = {}  # growth buffers of fold-ins
+
+    # --- training -----------------------------------------------------------------------------
+
+    def fit(self, data: Dataset) -> Self:
+        matrix = self._index_dataset(data)
+        catalog = data.catalog.drop_duplicates("movie_id").reset_index(drop=True)
+        low, high = _bounds(data)
+        self.global_mean = float(matrix.data.mean())
+        self.genres = tf.genre_vocabulary(catalog)
+        genres = tf.genre_matrix(catalog, self.genres)
+        spec = tf.Demographics.of(data.users)
+        user_ids = self.users.ids
+        demo = spec.rows(data.users, user_ids)
+        years = pd.to_numeric(catalog["year"], errors="coerce")
+        median_year = float(years.median()) if years.notna().any() else 2000.0
+        content = _content(catalog, self.config.content_dims, self.config.seed)
+        a = {"genre_matrix_indptr": genres.indptr, "genre_matrix_indices": genres.indices,
+             "content": content, "bounds": np.array([low, high, median_year, self.global_mean]),
+             "demo_spec": np.array([",".join(spec.genders), ",".join(spec.occupations),
+                                    str(int(spec.has_age))])}
+        if data.users is not None and spec.width:
+            a["demo_ids"] = data.users["user_id"].to_numpy(np.int64)
+            a["demo_rows"] = spec.rows(data.users, a["demo_ids"])
+        fit_part, held = _holdout(matrix, self.config.validation, self.config.seed)
+
+        def features(part: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+            users = tf.user_features(part, genres, self.global_mean, demo)
+            n = len(self.genres)
+            movies = tf.movie_features(part, catalog, genres, users[:, 2 * n + 1],
+                                       users[:, :n], self.global_mean, content, median_year)
+            return users, movies
+
+        user_x, movie_x = features(fit_part)
+        user_scaler, movie_scaler = tf.Scaler.fit(user_x), tf.Scaler.fit(movie_x)
+        a.update(user_mean=user_scaler.mean, user_scale=user_scaler.scale,
+                 movie_mean=movie_scaler.mean, movie_scale=movie_scaler.scale)
+        blanks = self._blanks(movie_x.shape[1], median_year)
+        blanks = [(columns, movie_scaler(raw)[columns]) for columns, raw in blanks]
+        weights, self.epoch_log = _train(user_scaler(user_x), movie_scaler(movie_x), fit_part,
+                                         held, (low, high), blanks, self.config)
+        a.update(weights)
+        user_x, movie_x = features(matrix) if held.nnz else (user_x, movie_x)
+        a["user_raw"], a["movie_raw"] = user_x, movie_x
+        self._a, self._buffers = a, {}
+        self.movie_votes = np.diff(matrix.tocsc().indptr).astype(np.int64)
+        self.user_vectors = self._tower("user", user_x)
+        self.item_vectors = self._tower("movie", movie_x)
+        spread = np.atleast_2d(np.cov(self.user_vectors.T.astype(np.float64), bias=True))
+        a["metric"] = np.linalg.cholesky(spread + 1e-6 * np.eye(len(spread))).astype(np.float32)
+        a["similar_vectors"] = tf_unit(self.item_vectors @ a["metric"])
+        logger.info("two-tower: %d epochs, last validation MSE %.4f", len(self.epoch_log),
+                    self.epoch_log[-1, 1])
+        return self
+
+    # --- scoring ------------------------------------------------------------------------------
+
+    def _tower(self, side: str, raw: np.ndarray) -> np.ndarray:
+        """The tower's unit outputs for raw feature rows (numpy, float32)."""
+        a = self._a
+        x = (raw - a[f"{side}_mean"]) / a[f"{side}_scale"]
+        n_layers = len(self.config.widths)
+        for i in range(n_layers):
+            x = x @ a[f"{side}_w{i}"] + a[f"{side}_b{i}"]
+            if i < n_layers - 1:
+                np.maximum(x, 0, out=x)
+        return tf_unit(x.astype(np.float32))
+
+    def _predict(self, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
+        low, high = self._a["bounds"][:2]
+        dots = np.einsum("ij,ij->i", self.user_vectors[users], self.item_vectors[movies])
+        return np.clip((low + high) / 2 + (high - low) / 2 * dots.astype(np.float64), low, high)
+
+    def _user_scores(self, user: int) -> np.ndarray:
+        return self.item_vectors @ self.user_vectors[user]
+
+    def _similar_scores(self, movie: int) -> np.ndarray:
+        similar = self._a["similar_vectors"]
+        return similar @ similar[movie]
+
+    def _pair_scores(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        similar = self._a["similar_vectors"]
+        out = np.full((len(rows), len(columns)), np.nan)
+        known = columns >= 0
+        out[:, known] = similar[rows] @ similar[columns[known]].T
+        return out
+
+    def movie_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(movie ids, movie-tower outputs): unit vectors, one row per movie."""
+        self._check_fitted()
+        ids = np.array(self.movies.ids, dtype=np.int64)
+        return ids, np.array(self.item_vectors[:len(ids)], dtype=np.float64)
+
+    def recommend_for_genres(self, genres: list[str], k: int = 10, *,
+                             candidates: np.ndarray | None = None) -> Ranking:
+        """The top ``k`` movies for someone who has rated nothing and only names genres they like.
+
+        They are placed among the users who like those genres most: the mean user-tower
+        output of the training users (the top 5%, at least 10) whose taste, standardised per
+        genre, is highest over the named genres. A real history is better, and a fold-in of
+        the first ratings replaces this.
+
+        Raises:
+            NoMatchError: a genre the catalog does not use (the message lists them).
+        """
+        self._check_fitted()
+        _check_k(k)
+        wanted = [g.strip() for g in genres if g and g.strip()]
+        lookup = {g.lower(): j for j, g in enumerate(self.genres)}
+        unknown = [g for g in wanted if g.lower() not in lookup]
+        if not wanted or unknown:
+            raise NoMatchError(f"unknown genre(s) {', '.join(unknown) or '(none given)'}; "
+                               f"known: {', '.join(self.genres)}")
+        n_trained = len(self._a["user_raw"])
+        taste = np.asarray(self._a["user_raw"][:n_trained, :len(self.genres)], np.float64)
+        columns = sorted({lookup[g.lower()] for g in wanted})
+        spread = taste[:, columns].std(axis=0)
+        fans = (taste[:, columns] / np.where(spread > 0, spread, 1.0)).mean(axis=1)
+        n_fans = max(10, n_trained // 20)
+        top = np.argsort(-fans, kind="stable")[:n_fans]
+        vector = tf_unit(self.user_vectors[top].mean(axis=0, keepdims=True))[0]
+        return self._top(self.item_vectors @ vector, k, None, candidates)
+
+    # --- online -------------------------------------------------------------------------------
+
+    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
+                     ratings: np.ndarray | list[float]) -> None:
+        self._check_fitted()
+        user_id = check_id(user_id, "user_id")
+        ids, values = check_history(movie_ids, ratings, "movie_ids")
+        movies = self.movies.indices(ids, missing="mask")
+        if (movies < 0).any():
+            raise UnknownMovieError(int(ids[movies < 0][0]))
+        movies, values = sorted_unique(movies, values, ids, "movie_ids")
+        history = sp.csr_matrix((values.astype(np.float32), movies, [0, len(movies)]),
+                                shape=(1, len(self.item_vectors)))
+        raw = tf.user_features(history, self._genre_matrix(len(self.item_vectors)),
+                               self.global_mean, self._demographics_of(user_id))
+        vector = self._tower("user", raw)
+        try:
+            user, known = self.users.index(user_id), True
+        except KeyError:
+            user, known = len(self.users), False
+        old_seen = self._seen(user) if known else movies[:0]
+        self._write("user_raw", user, raw[0])
+        self.user_vectors = self._write("user_vectors", user, vector[0], self.user_vectors)
+        votes = self._grown("movie_votes", self.movie_votes, len(self.movie_votes))
+        votes[old_seen] -= 1
+        votes[movies] += 1
+        self.movie_votes = votes[:len(self.movie_votes)]
+        self._seen_overlay[user] = movies.astype(np.int32)
+        if not known:
+            self.users.add(np.array([user_id], np.int64))  # last: its rows are complete
+
+    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
+                      ratings: np.ndarray | list[float]) -> None:
+        self._check_fitted()
+        movie_id = check_id(movie_id, "movie_id")
+        ids, values = check_history(user_ids, ratings, "user_ids")
+        users = self.users.indices(ids, missing="mask")
+        if (users < 0).any():
+            raise UnknownUserError(int(ids[users < 0][0]))
+        users, values = sorted_unique(users, values, ids, "user_ids")
+        try:
+            movie, known = self.movies.index(movie_id), True
+        except KeyError:
+            movie, known = len(self.movies), False
+        raw = (self._a["movie_raw"][movie].copy() if known
+               else self._blank_movie())
+        raters = sp.csr_matrix((values.astype(np.float32), users, [0, len(users)]),
+                               shape=(1, len(self._a["user_raw"])))
+        user_raw = self._a["user_raw"]
+        n = len(self.genres)
+        stats = tf.rating_stats(raters, user_raw[:, 2 * n + 1], user_raw[:, :n],
+                                self.global_mean)[0]
+        start = n + 2  # after the genres, year and missing-year flag
+        raw[start:start + len(stats)] = stats
+        self._write("movie_raw", movie, raw)
+        vector = self._tower("movie", raw[None, :])[0]
+        self._write("similar_vectors", movie, tf_unit((vector @ self._a["metric"])[None, :])[0])
+        self.item_vectors = self._write("item_vectors", movie, vector, self.item_vectors)
+        if known:
+            return  # seen lists and votes of known movies move with fold_in_user
+        votes = self._grown("movie_votes", self.movie_votes, movie + 1)
+        votes[movie] = len(users)
+        self.movie_votes = votes[:movie + 1]
+        self.movies.add(np.array([movie_id], np.int64))
+        for user in users.tolist():
+            self._seen_overlay[user] = np.append(self._seen(user), np.int32(movie))
+
+    # --- state --------------------------------------------------------------------------------
+
+    def _state(self) -> dict[str, np.ndarray]:
+        n_users, n_movies = len(self.users), len(self.movies)
+        arrays = {name: value for name, value in self._a.items()}
+        arrays["user_raw"] = self._a["user_raw"][:n_users]
+        arrays["movie_raw"] = self._a["movie_raw"][:n_movies]
+        arrays["similar_vectors"] = self._a["similar_vectors"][:n_movies]
+        return {**arrays, "genres": np.array(self.genres, dtype=str),
+                "user_vectors": self.user_vectors[:n_users],
+                "item_vectors": self.item_vectors[:n_movies],
+                "movie_votes": self.movie_votes[:n_movies], "epoch_log": self.epoch_log}
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        arrays = {name: np.asarray(value) for name, value in arrays.items()}
+        self.genres = arrays.pop("genres").tolist()
+        self.user_vectors = arrays.pop("user_vectors")
+        self.item_vectors = arrays.pop("item_vectors")
+        self.movie_votes = arrays.pop("movie_votes").astype(np.int64)
+        self.epoch_log = arrays.pop("epoch_log")
+        self._a, self._buffers = arrays, {}
+        self.global_mean = float(arrays["bounds"][3])
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    @property
+    def _demo_width(self) -> int:
+        return int(self._a["demo_rows"].shape[1]) if "demo_rows" in self._a else 0
+
+    def _demographics_of(self, user_id: int) -> np.ndarray:
+        row = np.zeros((1, self._demo_width), np.float32)
+        if self._demo_width:
+            hit = np.flatnonzero(self._a["demo_ids"] == user_id)
+            if len(hit):
+                row[0] = self._a["demo_rows"][hit[0]]
+        return row
+
+    def _genre_matrix(self, n_movies: int) -> sp.csr_matrix:
+        indptr = self._a["genre_matrix_indptr"]
+        if len(indptr) - 1 < n_movies:  # folded-in movies have no genres
+            indptr = np.concatenate([indptr, np.full(n_movies - len(indptr) + 1, indptr[-1])])
+        data = np.ones(len(self._a["genre_matrix_indices"]), np.float32)
+        return sp.csr_matrix((data, self._a["genre_matrix_indices"], indptr),
+                             shape=(n_movies, len(self.genres)))
+
+    def _blank_movie(self) -> np.ndarray:
+        """Raw inputs of a movie known only from ratings: no genres, year or content."""
+        (columns, raw), _ = self._blanks(self._a["movie_raw"].shape[1], self._a["bounds"][2])
+        return raw
+
+    def _blanks(self, width: int, median_year: float
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(columns, raw row) of a movie without metadata, and of a movie without ratings."""
+        n = len(self.genres)
+        meta = np.zeros(width, np.float32)
+        meta[n], meta[n + 1] = median_year, 1.0
+        stats_columns = np.arange(n + 2, 2 * n + 4)
+        meta_columns = np.setdiff1d(np.arange(width), stats_columns)
+        unrated = np.zeros(width, np.float32)
+        unrated[n + 2] = self.global_mean
+        return [(meta_columns, meta), (stats_columns, unrated)]
+
+    def _grown(self, name: str, current: np.ndarray, needed: int) -> np.ndarray:
+        """A writable buffer holding ``current`` with room for ``needed`` rows (doubling)."""
+        buffer = reserve(current, self._buffers.get(name), needed)
+        if buffer is not self._buffers.get(name):
+            self._buffers[name] = buffer
+        return buffer
+
+    def _write(self, name: str, row: int, value: np.ndarray,
+               current: np.ndarray | None = None) -> np.ndarray:
+        """Write one row of a per-user or per-movie array, growing it; returns the new view."""
+        current = self._a[name] if current is None else current
+        n = max(len(current), row + 1)
+        buffer = self._grown(name, current, n)
+        buffer[row] = value
+        if name in self._a:
+            self._a[name] = buffer[:n]
+        return buffer[:n]
+
+
+def tf_unit(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (a zero row stays zero)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def _bounds(data: Dataset) -> tuple[float, float]:
+    if data.scale is not None:
+        return float(data.scale.low), float(data.scale.high)
+    ratings = data.ratings["rating"].to_numpy()
+    return float(ratings.min()), float(max(ratings.max(), ratings.min() + 1))
+
+
+def _content(catalog: pd.DataFrame, dims: int, seed: int) -> np.ndarray:
+    """The catalog's content tokens reduced to ``dims`` SVD dimensions (0 wide without any)."""
+    if dims == 0:
+        return np.zeros((len(catalog), 0), np.float32)
+    from movierec.models.textfeatures import feature_matrix, resolve_features
+
+    try:
+        x = feature_matrix(resolve_features("auto", catalog), catalog, idf=True)
+    except DataFormatError:
+        return np.zeros((len(catalog), 0), np.float32)
+    if x.shape[1] <= dims:
+        return x.toarray().astype(np.float32)
+    from sklearn.decomposition import TruncatedSVD
+
+    return TruncatedSVD(dims, random_state=seed).fit_transform(x).astype(np.float32)
+
+
+def _holdout(matrix: sp.csr_matrix, share: float, seed: int
+             ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Split the ratings into a fitting part and a validation part (``share`` of them)."""
+    coo = matrix.tocoo()
+    n_held = int(round(share * coo.nnz)) if coo.nnz >= 20 else 0
+    held = np.zeros(coo.nnz, bool)
+    held[np.random.default_rng(seed).permutation(coo.nnz)[:n_held]] = True
+
+    def part(mask: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])),
+                             shape=matrix.shape)
+
+    return part(~held), part(held)
+
+
+def _train(user_x: np.ndarray, movie_x: np.ndarray, fit_part: sp.csr_matrix,
+           held: sp.csr_matrix, bounds: tuple[float, float],
+           blanks: list[tuple[np.ndarray, np.ndarray]], config: TwoTowerConfig
+           ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Train the towers with PyTorch; returns their weights as arrays and the epoch log."""
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - torch is in the `neural` extra
+        raise ImportError("the two-tower model needs PyTorch: pip install "
+                          "'movierec[neural]' (torch==2.13.0)") from exc
+    from movierec.models._towertrain import train_towers
+
+    low, high = bounds
+
+    def triples(part: sp.csr_matrix) -> tuple[Any, Any, Any]:
+        coo = part.tocoo()
+        target = (coo.data.astype(np.float32) - (low + high) / 2) / ((high - low) / 2)
+        return (torch.from_numpy(coo.row.astype(np.int64)),
+                torch.from_numpy(coo.col.astype(np.int64)), torch.from_numpy(target))
+
+    started = time.perf_counter()
+    weights, log = train_towers(torch.from_numpy(user_x), torch.from_numpy(movie_x),
+                                triples(fit_part), triples(held) if held.nnz else None,
+                                [(torch.from_numpy(c), torch.from_numpy(v)) for c, v in blanks],
+                                config)
+    logger.info("two-tower trained in %.1f s", time.perf_counter() - started)
+    return weights, log
