@@ -189,3 +189,42 @@ def test_a_profile_the_server_forgot_says_so(page: Page, server_url: str) -> Non
     expect(error).to_contain_text("start over")
     page.get_by_role("button", name="Start over as someone new").click()
     expect(page.get_by_role("button", name="Start rating")).to_be_focused()
+
+
+def test_search_by_description_with_filters(page: Page, server_url: str) -> None:
+    pytest.importorskip("sentence_transformers", reason="pip install sentence-transformers")
+    from tests.web.conftest import STARTUP_S, _get_json
+
+    _get_json(f"{server_url}/movies/find?q=warm&k=1", timeout=STARTUP_S * 3)  # embeds once
+    page.goto(server_url)
+    box = page.get_by_label("Or describe a film")
+    box.fill("a '50s comedy")
+    page.locator("#describe-years").fill("1950s")
+    with page.expect_response(lambda r: "/movies/find" in r.url and "years=1950s" in r.url):
+        box.press("Enter")
+    settled(page, "#describe-status")
+    expect(page.locator("#describe-status")).to_contain_text("by meaning")
+    expect(page.locator("#describe-results li")).to_have_count(10)
+    fifties = titles(page, "#describe-results")
+    assert all(re.search(r"\(195\d\)$", t) for t in fifties), fifties
+
+    with page.expect_response(lambda r: "/movies/find" in r.url and "genre=Comedy" in r.url
+                              and "min_rating=3.5" not in r.url):
+        page.get_by_label("Kind").select_option("Comedy")
+    settled(page, "#describe-status")
+    metas = page.locator("#describe-results li .meta").all_inner_texts()
+    assert metas and all("Comedy" in m for m in metas), metas
+    with page.expect_response(lambda r: "min_rating=3.5" in r.url):
+        page.locator("#describe-well-rated").check()
+    settled(page, "#describe-status")
+    expect(page.locator("#describe-results li").first).to_be_visible()
+
+    first = page.locator("#describe-results li button.title").first
+    picked = first.inner_text()
+    first.click()
+    expect(page.locator("#details-title")).to_have_text(picked)
+
+    box.fill("   ")
+    box.press("Enter")
+    expect(page.locator("#describe-status.error")).to_contain_text("Describe a film")
+    expect(page.locator("#describe-results li")).to_have_count(0)

@@ -158,6 +158,60 @@ function makePanel(kind, container) {
   return { load };
 }
 
+// --- 1b. search by description --------------------------------------------------------------
+
+const describeRequest = latestOnly();
+
+async function initDescribe() {
+  const form = $("#describe-form");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    runDescribe();
+  });
+  // Changing a filter re-runs a search already shown; typing waits for Enter or Find.
+  for (const id of ["#describe-genre", "#describe-well-rated", "#describe-years"]) {
+    $(id).addEventListener("change", () => {
+      if ($("#describe-input").value.trim()) runDescribe();
+    });
+  }
+  try {
+    const answer = await api("/genres");
+    const names = Array.isArray(answer) ? answer : answer.genres;
+    for (const name of names) $("#describe-genre").append(new Option(name, name));
+  } catch {
+    // the search works without the genre filter
+  }
+}
+
+async function runDescribe() {
+  const status = $("#describe-status");
+  const list = $("#describe-results");
+  const text = $("#describe-input").value.trim();
+  if (!text) {
+    list.replaceChildren();
+    setStatus(status, "Describe a film first, e.g. a '50s comedy.", "error");
+    return;
+  }
+  const params = { q: text, k: 10, genre: $("#describe-genre").value,
+    years: $("#describe-years").value.trim(),
+    min_rating: $("#describe-well-rated").checked ? 3.5 : "" };
+  setStatus(status, "Searching by description…", "loading");
+  const answer = await describeRequest((signal) =>
+    api(`/movies/find${query(params)}`, { signal }));
+  if (answer.stale) return;
+  if (!answer.ok) {
+    list.replaceChildren();
+    setStatus(status, answer.error.message, "error");
+    return;
+  }
+  const { movies, notes = [], backend } = answer.result;
+  fill(list, movies, (m) => movieItem(m, { onPick: selectMovie, facts: ratingFacts(m) }));
+  const how = backend === "sentence" ? "by meaning" : "by words (TF-IDF)";
+  const head = movies.length ? `${movies.length} films matched ${how}.`
+    : "No film passes these filters.";
+  setStatus(status, [head, ...notes].join(" "), notes.length || !movies.length ? "note" : "");
+}
+
 // --- 2. charts -----------------------------------------------------------------------------
 
 const chartRequest = latestOnly();
@@ -403,6 +457,7 @@ function initUser() {
 
 document.addEventListener("DOMContentLoaded", () => {
   initSearch();
+  initDescribe();
   initCharts();
   initRating();
   initUser();
