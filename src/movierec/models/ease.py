@@ -23,6 +23,13 @@ Cost: one dense ``n × n`` Gram matrix and its inverse, ``n`` the movies with at
 (movies without ratings score 0, which is what the closed form gives them). Peak memory is about
 ``12·n²`` bytes (float64 Gram, float32 ``B``): 34 MB for ml-100k, 1.1 GB for ml-latest-small's
 9.7k movies. Above ``max_items`` only the most-rated movies are modelled (a warning says so).
+
+Online: a user has no learned state, only their history, so ``fold_in_user`` is exact: it
+replaces the user's rated movies and ratings, and their scores are that row times ``B`` at once
+(with their training history, the very scores training gave them). ``B`` itself is learned at
+``fit`` only. A movie ``fold_in_movie`` appends is outside ``B``, like a movie nobody rated in
+training: it scores 0 for everyone and is similar to nothing until a refit, which is what a zero
+row and column in ``B`` would give, without copying the ``n²`` matrix to grow it.
 """
 
 from __future__ import annotations
@@ -36,8 +43,9 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
-from movierec.models.base import Config, Recommender, require
+from movierec.models.base import Config, require
 from movierec.models.feedback import check_weighting, feedback_matrix
+from movierec.models.history import RatedHistory
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +79,13 @@ class EASEConfig(Config):
                 and self.max_items >= 1, "max_items", "an integer >= 1", self.max_items)
 
 
-class EASE(Recommender):
+class EASE(RatedHistory):
     """Top-N recommendations from EASE's item-to-item weights; a strong, tuning-light baseline."""
 
     kind = "ease"
     config_class = EASEConfig
     config: EASEConfig
+    fold_in_matches_training = True  # a user's scores are their history row times B
 
     def __init__(self, config: EASEConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -84,7 +93,7 @@ class EASE(Recommender):
         self._modelled: np.ndarray | None = None  # movie index of each row/column of B
         self._position: np.ndarray | None = None  # movie index → row of B, or -1
         self._precision_root: np.ndarray | None = None  # √diag(P)
-        self._feedback: sp.csr_matrix | None = None
+        self.movie_votes: np.ndarray | None = None  # ratings per movie index, float64
 
     def fit(self, data: Dataset) -> Self:
         matrix = self._index_dataset(data)
@@ -101,7 +110,9 @@ class EASE(Recommender):
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self._precision_root = np.sqrt(diagonal)
         self._set_modelled(modelled)
-        self._feedback = x
+        self._start_history(matrix.data)
+        self.movie_votes = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(
+            np.float64)
         logger.info("ease: %d users × %d movies, λ=%g", x.shape[0], len(modelled), cfg.l2)
         return self
 
@@ -110,11 +121,21 @@ class EASE(Recommender):
         self._position = np.full(len(self.movies), -1, dtype=np.int64)
         self._position[self._modelled] = np.arange(len(self._modelled))
 
+    def _feedback(self, ratings: np.ndarray) -> np.ndarray:
+        """The feedback strength of each rating, as :func:`feedback_matrix` gives it, float32
+        (which keeps B's product in float32)."""
+        cfg = self.config
+        if cfg.weighting == "binary":
+            return np.ones(len(ratings), np.float32)
+        if cfg.weighting == "liked":  # in float32, as the ratings are kept
+            return (ratings >= np.float32(cfg.like_threshold)).astype(np.float32)
+        return ratings.astype(np.float32)
+
     def _user_scores(self, user: int) -> np.ndarray:
-        lo, hi = self._feedback.indptr[user], self._feedback.indptr[user + 1]
-        rows = self._position[self._feedback.indices[lo:hi]]
-        values = self._feedback.data[lo:hi].astype(np.float32)  # keeps B's product in float32
-        inside = rows >= 0
+        movies, ratings = self._history(user)
+        values = self._feedback(ratings)
+        rows = self._position[movies]
+        inside = (rows >= 0) & (values != 0)  # "liked" drops the rest, as feedback_matrix does
         scores = np.zeros(len(self.movies))
         scores[self._modelled] = values[inside] @ self.weights[rows[inside]]
         return scores
@@ -128,18 +149,66 @@ class EASE(Recommender):
         return scores
 
     def _state(self) -> dict[str, np.ndarray]:
-        x = self._feedback
         return {"weights": self.weights, "modelled": self._modelled,
-                "precision_root": self._precision_root, "feedback_indptr": x.indptr,
-                "feedback_indices": x.indices, "feedback_data": x.data}
+                "precision_root": self._precision_root,
+                "seen_ratings": self._seen_ratings_array()}
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.weights = arrays["weights"]
         self._precision_root = np.asarray(arrays["precision_root"])
         self._set_modelled(np.asarray(arrays["modelled"]))
-        self._feedback = sp.csr_matrix(
-            (np.asarray(arrays["feedback_data"]), np.asarray(arrays["feedback_indices"]),
-             np.asarray(arrays["feedback_indptr"])), shape=(len(self.users), len(self.movies)))
+        ratings = arrays.get("seen_ratings")
+        self._start_history(self._ratings_from_feedback(arrays) if ratings is None
+                            else np.asarray(ratings))
+        self.movie_votes = np.bincount(self._seen_indices, minlength=len(self.movies)).astype(
+            np.float64)
+
+    def _ratings_from_feedback(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """Ratings for an artifact saved before EASE folded in, which kept only the feedback
+        strengths: values that give the same strengths (exact for ``rating``, a stand-in of
+        the right side of ``like_threshold`` for ``liked``, 1 for ``binary``)."""
+        x = sp.csr_matrix((np.asarray(arrays["feedback_data"]),
+                           np.asarray(arrays["feedback_indices"]),
+                           np.asarray(arrays["feedback_indptr"])),
+                          shape=(len(self._seen_indptr) - 1, len(self.movies)))
+        rows = np.repeat(np.arange(x.shape[0]), np.diff(self._seen_indptr))
+        strength = np.asarray(x[rows, self._seen_indices]).ravel()
+        if self.config.weighting == "liked":
+            threshold = self.config.like_threshold
+            return np.where(strength > 0, threshold, threshold - 1.0)
+        return strength
+
+    # --- online -------------------------------------------------------------------------------
+
+    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
+                     ratings: np.ndarray | list[float]) -> None:
+        """Set the user's history; their scores are the new row times ``B``, exactly.
+
+        Nothing is re-solved: ``B`` stays as fitted (the user's ratings enter it at a refit).
+        Contract and errors: :meth:`OnlineRecommender.fold_in_user`.
+        """
+        self._replace_history(*self._user_input(user_id, movie_ids, ratings))
+
+    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
+                      ratings: np.ndarray | list[float]) -> None:
+        """Append a new movie; a known one needs nothing (seen lists follow ``fold_in_user``).
+
+        Unlike the factor models, EASE cannot place a new movie from its raters: its weights
+        in ``B`` come from the closed form over every movie at once. Until a refit the new
+        movie stays outside ``B`` (a zero row and column): it scores 0 for every user (below
+        every movie ``B`` scores positively) and is similar to nothing. It does join each
+        listed user's seen movies, and its vote count is theirs. Input checks and errors as
+        :meth:`OnlineRecommender.fold_in_movie`.
+        """
+        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
+        if movie is not None:
+            return
+        movie = len(self.movies)
+        # grown copies of the per-movie arrays (B is not touched), published before the id
+        self._position = np.append(self._position[:movie], np.int64(-1))
+        self.movie_votes = np.append(self.movie_votes[:movie], float(len(users)))
+        self.movies.add(np.array([movie_id], np.int64))
+        self._add_to_raters(movie, users, values)
 
 
 def ease_weights(x: sp.spmatrix, l2: float) -> tuple[np.ndarray, np.ndarray]:

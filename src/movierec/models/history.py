@@ -23,6 +23,7 @@ class RatedHistory(OnlineRecommender):
     online models that are not factor models."""
 
     _seen_ratings: np.ndarray | None = None
+    movie_votes: np.ndarray | None = None  # ratings per movie index, float64
 
     def _start_history(self, ratings: np.ndarray) -> None:
         """After ``fit`` or ``load``: the ratings parallel to the base class's seen lists."""
@@ -41,6 +42,23 @@ class RatedHistory(OnlineRecommender):
         movies = movies.astype(np.int32)
         self._rated_overlay[user] = (movies, ratings.astype(np.float32))
         self._seen_overlay[user] = movies
+
+    def _replace_history(self, user_id: int, user: int | None, movies: np.ndarray,
+                         ratings: np.ndarray) -> None:
+        """A fold-in that only records the history: votes move, a new user's id comes last.
+
+        For models whose scores follow from the history alone (``movie_votes``: per movie
+        index, float64); takes what :meth:`_user_input` returned.
+        """
+        old = movies[:0] if user is None else self._history(user)[0]
+        user = len(self.users) if user is None else user
+        if not self.movie_votes.flags.writeable:  # a loaded array may be read-only
+            self.movie_votes = self.movie_votes.copy()
+        self.movie_votes[old] -= 1  # both index arrays are free of repeats
+        self.movie_votes[movies] += 1
+        self._set_history(user, movies, ratings)
+        if user == len(self.users):
+            self.users.add(np.array([user_id], np.int64))  # last: the history is in place
 
     def _seen_ratings_array(self) -> np.ndarray:
         """Ratings parallel to :meth:`_seen_arrays`' indices, the overlay merged in."""
