@@ -127,16 +127,16 @@ def test_a_single_user_dataset_is_refused():
 
 @pytest.fixture(scope="module")
 def cold_result(data):
-    return evaluate(data, ["chart", "als", "ease"], split="cold-users", fraction=0.25,
+    return evaluate(data, ["chart", "als", "ials"], split="cold-users", fraction=0.25,
                     n_profile=3, k=5, seed=1)
 
 
 def test_cold_users_are_folded_into_online_models_and_the_rest_are_not_applicable(cold_result):
-    chart, als, ease = cold_result.models
+    chart, als, ials = cold_result.models
     assert chart.not_applicable is None and als.not_applicable is None
-    assert "supports_online is False" in ease.not_applicable and ease.name == "ease"
-    assert ease.folds == [] and ease.summary() == {}  # no figures at all, not zeros
-    assert ease.to_json()["not_applicable"] == ease.not_applicable
+    assert "supports_online is False" in ials.not_applicable and ials.name == "ials"
+    assert ials.folds == [] and ials.summary() == {}  # no figures at all, not zeros
+    assert ials.to_json()["not_applicable"] == ials.not_applicable
     for model in (chart, als):
         summary = model.summary()
         for name in ("ndcg", "precision", "hit_rate", "coverage", "fit_seconds",

@@ -96,6 +96,9 @@ def _train(user_x: torch.Tensor, movie_x: torch.Tensor,
                 movie_batch = _drop(movie_batch, blanks, config.feature_dropout, shuffle)
             predicted = model(user_x[users[batch]], movie_batch)
             loss = nn.functional.mse_loss(predicted, target[batch])
+            if config.negatives:
+                loss = loss + config.negative_weight * _negative_loss(
+                    model, user_x, movie_x, users[batch], config.negatives, shuffle)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -116,6 +119,16 @@ def _train(user_x: torch.Tensor, movie_x: torch.Tensor,
     if best is not None:
         model.load_state_dict(best)
     return _arrays(model), np.array(log, dtype=np.float64).reshape(-1, 3)
+
+
+def _negative_loss(model: Towers, user_x: torch.Tensor, movie_x: torch.Tensor,
+                   users: torch.Tensor, per_rating: int, generator: torch.Generator
+                   ) -> torch.Tensor:
+    """MSE of uniformly drawn movies for the batch's users against the bottom of the scale."""
+    users = users.repeat(per_rating)
+    movies = torch.randint(len(movie_x), (len(users),), generator=generator)
+    predicted = model(user_x[users], movie_x[movies])
+    return nn.functional.mse_loss(predicted, torch.full_like(predicted, -1.0))
 
 
 def _drop(rows: torch.Tensor, blanks: list[tuple[torch.Tensor, torch.Tensor]],

@@ -267,6 +267,7 @@ class Recommender(ABC):
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "movierec_version": __version__,
             }
+            self._save_parts(staging)
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
             if target.exists():
                 old = target.with_name(f".{target.name}.old")
@@ -300,7 +301,14 @@ class Recommender(ABC):
         model._seen_indices = np.asarray(arrays.pop("seen_indices"))
         model.fingerprint = manifest.get("dataset_fingerprint")
         model._set_state(arrays)
+        model._load_parts(folder)
         return model
+
+    def _save_parts(self, folder: Path) -> None:  # noqa: B027 - a hook, empty by default
+        """A composite model writes the models it is made of into its (staging) folder."""
+
+    def _load_parts(self, folder: Path) -> None:  # noqa: B027 - a hook, empty by default
+        """A composite model reads back what :meth:`_save_parts` wrote."""
 
     # --- helpers for subclasses ---------------------------------------------------------------
 

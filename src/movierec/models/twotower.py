@@ -44,6 +44,8 @@ from movierec.models.online import OnlineRecommender, check_history, check_id, s
 
 logger = logging.getLogger(__name__)
 
+FAN_CONTRAST = 2.0  # see TwoTower.recommend_for_genres
+
 
 @dataclasses.dataclass(frozen=True)
 class TwoTowerConfig(RatingConfig):
@@ -55,6 +57,9 @@ class TwoTowerConfig(RatingConfig):
     the chance that a training example shows the movie tower the movie without its metadata,
     and (independently) without its ratings, as DropoutNet (Volkovs et al., NeurIPS 2017) does,
     so that a movie known only from ratings, or only from metadata, is still placed well;
+    ``negatives`` unrated movies drawn uniformly per rating in each epoch, fitted to the bottom
+    of the scale with loss weight ``negative_weight`` (0: ratings only, the classic recipe that
+    predicts ratings well but ranks poorly, since it never sees what users skip);
     ``threads`` PyTorch's intra-op threads while training (0: PyTorch's default).
     """
 
@@ -67,6 +72,8 @@ class TwoTowerConfig(RatingConfig):
     validation: float = 0.1
     content_dims: int = 32
     feature_dropout: float = 0.2
+    negatives: int = 0
+    negative_weight: float = 0.5
     threads: int = 0
 
     def validate(self) -> None:
@@ -84,6 +91,8 @@ class TwoTowerConfig(RatingConfig):
         require_int(self.content_dims, "content_dims", 0)
         require(isinstance(self.feature_dropout, float | int) and 0 <= self.feature_dropout < 1,
                 "feature_dropout", "a probability in [0, 1)", self.feature_dropout)
+        require_int(self.negatives, "negatives", 0)
+        require_number(self.negative_weight, "negative_weight")
         require_int(self.threads, "threads", 0)
 
     @property
@@ -203,10 +212,13 @@ class TwoTower(RatingPredictor, OnlineRecommender):
                              candidates: np.ndarray | None = None) -> Ranking:
         """The top ``k`` movies for someone who has rated nothing and only names genres they like.
 
-        They are placed among the users who like those genres most: the mean user-tower
-        output of the training users (the top 5%, at least 10) whose taste, standardised per
-        genre, is highest over the named genres. A real history is better, and a fold-in of
-        the first ratings replaces this.
+        They are placed among the users who like those genres most: the fans are the
+        training users (the top 5%, at least 10) whose taste, standardised per genre, is
+        highest over the named genres, and the newcomer's vector is the mean user's plus
+        twice what sets the fans' mean apart from it (once gives the fans' mean, which still
+        leans to the films everyone likes: 3 of 10 picks for "Horror" on ml-100k were horror;
+        twice gives 8). A real history is better, and a fold-in of the first ratings
+        replaces this.
 
         Raises:
             NoMatchError: a genre the catalog does not use (the message lists them).
@@ -226,7 +238,9 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         fans = (taste[:, columns] / np.where(spread > 0, spread, 1.0)).mean(axis=1)
         n_fans = max(10, n_trained // 20)
         top = np.argsort(-fans, kind="stable")[:n_fans]
-        vector = tf_unit(self.user_vectors[top].mean(axis=0, keepdims=True))[0]
+        everyone = np.asarray(self.user_vectors[:n_trained], np.float64).mean(axis=0)
+        fan = np.asarray(self.user_vectors[top], np.float64).mean(axis=0)
+        vector = tf_unit((everyone + FAN_CONTRAST * (fan - everyone))[None, :])[0]
         return self._top(self.item_vectors @ vector, k, None, candidates)
 
     # --- online -------------------------------------------------------------------------------
