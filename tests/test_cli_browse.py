@@ -97,3 +97,18 @@ def test_find_fallback_note_on_stderr_and_help(home, tmp_path, monkeypatch):
     assert empty.returncode == 1 and "q '   ' is not allowed" in empty.stderr
     assert "Traceback" not in empty.stderr
     assert "--min-rating" in movierec("find", "--help", home=home).stdout
+
+
+@pytest.mark.slow
+def test_train_hybrid_then_newcomer_picks_by_liked_genres(home):
+    pytest.importorskip("torch", reason="the two-tower model trains with PyTorch")
+    trained = run_json(home, "train", "--model", "hybrid", "--no-default")
+    assert trained["model"] == "hybrid" and trained["config"]["parts"].count(",") == 3
+    answer = run_json(home, "recommend", "--likes", "Animation", "-k", "5")
+    assert answer["user_id"] is None and answer["model"] == "twotower"
+    assert sum("Animation" in m["genres"] for m in answer["movies"]) >= 3
+    assert answer["movies"][0]["reason"] == "liked by fans of Animation"
+    table = movierec("recommend", "--likes", "Animation", "-k", "3", home=home).stdout
+    assert "a newcomer who likes Animation" in table
+    both = movierec("recommend", "--likes", "Drama", "--user", "1", home=home, check=False)
+    assert both.returncode == 1 and "exactly one of --user" in both.stderr

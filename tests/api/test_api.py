@@ -340,3 +340,15 @@ def test_embedding_map_without_matplotlib_is_501(client, monkeypatch):
     monkeypatch.setattr("movierec.plots.embedding_map.available", lambda: False)
     response = client.get("/plots/embeddings.png")
     assert response.status_code == 501 and "movierec[plot]" in response.json()["message"]
+
+
+def test_recommendations_for_a_newcomer_by_liked_genres(client):
+    pytest.importorskip("torch", reason="the two-tower model trains with PyTorch")
+    response = client.get("/recommendations", params={"likes": "Animation", "k": 5})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["user_id"] is None and body["model"] == "twotower"
+    assert sum("Animation" in m["genres"] for m in body["movies"]) >= 3
+    unknown = client.get("/recommendations", params={"likes": "Westerns"})
+    assert unknown.status_code == 404 and "Westerns" in unknown.json()["message"]
+    assert client.get("/recommendations").status_code == 422

@@ -112,3 +112,19 @@ def test_fuse_rankings_rewards_agreement():
     b = Ranking(np.array([3, 4, 1]), np.array([5.0, 4.0, 3.0]))
     fused = fuse_rankings([a, b], k=3)
     assert fused.movie_ids.tolist() == [1, 3, 2]
+
+
+@pytest.mark.slow
+def test_a_newcomer_who_names_genres_gets_the_two_towers_picks(engine):
+    pytest.importorskip("torch", reason="the two-tower model trains with PyTorch")
+    answer = engine.recommend_for_genres("Animation, Children's", k=10)
+    assert answer.user_id is None and answer.model == "twotower" and len(answer.movies) == 10
+    kids = sum(bool({"Animation", "Children's"} & set(m.genres)) for m in answer.movies)
+    assert kids >= 5, [(m.title, m.genres) for m in answer.movies]
+    horror = engine.recommend_for_genres(["Horror"], k=10)
+    assert sum("Horror" in m.genres for m in horror.movies) >= 5
+    assert not {m.movie_id for m in horror.movies} & {m.movie_id for m in answer.movies}
+    filtered = engine.recommend_for_genres("Comedy", k=5, years="1990s")
+    assert all(1990 <= m.year <= 1999 for m in filtered.movies)
+    with pytest.raises(NoMatchError, match="Westerns"):
+        engine.recommend_for_genres("Westerns")

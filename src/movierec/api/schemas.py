@@ -144,7 +144,7 @@ class UserRatingsOut(BaseModel):
 
 
 class RecommendOut(BaseModel):
-    user_id: int
+    user_id: int | None = Field(description="None for picks by liked genres alone.")
     model: str
     movies: list[Recommended]
 

@@ -28,8 +28,9 @@ def register(app: typer.Typer) -> None:
 
 
 def train(
-    model: Annotated[str, typer.Option("--model", "-m", help="mf, mf-bounded, als, knn, ease, "
-                                       "ials, content-soup, content-tfidf or content-kg.")]
+    model: Annotated[str, typer.Option("--model", "-m", help="mf, mf-bounded, mf-tuned, als, knn, "
+                                       "ease, ials, twotower, hybrid, chart, content, "
+                                       "content-soup, content-tfidf or content-kg.")]
     = "als",
     default: Annotated[bool, typer.Option(help="Make it the model `recommend` uses.")] = True,
     dataset: DatasetOption = "ml-100k",
@@ -53,7 +54,11 @@ def train(
 
 
 def recommend(
-    user: Annotated[int, typer.Option("--user", "-u", help="A user id of the dataset.")],
+    user: Annotated[int | None, typer.Option("--user", "-u", help="A user id of the dataset.")]
+    = None,
+    likes: Annotated[str | None, typer.Option("--likes", help="Instead of --user: genres a "
+                                              "newcomer likes, comma-separated (two-tower "
+                                              "model).")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="How many movies.")] = 10,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Default: the last one "
                                               "trained, else als.")] = None,
@@ -68,14 +73,25 @@ def recommend(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A user's top picks among movies they have not rated, each with a reason."""
-    answer = Engine.open(home_of(home), dataset, db=db).recommend(
-        user, model=model, k=k, genres=genre, years=years, min_rating=min_rating)
+    """A user's top picks among movies they have not rated, each with a reason; or, with
+    --likes Comedy,Animation, picks for someone who has rated nothing yet."""
+    if (user is None) == (likes is None):
+        raise ValueError("give exactly one of --user (a user id) and --likes (genres, e.g. "
+                         "--likes Comedy,Animation)")
+    engine = Engine.open(home_of(home), dataset, db=db)
+    if likes is not None:
+        answer = engine.recommend_for_genres(likes, k=k, genres=genre, years=years,
+                                             min_rating=min_rating)
+    else:
+        answer = engine.recommend(user, model=model, k=k, genres=genre, years=years,
+                                  min_rating=min_rating)
     if as_json:
         emit_json(answer.to_json())
         return
-    table = Table("#", "title", "year", "predicted", "why",
-                  title=f"for user {answer.user_id} · {escape(answer.model)}")
+    who = (f"user {answer.user_id}" if answer.user_id is not None
+           else f"a newcomer who likes {likes}")
+    table = Table("#", "title", "year", "score", "why",
+                  title=f"for {escape(who)} · {escape(answer.model)}")
     reasons = answer.reasons or [""] * len(answer.movies)
     for rank, (row, why) in enumerate(zip(answer.movies, reasons, strict=False), 1):
         table.add_row(str(rank), escape(row.title), str(row.year or ""), f"{row.score:.2f}",

@@ -41,7 +41,7 @@ class SimilarAnswer:
 
 @dataclass
 class RecommendAnswer:
-    user_id: int
+    user_id: int | None  # None: someone who has not rated anything (genre picks)
     model: str
     movies: list[MovieRow]
     reasons: list[str]

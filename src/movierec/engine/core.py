@@ -349,6 +349,39 @@ class Engine:
         why = self._reasons(recommender, history, ranking.movie_ids) if reasons else []
         return RecommendAnswer(int(user_id), name, rows, why)
 
+    def recommend_for_genres(self, likes: str | list[str], *, k: int = 10,
+                             genres: str | None = None, years: str | None = None,
+                             min_rating: float | None = None) -> RecommendAnswer:
+        """Picks for someone who has rated nothing and only names genres they like.
+
+        The two-tower model places them among the users who like those genres most (the
+        serving model's, when it is the two-tower model or a hybrid holding one; else the
+        stored ``twotower`` model, fitted on first use). ``genres``, ``years`` and
+        ``min_rating`` filter the answer as in :meth:`recommend`.
+        """
+        _check_k(k)
+        names = likes.split(",") if isinstance(likes, str) else list(likes)
+        names = [name.strip() for name in names if name.strip()]
+        if not names:
+            raise NoMatchError("name at least one genre you like, e.g. Comedy,Animation")
+        tower = self._tower_model()
+        candidates = self.candidates(genres=genres, years=years, min_rating=min_rating)
+        ranking = tower.recommend_for_genres(names, k, candidates=candidates)  # type: ignore[attr-defined]
+        rows = [self.movie(m, s) for m, s in ranking]
+        return RecommendAnswer(None, tower.kind, rows,
+                               [f"liked by fans of {' and '.join(names)}"] * len(rows))
+
+    def _tower_model(self) -> Recommender:
+        name = self.default_model()
+        if name in ("twotower", "hybrid"):
+            model = self.model(name)
+            if model.kind == "twotower":
+                return model
+            for part in getattr(model, "parts", []):
+                if part.kind == "twotower":
+                    return part
+        return self.model("twotower")
+
     def _history(self, user_id: int, live: OnlineUpdater | None) -> tuple[np.ndarray, np.ndarray]:
         """The user's (movie ids, ratings): from the store when one is live, else the dataset."""
         if live is not None:

@@ -66,6 +66,22 @@ def recommendations(svc: Svc, user_id: UserId,
     return JSONResponse(plain(answer.to_json()))
 
 
+@router.get("/recommendations", response_model=RecommendOut,
+            responses=responses(404, 422, 500, 503))
+def recommendations_for_genres(
+        svc: Svc,
+        likes: Annotated[str, Query(min_length=1, max_length=500,
+                                    description="Genres the visitor likes, comma-separated "
+                                    "(e.g. Comedy,Animation).")],
+        k: Annotated[int, Query(ge=1, le=100)] = 10, genre: Genre = None,
+        years: Years = None, min_rating: MinRating = None) -> JSONResponse:
+    """Picks for a visitor who has rated nothing and only names genres they like (two-tower
+    model: they are placed among the users who like those genres most)."""
+    answer = svc.engine.recommend_for_genres(likes, k=k, genres=genre, years=years,
+                                             min_rating=min_rating)
+    return JSONResponse(plain(answer.to_json()))
+
+
 @router.post("/users", response_model=NewUserOut, status_code=201,
              responses=responses(400, 404, 409, 422, 500, 503))
 def new_user(svc: Svc, body: NewUserIn) -> JSONResponse:
