@@ -228,3 +228,22 @@ def test_search_by_description_with_filters(page: Page, server_url: str) -> None
     box.press("Enter")
     expect(page.locator("#describe-status.error")).to_contain_text("Describe a film")
     expect(page.locator("#describe-results li")).to_have_count(0)
+
+
+def test_a_newcomer_picks_genres_and_gets_picks_without_rating(page: Page, server_url: str) -> None:
+    pytest.importorskip("torch", reason="the two-tower model trains with PyTorch")
+    from tests.web.conftest import STARTUP_S, _get_json
+
+    _get_json(f"{server_url}/recommendations?likes=Drama&k=1", timeout=STARTUP_S * 3)  # fits
+    page.goto(server_url)
+    show = page.get_by_role("button", name="Show picks")
+    show.click()
+    expect(page.locator("#likes-status.error")).to_contain_text("Pick at least one genre")
+    page.locator("#likes-genres").get_by_label("Animation").check()
+    with page.expect_response(lambda r: "/recommendations?" in r.url and "Animation" in r.url):
+        show.click()
+    settled(page, "#likes-status")
+    expect(page.locator("#likes-status")).to_contain_text("fans of Animation")
+    expect(page.locator("#likes-results li")).to_have_count(10)
+    metas = page.locator("#likes-results li .meta").all_inner_texts()
+    assert sum("Animation" in m for m in metas) >= 5, metas

@@ -212,6 +212,55 @@ async function runDescribe() {
   setStatus(status, [head, ...notes].join(" "), notes.length || !movies.length ? "note" : "");
 }
 
+// --- 1c. picks for a newcomer who only names genres ----------------------------------------
+
+const likesRequest = latestOnly();
+
+async function initLikes() {
+  $("#likes-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    runLikes();
+  });
+  try {
+    const answer = await api("/genres");
+    const names = Array.isArray(answer) ? answer : answer.genres;
+    for (const name of names) {
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = name;
+      const label = el("label", "chip");
+      label.append(box, ` ${name}`);
+      $("#likes-genres").append(label);
+    }
+  } catch {
+    $("#likes-form").hidden = true; // rating films still works
+  }
+}
+
+async function runLikes() {
+  const status = $("#likes-status");
+  const list = $("#likes-results");
+  const liked = [...document.querySelectorAll("#likes-genres input:checked")].map((b) => b.value);
+  if (!liked.length) {
+    list.replaceChildren();
+    setStatus(status, "Pick at least one genre.", "error");
+    return;
+  }
+  setStatus(status, `Finding films for fans of ${liked.join(" and ")}…`, "loading");
+  const answer = await likesRequest((signal) =>
+    api(`/recommendations${query({ likes: liked.join(","), k: 10 })}`, { signal }));
+  if (answer.stale) return;
+  if (!answer.ok) {
+    list.replaceChildren();
+    setStatus(status, answer.error.message, "error");
+    return;
+  }
+  fill(list, answer.result.movies, (m) => movieItem(m, {
+    onPick: pickFromElsewhere, facts: ratingFacts(m), reason: m.reason }));
+  setStatus(status, `Picks for fans of ${liked.join(" and ")}. Rate a few films for picks ` +
+    "of your own.");
+}
+
 // --- 2. charts -----------------------------------------------------------------------------
 
 const chartRequest = latestOnly();
@@ -458,6 +507,7 @@ function initUser() {
 document.addEventListener("DOMContentLoaded", () => {
   initSearch();
   initDescribe();
+  initLikes();
   initCharts();
   initRating();
   initUser();
