@@ -236,7 +236,7 @@ def test_a_newcomer_picks_genres_and_gets_picks_without_rating(page: Page, serve
 
     _get_json(f"{server_url}/recommendations?likes=Drama&k=1", timeout=STARTUP_S * 3)  # fits
     page.goto(server_url)
-    show = page.get_by_role("button", name="Show picks")
+    show = page.get_by_role("button", name="Get picks")
     show.click()
     expect(page.locator("#likes-status.error")).to_contain_text("Pick at least one genre")
     page.locator("#likes-genres").get_by_label("Animation").check()
