@@ -55,6 +55,8 @@ bench: install
 	$(BIN)/python bench/vs_peers.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/online.py
+	$(BIN)/python bench/neural.py
+	$(BIN)/python bench/find.py
 	$(BIN)/python -m pip install -q -e ".[serve]"
 	$(BIN)/python bench/serve.py
 
