@@ -36,10 +36,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from movierec.errors import UnknownMovieError, UnknownUserError
 from movierec.models.base import RatingConfig
 from movierec.models.factors import FactorModel, ItemSide, unit_rows
-from movierec.models.online import OnlineRecommender, check_history, check_id, sorted_unique
+from movierec.models.online import OnlineRecommender
 
 _MIN_CAPACITY = 16  # rows a grown buffer holds at least
 
@@ -83,18 +82,10 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
 
     def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
                      ratings: np.ndarray | list[float]) -> None:
-        self._check_fitted()
-        user_id = check_id(user_id, "user_id")
-        ids, values = check_history(movie_ids, ratings, "movie_ids")
-        movies = self.movies.indices(ids, missing="mask")
-        if (movies < 0).any():
-            raise UnknownMovieError(int(ids[movies < 0][0]))
-        movies, values = sorted_unique(movies, values, ids, "movie_ids")
+        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
         vector, bias = self._fold_in_row(movies, values, item=False)
-        try:
-            user, known = self.users.index(user_id), True
-        except KeyError:
-            user, known = len(self.users), False
+        known = user is not None
+        user = len(self.users) if user is None else user
         old_seen = self._seen(user) if known else movies[:0]
         self._write_user(user, vector, bias)
         votes = self._item_rows(len(self._items)).votes
@@ -106,18 +97,10 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
 
     def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
                       ratings: np.ndarray | list[float]) -> None:
-        self._check_fitted()
-        movie_id = check_id(movie_id, "movie_id")
-        ids, values = check_history(user_ids, ratings, "user_ids")
-        users = self.users.indices(ids, missing="mask")
-        if (users < 0).any():
-            raise UnknownUserError(int(ids[users < 0][0]))
-        users, values = sorted_unique(users, values, ids, "user_ids")
+        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
         vector, bias = self._fold_in_row(users, values, item=True)
-        try:
-            movie, known = self.movies.index(movie_id), True
-        except KeyError:
-            movie, known = len(self.movies), False
+        known = movie is not None
+        movie = len(self.movies) if movie is None else movie
         n = max(len(self._items), movie + 1)
         rows = self._item_rows(n)
         rows.factors[movie] = vector

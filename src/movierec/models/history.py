@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from movierec.errors import UnknownMovieError, UnknownUserError
-from movierec.models.online import OnlineRecommender, check_history, check_id, sorted_unique
+from movierec.models.online import OnlineRecommender
 
 
 class RatedHistory(OnlineRecommender):
@@ -76,32 +75,6 @@ class RatedHistory(OnlineRecommender):
             out[indptr[user]:indptr[user + 1]] = ratings
         return out
 
-    def _user_input(self, user_id: object, movie_ids: np.ndarray | list[int],
-                    ratings: np.ndarray | list[float]
-                    ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
-        """Checked fold-in input: (raw id, index or None when new, sorted movies, ratings)."""
-        self._check_fitted()
-        user_id = check_id(user_id, "user_id")
-        ids, values = check_history(movie_ids, ratings, "movie_ids")
-        movies = self.movies.indices(ids, missing="mask")
-        if (movies < 0).any():
-            raise UnknownMovieError(int(ids[movies < 0][0]))
-        movies, values = sorted_unique(movies, values, ids, "movie_ids")
-        return user_id, self._known(self.users, user_id), movies, values
-
-    def _movie_input(self, movie_id: object, user_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]
-                     ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
-        """Checked fold-in input: (raw id, index or None when new, sorted users, ratings)."""
-        self._check_fitted()
-        movie_id = check_id(movie_id, "movie_id")
-        ids, values = check_history(user_ids, ratings, "user_ids")
-        users = self.users.indices(ids, missing="mask")
-        if (users < 0).any():
-            raise UnknownUserError(int(ids[users < 0][0]))
-        users, values = sorted_unique(users, values, ids, "user_ids")
-        return movie_id, self._known(self.movies, movie_id), users, values
-
     def _add_to_raters(self, movie: int, users: np.ndarray, ratings: np.ndarray) -> None:
         """A new movie (the largest index) joins each rater's history, order kept."""
         for user, rating in zip(users.tolist(), ratings.tolist(), strict=True):
@@ -109,9 +82,3 @@ class RatedHistory(OnlineRecommender):
             self._set_history(user, np.append(movies, np.int32(movie)),
                               np.append(values, np.float32(rating)))
 
-    @staticmethod
-    def _known(ids, raw: int) -> int | None:
-        try:
-            return ids.index(raw)
-        except KeyError:
-            return None

@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 
 from movierec.data.dataset import Dataset
-from movierec.errors import UnknownMovieError, UnknownUserError
+from movierec.errors import UnknownUserError
 from movierec.models.base import Config, Recommender, require
 from movierec.models.factors import require_int
-from movierec.models.online import OnlineRecommender, check_history, check_id, sorted_unique
+from movierec.models.online import OnlineRecommender
 
 logger = logging.getLogger(__name__)
 
@@ -218,42 +218,26 @@ class Hybrid(OnlineRecommender):
 
     def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
                      ratings: np.ndarray | list[float]) -> None:
-        self._check_fitted()
-        user_id = check_id(user_id, "user_id")
-        ids, values = check_history(movie_ids, ratings, "movie_ids")
-        movies = self.movies.indices(ids, missing="mask")
-        if (movies < 0).any():
-            raise UnknownMovieError(int(ids[movies < 0][0]))
-        movies, _ = sorted_unique(movies, values, ids, "movie_ids")
+        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
+        ids = self.movies.ids[movies]
         for part in self.parts:  # input checked above: none of them can fail half-way
             part.fold_in_user(user_id, ids, values)
-        self._seen_overlay[self._user_slot(user_id)] = movies.astype(np.int32)
-        if user_id not in self.users:
+        self._seen_overlay[len(self.users) if user is None else user] = movies.astype(np.int32)
+        if user is None:
             self.users.add(np.array([user_id], np.int64))
 
     def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
                       ratings: np.ndarray | list[float]) -> None:
-        self._check_fitted()
-        movie_id = check_id(movie_id, "movie_id")
-        ids, values = check_history(user_ids, ratings, "user_ids")
-        users = self.users.indices(ids, missing="mask")
-        if (users < 0).any():
-            raise UnknownUserError(int(ids[users < 0][0]))
-        users, _ = sorted_unique(users, values, ids, "user_ids")
+        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
+        ids = self.users.ids[users]
         for part in self.parts:
             part.fold_in_movie(movie_id, ids, values)
-        if movie_id in self.movies:
+        if movie is not None:
             return
         movie = len(self.movies)
         self.movies.add(np.array([movie_id], np.int64))
         for user in users.tolist():
             self._seen_overlay[user] = np.append(self._seen(user), np.int32(movie))
-
-    def _user_slot(self, user_id: int) -> int:
-        try:
-            return self.users.index(user_id)
-        except KeyError:
-            return len(self.users)
 
     # --- state --------------------------------------------------------------------------------
 

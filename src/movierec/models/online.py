@@ -13,6 +13,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from movierec.data.idmap import IdMap
+from movierec.errors import UnknownMovieError, UnknownUserError
 from movierec.models.base import Recommender
 
 
@@ -76,6 +78,42 @@ class OnlineRecommender(Recommender):
             ValueError: lengths differ, a rating is not finite, or a user repeats.
             NotFittedError: before ``fit`` or ``load``.
         """
+
+
+    def _user_input(self, user_id: object, movie_ids: np.ndarray | list[int],
+                    ratings: np.ndarray | list[float]
+                    ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
+        """Checked ``fold_in_user`` input: (raw id, index or None when new, sorted movie
+        indices, their ratings); raises as the contract says before anything changes."""
+        self._check_fitted()
+        user_id = check_id(user_id, "user_id")
+        ids, values = check_history(movie_ids, ratings, "movie_ids")
+        movies = self.movies.indices(ids, missing="mask")
+        if (movies < 0).any():
+            raise UnknownMovieError(int(ids[movies < 0][0]))
+        movies, values = sorted_unique(movies, values, ids, "movie_ids")
+        return user_id, _known(self.users, user_id), movies, values
+
+    def _movie_input(self, movie_id: object, user_ids: np.ndarray | list[int],
+                     ratings: np.ndarray | list[float]
+                     ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
+        """Checked ``fold_in_movie`` input: (raw id, index or None when new, sorted user
+        indices, their ratings)."""
+        self._check_fitted()
+        movie_id = check_id(movie_id, "movie_id")
+        ids, values = check_history(user_ids, ratings, "user_ids")
+        users = self.users.indices(ids, missing="mask")
+        if (users < 0).any():
+            raise UnknownUserError(int(ids[users < 0][0]))
+        users, values = sorted_unique(users, values, ids, "user_ids")
+        return movie_id, _known(self.movies, movie_id), users, values
+
+
+def _known(ids: IdMap, raw: int) -> int | None:
+    try:
+        return ids.index(raw)
+    except KeyError:
+        return None
 
 
 def check_id(value: object, name: str) -> int:

@@ -35,12 +35,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
-from movierec.errors import DataFormatError, NoMatchError, UnknownMovieError, UnknownUserError
+from movierec.errors import DataFormatError, NoMatchError
 from movierec.models import towerfeatures as tf
 from movierec.models.base import Ranking, RatingConfig, RatingPredictor, _check_k, require
 from movierec.models.factors import require_int, require_number
 from movierec.models.foldin import reserve
-from movierec.models.online import OnlineRecommender, check_history, check_id, sorted_unique
+from movierec.models.online import OnlineRecommender
 
 logger = logging.getLogger(__name__)
 
@@ -247,22 +247,14 @@ class TwoTower(RatingPredictor, OnlineRecommender):
 
     def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
                      ratings: np.ndarray | list[float]) -> None:
-        self._check_fitted()
-        user_id = check_id(user_id, "user_id")
-        ids, values = check_history(movie_ids, ratings, "movie_ids")
-        movies = self.movies.indices(ids, missing="mask")
-        if (movies < 0).any():
-            raise UnknownMovieError(int(ids[movies < 0][0]))
-        movies, values = sorted_unique(movies, values, ids, "movie_ids")
+        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
         history = sp.csr_matrix((values.astype(np.float32), movies, [0, len(movies)]),
                                 shape=(1, len(self.item_vectors)))
         raw = tf.user_features(history, self._genre_matrix(len(self.item_vectors)),
                                self.global_mean, self._demographics_of(user_id))
         vector = self._tower("user", raw)
-        try:
-            user, known = self.users.index(user_id), True
-        except KeyError:
-            user, known = len(self.users), False
+        known = user is not None
+        user = len(self.users) if user is None else user
         old_seen = self._seen(user) if known else movies[:0]
         self._write("user_raw", user, raw[0])
         self.user_vectors = self._write("user_vectors", user, vector[0], self.user_vectors)
@@ -276,17 +268,9 @@ class TwoTower(RatingPredictor, OnlineRecommender):
 
     def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
                       ratings: np.ndarray | list[float]) -> None:
-        self._check_fitted()
-        movie_id = check_id(movie_id, "movie_id")
-        ids, values = check_history(user_ids, ratings, "user_ids")
-        users = self.users.indices(ids, missing="mask")
-        if (users < 0).any():
-            raise UnknownUserError(int(ids[users < 0][0]))
-        users, values = sorted_unique(users, values, ids, "user_ids")
-        try:
-            movie, known = self.movies.index(movie_id), True
-        except KeyError:
-            movie, known = len(self.movies), False
+        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
+        known = movie is not None
+        movie = len(self.movies) if movie is None else movie
         raw = (self._a["movie_raw"][movie].copy() if known
                else self._blank_movie())
         raters = sp.csr_matrix((values.astype(np.float32), users, [0, len(users)]),
