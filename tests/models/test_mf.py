@@ -8,6 +8,7 @@ import pytest
 
 from movierec.data.dataset import FIVE_STARS, Dataset
 from movierec.data.sources import load_path
+from movierec.models.als import ALS
 from movierec.models.factors import ridge_solve
 from movierec.models.mf import (
     BoundedMatrixFactorization,
@@ -89,7 +90,7 @@ def test_one_epoch_matches_surprises_update_by_hand():
 
 def test_predict_is_the_biased_dot_product_clipped_to_the_scale():
     data = random_ratings()
-    model = MatrixFactorization(n_factors=4, n_epochs=30).fit(data)
+    model = MatrixFactorization(n_factors=4, n_epochs=30, rank_by="rating").fit(data)
     users, movies = np.array([1, 2, 3, 40]), np.array([1, 5, 9, 30])
     u, m = model.users.indices(users), model.movies.indices(movies)
     raw = (model.global_mean + model.user_bias[u] + model.item_bias[m]
@@ -158,9 +159,10 @@ def test_shrink_votes_moves_a_barely_rated_movie_down():
     rows += [(u, 4, 1.0) for u in range(1, 31)]  # a disliked movie pulls the mean down
     rows += [(1, 9, 5.0)]  # movie 9: one perfect vote
     data = frame(rows)
-    plain = MatrixFactorization(n_factors=2, n_epochs=200, lr_all=0.02).fit(data)
+    plain = MatrixFactorization(n_factors=2, n_epochs=200, lr_all=0.02,
+                                rank_by="rating").fit(data)
     shrunk = MatrixFactorization(n_factors=2, n_epochs=200, lr_all=0.02,
-                                 shrink_votes=20).fit(data)
+                                 shrink_votes=20, rank_by="rating").fit(data)
     assert plain.recommend(2, k=1, exclude_seen=False).movie_ids[0] == 9
     order = list(shrunk.recommend(2, k=5, exclude_seen=False).movie_ids)
     assert order.index(9) == 3 and order[-1] == 4
@@ -249,3 +251,40 @@ def test_accuracy_on_ml100k_matches_surprise():
         predicted = model.predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy())
         rmse = np.sqrt(np.mean((predicted - test["rating"].to_numpy()) ** 2))
         assert rmse < bound, (model.kind, rmse)
+
+
+def two_tastes():
+    """Fans of movies 1–5 who dislike 6–10, fans of 6–10 who dislike 1–5, and hits 11–13 that
+    everyone rates 5★ (the largest item biases)."""
+    rows = []
+    for u in range(1, 41):
+        liked, disliked = ((1, 2, 3, 4, 5), (6, 7, 8, 9, 10)) if u <= 20 else \
+            ((6, 7, 8, 9, 10), (1, 2, 3, 4, 5))
+        rows += [(u, m, 5.0) for m in liked] + [(u, m, 1.0) for m in disliked]
+        rows += [(u, m, 5.0) for m in (11, 12, 13)]
+    return frame(rows)
+
+
+@pytest.mark.parametrize("model_class", [MatrixFactorization, ALS])
+def test_taste_ranking_follows_a_newcomer_and_leaves_predict_alone(model_class):
+    data = two_tastes()
+    by_taste = model_class(n_factors=4, seed=1).fit(data)
+    by_rating = model_class(n_factors=4, seed=1, rank_by="rating").fit(data)
+    np.testing.assert_array_equal(by_taste.predict([1, 30], [2, 2]),
+                                  by_rating.predict([1, 30], [2, 2]))
+    for model in (by_taste, by_rating):
+        model.fold_in_user(901, [1, 6], [5.0, 1.0])  # likes the first taste
+        model.fold_in_user(902, [1, 6], [1.0, 5.0])  # the second
+    first = set(by_taste.recommend(901, k=3).movie_ids.tolist())
+    second = set(by_taste.recommend(902, k=3).movie_ids.tolist())
+    assert first <= {2, 3, 4, 5, 11, 12, 13} and second <= {7, 8, 9, 10, 11, 12, 13}
+    assert first & {2, 3, 4, 5} and second & {7, 8, 9, 10}
+    # ranked by predicted rating, the hits' biases win for both newcomers
+    assert set(by_rating.recommend(901, k=3).movie_ids.tolist()) == {11, 12, 13}
+
+
+def test_taste_ranking_of_a_user_with_no_ratings_is_the_shrunk_bias_chart():
+    model = MatrixFactorization(n_factors=4).fit(two_tastes())
+    model.fold_in_user(903, [], [])
+    top = model.recommend(903, k=3).movie_ids
+    assert set(top.tolist()) == {11, 12, 13}

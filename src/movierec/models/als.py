@@ -33,8 +33,8 @@ import numpy as np
 
 from movierec.data.dataset import Dataset
 from movierec.data.idmap import IdMap
-from movierec.models.base import RatingConfig, require
-from movierec.models.factors import require_int, require_number
+from movierec.models.base import require
+from movierec.models.factors import FactorConfig, require_int, require_number
 from movierec.models.foldin import OnlineFactorModel
 from movierec.models.ridge import solve_rows
 
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
-class ALSConfig(RatingConfig):
+class ALSConfig(FactorConfig):
     """Hyper-parameters of explicit ALS.
 
     Attributes:

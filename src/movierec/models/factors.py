@@ -96,6 +96,31 @@ def unit_rows(factors: np.ndarray) -> np.ndarray:
     return np.divide(factors, norms, where=norms > 0, out=np.zeros_like(factors))
 
 
+@dataclasses.dataclass(frozen=True)
+class FactorConfig(RatingConfig):
+    """What every factor model's config adds: how ``recommend`` ranks (``predict`` never moves).
+
+    Attributes:
+        rank_by: ``"taste"`` (the default) ranks by the user's taste beside a shrunk item
+            bias (:meth:`FactorModel.taste_scores`); ``"rating"`` by the predicted rating,
+            shrunk by ``shrink_votes`` when it is set.
+        taste_weight: w, how much the taste term counts against the item's quality, in units
+            of the spread of the shrunk biases.
+        prior_votes: m of the item quality ``b_i · v/(v+m)`` in taste ranking.
+    """
+
+    rank_by: str = "taste"
+    taste_weight: float = 3.0
+    prior_votes: float = 50.0
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.rank_by in ("taste", "rating"), "rank_by", "'taste' or 'rating'",
+                self.rank_by)
+        require_number(self.taste_weight, "taste_weight")
+        require_number(self.prior_votes, "prior_votes")
+
+
 class FactorModel(RatingPredictor):
     """Shared scoring and state of ``link(offset + b_u + b_i + p_u·q_i)`` models.
 
@@ -107,7 +132,7 @@ class FactorModel(RatingPredictor):
 
     predicts_ratings: ClassVar[bool] = True
     embeds_movies: ClassVar[bool] = True
-    config_class: ClassVar[type[RatingConfig]] = RatingConfig
+    config_class: ClassVar[type[RatingConfig]] = FactorConfig
 
     def __init__(self, config: RatingConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -206,6 +231,57 @@ class FactorModel(RatingPredictor):
         z = (items.factors @ self.user_factors[user]).astype(np.float64)
         z += self.offset + float(self.user_bias[user]) + items.bias
         return self._clip(self._link(z))
+
+    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
+                  candidates: np.ndarray | None = None) -> Ranking:
+        if getattr(self.config, "rank_by", "rating") == "rating":
+            return super().recommend(user_id, k, exclude_seen=exclude_seen,
+                                     candidates=candidates)
+        self._check_fitted()
+        _check_k(k)
+        user = self._user_index(user_id)
+        return self._top(self.taste_scores(user), k, self._seen(user) if exclude_seen else None,
+                         candidates)
+
+    recommend.__doc__ = RatingPredictor.recommend.__doc__
+
+    def taste_scores(self, user: int) -> np.ndarray:
+        """Ranking scores that follow the user's taste: ``q_i + w·σ_q·a_ui``.
+
+        Ranked by predicted rating, ``b_i`` decides: a newcomer's factors are small (a few
+        ratings, a ridge penalty), so everyone gets the movies with the largest biases, many
+        of them barely rated (on ml-100k: the same list for almost every newcomer,
+        personalization 0.2–0.3). Here the two parts are put on one scale instead:
+
+        * quality ``q_i = b_i · v_i/(v_i + m)``, the item bias shrunk by its vote count v
+          (``prior_votes`` m), so a movie rated twice is not a "best movie";
+        * affinity ``a_ui = p_u·q_i / (‖p_u‖ · mean‖q‖)``: the direction of the user's taste,
+          whatever its length, against the movie's factors (longer for movies the data
+          places with confidence);
+
+        weighted by ``taste_weight`` w in units of σ_q, the spread of the qualities. A user
+        with no ratings (``p_u = 0``) gets the quality chart. Measured on 20% of ml-100k's
+        users withheld and folded in from 5 ratings (``bench/taste.py``), ALS at w = 3 went
+        from personalization 0.20 to 0.84, NDCG@10 0.16 to 0.28 and miscalibration 1.49 to
+        1.27; for regulars NDCG@10 0.113 to 0.146 at personalization 0.89.
+        """
+        items = self._items
+        votes = np.asarray(items.votes[:len(items)], dtype=np.float64)
+        m = float(self.config.prior_votes)  # type: ignore[attr-defined]
+        quality = items.bias.astype(np.float64) * (votes / (votes + m) if m > 0 else 1.0)
+        rated = votes > 0
+        spread = float(quality[rated].std()) if rated.sum() > 1 else 0.0
+        taste = self.user_factors[user].astype(np.float64)
+        norm = float(np.linalg.norm(taste))
+        if norm == 0.0 or spread == 0.0:
+            return quality
+        lengths = np.linalg.norm(items.factors[rated], axis=1)
+        scale = float(lengths.mean()) if len(lengths) else 0.0
+        if scale == 0.0:
+            return quality
+        affinity = (items.factors @ taste.astype(np.float32)).astype(np.float64) / (norm * scale)
+        weight = float(self.config.taste_weight)  # type: ignore[attr-defined]
+        return quality + weight * spread * affinity
 
     def _predict(self, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
         items = self._items

@@ -35,8 +35,8 @@ from numba import njit
 from scipy.special import expit
 
 from movierec.data.dataset import Dataset
-from movierec.models.base import RatingConfig, require
-from movierec.models.factors import require_int, require_number, training_triples
+from movierec.models.base import require
+from movierec.models.factors import FactorConfig, require_int, require_number, training_triples
 from movierec.models.foldin import OnlineFactorModel
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ _PENALTIES = ("reg_bu", "reg_bi", "reg_pu", "reg_qi")
 
 
 @dataclasses.dataclass(frozen=True)
-class MFConfig(RatingConfig):
+class MFConfig(FactorConfig):
     """Hyper-parameters, named and defaulted as Surprise's ``SVD``.
 
     Attributes:
