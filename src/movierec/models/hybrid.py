@@ -1,15 +1,16 @@
 """Hybrid recommender: a weighted blend of other models' scores, weights fitted on validation.
 
-The parts (``ease,content,twotower-rank,chart`` by default: collaborative, content similarity to
-the movies the user liked, the two-tower score, and the chart) each score every movie for the
-user; each part's scores are standardised over the catalogue for that user (z-scores, so a
-weight means the same whatever the part's scale), and the blend is their weighted sum.
+The parts (``ease,twotower-rank,chart`` by default: collaborative, the two-tower score, and
+the chart) each score every movie for the user; each part's scores are standardised over the
+catalogue for that user (z-scores, so a weight means the same whatever the part's scale), and
+the blend is their weighted sum, optionally re-ranked toward the user's genre mix (Steck's
+calibrated re-ranking, strength λ).
 
-The weights come from a small listwise learning-to-rank step: coordinate ascent on NDCG@k
-(Metzler & Croft, "Linear feature-based models for information retrieval", 2007), started at
-the best single part, over a grid of non-negative weights, averaged over bootstrap resamples
-of the validation users (bagging: one ascent chases the noise of a few hundred users). It
-runs on validation data carved out of the training data:
+Weights and λ are fitted by :func:`movierec.models.blend.constrained_ascent`: the largest
+validation NDCG@k whose lists are no less personal and no more miscalibrated than those of the
+most personal part (plain NDCG alone rewards serving everyone the chart; the module says why),
+averaged over bootstrap resamples of the validation users (``bags``). It runs on validation
+data carved out of the training data:
 
 * *warm* weights: for each user outside the cold share, a random ``validation`` share of their
   ratings is held out; the parts are fitted on the rest and the weights make the held-out
@@ -18,12 +19,14 @@ runs on validation data carved out of the training data:
   folded in from their earliest ``cold_profile`` ratings and the weights make their later liked
   movies rank high.
 
+The content model was a part until the taste bounds came in: it is the most personal model
+(its lists share almost nothing) and finds almost nothing, so anchored on it the bounds left
+the blend nowhere to go; calibration now does what it brought (genre-following lists).
+
 The parts are then refitted on all the training data. A user with fewer than ``cold_history``
-ratings is scored with the cold weights, others with the warm ones. Each ascent starts at the
-best single part and keeps a step only when it improves NDCG on its resample; how the blend
-does on new users is measured by ``movierec evaluate`` (and ``bench/neural.py``). Every part
-must be an online model, so the hybrid folds in users and movies by folding them into each
-part.
+ratings is scored with the cold weights, others with the warm ones; how the blend does on new
+users is measured by ``movierec evaluate`` and ``bench/taste.py``. Every part must be an
+online model, so the hybrid folds in users and movies by folding them into each part.
 """
 
 from __future__ import annotations
@@ -38,13 +41,13 @@ import pandas as pd
 
 from movierec.data.dataset import Dataset
 from movierec.errors import UnknownUserError
-from movierec.models.base import Config, Recommender, require
+from movierec.models import blend
+from movierec.models.base import Config, Ranking, Recommender, _check_k, require
 from movierec.models.factors import require_int
+from movierec.models.history import RatedHistory
 from movierec.models.online import OnlineRecommender
 
 logger = logging.getLogger(__name__)
-
-_GRID = np.linspace(0.0, 1.0, 21)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +61,7 @@ class HybridConfig(Config):
     over (0: one fit on them all).
     """
 
-    parts: str = "ease,content,twotower-rank,chart"
+    parts: str = "ease,twotower-rank,chart"
     validation: float = 0.2
     cold_users: float = 0.2
     cold_profile: int = 5
@@ -66,7 +69,7 @@ class HybridConfig(Config):
     fit_users: int = 2000
     k: int = 10
     pool: int = 100
-    bags: int = 10
+    bags: int = 4
     relevance: float | None = None
 
     def validate(self) -> None:
@@ -102,7 +105,12 @@ class Hybrid(OnlineRecommender):
         super().__init__(config, **overrides)
         self.parts: list[Recommender] = []
         self.weights = np.zeros((2, 0))  # rows: warm weights, cold weights; one column a part
+        self.calibration = np.zeros(2)  # λ of the calibrated re-ranking: warm, cold
+        # per regime, each part alone then the blend: NDCG, personalization, miscalibration
+        self.validation_figures = np.zeros((2, 0, 3))
         self.validation_ndcg = np.zeros((2, 0))  # per regime: each part alone, then the blend
+        self._genres = np.zeros((0, 0), np.float32)  # movies × genres, for calibration
+        self._threshold = 4.0  # the lowest liked rating, for a user's taste distribution
 
     # --- fitting ------------------------------------------------------------------------------
 
@@ -122,25 +130,31 @@ class Hybrid(OnlineRecommender):
         fit_ratings, warm, profiles, cold = _validation_split(data.ratings, self.config)
         probe = [registry.create(name).fit(dataclasses.replace(data, ratings=fit_ratings))
                  for name in names]
-        warm_sets = self._labelled(probe, warm, None, threshold)
-        cold_sets = self._labelled(probe, cold, profiles, threshold)
-        weights, scores = [], []
+        self._genres = _catalog_genres(data, self.movies.ids)
+        self._threshold = float(threshold)
         rng = np.random.default_rng(self.config.seed)
-        for sets in (warm_sets, cold_sets):
-            w, ndcg = _bagged_weights(sets, len(names), self.config.k, self.config.bags, rng)
+        weights, lambdas, report = [], [], []
+        for held, known in ((warm, None), (cold, profiles)):
+            sets = self._labelled(probe, held, known, threshold)
+            w, lam, figures = _fit_regime(sets, self._genres, len(names), self.config, rng)
             weights.append(w)
-            scores.append(ndcg)
+            lambdas.append(lam)
+            report.append(figures)
         self.weights = np.array(weights)
-        self.validation_ndcg = np.array(scores)
-        logger.info("hybrid weights (%s): warm %s, cold %s", ",".join(names),
-                    np.round(self.weights[0], 3), np.round(self.weights[1], 3))
+        self.calibration = np.array(lambdas)
+        self.validation_figures = np.array(report)
+        self.validation_ndcg = self.validation_figures[:, :, 0]
+        logger.info("hybrid weights (%s): warm %s λ=%.1f, cold %s λ=%.1f", ",".join(names),
+                    np.round(self.weights[0], 3), self.calibration[0],
+                    np.round(self.weights[1], 3), self.calibration[1])
         self.parts = [registry.create(name).fit(data) for name in names]
         return self
 
     def _labelled(self, parts: list[Recommender], held: pd.DataFrame,
                   profiles: pd.DataFrame | None, threshold: float
-                  ) -> list[tuple[np.ndarray, np.ndarray, int]]:
-        """Per validation user: (candidates × parts z-scores, relevance, relevant count).
+                  ) -> list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]:
+        """Per validation user: (candidates × parts z-scores, relevance, relevant count,
+        candidates' movie indices, the user's taste distribution over genres).
 
         With ``profiles`` the users are new to the parts: each is folded in from their profile
         first (an empty one when they have none).
@@ -167,8 +181,22 @@ class Hybrid(OnlineRecommender):
                 [np.argpartition(-row, min(self.config.pool, len(row) - 1))[:self.config.pool]
                  for row in z] + [relevant]))
             pool = pool[np.isfinite(z[0, pool])]
-            sets.append((z[:, pool].T.copy(), np.isin(pool, relevant), len(relevant)))
+            taste = self._taste(parts, parts[0]._user_index(int(user_id)))
+            sets.append((z[:, pool].T.copy(), np.isin(pool, relevant), len(relevant), pool,
+                         taste))
         return sets
+
+    def _taste(self, parts: list[Recommender], user: int) -> np.ndarray:
+        """The user's liked-genre distribution, from the first part that keeps ratings."""
+        for part in parts:
+            if isinstance(part, RatedHistory):
+                movies, ratings = part._history(user)
+                break
+        else:  # no part keeps ratings: every seen movie counts as liked
+            movies = parts[0]._seen(user)
+            ratings = np.full(len(movies), self._threshold)
+        return blend.taste_distribution(self._genres, np.asarray(movies, np.int64),
+                                        np.asarray(ratings, np.float64), self._threshold)
 
     # --- scoring ------------------------------------------------------------------------------
 
@@ -189,8 +217,33 @@ class Hybrid(OnlineRecommender):
     def _user_scores(self, user: int) -> np.ndarray:
         user_id = int(self.users.ids[user])
         z, _ = self._z_scores(self.parts, user_id)
-        cold = len(self._seen(user)) < self.config.cold_history
-        return self.weights[1 if cold else 0] @ z
+        return self.weights[self._regime(user)] @ z
+
+    def _regime(self, user: int) -> int:
+        """0 for a regular, 1 for a newcomer (fewer than ``cold_history`` ratings)."""
+        return int(len(self._seen(user)) < self.config.cold_history)
+
+    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
+                  candidates: np.ndarray | None = None) -> Ranking:
+        """The blend's top ``k``, re-ranked toward the user's genre mix when the fitted λ of
+        their regime is above 0 (:mod:`movierec.models.blend`); scores stay the blend's."""
+        self._check_fitted()
+        _check_k(k)
+        user = self._user_index(user_id)
+        lam = float(self.calibration[self._regime(user)]) if len(self.calibration) else 0.0
+        scores = np.asarray(self._user_scores(user), dtype=np.float64)
+        excluded = self._seen(user) if exclude_seen else None
+        if lam <= 0 or not self._genres.size:
+            return self._top(scores, k, excluded, candidates)
+        pool = self._top(scores, max(k, blend.RERANK_POOL), excluded, candidates)
+        if len(pool) <= 1:
+            return pool
+        index = self.movies.indices(pool.movie_ids, missing="mask")
+        padded = np.vstack([self._genres, np.zeros((1, self._genres.shape[1]), np.float32)])
+        genres = padded[np.where(index < len(self._genres), index, -1)].astype(np.float64)
+        taste = self._taste(self.parts, self.parts[0]._user_index(int(user_id)))
+        order = blend.rerank(pool.scores[None, :], genres[None], taste[None], k, lam)[0]
+        return Ranking(pool.movie_ids[order], pool.scores[order])
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         """The mean standardised similarity of the personal parts (the chart is left out)."""
@@ -243,11 +296,19 @@ class Hybrid(OnlineRecommender):
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights, "validation_ndcg": self.validation_ndcg,
+                "calibration": self.calibration, "validation_figures": self.validation_figures,
+                "genres": self._genres, "threshold": np.array([self._threshold]),
                 "part_names": np.array(self.config.names, dtype=str)}
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.weights = np.asarray(arrays["weights"])
         self.validation_ndcg = np.asarray(arrays["validation_ndcg"])
+        # artifacts from before calibration: no re-ranking, the blend as it was
+        self.calibration = np.asarray(arrays.get("calibration", np.zeros(2)))
+        self.validation_figures = np.asarray(arrays.get("validation_figures",
+                                                        np.zeros((2, 0, 3))))
+        self._genres = np.asarray(arrays.get("genres", np.zeros((0, 0), np.float32)))
+        self._threshold = float(np.asarray(arrays.get("threshold", [4.0]))[0])
 
     def _save_parts(self, folder: Path) -> None:
         for name, part in zip(self.config.names, self.parts, strict=True):
@@ -286,78 +347,44 @@ def _validation_split(ratings: pd.DataFrame, config: HybridConfig
     return rows(~held & ~is_cold), rows(held), rows(profile), rows(is_cold & ~profile)
 
 
-def _stack(sets: list[tuple[np.ndarray, np.ndarray, int]], k: int
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The validation users' candidates as padded arrays: z (users × pool × parts), relevant
-    (users × pool), ideal DCG@k (users); padding scores far below any real candidate."""
-    width = max(len(r) for _, r, _ in sets)
-    n_parts = sets[0][0].shape[1]
-    z = np.full((len(sets), width, n_parts), -1e6)
-    relevant = np.zeros((len(sets), width), bool)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.empty(len(sets))
-    for i, (scores, rel, n_relevant) in enumerate(sets):
-        z[i, :len(rel)] = scores
-        relevant[i, :len(rel)] = rel
-        ideal[i] = discounts[:min(n_relevant, k)].sum()
-    return z, relevant, ideal
+def _catalog_genres(data: Dataset, movie_ids: np.ndarray) -> np.ndarray:
+    """movies × genres rows (each movie's weight split over its genres), in model order."""
+    catalog = data.catalog
+    if "genres" not in catalog.columns:
+        return np.zeros((len(movie_ids), 0), np.float32)
+    names = sorted({g for genres in catalog["genres"] for g in genres})
+    rows = blend.genre_rows(list(catalog["genres"]), names)
+    where = pd.Index(catalog["movie_id"].to_numpy()).get_indexer(movie_ids)
+    out = np.zeros((len(movie_ids), len(names)), np.float32)
+    out[where >= 0] = rows[where[where >= 0]]
+    return out
 
 
-def _ndcg(stacked: tuple[np.ndarray, np.ndarray, np.ndarray], weights: np.ndarray,
-          k: int) -> float:
-    """Mean NDCG@k of the blend over the validation users."""
-    z, relevant, ideal = stacked
-    scores = z @ weights
-    k = min(k, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    dcg = (np.take_along_axis(relevant, top, axis=1) * discounts).sum(axis=1)
-    return float((dcg / ideal).mean())
+def _fit_regime(sets: list, genres: np.ndarray, n_parts: int, config: HybridConfig,
+                rng: np.random.Generator) -> tuple[np.ndarray, float, np.ndarray]:
+    """One regime's weights and λ, bagged over bootstrap resamples of its validation users.
 
-
-def _bagged_weights(sets: list[tuple[np.ndarray, np.ndarray, int]], n_parts: int, k: int,
-                    bags: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinate-ascent weights averaged over bootstrap resamples of the validation users.
-
-    One ascent on a few hundred users chases their noise (a weight that wins by 0.002 on
-    them loses by as much on others); the mean over resamples keeps what most of them agree
-    on. Returns the weights and the validation NDCG of each part alone, then of the blend.
+    One ascent on a few hundred users chases their noise; the mean of the resamples' weights
+    (and the median of their λ) keeps what most agree on. If that mean leaves the bounds on
+    all the users, the ascent on all of them is used instead. Returns the weights, λ, and a
+    (parts + 1) × 3 array of NDCG, personalization, miscalibration: each part, then the blend.
     """
-    if not sets or bags == 0:
-        return _coordinate_ascent(sets, n_parts, k)
-    draws = [_coordinate_ascent([sets[i] for i in rng.integers(0, len(sets), len(sets))],
-                                n_parts, k)[0] for _ in range(bags)]
-    weights = np.mean(draws, axis=0)
-    stacked = _stack(sets, k)
-    alone = [_ndcg(stacked, np.eye(n_parts)[p], k) for p in range(n_parts)]
-    return weights, np.array([*alone, _ndcg(stacked, weights, k)])
-
-
-def _coordinate_ascent(sets: list[tuple[np.ndarray, np.ndarray, int]], n_parts: int,
-                       k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Weights maximising validation NDCG@k, and the NDCG of each part alone then the blend."""
+    k = config.k
     if not sets:
-        weights = np.zeros(n_parts)
-        weights[0] = 1.0
-        return weights, np.zeros(n_parts + 1)
-    stacked = _stack(sets, k)
-    alone = np.array([_ndcg(stacked, np.eye(n_parts)[p], k) for p in range(n_parts)])
-    weights = np.eye(n_parts)[int(np.argmax(alone))]
-    best = float(alone.max()) if n_parts else 0.0
-    for _ in range(4):
-        improved = False
-        for p in range(n_parts):
-            for value in _GRID:
-                trial = weights.copy()
-                trial[p] = value
-                if not trial.any():
-                    continue
-                score = _ndcg(stacked, trial, k)
-                if score > best + 1e-9:
-                    best, weights, improved = score, trial, True
-        if not improved:
-            break
-    total = weights.sum()
-    return weights / total if total > 0 else weights, np.append(alone, best)
+        weights = np.eye(n_parts)[0]
+        return weights, 0.0, np.zeros((n_parts + 1, 3))
+    data = blend.stack(sets, genres, k)
+    weights, lam, alone, best = blend.constrained_ascent(data, k)
+    if config.bags > 1:
+        draws = [blend.constrained_ascent(data.take(rng.integers(0, len(sets), len(sets))), k)
+                 for _ in range(config.bags)]
+        bagged_w = np.mean([d[0] for d in draws], axis=0)
+        bagged_lam = float(np.median([d[1] for d in draws]))
+        bagged = blend.figures(data, bagged_w, bagged_lam, k)
+        anchor = max(alone, key=lambda f: f.personalization)
+        if (bagged.personalization >= anchor.personalization - blend.PERSONALIZATION_SLACK
+                and bagged.miscalibration <= anchor.miscalibration + 1e-9
+                and bagged.ndcg >= anchor.ndcg):
+            weights, lam, best = bagged_w, bagged_lam, bagged
+    report = np.array([[f.ndcg, f.personalization, f.miscalibration] for f in [*alone, best]])
+    return weights, lam, report
