@@ -1,6 +1,9 @@
-"""Item-kNN: the contract, Surprise's KNNBaseline definitions line by line, and ml-100k accuracy."""
+"""Item-kNN: the contract, Surprise's KNNBaseline definitions line by line, ranking by taste,
+exact fold-ins, and ml-100k accuracy."""
 
+import dataclasses
 import heapq
+import json
 
 import numpy as np
 import pandas as pd
@@ -8,9 +11,9 @@ import pytest
 
 from movierec.data.dataset import FIVE_STARS, Dataset
 from movierec.data.sources import load_path
-from movierec.evaluate.metrics import mae, rmse
-from movierec.evaluate.splits import kfold
-from movierec.models.knn import ItemKNN
+from movierec.evaluate.metrics import mae, ranking_scores, relevant_items, rmse, stack_rankings
+from movierec.evaluate.splits import cold_users, kfold
+from movierec.models.knn import ItemKNN, KNNConfig
 from tests.conftest import shared_dataset
 from tests.models.conformance import RecommenderContract
 
@@ -19,7 +22,8 @@ class TestItemKNNContract(RecommenderContract):
     model_class = ItemKNN
     bad_params = [{"k": 0}, {"min_k": 0}, {"similarity": "jaccard"}, {"shrinkage": -1.0},
                   {"min_support": 0}, {"max_neighbors": 0}, {"reg_items": float("nan")},
-                  {"reg_users": -1}, {"baseline_epochs": 0}, {"shrink_votes": -1}]
+                  {"reg_users": -1}, {"baseline_epochs": 0}, {"shrink_votes": -1},
+                  {"rank_by": "score"}, {"baseline_weight": -0.1}]
 
 
 def dataset(rows: list[tuple[int, int, float]], n_movies: int | None = None) -> Dataset:
@@ -177,3 +181,177 @@ def test_ml100k_rmse_matches_surprise():
     error = rmse(test["rating"].to_numpy(), predicted)
     assert error < 0.95, error  # Surprise's KNNBaseline: 0.918 over 5 folds
     assert mae(test["rating"].to_numpy(), predicted) < 0.75
+
+
+# --- ranking by taste ----------------------------------------------------------------------------
+
+def neighbourhood_by_hand(model: ItemKNN, user_id: int, movie: int) -> tuple[float, float]:
+    """(Σ s·(r − b), Σ s) over the movie's k most similar movies the user rated, by walking
+    its stored list in a Python loop."""
+    u = model.users.index(user_id)
+    movies, ratings = model._history(u)
+    rated = dict(zip(movies.tolist(), ratings.tolist(), strict=True))
+    lo, hi = model._nb_indptr[movie], model._nb_indptr[movie + 1]
+    total = weight = 0.0
+    found = 0
+    for j, s in zip(model._nb_indices[lo:hi].tolist(), model._nb_sims[lo:hi].tolist(),
+                    strict=True):
+        if found == model.config.k:
+            break
+        if j in rated:
+            baseline = model.global_mean + model.user_bias[u] + model.item_bias[j]
+            total += s * (rated[j] - baseline)
+            weight += s
+            found += 1
+    return total, weight
+
+
+@pytest.mark.parametrize(("weight", "votes"), [(0.0, 0.0), (0.1, 0.0), (0.5, 20.0)])
+def test_taste_scores_are_the_unnormalised_evidence_plus_a_baseline(weight, votes):
+    data = random_dataset(seed=4)
+    model = ItemKNN(k=5, shrinkage=5.0, baseline_weight=weight, shrink_votes=votes).fit(data)
+    v = model.movie_votes.astype(float)
+    prior = model.item_bias * (v / (v + votes) if votes else 1.0)
+    for user_id in (1, 22, 40):
+        expected = np.array([neighbourhood_by_hand(model, user_id, i)[0]
+                             for i in range(len(model.movies))]) + weight * prior
+        ranking = model.recommend(user_id, k=25, exclude_seen=False)
+        np.testing.assert_allclose(ranking.scores, expected[ranking.movie_ids - 1], atol=1e-9)
+    by_rating = dataclasses.replace(model.config, rank_by="rating", shrink_votes=0.0)
+    model.config = by_rating  # the same fitted state, ranked by predicted rating
+    ranking = model.recommend(22, k=25, exclude_seen=False)
+    np.testing.assert_allclose(ranking.scores, model.predict(np.full(25, 22), ranking.movie_ids))
+
+
+def test_by_taste_a_stronger_neighbour_counts_for_more():
+    # Movies 3 and 4 are similar to movie 1 (cosine 0.8 and 1.0), the only movie the user
+    # rated, 5 stars. A predicted rating is b_ui + (5 − b_u1) for both: the one neighbour
+    # decides alone, however weak. By taste the stronger similarity counts for more.
+    rows = [(1, 1, 1), (1, 3, 2), (2, 1, 2), (2, 3, 1), (3, 1, 4), (3, 4, 4), (4, 1, 2),
+            (4, 4, 2), (5, 1, 5), (6, 3, 3), (6, 4, 3)]
+    model = ItemKNN(similarity="cosine", baseline_weight=0.0, reg_items=0.0).fit(dataset(rows))
+    model.fold_in_user(9, [1], [5.0])
+    sims = model.pair_similarity(np.array([1]), np.array([3, 4]))[0]
+    assert sims[0] < sims[1]
+    assert list(model.recommend(9, k=2).movie_ids) == [4, 3]
+    residual = model.predict([9, 9], [3, 4]) - model.item_bias[[2, 3]]
+    assert residual[0] == pytest.approx(residual[1])
+
+
+def test_a_manifest_without_rank_by_is_of_a_model_that_ranked_by_rating():
+    assert KNNConfig.from_json({"k": 20}).rank_by == "rating"
+    assert KNNConfig().rank_by == "taste"
+    assert KNNConfig.from_json(KNNConfig().to_json()) == KNNConfig()
+
+
+def test_an_artifact_saved_before_fold_ins_loads_and_folds_in(tmp_path):
+    data = random_dataset(seed=6)
+    model = ItemKNN(rank_by="rating", shrinkage=5.0).fit(data)
+    folder = tmp_path / "knn"
+    model.save(folder)
+    # rewrite it as the earlier layout: residuals instead of ratings, no rank_by
+    (folder / "seen_ratings.npy").unlink()
+    np.save(folder / "residuals.npy", model._residuals)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["arrays"] = sorted({*manifest["arrays"], "residuals"} - {"seen_ratings"})
+    del manifest["config"]["rank_by"], manifest["config"]["baseline_weight"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    loaded = ItemKNN.load(folder)
+    assert loaded.config == model.config
+    users, movies = np.repeat(np.arange(1, 41), 25), np.tile(np.arange(1, 26), 40)
+    np.testing.assert_array_equal(loaded.predict(users, movies), model.predict(users, movies))
+    for user_id in (1, 40):
+        np.testing.assert_array_equal(loaded._history(loaded.users.index(user_id))[1],
+                                      model._history(model.users.index(user_id))[1])
+    loaded.fold_in_user(1, [2, 3], [5.0, 1.0])
+    model.fold_in_user(1, [2, 3], [5.0, 1.0])
+    np.testing.assert_allclose(loaded.predict(users, movies), model.predict(users, movies),
+                               atol=1e-12)
+
+
+# --- fold-ins ------------------------------------------------------------------------------------
+
+def test_a_user_folded_in_with_a_trained_users_history_predicts_the_same():
+    data = random_dataset(seed=7)
+    model = ItemKNN(shrinkage=5.0).fit(data)
+    movies = np.arange(1, 26)
+    for user_id in (1, 13, 40):
+        mine = data.ratings[data.ratings["user_id"] == user_id].sample(frac=1.0, random_state=3)
+        clone = 1000 + user_id
+        model.fold_in_user(clone, mine["movie_id"].to_numpy(), mine["rating"].to_numpy())
+        assert model.user_bias[model.users.index(clone)] == model.user_bias[
+            model.users.index(user_id)]  # training's last half-step, bit for bit
+        np.testing.assert_array_equal(model.predict(np.full(25, clone), movies),
+                                      model.predict(np.full(25, user_id), movies))
+        a, b = model.recommend(clone, k=25), model.recommend(user_id, k=25)
+        np.testing.assert_array_equal(a.movie_ids, b.movie_ids)
+        np.testing.assert_array_equal(a.scores, b.scores)
+    model.fold_in_user(13, [2, 5, 9], [5.0, 1.0, 4.0])  # a changed history: b_u re-solved
+    i = model.movies.indices(np.array([2, 5, 9]))
+    expected = np.sum(np.array([5.0, 1.0, 4.0]) - model.global_mean - model.item_bias[i]) / (
+        model.config.reg_users + 3)
+    assert model.user_bias[model.users.index(13)] == pytest.approx(expected, abs=1e-12)
+    batch = model.predict(np.array([13, 1, 13, 1013]), np.array([4, 4, 20, 20]))
+    single = [model.predict([u], [m])[0] for u, m in ((13, 4), (1, 4), (13, 20), (1013, 20))]
+    np.testing.assert_allclose(batch, single, atol=1e-12)  # folded and trained users mixed
+
+
+@pytest.mark.parametrize("similarity", ["pearson_baseline", "cosine"])
+def test_a_new_movies_list_is_trainings_similarity_over_its_raters(similarity):
+    data = random_dataset(seed=9)
+    model = ItemKNN(similarity=similarity, shrinkage=5.0, max_neighbors=None).fit(data)
+    raters, stars = np.array([3, 8, 9, 14, 20, 31, 33]), np.array([5.0, 4, 1, 2, 5, 4, 3])
+    model.fold_in_movie(99, raters, stars)
+    u = model.users.indices(raters)
+    centred = stars - model.global_mean - model.user_bias[u]
+    bias = centred.sum() / (model.config.reg_items + len(raters))
+    assert model.item_bias[model.movies.index(99)] == pytest.approx(bias, abs=1e-12)
+    mine = centred - bias if similarity == "pearson_baseline" else stars
+    frame = data.ratings
+    expected = np.zeros(25)
+    for j in range(1, 26):
+        co = frame[(frame["movie_id"] == j) & frame["user_id"].isin(raters)]
+        if len(co) < (2 if similarity == "pearson_baseline" else 1):
+            continue
+        cu = model.users.indices(co["user_id"].to_numpy())
+        theirs = co["rating"].to_numpy()
+        if similarity == "pearson_baseline":
+            theirs = theirs - model.global_mean - model.user_bias[cu] - model.item_bias[j - 1]
+        ours = mine[np.searchsorted(u, cu)]
+        s = ours @ theirs / np.sqrt((ours @ ours) * (theirs @ theirs))
+        if similarity == "pearson_baseline":
+            s *= (len(co) - 1) / (len(co) - 1 + 5.0)
+        expected[j - 1] = max(s, 0.0)
+    ranking = model.similar_movies(99, k=30)
+    np.testing.assert_allclose(ranking.scores, expected[ranking.movie_ids - 1], atol=1e-6)
+    assert model.similar_movies(1, k=30).scores[list(model.similar_movies(1, k=30).movie_ids)
+                                                .index(99)] == 0.0  # nobody's neighbour yet
+    taste, weight = neighbourhood_by_hand(model, 2, model.movies.index(99))
+    expected = model.global_mean + model.user_bias[model.users.index(2)] + bias + (
+        taste / weight if weight else 0.0)
+    assert model.predict([2], [99])[0] == pytest.approx(expected, abs=1e-6)
+
+
+# --- cold users on real data ---------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_ml100k_cold_users_rank_better_by_taste_than_by_rating():
+    """A fifth of the users withheld and folded in from 5 ratings each. Measured: NDCG@10 0.255
+    by taste against 0.160 by rating (personalisation 0.949 and 0.938)."""
+    data = load_path(shared_dataset("ml-100k-recbole"))
+    split = next(cold_users(data, 0.2, n_profile=5, seed=0))
+    model = ItemKNN().fit(split.train)
+    for user_id, profile in split.profile.groupby("user_id"):
+        model.fold_in_user(int(user_id), profile["movie_id"].to_numpy(),
+                           profile["rating"].to_numpy())
+    users = np.unique(split.test["user_id"])
+    relevant = relevant_items(split.test, 4.0)
+
+    def ndcg() -> float:
+        lists, lengths = stack_rankings([model.recommend(int(u), 10).movie_ids for u in users], 10)
+        return ranking_scores(users, lists, lengths, relevant, 10).means()["ndcg"]
+
+    taste = ndcg()
+    model.config = dataclasses.replace(model.config, rank_by="rating")
+    rating = ndcg()
+    assert taste > 1.3 * rating, (taste, rating)

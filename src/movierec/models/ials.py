@@ -26,6 +26,14 @@ as relevant). λ is not scaled by the number of ratings, so larger data needs re
 implicit's confidence is ``c = α·v``, so its α is this model's α + 1: at implicit's α = 7,
 λ = 45 (binary) and this model's α = 6, λ = 45, both reach the same NDCG@10 on ml-100k to four
 decimals. ``similar_movies`` is the cosine of item factors.
+
+Online, as implicit's ``recalculate_user``: ``fold_in_user`` solves the user's factors against the
+fixed item factors with training's confidence weighting and λ, by the training kernel on that one
+row, from zero: ``solver="exact"`` solves the system, ``cg`` takes ``factors`` conjugate-gradient
+steps, which reach its solution up to rounding; ``YᵀY + λI`` is kept between fold-ins until the
+item factors change. ``fold_in_movie`` is the same against the user factors, for a new movie or a
+known one. (Training's own user rows are left after a few warm-started CG steps and before the
+last item step, so a trained user folded back in moves a little.)
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ from numba import njit, prange
 from movierec.data.dataset import Dataset
 from movierec.models.base import Config, Recommender, require
 from movierec.models.feedback import check_weighting, feedback_matrix
+from movierec.models.foldin import reserve
+from movierec.models.history import RatedHistory
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +96,7 @@ class IALSConfig(Config):
         require(self.solver in SOLVERS, "solver", f"one of {', '.join(SOLVERS)}", self.solver)
 
 
-class ImplicitALS(Recommender):
+class ImplicitALS(RatedHistory):
     """Top-N recommendations from a factorisation of who-rated-what, weighted by confidence.
 
     Set ``track_loss`` before ``fit`` to record the objective after every iteration in
@@ -104,6 +114,9 @@ class ImplicitALS(Recommender):
         self.item_factors: np.ndarray | None = None
         self.losses: list[float] = []
         self.track_loss = False
+        self.movie_votes: np.ndarray | None = None  # ratings per movie index, float64
+        self._buffers: dict[str, np.ndarray] = {}  # growth room of the factors fold-ins append
+        self._grams: dict[str, np.ndarray] = {}  # "items": YᵀY + λI, "users": XᵀX + λI
 
     def fit(self, data: Dataset) -> Self:
         matrix = self._index_dataset(data)
@@ -124,6 +137,9 @@ class ImplicitALS(Recommender):
                 self.losses.append(training_loss(by_user, users, items, cfg.regularization))
                 logger.debug("ials iteration %d: loss %.6g", iteration + 1, self.losses[-1])
         self.user_factors, self.item_factors = users, items
+        self._start_history(matrix.data)
+        self.movie_votes = np.bincount(matrix.indices, minlength=n_items).astype(np.float64)
+        self._buffers, self._grams = {}, {}
         logger.info("ials: %d users × %d movies, %d factors, %d iterations", n_users, n_items,
                     cfg.factors, cfg.iterations)
         return self
@@ -144,11 +160,72 @@ class ImplicitALS(Recommender):
     movie_vectors.__doc__ = Recommender.movie_vectors.__doc__
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors,
+                "seen_ratings": self._seen_ratings_array()}
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.user_factors = arrays["user_factors"]
         self.item_factors = arrays["item_factors"]
+        ratings = arrays.get("seen_ratings")
+        if ratings is None:  # saved before ials folded in: the ratings were not kept (and
+            ratings = np.full(len(self._seen_indices), np.nan)  # no score reads them)
+        self._start_history(ratings)
+        self.movie_votes = np.bincount(self._seen_indices, minlength=len(self.movies)).astype(
+            np.float64)
+        self._buffers, self._grams = {}, {}
+
+    # --- online -------------------------------------------------------------------------------
+
+    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
+                     ratings: np.ndarray | list[float]) -> None:
+        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
+        vector = self._solve_one(movies, values, self.item_factors, "items")
+        self.user_factors = self._write_row("users", self.user_factors,
+                                            len(self.users) if user is None else user, vector)
+        self._grams.pop("users", None)  # XᵀX has changed
+        self._replace_history(user_id, user, movies, values)  # the id, if new, comes last
+
+    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
+                      ratings: np.ndarray | list[float]) -> None:
+        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
+        vector = self._solve_one(users, values, self.user_factors, "users")
+        known = movie is not None
+        movie = len(self.movies) if movie is None else movie
+        self.item_factors = self._write_row("items", self.item_factors, movie, vector)
+        self._grams.pop("items", None)  # YᵀY has changed
+        if known:
+            return  # seen lists and votes of known movies move with fold_in_user
+        self.movie_votes = np.append(self.movie_votes[:movie], float(len(users)))
+        self.movies.add(np.array([movie_id], np.int64))  # after its row is complete
+        self._add_to_raters(movie, users, values)
+
+    def _solve_one(self, idx: np.ndarray, ratings: np.ndarray, fixed: np.ndarray,
+                   side: str) -> np.ndarray:
+        """One row's factors against ``fixed`` (rows ``idx`` rated ``ratings``), from zero, by
+        the training kernel: exact, or CG for ``factors`` steps (converged)."""
+        cfg = self.config
+        row = sp.csr_matrix((ratings, idx, [0, len(idx)]), shape=(1, len(fixed)))
+        confidence = feedback_matrix(row, cfg.weighting, cfg.like_threshold)
+        confidence.data *= cfg.alpha  # c − 1
+        gram = self._grams.get(side)
+        if gram is None:
+            gram = self._grams[side] = _gram(fixed, cfg.regularization)
+        rows = np.asarray(fixed[confidence.indices], dtype=np.float64)  # only the rated rows
+        local = sp.csr_matrix((confidence.data, np.arange(len(rows)), [0, len(rows)]),
+                              shape=(1, max(len(rows), 1)))
+        target = np.zeros((1, cfg.factors), np.float32)
+        _solve_rows(local, target, rows, cfg.regularization,
+                    cfg.factors if cfg.solver == "cg" else 0, gram)
+        return target[0]
+
+    def _write_row(self, name: str, current: np.ndarray, row: int,
+                   vector: np.ndarray) -> np.ndarray:
+        """``current`` with ``row`` set (appended when it is the next one) in a buffer owned
+        here; returns the view to publish, which readers get before any new id."""
+        n = max(len(current), row + 1)
+        buffer = self._buffers[name] = reserve(current, self._buffers.get(name), n)
+        buffer[row] = vector
+        return buffer[:n]
 
 
 def training_loss(confidence: sp.csr_matrix, users: np.ndarray, items: np.ndarray,
@@ -168,12 +245,23 @@ def training_loss(confidence: sp.csr_matrix, users: np.ndarray, items: np.ndarra
     return (dense + observed + penalty) / (confidence.shape[0] * confidence.shape[1])
 
 
-def _solve_rows(confidence: sp.csr_matrix, target: np.ndarray, fixed: np.ndarray,
-                regularization: float, cg_steps: int) -> None:
-    """Re-solve every row of ``target`` against ``fixed`` (in place); ``cg_steps`` 0: exact."""
+def _gram(fixed: np.ndarray, regularization: float) -> np.ndarray:
+    """``FᵀF + λI`` in float64: the part of every row's system that is shared."""
     fixed64 = np.asarray(fixed, dtype=np.float64)
     gram = fixed64.T @ fixed64
     gram[np.diag_indices_from(gram)] += regularization
+    return gram
+
+
+def _solve_rows(confidence: sp.csr_matrix, target: np.ndarray, fixed: np.ndarray,
+                regularization: float, cg_steps: int, gram: np.ndarray | None = None) -> None:
+    """Re-solve every row of ``target`` against ``fixed`` (in place); ``cg_steps`` 0: exact.
+
+    ``gram`` is ``_gram(fixed)``, given when ``fixed`` holds only the rows ``confidence`` uses.
+    """
+    fixed64 = np.asarray(fixed, dtype=np.float64)
+    if gram is None:
+        gram = _gram(fixed64, regularization)
     arrays = (confidence.indptr.astype(np.int64), confidence.indices.astype(np.int64),
               confidence.data.astype(np.float64), target, fixed64, gram)
     if cg_steps:

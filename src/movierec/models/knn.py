@@ -27,6 +27,36 @@ less than 1e-4.
 
 Unlike Surprise, an item is never its own neighbour, so scores of movies the user already rated
 (``exclude_seen=False``) are predictions from the other movies, not echoes of the rating.
+
+Ranking (``rank_by``). ``predict`` is the rating estimate above; ``recommend`` ranks by default
+by what the user's own ratings say, ``Σ_j sim(i, j)·(r_uj − b_uj)`` over the same neighbourhood
+*without* dividing by ``Σ_j sim(i, j)`` (the neighbourhood term of Koren 2008 without its
+normalisation), plus ``baseline_weight · b_i`` so that movies the ratings say nothing about
+fall to well-liked ones rather than to index order. The predicted rating is a weighted *mean*:
+a movie whose one neighbour among the user's ratings is barely similar but rated well gets that
+rating's whole residual, as much as a movie close to several favourites, so for a user with few
+ratings such movies fill the top of the list (ml-100k users folded in from 5 ratings: 1.5
+neighbours per recommended movie with similarities summing to 0.07, against 2.5 and 0.19 by
+taste). The sum grows with the amount and strength of the evidence. With ``shrink_votes`` m
+the tie-break is ``b_i·v/(v+m)`` (``v`` the movie's votes), as the factor models'
+``most_appreciated`` shrinks it, not a shrinkage of the score toward the mean.
+
+On ml-100k with a fifth of the users cold, folded in from 5 ratings each, NDCG@10 (relevant:
+rated ≥ 4) is 0.255 by taste against 0.160 by rating, and personalisation (1 − mean Jaccard of
+two users' top 10) 0.949 against 0.938. The weight 0.1 was chosen on another draw of cold
+users: 0 gives 0.185, and larger weights trade personalisation for popularity (1.0: 0.22,
+personalisation 0.49, close to the chart's one list). Trained users gain as much (5-fold
+NDCG@10 0.158 against 0.058; the RMSE is the same). A model saved before ``rank_by`` existed
+loads with ``rank_by="rating"``, as it ranked then.
+
+Online. A user's scores follow from their history, their ``b_u`` and the item side alone, so
+``fold_in_user`` is exact: it stores the history and re-solves ``b_u`` as the last half-step of
+the training baselines does (the regularised mean of ``r − μ − b_i``, items fixed); with their
+training history a user gets back the very predictions training gave them. ``fold_in_movie``
+appends a new movie: ``b_i`` from its ratings (users fixed), and its own neighbour list from its
+raters, with the similarity of training over them (baselines fixed). The other movies' lists
+are not touched, so the new movie is nobody's neighbour (it never enters another movie's
+prediction or similar movies) until a refit; a known movie keeps what ``fit`` learned.
 """
 
 from __future__ import annotations
@@ -41,11 +71,14 @@ import scipy.sparse as sp
 from numba import njit, prange
 
 from movierec.data.dataset import Dataset
-from movierec.models.base import RatingConfig, RatingPredictor, require
+from movierec.models.base import Ranking, RatingConfig, RatingPredictor, Recommender, require
+from movierec.models.foldin import reserve
+from movierec.models.history import RatedHistory
 
 logger = logging.getLogger(__name__)
 
 SIMILARITIES = ("pearson_baseline", "cosine")
+RANK_BY = ("taste", "rating")
 
 
 def _is_int(value: object) -> bool:
@@ -74,6 +107,10 @@ class KNNConfig(RatingConfig):
         reg_items: L2 weight of the item baselines.
         reg_users: L2 weight of the user baselines.
         baseline_epochs: alternating sweeps fitting the baselines.
+        rank_by: what ``recommend`` ranks by: ``taste`` (the neighbourhood evidence of the
+            user's own ratings; see the module notes) or ``rating`` (the predicted rating).
+        baseline_weight: weight of the item baseline added to the ``taste`` score, which
+            orders movies the user's ratings say nothing about.
     """
 
     k: int = 40
@@ -85,6 +122,8 @@ class KNNConfig(RatingConfig):
     reg_items: float = 10.0
     reg_users: float = 15.0
     baseline_epochs: int = 10
+    rank_by: str = "taste"
+    baseline_weight: float = 0.1
 
     def validate(self) -> None:
         super().validate()
@@ -99,14 +138,22 @@ class KNNConfig(RatingConfig):
         limit = self.max_neighbors
         require(limit is None or (_is_int(limit) and limit >= 1), "max_neighbors",
                 "None or an integer >= 1", limit)
-        for name in ("reg_items", "reg_users"):
+        for name in ("reg_items", "reg_users", "baseline_weight"):
             value = getattr(self, name)
             require(_is_number(value) and value >= 0, name, "a finite number >= 0", value)
         require(_is_int(self.baseline_epochs) and self.baseline_epochs >= 1, "baseline_epochs",
                 "an integer >= 1", self.baseline_epochs)
+        require(self.rank_by in RANK_BY, "rank_by", f"one of {', '.join(RANK_BY)}",
+                self.rank_by)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        # A manifest written before ``rank_by`` existed is of a model that ranked by rating:
+        # it loads as it was saved.
+        return super().from_json({"rank_by": "rating", **data})
 
 
-class ItemKNN(RatingPredictor):
+class ItemKNN(RatingPredictor, RatedHistory):
     """Item-based kNN on baseline residuals: a strong, explainable rating predictor.
 
     ``similar_movies`` ranks a movie's stored neighbours by similarity; movies outside its list
@@ -116,15 +163,19 @@ class ItemKNN(RatingPredictor):
     kind = "knn"
     config_class = KNNConfig
     config: KNNConfig
+    fold_in_matches_training = True  # b_u is re-solved as training's last half-step solves it
 
     def __init__(self, config: KNNConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
         self.user_bias: np.ndarray | None = None
         self.item_bias: np.ndarray | None = None
-        self._residuals: np.ndarray | None = None  # r − b per rating, aligned with seen lists
+        # r − b per rating of the seen lists of fit (or load); folded-in users' come from
+        # their rated history
+        self._residuals: np.ndarray | None = None
         self._nb_indptr: np.ndarray | None = None
         self._nb_indices: np.ndarray | None = None
         self._nb_sims: np.ndarray | None = None
+        self._buffers: dict[str, np.ndarray] = {}  # growth room of arrays fold-ins append to
 
     # --- fitting ------------------------------------------------------------------------------
 
@@ -141,14 +192,11 @@ class ItemKNN(RatingPredictor):
         self.user_bias, self.item_bias = baselines(
             rows, cols, ratings, (n_users, n_items), self.global_mean,
             reg_users=cfg.reg_users, reg_items=cfg.reg_items, epochs=cfg.baseline_epochs)
-        self._residuals = (ratings - self.global_mean - self.user_bias[rows]
-                           - self.item_bias[cols])
+        self._residuals = self._centred(ratings, self.user_bias[rows], cols)
+        self._start_history(matrix.data)
+        self._buffers = {}
 
-        if cfg.similarity == "pearson_baseline":
-            values, shrinkage, min_support = self._residuals, cfg.shrinkage, max(
-                2, cfg.min_support)
-        else:
-            values, shrinkage, min_support = ratings, 0.0, cfg.min_support
+        values, shrinkage, min_support = self._similarity_input(ratings, self._residuals)
         by_item = sp.csr_matrix((values, cols, matrix.indptr), shape=matrix.shape).tocsc()
         by_item.sort_indices()
         limit = n_items if cfg.max_neighbors is None else min(cfg.max_neighbors, n_items)
@@ -160,26 +208,99 @@ class ItemKNN(RatingPredictor):
                     cfg.similarity, n_items, len(self._nb_indices) / max(n_items, 1))
         return self
 
+    def _centred(self, ratings: np.ndarray, user_bias: np.ndarray,
+                 movies: np.ndarray) -> np.ndarray:
+        """Residuals ``r − μ − b_u − b_i`` (float64), in training's order of operations."""
+        return ratings.astype(np.float64) - self.global_mean - user_bias - self.item_bias[movies]
+
+    def _similarity_input(self, ratings: np.ndarray, residuals: np.ndarray
+                          ) -> tuple[np.ndarray, float, int]:
+        """The values similarities are computed on, the shrinkage and the minimum support."""
+        cfg = self.config
+        if cfg.similarity == "pearson_baseline":
+            return residuals, cfg.shrinkage, max(2, cfg.min_support)
+        return ratings.astype(np.float64), 0.0, cfg.min_support
+
     # --- scoring ------------------------------------------------------------------------------
+
+    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
+                  candidates: np.ndarray | None = None) -> Ranking:
+        if self.config.rank_by == "rating":
+            return super().recommend(user_id, k, exclude_seen=exclude_seen,
+                                     candidates=candidates)
+        # taste scores are not ratings: no shrinkage toward the mean (see the module notes)
+        return Recommender.recommend(self, user_id, k, exclude_seen=exclude_seen,
+                                     candidates=candidates)
+
+    recommend.__doc__ = Recommender.recommend.__doc__
 
     def _predict(self, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
         order = np.argsort(users, kind="stable")
         users = np.asarray(users, dtype=np.int64)[order]
         movies = np.asarray(movies, dtype=np.int64)[order]
         estimates = self.global_mean + self.user_bias[users] + self.item_bias[movies]
-        blocks = max(1, min(len(users), numba.get_num_threads() * 4))
-        bounds = np.linspace(0, len(users), blocks + 1).astype(np.int64)
-        _neighbourhood_estimates(users, movies, self._seen_indptr, self._seen_indices,
-                                 self._residuals, self._nb_indptr, self._nb_indices,
-                                 self._nb_sims, self.config.k, self.config.min_k, bounds,
-                                 estimates)
+        self._neighbourhood(users, movies, estimates, normalise=True)
         out = np.empty_like(estimates)
         out[order] = estimates
         return out
 
     def _user_scores(self, user: int) -> np.ndarray:
+        """Predicted ratings (``rank_by="rating"``) or taste scores, what ``recommend`` ranks."""
         movies = np.arange(len(self.movies), dtype=np.int64)
-        return self._predict(np.full(len(movies), user, dtype=np.int64), movies)
+        users = np.full(len(movies), user, dtype=np.int64)
+        if self.config.rank_by == "rating":
+            return self._predict(users, movies)
+        scores = np.zeros(len(movies))
+        self._neighbourhood(users, movies, scores, normalise=False)
+        weight = self.config.baseline_weight
+        if weight > 0:
+            prior = np.asarray(self.item_bias[:len(movies)], dtype=np.float64)
+            m = self.config.shrink_votes
+            if m > 0:
+                votes = np.asarray(self.movie_votes[:len(movies)], dtype=np.float64)
+                prior = prior * (votes / (votes + m))
+            scores += weight * prior
+        return scores
+
+    def _neighbourhood(self, users: np.ndarray, movies: np.ndarray, out: np.ndarray, *,
+                       normalise: bool) -> None:
+        """Add each pair's neighbourhood term to ``out``: the similarity-weighted mean of the
+        user's residuals (``normalise``) or their weighted sum. Pairs come sorted by user."""
+        nb = self._nb_indptr, self._nb_indices, self._nb_sims  # before reading histories
+        distinct = np.unique(users)
+        overlay = self._rated_overlay
+        if not any(u in overlay for u in distinct.tolist()):
+            rows, history = users, (self._seen_indptr, self._seen_indices, self._residuals)
+        else:  # a folded-in user: the requested users' histories as one small CSR
+            rows = np.searchsorted(distinct, users)
+            history = self._residual_rows(distinct, len(nb[0]) - 1)
+        blocks = max(1, min(len(users), numba.get_num_threads() * 4))
+        bounds = np.linspace(0, len(users), blocks + 1).astype(np.int64)
+        _neighbourhood_kernel(rows, movies, *history, *nb, self.config.k, self.config.min_k,
+                              normalise, bounds, out)
+
+    def _residual_rows(self, users: np.ndarray, n_items: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The users' rated movies and residuals as CSR (indptr, indices, residuals), row per
+        user in the order given; movies beyond ``n_items`` (one being appended) left out."""
+        indptr, indices, ratings = self._stacked_histories(users)
+        keep = indices < n_items
+        rows = np.repeat(np.arange(len(users)), np.diff(indptr))[keep]
+        residuals = self._centred(ratings[keep], self.user_bias[users][rows], indices[keep])
+        indptr = np.zeros(len(users) + 1, np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(users)), out=indptr[1:])
+        return indptr, indices[keep], residuals
+
+    def _stacked_histories(self, users: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indptr, movie indices, ratings) of the users' histories, one row each."""
+        parts = [self._history(u) for u in users.tolist()]
+        indptr = np.zeros(len(parts) + 1, np.int64)
+        np.cumsum([len(movies) for movies, _ in parts], out=indptr[1:])
+        if not parts:
+            return indptr, np.empty(0, np.int32), np.empty(0, np.float32)
+        return (indptr, np.concatenate([movies for movies, _ in parts]).astype(np.int32),
+                np.concatenate([ratings for _, ratings in parts]))
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         scores = np.zeros(len(self.movies))
@@ -187,21 +308,118 @@ class ItemKNN(RatingPredictor):
         scores[self._nb_indices[lo:hi]] = self._nb_sims[lo:hi]
         return scores
 
+    # --- online -------------------------------------------------------------------------------
+
+    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
+                     ratings: np.ndarray | list[float]) -> None:
+        """Set the user's history and re-solve their ``b_u``, items fixed; exact (module notes).
+
+        Contract and errors: :meth:`OnlineRecommender.fold_in_user`.
+        """
+        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
+        bias = regularised_means(np.zeros(len(movies), np.int64),
+                                 (values - self.global_mean) - self.item_bias[movies], 1,
+                                 self.config.reg_users)[0]
+        self.user_bias = self._write("user_bias", self.user_bias,
+                                     len(self.users) if user is None else user, bias)
+        self._replace_history(user_id, user, movies, values)  # the id, if new, comes last
+
+    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
+                      ratings: np.ndarray | list[float]) -> None:
+        """Append a new movie with its ``b_i`` and its own neighbour list from its raters.
+
+        ``b_i`` is the regularised mean of ``r − μ − b_u`` (users fixed), and the movie's list
+        holds its most similar movies by the similarity of training over its raters, baselines
+        fixed, so it is predicted and recommended from each user's ratings of those movies at
+        once. Other movies' lists stay as fitted: the new movie is no one's neighbour, so a
+        rating of it moves no other prediction and it is in no other movie's similar movies
+        until a refit. A known movie keeps what ``fit`` learned (its seen lists and votes
+        follow ``fold_in_user``). Input checks and errors as
+        :meth:`OnlineRecommender.fold_in_movie`.
+        """
+        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
+        if movie is not None:
+            return
+        movie = len(self.movies)
+        user_bias = self.user_bias[users]
+        centred = (values - self.global_mean) - user_bias
+        bias = regularised_means(np.zeros(len(users), np.int64), centred, 1,
+                                 self.config.reg_items)[0]
+        own = centred - bias  # the raters' residuals of the new movie
+        neighbours, sims = self._neighbours_of_new(movie, users, values, own)
+        # grown copies or buffers, published before the id: the list, then where it starts
+        end = len(self._nb_indices)
+        self._nb_indices = self._write("nb_indices", self._nb_indices, end, neighbours)
+        self._nb_sims = self._write("nb_sims", self._nb_sims, end, sims)
+        self.item_bias = np.append(self.item_bias[:movie], bias)
+        self.movie_votes = np.append(self.movie_votes[:movie], len(users))
+        self._nb_indptr = np.append(self._nb_indptr[:movie + 1], end + len(neighbours))
+        self.movies.add(np.array([movie_id], np.int64))
+        self._add_to_raters(movie, users, values)
+
+    def _neighbours_of_new(self, movie: int, users: np.ndarray, ratings: np.ndarray,
+                           residuals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The new movie's list (movie indices, similarities), by the training kernel over
+        its raters' histories."""
+        indptr, indices, rated = self._stacked_histories(users)
+        rows = np.repeat(np.arange(len(users)), np.diff(indptr))
+        values, shrinkage, min_support = self._similarity_input(
+            rated, self._centred(rated, self.user_bias[users][rows], indices))
+        own, _, _ = self._similarity_input(ratings, residuals)
+        item_indptr = np.zeros(movie + 2, np.int64)  # one column, the new movie's
+        item_indptr[-1] = len(users)
+        limit = movie if self.config.max_neighbors is None else self.config.max_neighbors
+        _, neighbours, sims = item_neighbours(
+            item_indptr, np.arange(len(users), dtype=np.int32), own, indptr, indices, values,
+            shrinkage, min_support, max(1, min(limit, movie)), first=movie)
+        return neighbours, sims
+
+    def _write(self, name: str, current: np.ndarray, start: int,
+               values: np.ndarray | float) -> np.ndarray:
+        """``current`` with ``values`` written from ``start`` on (growing it if they reach
+        past its end), in a buffer owned here; returns the view to publish."""
+        values = np.atleast_1d(np.asarray(values, current.dtype))
+        if not len(values) and start >= len(current):
+            return current
+        n = max(len(current), start + len(values))
+        buffer = self._buffers[name] = reserve(current, self._buffers.get(name), n)
+        buffer[start:start + len(values)] = values
+        return buffer[:n]
+
     # --- state --------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"global_mean": np.array([self.global_mean]), "movie_votes": self.movie_votes,
                 "user_bias": self.user_bias, "item_bias": self.item_bias,
-                "residuals": self._residuals, "nb_indptr": self._nb_indptr,
+                "seen_ratings": self._seen_ratings_array(), "nb_indptr": self._nb_indptr,
                 "nb_indices": self._nb_indices, "nb_sims": self._nb_sims}
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.global_mean = float(arrays["global_mean"][0])
         self.movie_votes = arrays["movie_votes"]
         self.user_bias, self.item_bias = arrays["user_bias"], arrays["item_bias"]
-        self._residuals = arrays["residuals"]
         self._nb_indptr, self._nb_indices = arrays["nb_indptr"], arrays["nb_indices"]
         self._nb_sims = arrays["nb_sims"]
+        self._buffers = {}
+        rows = np.repeat(np.arange(len(self._seen_indptr) - 1), np.diff(self._seen_indptr))
+        base_bias = np.asarray(self.user_bias)[rows]
+        ratings = arrays.get("seen_ratings")
+        if ratings is None:  # saved before knn folded in: residuals only, ratings follow
+            self._residuals = np.asarray(arrays["residuals"])
+            ratings = (self._residuals + self.global_mean + base_bias
+                       + self.item_bias[self._seen_indices])
+        else:
+            self._residuals = self._centred(np.asarray(ratings), base_bias, self._seen_indices)
+        self._start_history(ratings)
+
+
+def regularised_means(index: np.ndarray, values: np.ndarray, n: int, reg: float) -> np.ndarray:
+    """``Σ values / (reg + count)`` per index (0 where nothing and no ``reg``): one exact
+    half-step of the baselines. ``bincount`` sums in the order given, so a fold-in with a
+    row's ratings in training's order reproduces training's bias bit for bit."""
+    sums = np.bincount(index, weights=values, minlength=n)
+    denominator = reg + np.bincount(index, minlength=n)
+    return np.divide(sums, denominator, out=np.zeros(n), where=denominator > 0)
 
 
 def baselines(rows: np.ndarray, cols: np.ndarray, ratings: np.ndarray, shape: tuple[int, int],
@@ -214,21 +432,17 @@ def baselines(rows: np.ndarray, cols: np.ndarray, ratings: np.ndarray, shape: tu
     converge. ``bincount`` does the per-rating sums in C.
     """
     n_users, n_items = shape
-    user_count = np.bincount(rows, minlength=n_users)
-    item_count = np.bincount(cols, minlength=n_items)
     user_bias, item_bias = np.zeros(n_users), np.zeros(n_items)
     centred = ratings - global_mean
     for _ in range(epochs):
-        item_bias = np.bincount(cols, weights=centred - user_bias[rows],
-                                minlength=n_items) / (reg_items + item_count)
-        user_bias = np.bincount(rows, weights=centred - item_bias[cols],
-                                minlength=n_users) / (reg_users + user_count)
+        item_bias = regularised_means(cols, centred - user_bias[rows], n_items, reg_items)
+        user_bias = regularised_means(rows, centred - item_bias[cols], n_users, reg_users)
     return user_bias, item_bias
 
 
 def item_neighbours(item_indptr: np.ndarray, item_users: np.ndarray, item_values: np.ndarray,
                     user_indptr: np.ndarray, user_items: np.ndarray, user_values: np.ndarray,
-                    shrinkage: float, min_support: int, limit: int
+                    shrinkage: float, min_support: int, limit: int, first: int = 0
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each item's ``limit`` most similar items (positive similarity), best first, as CSR.
 
@@ -238,17 +452,19 @@ def item_neighbours(item_indptr: np.ndarray, item_users: np.ndarray, item_values
         shrinkage: ``(n−1)/(n−1+shrinkage)`` factor on a pair with ``n`` co-raters; 0: none.
         min_support: pairs with fewer co-raters get similarity 0.
         limit: neighbours kept per item.
+        first: the lists of items ``first`` onwards only (a fold-in wants one new movie's).
     """
     n_items = len(item_indptr) - 1
-    chunks = max(1, min(n_items, numba.get_num_threads() * 8))
-    bounds = np.linspace(0, n_items, chunks + 1).astype(np.int64)
-    kept_items = np.zeros((n_items, limit), dtype=np.int32)
-    kept_sims = np.zeros((n_items, limit), dtype=np.float32)
-    counts = np.zeros(n_items, dtype=np.int64)
+    n_rows = n_items - first
+    chunks = max(1, min(n_rows, numba.get_num_threads() * 8))
+    bounds = np.linspace(first, n_items, chunks + 1).astype(np.int64)
+    kept_items = np.zeros((n_rows, limit), dtype=np.int32)
+    kept_sims = np.zeros((n_rows, limit), dtype=np.float32)
+    counts = np.zeros(n_rows, dtype=np.int64)
     _similarity_kernel(item_indptr, item_users, item_values, user_indptr, user_items,
                        user_values, float(shrinkage), int(min_support), bounds, kept_items,
                        kept_sims, counts)
-    indptr = np.zeros(n_items + 1, dtype=np.int64)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     mask = np.arange(limit)[None, :] < counts[:, None]
     return indptr, kept_items[mask], kept_sims[mask]
@@ -260,6 +476,7 @@ def _similarity_kernel(item_indptr, item_users, item_values, user_indptr, user_i
                        counts):  # pragma: no cover - compiled
     n_items = len(item_indptr) - 1
     limit = kept_items.shape[1]
+    first = bounds[0]  # row 0 of the outputs
     for chunk in prange(len(bounds) - 1):
         freq = np.zeros(n_items, dtype=np.int64)
         prods = np.zeros(n_items)
@@ -303,28 +520,29 @@ def _similarity_kernel(item_indptr, item_users, item_values, user_indptr, user_i
             for t in order:
                 if kept == limit or sims[t] <= 0.0:
                     break
-                kept_items[i, kept] = candidates[t]
-                kept_sims[i, kept] = sims[t]
+                kept_items[i - first, kept] = candidates[t]
+                kept_sims[i - first, kept] = sims[t]
                 kept += 1
-            counts[i] = kept
+            counts[i - first] = kept
 
 
 @njit(parallel=True, cache=True)
-def _neighbourhood_estimates(users, movies, seen_indptr, seen_indices, residuals, nb_indptr,
-                             nb_indices, nb_sims, k, min_k, bounds, out
-                             ):  # pragma: no cover - compiled
-    """Add the neighbourhood term to the baselines in ``out``; pairs come sorted by user.
+def _neighbourhood_kernel(rows, movies, seen_indptr, seen_indices, residuals, nb_indptr,
+                          nb_indices, nb_sims, k, min_k, normalise, bounds, out
+                          ):  # pragma: no cover - compiled
+    """Add the neighbourhood term to ``out``; pairs come sorted by history row.
 
-    Each block of pairs keeps a dense map movie → position in the current user's history, so
-    walking a neighbour list costs one lookup per neighbour, and a user's history is mapped
-    once per block rather than once per pair.
+    ``Σ sim·residual / Σ sim`` over the pair's neighbourhood (``normalise``), or the sum alone.
+    Each block of pairs keeps a dense map movie → position in the current row's history, so
+    walking a neighbour list costs one lookup per neighbour, and a history is mapped once per
+    block rather than once per pair.
     """
     n_items = len(nb_indptr) - 1
     for block in prange(len(bounds) - 1):
         where = np.full(n_items, -1, dtype=np.int64)
         current = -1
         for t in range(bounds[block], bounds[block + 1]):
-            u, i = users[t], movies[t]
+            u, i = rows[t], movies[t]
             if u != current:
                 if current >= 0:
                     for q in range(seen_indptr[current], seen_indptr[current + 1]):
@@ -344,4 +562,4 @@ def _neighbourhood_estimates(users, movies, seen_indptr, seen_indices, residuals
                     denominator += nb_sims[p]
                     found += 1
             if found >= min_k and denominator > 0.0:
-                out[t] += numerator / denominator
+                out[t] += numerator / denominator if normalise else numerator
