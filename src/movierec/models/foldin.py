@@ -60,6 +60,33 @@ def reserve(current: np.ndarray, buffer: np.ndarray | None, needed: int) -> np.n
     return grown
 
 
+def write_rows(current: np.ndarray, buffer: np.ndarray | None, start: int,
+               rows: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Write ``rows`` over ``current`` from row ``start`` on; the one write step of a fold-in.
+
+    The rows go into a buffer the caller owns (reserved by :func:`reserve`), beyond the
+    published ``current`` when they are new, and the caller then publishes the returned view
+    by one assignment. The rule that keeps readers safe: publish every array a new row
+    reaches before the id, and add a new id to the id map last, so a reader that finds the id
+    finds its rows complete. A row readers already see is written in place (see the module
+    notes).
+
+    Args:
+        current: the published array (possibly read-only, possibly a view of ``buffer``).
+        buffer: the caller's buffer for this array; ``None`` before the first write.
+        start: the first row written; rows past the end of ``current`` are appended.
+        rows: the rows, stacked; one row may come alone (a number, for a 1-D array).
+
+    Returns:
+        The buffer to keep for the next write, and the view of it to publish.
+    """
+    rows = np.asarray(rows, current.dtype).reshape(-1, *current.shape[1:])
+    n = max(len(current), start + len(rows))
+    buffer = reserve(current, buffer, n)
+    buffer[start:start + len(rows)] = rows
+    return buffer, buffer[:n]
+
+
 class OnlineFactorModel(FactorModel, OnlineRecommender):
     """A factor model that folds in users and movies (contract: :class:`OnlineRecommender`).
 
@@ -129,17 +156,11 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
 
     def _write_user(self, user: int, vector: np.ndarray, bias: float) -> None:
         """Write one user's row (appending when ``user`` is the next index) and publish."""
-        n = max(len(self.user_factors), user + 1)
-        buffers = self._user_buffers
-        if buffers is None or len(buffers[0]) < n:
-            factors = reserve(self.user_factors, buffers and buffers[0], n)
-            biases = reserve(self.user_bias, buffers and buffers[1], n)
-            buffers = self._user_buffers = (factors, biases)
-        factors, biases = buffers
-        factors[user] = vector
-        biases[user] = bias
-        self.user_factors = factors[:n]
-        self.user_bias = biases[:n]
+        factors, biases = self._user_buffers or (None, None)
+        factors, new_factors = write_rows(self.user_factors, factors, user, vector)
+        biases, new_bias = write_rows(self.user_bias, biases, user, bias)
+        self._user_buffers = (factors, biases)
+        self.user_factors, self.user_bias = new_factors, new_bias
 
     def _item_rows(self, needed: int) -> ItemSide:
         """Writable per-movie buffers with room for ``needed`` movies (copy-on-write, growth).

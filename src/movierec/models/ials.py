@@ -49,7 +49,7 @@ from numba import njit, prange
 from movierec.data.dataset import Dataset
 from movierec.models.base import Config, Recommender, require
 from movierec.models.feedback import check_weighting, feedback_matrix
-from movierec.models.foldin import reserve
+from movierec.models.foldin import write_rows
 from movierec.models.history import RatedHistory
 
 logger = logging.getLogger(__name__)
@@ -180,8 +180,9 @@ class ImplicitALS(RatedHistory):
                      ratings: np.ndarray | list[float]) -> None:
         user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
         vector = self._solve_one(movies, values, self.item_factors, "items")
-        self.user_factors = self._write_row("users", self.user_factors,
-                                            len(self.users) if user is None else user, vector)
+        row = len(self.users) if user is None else user
+        self._buffers["users"], self.user_factors = write_rows(
+            self.user_factors, self._buffers.get("users"), row, vector)
         self._grams.pop("users", None)  # XᵀX has changed
         self._replace_history(user_id, user, movies, values)  # the id, if new, comes last
 
@@ -191,7 +192,8 @@ class ImplicitALS(RatedHistory):
         vector = self._solve_one(users, values, self.user_factors, "users")
         known = movie is not None
         movie = len(self.movies) if movie is None else movie
-        self.item_factors = self._write_row("items", self.item_factors, movie, vector)
+        self._buffers["items"], self.item_factors = write_rows(
+            self.item_factors, self._buffers.get("items"), movie, vector)
         self._grams.pop("items", None)  # YᵀY has changed
         if known:
             return  # seen lists and votes of known movies move with fold_in_user
@@ -218,14 +220,6 @@ class ImplicitALS(RatedHistory):
                     cfg.factors if cfg.solver == "cg" else 0, gram)
         return target[0]
 
-    def _write_row(self, name: str, current: np.ndarray, row: int,
-                   vector: np.ndarray) -> np.ndarray:
-        """``current`` with ``row`` set (appended when it is the next one) in a buffer owned
-        here; returns the view to publish, which readers get before any new id."""
-        n = max(len(current), row + 1)
-        buffer = self._buffers[name] = reserve(current, self._buffers.get(name), n)
-        buffer[row] = vector
-        return buffer[:n]
 
 
 def training_loss(confidence: sp.csr_matrix, users: np.ndarray, items: np.ndarray,
