@@ -30,14 +30,17 @@ user-temporal = per user their last --n-test ratings by time (default 1);
 temporal = every rating after the --quantile of timestamps. Users with fewer than 2 ratings
 stay in train.
 
-cold-users = a random --fraction of the users with more than --n-profile ratings is withheld
-from training entirely; each one's --n-profile earliest ratings by timestamp (random ones when
-the data has no timestamps) are their profile, the rest their test ratings. Models that absorb
-new users (online: chart, als, mf, content, …) are told each profile with fold_in_user
-(nothing with --n-profile 0), then recommend with the profile excluded and predict the test
-ratings (fold-in s = the time all fold-ins took); models that cannot absorb a user (ease,
-knn, …) are not applicable there: "—" in the table and a note names them. user-holdout is the
-warm-user counterpart: every test user has training ratings.
+cold-users = a random --fraction of the users with more than max(--profile) ratings is
+withheld from training entirely. --profile 1,3,5,10,20 scores each profile size n: every model
+is fitted once, then told each withheld user's n earliest ratings by timestamp (random ones
+when the data has no timestamps) with fold_in_user, size after size (0: nothing told; the
+default is --n-profile, 5). The withheld users are the same for every size, and the test
+ratings are those after the largest profile, so every size is scored on the same test ratings.
+Models then recommend with the profile excluded and predict the test ratings (fold-in s = the
+time all fold-ins took). The table has one column per model and size ("als · 5"); the JSON one
+entry per model and size, its "profile" field the size. Models that cannot absorb a user are
+not applicable there: "—" in the table and a note names them. user-holdout is the warm-user
+counterpart: every test user has training ratings.
 
 Rating metrics (models that predict ratings), over test ratings whose user and movie have
 training ratings (others dropped, counted): rmse = sqrt(mean((r - r̂)²)), mae = mean(|r - r̂|).
@@ -50,15 +53,36 @@ is relevant and R the relevant set: precision = Σh/k; recall = Σh/|R|; ndcg = 
 over the ideal Σ_{j ≤ min(|R|,k)} 1/log2(j+1); map = Σ h_j·P@j / min(|R|,k); hit_rate = 1 if
 any hit.
 
-Beyond accuracy: coverage = distinct recommended movies / catalogue size; popularity = mean
-training rating count of the recommended movies. Times are seconds per fold: fit, predict
-(the test ratings), recommend (all lists). Std is over folds (ddof=0, as Surprise).
+Beyond accuracy, over the lists L (what a popularity list cannot game). n(i) = training
+ratings of movie i, N = training users, share(i) = n(i)/N; a user's profile P = their
+training ratings (cold-users: the profile told). coverage = distinct recommended movies /
+catalogue size; popularity = mean n(i) of the recommended movies. long-tail ndcg / recall =
+ndcg and recall with the short head H (the ⌈--head-share·M⌉ most-rated of the M movies with
+training ratings, default 10%) removed from R and never a hit; users with no relevant
+long-tail movie are skipped for these two. miscalibration (Steck 2018) = mean KL(p ‖ (1-α)q +
+αp), α = 0.01, over genres with p > 0: p the genre distribution of the movies liked in P
+(rated ≥ the relevance; all of P when none), q that of L, each movie splitting weight 1 over
+its genres. popularity lift (Abdollahpouri et al. 2019) = mean (GAP(L) - GAP(P)) / GAP(P),
+GAP = mean share(i); > 0: lists more popular than what the user watches. personalization = 1
+- mean Jaccard |L_u ∩ L_v| / |L_u ∪ L_v| over pairs of users (all pairs up to 2,000 users, else
+200,000 seeded pairs). novelty (Zhou et al. 2010) = mean -log2(share(i)) bits per slot
+(unrated movies count n = 1). ILD = mean over users of the mean over pairs in L of 1 -
+Jaccard(genres(i), genres(j)), pairs with a genre-less movie skipped.
+
+--calibrate λ (0..1, default 0 = off) re-ranks every model's top 50 for every user with
+Steck's greedy calibration toward p: add one movie at a time maximising (1-λ)·Σ s - λ·KL(p ‖
+q̃(list)), s the scores scaled to [0, 1]. Times are seconds per fold: fit, predict (the test
+ratings), recommend (all lists, re-ranking included). Std is over folds (ddof=0, as Surprise).
 """
 
-_ORDER = ("rmse", "mae", "precision", "recall", "ndcg", "map", "hit_rate", "coverage",
-          "popularity", "fit_seconds", "fold_in_seconds", "predict_seconds", "recommend_seconds")
+_ORDER = ("rmse", "mae", "precision", "recall", "ndcg", "map", "hit_rate", "longtail_ndcg",
+          "longtail_recall", "miscalibration", "popularity_lift", "personalization", "coverage",
+          "novelty", "intra_list_diversity", "popularity", "fit_seconds", "fold_in_seconds",
+          "predict_seconds", "recommend_seconds")
 _LABELS = {"fit_seconds": "fit s", "fold_in_seconds": "fold-in s", "predict_seconds": "predict s",
-           "recommend_seconds": "recommend s", "hit_rate": "hit rate"}
+           "recommend_seconds": "recommend s", "hit_rate": "hit rate",
+           "longtail_ndcg": "long-tail ndcg", "longtail_recall": "long-tail recall",
+           "popularity_lift": "popularity lift", "intra_list_diversity": "ILD"}
 
 
 def register(app: typer.Typer) -> None:
@@ -86,9 +110,18 @@ def evaluate_command(
                                             "timestamps are tested.")] = 0.8,
     repeats: Annotated[int, typer.Option(help="user-holdout: independent draws "
                                          "(seeds seed, seed+1, …).")] = 1,
-    n_profile: Annotated[int, typer.Option("--n-profile", help="cold-users: ratings of each "
-                                           "withheld user a model is told (their earliest; "
-                                           "0: none).")] = 5,
+    profile: Annotated[str | None, typer.Option("--profile", help="cold-users: profile sizes, "
+                                                "comma-separated (e.g. 1,3,5,10,20): ratings "
+                                                "of each withheld user a model is told, their "
+                                                "earliest; 0: none.")] = None,
+    n_profile: Annotated[int | None, typer.Option("--n-profile", help="cold-users: a single "
+                                                  "profile size (default 5); --profile is "
+                                                  "the general form.")] = None,
+    calibrate: Annotated[float, typer.Option(help="λ of Steck's calibrated re-ranking of each "
+                                             "model's top 50, 0..1; 0: off.")] = 0.0,
+    head_share: Annotated[float, typer.Option("--head-share", help="Share of the rated movies "
+                                              "forming the short head of the long-tail "
+                                              "figures.")] = 0.1,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -103,20 +136,32 @@ def evaluate_command(
         raise ValueError(f"-k must be a positive integer, got {k}")
     if split == "kfold" and cv < 2:
         raise ValueError(f"--cv must be at least 2, got {cv}")
+    if profile is not None and n_profile is not None:
+        raise ValueError("give --profile or --n-profile, not both (--profile 5 is --n-profile 5)")
+    sizes = parse_profiles(profile) if profile is not None else None
+    if sizes is not None and split != "cold-users":
+        raise ValueError(f"--profile applies to --split cold-users only, not {split}")
+    if n_profile is not None and n_profile < 0:
+        raise ValueError(f"--n-profile must be an integer ≥ 0, got {n_profile}")
+    if not 0.0 <= calibrate <= 1.0:
+        raise ValueError(f"--calibrate must be in [0, 1], got {calibrate:g}")
+    if not 0.0 <= head_share < 1.0:
+        raise ValueError(f"--head-share must be in [0, 1), got {head_share:g}")
     data = load_dataset(home_of(home), dataset)
     with progress(f"evaluating {', '.join(names)}", enabled=not quiet) as update:
         result = evaluate(data, names, split=split, k=k, cv=cv, seed=seed,
                           relevance=parse_relevance(relevance), fraction=fraction,
                           n_test=n_test, quantile=quantile, repeats=repeats,
-                          n_profile=n_profile, progress=update)
+                          n_profile=5 if n_profile is None else n_profile, profiles=sizes,
+                          calibrate=calibrate, head_share=head_share, progress=update)
     if as_json:
         emit_json(result.to_json())
         return
     out.print(results_table(result.to_json()))
-    skipped_models = [m for m in result.models if m.not_applicable]
+    skipped_models = {m.name: m.not_applicable for m in result.models if m.not_applicable}
     if skipped_models:
         err.print(f"note: not applicable on {result.split}: "
-                  + "; ".join(f"{m.name} — {m.not_applicable}" for m in skipped_models),
+                  + "; ".join(f"{name} — {why}" for name, why in skipped_models.items()),
                   highlight=False)
     dropped = sum(f["unknown_user"] + f["unknown_movie"] for f in result.folds)
     skipped = sum(f["skipped_users"] for f in result.folds)
@@ -143,14 +188,31 @@ def parse_relevance(text: str) -> float | None | str:
     return value
 
 
+def parse_profiles(text: str) -> list[int]:
+    """'1,3,5' → [1, 3, 5]: distinct integers ≥ 0, sorted."""
+    parts = [part.strip() for part in text.split(",")]
+    expected = "expected profile sizes such as 1,3,5,10,20 (distinct integers ≥ 0)"
+    try:
+        sizes = [int(part) for part in parts]
+    except ValueError:
+        raise ValueError(f"--profile: {expected}, got {text!r}") from None
+    if any(size < 0 for size in sizes) or len(set(sizes)) < len(sizes):
+        raise ValueError(f"--profile: {expected}, got {text!r}")
+    return sorted(sizes)
+
+
 def results_table(document: dict[str, Any]) -> Table:
-    """Metrics down, models across, each cell ``mean ± std``."""
+    """Metrics down, models across (one column per model and profile size), ``mean ± std``."""
     settings = document["settings"]
     relevance = settings["relevance"]
     title = (f"{escape(document['dataset'])} · {document['split']} · {settings['folds']} "
              f"fold(s) · k={settings['k']} · relevant ≥ "
              f"{'all' if relevance is None else f'{relevance:g}'}")
-    table = Table("metric", *[escape(m["model"]) for m in document["models"]], title=title)
+    if settings.get("calibrate"):
+        title += f" · calibrated λ={settings['calibrate']:g}"
+    headers = [escape(m["model"]) + ("" if m.get("profile") is None else f" · {m['profile']}")
+               for m in document["models"]]
+    table = Table("metric", *headers, title=title)
     for metric in _ORDER:
         cells = [_cell(m["summary"].get(metric), metric) for m in document["models"]]
         if any(cell != "—" for cell in cells):

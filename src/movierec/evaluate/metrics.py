@@ -26,6 +26,11 @@ Beyond accuracy, over every list the model produced for the evaluated users:
 * ``coverage`` = |∪_u L_u| / catalogue size (catalogue rows, rated or not);
 * ``popularity`` = mean, over every recommended (user, movie) slot, of that movie's number of
   training ratings — lower means the model reaches further into the long tail.
+
+The figures a popularity list cannot game — ``longtail_ndcg``, ``longtail_recall``,
+``miscalibration``, ``popularity_lift``, ``personalization``, ``novelty`` and
+``intra_list_diversity`` — are defined, with their references, in
+:mod:`movierec.evaluate.beyond`.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ import pandas as pd
 
 RANKING_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
 RATING_METRICS = ("rmse", "mae")
-BEYOND_METRICS = ("coverage", "popularity")
+BEYOND_METRICS = ("coverage", "popularity", "longtail_ndcg", "longtail_recall", "miscalibration",
+                  "popularity_lift", "personalization", "novelty", "intra_list_diversity")
 
 
 def rmse(truth: np.ndarray, predicted: np.ndarray) -> float:
@@ -138,13 +144,13 @@ def coverage(recommended: np.ndarray, lengths: np.ndarray, catalog_size: int) ->
     """Distinct recommended movies over the catalogue size."""
     if catalog_size <= 0:
         raise ValueError(f"catalog_size must be positive, got {catalog_size!r}")
-    return len(np.unique(_real(recommended, lengths))) / catalog_size
+    return len(np.unique(real_slots(recommended, lengths))) / catalog_size
 
 
 def mean_popularity(recommended: np.ndarray, lengths: np.ndarray,
                     train_ratings: pd.DataFrame) -> float:
     """Mean number of training ratings of the recommended movies, slot by slot."""
-    movies = _real(recommended, lengths)
+    movies = real_slots(recommended, lengths)
     if not len(movies):
         return float("nan")
     counts = train_ratings["movie_id"].value_counts()
@@ -153,7 +159,8 @@ def mean_popularity(recommended: np.ndarray, lengths: np.ndarray,
     return float(votes.mean())
 
 
-def _real(recommended: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def real_slots(recommended: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The movie ids of the real slots, row by row (padding past each length dropped)."""
     return recommended[np.arange(recommended.shape[1]) < lengths[:, None]]
 
 

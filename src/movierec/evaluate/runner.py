@@ -8,32 +8,46 @@ For each fold of the chosen split and each model, :func:`evaluate` builds a fres
   and counted in ``dropped``);
 * every model recommends ``k`` movies, seen movies excluded and the whole catalogue as
   candidates, to each test user known to the training data, for the ranking metrics
-  (users with nothing relevant in test are skipped and counted in ``skipped_users``) and
-  coverage and popularity (over every list produced).
+  (users with nothing relevant in test are skipped and counted in ``skipped_users``) and the
+  beyond-accuracy figures (over every list produced; :mod:`movierec.evaluate.beyond`). A
+  user's *profile* there (taste for ``miscalibration``, GAP for ``popularity_lift``) is their
+  training ratings; "liked" uses the relevance threshold (every rated movie when it is None).
 
 On the ``cold-users`` split every test user is absent from training. Each model that can
-absorb a user (``supports_online``) is told each cold user's profile with ``fold_in_user``
-(empty arrays when ``n_profile`` is 0; timed as ``fold_in``), then recommends with the profile
-movies excluded and predicts the test ratings whose movie has training ratings. A model that
-cannot absorb a user is not fitted: it is reported as not applicable, with no figures.
+absorb a user (``supports_online``) is fitted once, then, for each profile size n in
+``profiles`` (default: ``[n_profile]``), told each cold user's n earliest ratings with
+``fold_in_user`` (which replaces the user's whole history, so the next size simply overwrites
+the previous one; timed as ``fold_in``), recommends with the profile movies excluded and
+predicts the test ratings whose movie has training ratings. The cold users are drawn once,
+among users with more than ``max(profiles)`` ratings, and the test ratings are those after the
+*largest* profile, so every size is scored on the same test ratings. The told profile is the
+user's profile for the beyond-accuracy figures. A model that cannot absorb a user is not
+fitted: it is reported as not applicable, with no figures.
+
+With ``calibrate`` λ > 0, each list is Steck's calibrated re-ranking
+(:func:`movierec.models.calibration.calibrated_rerank`) of the model's top
+:data:`~movierec.models.calibration.RERANK_POOL` toward the user's liked-genre distribution
+(from the profile), timed within ``recommend``.
 
 Each metric is reported as its mean and standard deviation over folds (population std,
-``ddof=0``, as Surprise's ``cross_validate`` reports). Times are wall-clock seconds per fold:
-``fit``, ``predict`` (the test ratings) and ``recommend`` (all the lists). Metric definitions
-are in :mod:`movierec.evaluate.metrics`.
+``ddof=0``, as Surprise's ``cross_validate`` reports), one :class:`ModelResult` per model (and
+per profile size on ``cold-users``, its ``profile`` field set). Times are wall-clock seconds
+per fold: ``fit``, ``predict`` (the test ratings) and ``recommend`` (all the lists). Metric
+definitions are in :mod:`movierec.evaluate.metrics` and :mod:`movierec.evaluate.beyond`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from movierec.data.dataset import Dataset
-from movierec.evaluate import metrics
+from movierec.evaluate import beyond, metrics
 from movierec.evaluate.splits import (
     Split,
     cold_users,
@@ -42,7 +56,7 @@ from movierec.evaluate.splits import (
     user_holdout,
     user_temporal,
 )
-from movierec.models import registry
+from movierec.models import calibration, registry
 from movierec.models.base import Recommender
 
 SplitName = Literal["kfold", "user-holdout", "user-temporal", "temporal", "cold-users"]
@@ -59,6 +73,8 @@ class ModelResult:
     folds: list[dict[str, float]] = field(default_factory=list)
     #: why the split does not apply to this model (then it has no folds), else None
     not_applicable: str | None = None
+    #: cold-users: the profile size these figures were told; None on the other splits
+    profile: int | None = None
 
     def summary(self) -> dict[str, dict[str, float]]:
         """``{metric: {"mean": …, "std": …}}`` over folds (NaN-free metrics only)."""
@@ -72,7 +88,8 @@ class ModelResult:
         return result
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.name, "predicts_ratings": self.predicts_ratings,
+        return {"model": self.name, "profile": self.profile,
+                "predicts_ratings": self.predicts_ratings,
                 "not_applicable": self.not_applicable, "summary": self.summary(),
                 "folds": self.folds}
 
@@ -90,6 +107,14 @@ class EvaluationResult:
     def to_json(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "split": self.split, "settings": self.settings,
                 "folds": self.folds, "models": [m.to_json() for m in self.models]}
+
+    def by_profile(self) -> dict[int, EvaluationResult]:
+        """cold-users: one result per profile size, smallest first; empty on other splits."""
+        sizes = sorted({m.profile for m in self.models if m.profile is not None})
+        return {size: EvaluationResult(self.dataset, self.split,
+                                       {**self.settings, "n_profile": size, "profiles": [size]},
+                                       [m for m in self.models if m.profile == size], self.folds)
+                for size in sizes}
 
 
 def make_splits(data: Dataset, split: str = "kfold", *, cv: int = 5, seed: int = 0,
@@ -125,7 +150,9 @@ def default_relevance(data: Dataset) -> float:
 def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: int = 10,
              cv: int = 5, seed: int = 0, relevance: float | None | Literal["auto"] = "auto",
              fraction: float = 0.2, n_test: int | None = None, quantile: float = 0.8,
-             repeats: int = 1, n_profile: int = 5, progress: Callable[[float], None] | None = None,
+             repeats: int = 1, n_profile: int = 5, profiles: Sequence[int] | None = None,
+             calibrate: float = 0.0, head_share: float = beyond.HEAD_SHARE,
+             progress: Callable[[float], None] | None = None,
              factory: Callable[[str], Recommender] | None = None) -> EvaluationResult:
     """Fit and score each named model on every fold of a split.
 
@@ -140,35 +167,49 @@ def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: 
         relevance: threshold of a relevant test rating; ``None``: all are relevant;
             ``"auto"``: :func:`default_relevance`.
         fraction, n_test, quantile, repeats, n_profile: see :func:`make_splits`.
+        profiles: cold-users only: the profile sizes to score, each fitted model folding in
+            every size in turn (module docstring); replaces ``n_profile``.
+        calibrate: λ of the calibrated re-ranking of every list, in [0, 1]; 0: off.
+        head_share: share of the rated movies that form the short head of the long-tail
+            figures.
         progress: called with the fraction done after each fit and each scoring.
         factory: builds a model from a name (tests inject one); the registry by default.
     """
     _check_settings(data, model_names, k, cv, split)
+    sizes = _profile_sizes(split, n_profile, profiles)
+    if isinstance(calibrate, bool) or not isinstance(calibrate, int | float) \
+            or not 0.0 <= calibrate <= 1.0:
+        raise ValueError(f"calibrate (λ) must be in [0, 1], got {calibrate!r}")
     if factory is None:
         for name in model_names:
             registry.resolve(name)  # an unknown name fails here, listing the known ones
         factory = registry.create
     threshold = default_relevance(data) if relevance == "auto" else relevance
+    genres = calibration.GenreMatrix.from_catalog(data.catalog)
     splits = make_splits(data, split, cv=cv, seed=seed, fraction=fraction, n_test=n_test,
                          quantile=quantile, repeats=repeats,
-                         n_profile=n_profile)  # lazy: one fold in memory
+                         n_profile=max(s or 0 for s in sizes))  # lazy: one fold in memory
     n_folds = {"kfold": cv, "user-holdout": repeats}.get(split, 1)
-    results = {name: ModelResult(name, False) for name in model_names}
+    results = {(name, size): ModelResult(name, False, profile=size)
+               for size in sizes for name in model_names}
     fold_info = []
-    steps, done = 2 * n_folds * len(model_names), 0
+    steps, done = (1 + len(sizes)) * n_folds * len(model_names), 0
     for part in splits:
-        info = _Fold(part, threshold)
+        info = _Fold(part, threshold, genres, head_share)
         fold_info.append({"fold": part.fold, "train_ratings": len(part.train.ratings),
                           **part.coverage_of_test(), "test_users": len(info.users),
                           "skipped_users": info.skipped, **info.cold_counts()})
         for name in model_names:
             model = factory(name)
+            mine = [results[name, size] for size in sizes]
+            for result in mine:
+                result.predicts_ratings = model.predicts_ratings
             if info.cold and not model.supports_online:
-                results[name].predicts_ratings = model.predicts_ratings
-                results[name].not_applicable = (
-                    f"{type(model).__name__} cannot absorb a user it was not trained on "
-                    "(supports_online is False)")
-                done += 2
+                for result in mine:
+                    result.not_applicable = (
+                        f"{type(model).__name__} cannot absorb a user it was not trained on "
+                        "(supports_online is False)")
+                done += 1 + len(sizes)
                 _tick(progress, done, steps)
                 continue
             started = time.perf_counter()
@@ -176,12 +217,14 @@ def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: 
             fit_seconds = time.perf_counter() - started
             done += 1
             _tick(progress, done, steps)
-            results[name].predicts_ratings = model.predicts_ratings
-            results[name].folds.append({"fit_seconds": fit_seconds, **info.score(model, k)})
-            done += 1
-            _tick(progress, done, steps)
+            for size, result in zip(sizes, mine, strict=True):
+                figures = info.score(model, k, size, calibrate)
+                result.folds.append({"fit_seconds": fit_seconds, **figures})
+                done += 1
+                _tick(progress, done, steps)
     settings = {"k": k, "cv": cv if split == "kfold" else None, "seed": seed,
-                "relevance": threshold, "folds": len(fold_info)}
+                "relevance": threshold, "folds": len(fold_info), "calibrate": calibrate,
+                "head_share": head_share}
     if split == "user-holdout":
         settings.update(fraction=None if n_test else fraction, n_test=n_test, repeats=repeats)
     elif split == "user-temporal":
@@ -189,21 +232,44 @@ def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: 
     elif split == "temporal":
         settings.update(quantile=quantile)
     elif split == "cold-users":
-        settings.update(fraction=fraction, n_profile=n_profile)
+        settings.update(fraction=fraction, n_profile=max(sizes), profiles=sizes)
     return EvaluationResult(data.name, split, settings, list(results.values()), fold_info)
 
 
-class _Fold:
-    """What is computed once per fold and shared by every model: known pairs, relevant sets."""
+@dataclass(frozen=True)
+class _Profiles:
+    """What the model knew of each evaluated user (rows aligned with ``_Fold.users``)."""
 
-    def __init__(self, part: Split, threshold: float | None):
-        self.part = part
+    rows: np.ndarray
+    movies: np.ndarray
+    ratings: np.ndarray
+    taste: np.ndarray  # users × genres: the liked-genre distribution p
+
+    @classmethod
+    def of(cls, users: np.ndarray, ratings: pd.DataFrame, genres: calibration.GenreMatrix,
+           threshold: float | None) -> _Profiles:
+        rows = pd.Index(users).get_indexer(ratings["user_id"].to_numpy())
+        inside = rows >= 0
+        rows = rows[inside]
+        movies = ratings["movie_id"].to_numpy()[inside]
+        values = ratings["rating"].to_numpy(np.float64)[inside]
+        taste = calibration.taste_distributions(genres.rows, rows, genres.index(movies), values,
+                                                len(users), threshold)
+        return cls(rows, movies, values, taste)
+
+
+class _Fold:
+    """What is computed once per fold and shared by every model: known pairs, relevant sets,
+    training popularity, the short head and the users' profiles."""
+
+    def __init__(self, part: Split, threshold: float | None, genres: calibration.GenreMatrix,
+                 head_share: float):
+        self.part, self.threshold, self.genres = part, threshold, genres
         train, test = part.train.ratings, part.test
         train_movies = np.unique(train["movie_id"].to_numpy())
         self.cold = part.profile is not None
         if self.cold:  # every test user is cold and is folded in before any question
             known_users = np.unique(test["user_id"].to_numpy())
-            self.profiles = _histories(part.profile, known_users)
         else:
             known_users = np.unique(train["user_id"].to_numpy())
         user_known = np.isin(test["user_id"].to_numpy(), known_users)
@@ -213,24 +279,44 @@ class _Fold:
         self.users = np.unique(test["user_id"].to_numpy()[user_known])
         has_relevant = np.isin(self.users, self.relevant["user_id"].to_numpy())
         self.skipped = int((~has_relevant).sum())
+        self.popularity = beyond.TrainingPopularity.from_ratings(train)
+        self.head = beyond.short_head(self.popularity, head_share)
+        self._profiles: dict[int | None, _Profiles] = {}
 
     def cold_counts(self) -> dict[str, int]:
         if not self.cold:
             return {}
-        return {"cold_users": len(self.profiles), "profile_ratings": len(self.part.profile)}
+        return {"cold_users": len(self.users), "profile_ratings": len(self.part.profile)}
 
-    def fold_in(self, model: Recommender) -> float:
+    def profiles(self, size: int | None) -> _Profiles:
+        """The users' profiles: their training ratings, or the ``size`` earliest told."""
+        if size not in self._profiles:
+            if self.cold:
+                ratings = self.part.profile_prefix(size or 0)
+            else:
+                train = self.part.train.ratings
+                ratings = train[np.isin(train["user_id"].to_numpy(), self.users)]
+            self._profiles[size] = _Profiles.of(self.users, ratings, self.genres, self.threshold)
+        return self._profiles[size]
+
+    def fold_in(self, model: Recommender, profiles: _Profiles) -> float:
         """Tell an online model every cold user's profile; returns the seconds it took."""
         started = time.perf_counter()
-        for user, (movies, ratings) in self.profiles.items():
+        order = np.argsort(profiles.rows, kind="stable")
+        bounds = np.searchsorted(profiles.rows[order], np.arange(len(self.users) + 1))
+        for row, user in enumerate(self.users.tolist()):
+            mine = order[bounds[row]:bounds[row + 1]]
+            movies, ratings = profiles.movies[mine], profiles.ratings[mine]
             known = model.movies.indices(movies, missing="mask") >= 0
             model.fold_in_user(user, movies[known], ratings[known])  # type: ignore[attr-defined]
         return time.perf_counter() - started
 
-    def score(self, model: Recommender, k: int) -> dict[str, float]:
+    def score(self, model: Recommender, k: int, size: int | None = None,
+              calibrate: float = 0.0) -> dict[str, float]:
         figures: dict[str, float] = {}
+        profiles = self.profiles(size)
         if self.cold:
-            figures["fold_in_seconds"] = self.fold_in(model)
+            figures["fold_in_seconds"] = self.fold_in(model, profiles)
         if model.predicts_ratings:
             started = time.perf_counter()
             predicted = model.predict(self.rated["user_id"].to_numpy(),  # type: ignore[attr-defined]
@@ -240,29 +326,44 @@ class _Fold:
             figures["rmse"] = metrics.rmse(truth, predicted)
             figures["mae"] = metrics.mae(truth, predicted)
         started = time.perf_counter()
-        lists = [model.recommend(int(user), k, exclude_seen=True).movie_ids
-                 for user in self.users]
+        lists = self.recommend(model, k, profiles, calibrate)
         figures["recommend_seconds"] = time.perf_counter() - started
         recommended, lengths = metrics.stack_rankings(lists, k)
         ranking = metrics.ranking_scores(self.users, recommended, lengths, self.relevant, k)
         figures.update(ranking.means())
-        figures["coverage"] = metrics.coverage(recommended, lengths, len(self.part.train.catalog))
-        figures["popularity"] = metrics.mean_popularity(recommended, lengths,
-                                                        self.part.train.ratings)
-        figures["n_ranked_users"] = float(len(ranking.users))
+        longtail = beyond.longtail_scores(self.users, recommended, lengths, self.relevant, k,
+                                          self.head)
+        figures.update(longtail.means())
+        train = self.part.train
+        figures.update(
+            coverage=metrics.coverage(recommended, lengths, len(train.catalog)),
+            popularity=metrics.mean_popularity(recommended, lengths, train.ratings),
+            novelty=beyond.novelty(recommended, lengths, self.popularity),
+            popularity_lift=beyond.popularity_lift(recommended, lengths, profiles.rows,
+                                                   profiles.movies, self.popularity),
+            personalization=calibration.personalization(recommended, lengths),
+            miscalibration=beyond.miscalibration(recommended, lengths, profiles.taste,
+                                                 self.genres),
+            intra_list_diversity=beyond.intra_list_diversity(recommended, lengths,
+                                                             self.genres),
+            n_ranked_users=float(len(ranking.users)),
+            n_longtail_users=float(len(longtail.users)))
         return figures
 
-
-def _histories(ratings: Any, users: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Each user's (movie ids, ratings) from a ratings frame; empty arrays for users without."""
-    order = np.argsort(ratings["user_id"].to_numpy(), kind="stable")
-    ids = ratings["user_id"].to_numpy()[order]
-    movies = ratings["movie_id"].to_numpy()[order]
-    values = ratings["rating"].to_numpy(np.float64)[order]
-    starts = np.searchsorted(ids, users, side="left")
-    stops = np.searchsorted(ids, users, side="right")
-    return {int(u): (movies[a:b], values[a:b])
-            for u, a, b in zip(users.tolist(), starts.tolist(), stops.tolist(), strict=True)}
+    def recommend(self, model: Recommender, k: int, profiles: _Profiles,
+                  calibrate: float) -> list[np.ndarray]:
+        """Each user's top ``k``, seen excluded; re-ranked toward their taste when λ > 0."""
+        if calibrate <= 0:
+            return [model.recommend(user, k, exclude_seen=True).movie_ids
+                    for user in self.users.tolist()]
+        lists = []
+        pool_size = max(k, calibration.RERANK_POOL)
+        for row, user in enumerate(self.users.tolist()):
+            pool = model.recommend(user, pool_size, exclude_seen=True)
+            order = calibration.calibrated_rerank(pool.scores, self.genres.rows_of(pool.movie_ids),
+                                                  profiles.taste[row], k, calibrate)
+            lists.append(pool.movie_ids[order])
+        return lists
 
 
 def _check_settings(data: Dataset, model_names: list[str], k: int, cv: int, split: str) -> None:
@@ -282,6 +383,23 @@ def _check_settings(data: Dataset, model_names: list[str], k: int, cv: int, spli
     duplicates = [name for name in set(model_names) if model_names.count(name) > 1]
     if duplicates:
         raise ValueError(f"model(s) named twice: {', '.join(sorted(duplicates))}")
+
+
+def _profile_sizes(split: str, n_profile: int, profiles: Sequence[int] | None
+                   ) -> list[int | None]:
+    """The profile sizes to score: ``[None]`` off cold-users, else sorted, checked sizes."""
+    if split != "cold-users":
+        if profiles is not None:
+            raise ValueError(f"profiles apply to the cold-users split only, not {split!r}")
+        return [None]
+    sizes = [n_profile] if profiles is None else list(profiles)
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
+            what = "n_profile" if profiles is None else "profile sizes"
+            raise ValueError(f"{what} must be integers ≥ 0, got {size!r}")
+    if not sizes or len(set(sizes)) < len(sizes):
+        raise ValueError(f"profiles: give one or more distinct sizes, got {list(sizes)!r}")
+    return sorted(int(size) for size in sizes)
 
 
 def _tick(progress: Callable[[float], None] | None, done: int, steps: int) -> None:

@@ -15,7 +15,10 @@ movie that no training rating touches is still a known (if uninformed) catalog e
 * :func:`user_temporal` — per user, the last ratings by timestamp (leave-last-n-out).
 * :func:`temporal` — everything rated after a global time cutoff (or a timestamp quantile).
 * :func:`cold_users` — a random share of users withheld from training entirely; each one's
-  first few ratings are a "profile" a model is told at query time, the rest are tested.
+  first few ratings are a "profile" a model is told at query time, the rest are tested. To
+  compare profile sizes, draw it once with the largest size and take each smaller profile
+  with :meth:`Split.profile_prefix`: the same users, and the same test ratings (those after
+  the largest profile), for every size.
 
 In the per-user splits a user keeps at least one training rating, and users with fewer than
 ``min_ratings`` ratings stay wholly in train: a user with nothing left to learn from says
@@ -47,6 +50,23 @@ class Split:
     test: pd.DataFrame
     fold: int = 0
     profile: pd.DataFrame | None = None
+
+    def profile_prefix(self, n: int) -> pd.DataFrame:
+        """Each cold user's ``n`` earliest profile ratings (all of them when ``n`` is larger).
+
+        :func:`cold_users` orders the profile by user, then time (then row; the seeded random
+        order when the data has no timestamps), so the first ``n`` rows of a user's block are
+        their ``n`` earliest ratings.
+        """
+        if self.profile is None:
+            raise ValueError("only a cold-users split has profiles")
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+            raise ValueError(f"profile size must be an integer ≥ 0, got {n!r}")
+        users = self.profile["user_id"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else \
+            np.empty(0, np.int64)
+        position = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
+        return self.profile[position < n].reset_index(drop=True)
 
     def coverage_of_test(self) -> dict[str, int]:
         """Test ratings whose user, or movie, no training rating mentions.
@@ -161,7 +181,8 @@ def cold_users(data: Dataset, fraction: float = 0.2, *, n_profile: int = 5, seed
     ``n_profile`` *earliest* ratings by timestamp form the profile (ties: the earlier row), or
     ``n_profile`` random ones when the dataset has no timestamps; the rest are the test ratings.
     ``n_profile=0`` tests users of whom nothing is known but that they arrived. The draw (and the
-    random profiles) follow ``seed``; one split is yielded.
+    random profiles) follow ``seed``; one split is yielded. The profile is ordered by user, then
+    time, so :meth:`Split.profile_prefix` gives the smaller profiles of the same users.
     """
     _check_data(data)
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) \

@@ -16,14 +16,10 @@ weights and over λ, the strength of Steck's calibrated re-ranking ("Calibrated
 recommendations", RecSys 2018), started at the most personal part alone with λ = 0 (feasible by
 construction); a step is kept only when it stays feasible and raises NDCG.
 
-Definitions, over the validation users' top-k lists (all vectorised over users):
-
-* personalization = 1 − mean Jaccard similarity of two users' lists (all pairs);
-* miscalibration = mean over users of KL(p ‖ (1−α)q + αp), α = 0.01: p the genre distribution
-  of the movies the user liked (each movie splits weight 1 over its genres), q that of the
-  list;
-* calibrated re-ranking: from the blend's top ``RERANK_POOL`` movies, greedily add the one
-  maximising ``(1−λ)·Σ s − λ·KL(p ‖ q̃(list))``, s the candidates' scores scaled to [0, 1].
+Personalization (1 − mean Jaccard of two users' lists), miscalibration (Steck's KL from the
+user's liked-genre distribution to the list's) and the calibrated re-ranking are those of
+:mod:`movierec.models.calibration`, over the validation users' top-k lists, vectorised over
+users.
 """
 
 from __future__ import annotations
@@ -31,104 +27,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-ALPHA = 0.01  # Steck's smoothing of the list's distribution toward the user's
-RERANK_POOL = 50  # movies the calibrated re-ranking chooses from
+from movierec.models.calibration import (
+    RERANK_POOL,
+    calibrated_rerank_many,
+    kl_divergence,
+    personalization,
+)
+
 LAMBDAS = np.array([0.0, 0.3, 0.5, 0.7, 0.9])
 #: how far below the most personal part's personalization a blend may go: the figure moves by
 #: about this much between resamples of a few hundred validation users, so a stricter bound
 #: rejects blends for noise
 PERSONALIZATION_SLACK = 0.01
 _GRID = np.linspace(0.0, 1.0, 11)
-
-
-def genre_rows(genres: list[list[str]] | np.ndarray, names: list[str]) -> np.ndarray:
-    """movies × genres, each movie's weight 1 split evenly over its genres (zero if none)."""
-    column = {name: j for j, name in enumerate(names)}
-    rows = np.zeros((len(genres), len(names)), np.float32)
-    for i, movie_genres in enumerate(genres):
-        known = [column[g] for g in movie_genres if g in column]
-        if known:
-            rows[i, known] = 1.0 / len(known)
-    return rows
-
-
-def taste_distribution(rows: np.ndarray, movies: np.ndarray, ratings: np.ndarray,
-                       threshold: float) -> np.ndarray:
-    """The genre distribution of the movies a user liked (all they rated if none liked)."""
-    movies = movies[movies < len(rows)]
-    ratings = ratings[:len(movies)]
-    liked = movies[ratings >= threshold] if (ratings >= threshold).any() else movies
-    total = rows[liked].sum(axis=0, dtype=np.float64)
-    mass = total.sum()
-    return total / mass if mass > 0 else total
-
-
-def kl_to_list(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """KL(p ‖ (1−α)q + αp) along the last axis, over the genres where p > 0."""
-    smoothed = (1 - ALPHA) * q + ALPHA * p
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log(p / np.where(p > 0, smoothed, 1.0)), 0.0)
-    return terms.sum(axis=-1)
-
-
-def rerank(scores: np.ndarray, genres: np.ndarray, target: np.ndarray, k: int,
-           lam: float) -> np.ndarray:
-    """Steck's greedy calibrated re-ranking, for many users at once.
-
-    Args:
-        scores: users × candidates (−inf: not allowed), best candidates anywhere.
-        genres: users × candidates × genres, each candidate's genre row.
-        target: users × genres, each user's taste distribution p.
-        k: list length (at most the candidates).
-        lam: λ in [0, 1]; 0 returns the score order.
-
-    Returns:
-        users × k positions into the candidates, in list order.
-    """
-    n_users, width = scores.shape
-    k = min(k, width)
-    if lam <= 0:
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        return top
-    finite = np.isfinite(scores)
-    low = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
-    high = np.where(finite, scores, -np.inf).max(axis=1, keepdims=True)
-    span = np.where(high > low, high - low, 1.0)
-    scaled = np.where(finite, (scores - low) / span, -np.inf)
-    chosen = np.zeros((n_users, k), np.int64)
-    taken = ~finite
-    counts = np.zeros_like(target)
-    total = np.zeros(n_users)
-    rows = np.arange(n_users)
-    for step in range(k):
-        q = (counts[:, None, :] + genres) / (step + 1)
-        objective = (1 - lam) * (total[:, None] + scaled) - lam * kl_to_list(target[:, None, :], q)
-        objective[taken] = -np.inf
-        pick = np.argmax(objective, axis=1)
-        chosen[:, step] = pick
-        taken[rows, pick] = True
-        counts += genres[rows, pick]
-        total += np.where(np.isfinite(scaled[rows, pick]), scaled[rows, pick], 0.0)
-    return chosen
-
-
-def personalization(lists: np.ndarray, n_movies: int) -> float:
-    """1 − mean Jaccard similarity of two users' lists (movie indices, −1 = empty slot)."""
-    n_users = len(lists)
-    if n_users < 2:
-        return 0.0
-    rows, cols = np.nonzero(lists >= 0)
-    indicator = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, lists[rows, cols])),
-                              shape=(n_users, n_movies))
-    indicator.data[:] = 1.0  # a movie twice in one list counts once
-    overlap = (indicator @ indicator.T).toarray()
-    sizes = np.asarray(indicator.sum(axis=1), np.float32).ravel()
-    union = sizes[:, None] + sizes[None, :] - overlap
-    jaccard = np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
-    np.fill_diagonal(jaccard, 0.0)  # a user's list against itself is not a pair
-    return float(1.0 - jaccard.sum(dtype=np.float64) / (n_users * (n_users - 1)))
 
 
 @dataclass(frozen=True)
@@ -196,7 +108,8 @@ def figures(data: Validation, weights: np.ndarray, lam: float, k: int) -> Figure
     top = np.take_along_axis(top, order, axis=1)
     if lam > 0:
         rows = np.arange(len(top))[:, None]
-        picked = rerank(scores[rows, top], data.genres[rows, top], data.target, k, lam)
+        picked = calibrated_rerank_many(scores[rows, top], data.genres[rows, top], data.target,
+                                        k, lam)
         top = np.take_along_axis(top, picked, axis=1)
     top = top[:, :k]
     discounts = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))
@@ -206,8 +119,9 @@ def figures(data: Validation, weights: np.ndarray, lam: float, k: int) -> Figure
     q = data.genres[rows, top].sum(axis=1)
     mass = q.sum(axis=1, keepdims=True)
     q = np.divide(q, mass, out=np.zeros_like(q), where=mass > 0)
-    return Figures(float((dcg / data.ideal).mean()), personalization(lists, data.n_movies),
-                   float(kl_to_list(data.target, q).mean()))
+    together = personalization(lists, (lists >= 0).sum(axis=1))
+    return Figures(float((dcg / data.ideal).mean()), 0.0 if np.isnan(together) else together,
+                   float(kl_divergence(data.target, q).mean()))
 
 
 def constrained_ascent(data: Validation, k: int, rounds: int = 3

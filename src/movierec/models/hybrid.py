@@ -43,6 +43,12 @@ from movierec.data.dataset import Dataset
 from movierec.errors import UnknownUserError
 from movierec.models import blend
 from movierec.models.base import Config, Ranking, Recommender, _check_k, require
+from movierec.models.calibration import (
+    RERANK_POOL,
+    GenreMatrix,
+    calibrated_rerank,
+    taste_distributions,
+)
 from movierec.models.factors import require_int
 from movierec.models.history import RatedHistory
 from movierec.models.online import OnlineRecommender
@@ -195,8 +201,11 @@ class Hybrid(OnlineRecommender):
         else:  # no part keeps ratings: every seen movie counts as liked
             movies = parts[0]._seen(user)
             ratings = np.full(len(movies), self._threshold)
-        return blend.taste_distribution(self._genres, np.asarray(movies, np.int64),
-                                        np.asarray(ratings, np.float64), self._threshold)
+        movies = np.asarray(movies, np.int64)
+        known = movies < len(self._genres)  # a movie added after the fit has no genre row
+        return taste_distributions(self._genres, np.zeros(int(known.sum())), movies[known],
+                                   np.asarray(ratings, np.float64)[known], 1,
+                                   self._threshold)[0]
 
     # --- scoring ------------------------------------------------------------------------------
 
@@ -235,14 +244,14 @@ class Hybrid(OnlineRecommender):
         excluded = self._seen(user) if exclude_seen else None
         if lam <= 0 or not self._genres.size:
             return self._top(scores, k, excluded, candidates)
-        pool = self._top(scores, max(k, blend.RERANK_POOL), excluded, candidates)
+        pool = self._top(scores, max(k, RERANK_POOL), excluded, candidates)
         if len(pool) <= 1:
             return pool
         index = self.movies.indices(pool.movie_ids, missing="mask")
         padded = np.vstack([self._genres, np.zeros((1, self._genres.shape[1]), np.float32)])
         genres = padded[np.where(index < len(self._genres), index, -1)].astype(np.float64)
         taste = self._taste(self.parts, self.parts[0]._user_index(int(user_id)))
-        order = blend.rerank(pool.scores[None, :], genres[None], taste[None], k, lam)[0]
+        order = calibrated_rerank(pool.scores, genres, taste, k, lam)
         return Ranking(pool.movie_ids[order], pool.scores[order])
 
     def _similar_scores(self, movie: int) -> np.ndarray:
@@ -352,12 +361,7 @@ def _catalog_genres(data: Dataset, movie_ids: np.ndarray) -> np.ndarray:
     catalog = data.catalog
     if "genres" not in catalog.columns:
         return np.zeros((len(movie_ids), 0), np.float32)
-    names = sorted({g for genres in catalog["genres"] for g in genres})
-    rows = blend.genre_rows(list(catalog["genres"]), names)
-    where = pd.Index(catalog["movie_id"].to_numpy()).get_indexer(movie_ids)
-    out = np.zeros((len(movie_ids), len(names)), np.float32)
-    out[where >= 0] = rows[where[where >= 0]]
-    return out
+    return GenreMatrix.from_catalog(catalog).rows_of(movie_ids).astype(np.float32)
 
 
 def _fit_regime(sets: list, genres: np.ndarray, n_parts: int, config: HybridConfig,

@@ -1,0 +1,132 @@
+"""Genre calibration (Steck 2018): distributions, KL and the greedy re-ranking, by hand."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from movierec.models.calibration import (
+    GenreMatrix,
+    calibrated_rerank,
+    calibrated_rerank_many,
+    genre_distributions,
+    kl_divergence,
+    personalization,
+    taste_distributions,
+)
+
+
+@pytest.fixture
+def genres():
+    # names sort to (Comedy, Drama); movie 30 has none; repeats and "" are ignored
+    return GenreMatrix.build(np.array([10, 20, 30, 40]),
+                             [["Drama", "Comedy"], ["Drama"], [], ["Comedy", "Comedy", ""]])
+
+
+def test_each_movie_splits_weight_one_over_its_genres(genres):
+    assert genres.names == ("Comedy", "Drama")
+    np.testing.assert_allclose(genres.rows, [[0.5, 0.5], [0, 1], [0, 0], [1, 0]])
+    assert genres.index(np.array([[20, 99]])).tolist() == [[1, -1]]
+    np.testing.assert_allclose(genres.rows_of(np.array([40, 99])), [[1, 0], [0, 0]])
+    catalog = pd.DataFrame({"movie_id": [1, 2], "genres": [["Western"], []]})
+    built = GenreMatrix.from_catalog(catalog)
+    assert built.names == ("Western",) and built.rows.tolist() == [[1.0], [0.0]]
+
+
+def test_distributions_weigh_movies_equally_and_skip_genreless_ones(genres):
+    # owner 0: movies 10, 30, 40 → Comedy ½ + 1, Drama ½ (30 adds nothing) → (¾, ¼)
+    # owner 1: only the genre-less movie → zeros
+    d = genre_distributions(genres.rows, np.array([0, 0, 0, 1]), np.array([0, 2, 3, 2]), 2)
+    np.testing.assert_allclose(d, [[0.75, 0.25], [0, 0]])
+
+
+def test_taste_is_the_liked_movies_or_everything_when_none_is_liked(genres):
+    owners = np.array([0, 0, 0, 1, 2])
+    movies = np.array([0, 1, 3, 1, 2])
+    ratings = np.array([5.0, 2.0, 4.0, 2.0, 5.0])
+    taste = taste_distributions(genres.rows, owners, movies, ratings, 3, threshold=4.0)
+    # owner 0 liked 10 and 40 → Comedy ½ + 1, Drama ½; owner 1 liked nothing → all they rated
+    np.testing.assert_allclose(taste, [[0.75, 0.25], [0, 1], [0, 0]])
+    everything = taste_distributions(genres.rows, owners, movies, ratings, 3, threshold=None)
+    np.testing.assert_allclose(everything[0], [0.5, 0.5])  # 10, 20 and 40: 1.5 each
+
+
+def test_kl_is_smoothed_toward_the_profile():
+    p = np.array([0.75, 0.25])
+    # q̃ = 0.99·(0, 1) + 0.01·p = (0.0075, 0.9925)
+    expected = 0.75 * math.log(0.75 / 0.0075) + 0.25 * math.log(0.25 / 0.9925)
+    assert kl_divergence(p, np.array([0.0, 1.0])) == pytest.approx(expected)
+    # genres outside the profile do not count: q̃ = (0.505, 0.495) → ln(1/0.505)
+    assert kl_divergence(np.array([1.0, 0.0]), np.array([0.5, 0.5])) == \
+        pytest.approx(math.log(1 / 0.505))
+    assert kl_divergence(p, p) == pytest.approx(0.0)
+    np.testing.assert_allclose(kl_divergence(np.array([[1.0, 0], [0, 1.0]]),
+                                             np.array([1.0, 0])), [0, math.log(100)])
+
+
+# A user who likes Drama and Comedy equally; the model's best three are dramas.
+SCORES = np.array([1.0, 0.9, 0.8, 0.1])
+CANDIDATES = np.array([[0, 1], [0, 1], [0, 1], [1, 0]], float)  # (Comedy, Drama)
+TASTE = np.array([0.5, 0.5])
+# Scaled scores 1, 8/9, 7/9, 0. Step 1: either genre alone has the same KL
+# K = ½·ln(½/0.005) + ½·ln(½/0.995), so the best score (candidate 0) goes first. Step 2: a
+# second drama keeps KL at K, the comedy brings it to 0, so the drama wins exactly when
+# (1−λ)·(1 + 8/9) − λ·K > (1−λ)·1, i.e. λ < (8/9) / (8/9 + K).
+K = 0.5 * math.log(0.5 / 0.005) + 0.5 * math.log(0.5 / 0.995)
+TURN = (8 / 9) / (8 / 9 + K)
+
+
+def test_lambda_zero_keeps_the_score_order():
+    shuffled = np.array([0.2, 0.9, 0.5, 0.7])
+    assert calibrated_rerank(shuffled, CANDIDATES, TASTE, 3, 0.0).tolist() == [1, 3, 2]
+    assert calibrated_rerank(SCORES, CANDIDATES, TASTE, 2, 0.0).tolist() == [0, 1]
+    # no taste known: the KL term is 0 for every list, whatever λ
+    assert calibrated_rerank(SCORES, CANDIDATES, np.zeros(2), 4, 0.7).tolist() == [0, 1, 2, 3]
+
+
+def test_a_larger_lambda_lowers_the_lists_kl():
+    def kl_of(order):
+        q = CANDIDATES[order].sum(axis=0) / len(order)
+        return float(kl_divergence(TASTE, q))
+
+    assert 0.31 < TURN < 0.32
+    below = calibrated_rerank(SCORES, CANDIDATES, TASTE, 2, TURN - 0.005)
+    above = calibrated_rerank(SCORES, CANDIDATES, TASTE, 2, TURN + 0.005)
+    assert below.tolist() == [0, 1] and above.tolist() == [0, 3]
+    assert kl_of(below) == pytest.approx(K) and kl_of(above) == pytest.approx(0.0)
+    assert calibrated_rerank(SCORES, CANDIDATES, TASTE, 2, 1.0).tolist() == [0, 3]
+
+
+def test_rerank_skips_disallowed_candidates_and_checks_its_input():
+    scores = np.array([1.0, -np.inf, 0.5])
+    assert calibrated_rerank(scores, CANDIDATES[:3], TASTE, 5, 0.5).tolist() == [0, 2]
+    with pytest.raises(ValueError, match="lam"):
+        calibrated_rerank(SCORES, CANDIDATES, TASTE, 2, 1.5)
+    with pytest.raises(ValueError, match="k must be"):
+        calibrated_rerank(SCORES, CANDIDATES, TASTE, 0, 0.5)
+    with pytest.raises(ValueError, match="genre matrix"):
+        calibrated_rerank(SCORES, CANDIDATES[:2], TASTE, 2, 0.5)
+
+
+def test_many_users_at_once_rank_as_each_alone():
+    rng = np.random.default_rng(0)
+    scores = rng.random((5, 8))
+    scores[1, [2, 5]] = -np.inf
+    genres = np.eye(3)[rng.integers(0, 3, (5, 8))]
+    tastes = rng.dirichlet(np.ones(3), size=5)
+    together = calibrated_rerank_many(scores, genres, tastes, 4, 0.6)
+    for user in range(5):
+        alone = calibrated_rerank(scores[user], genres[user], tastes[user], 4, 0.6)
+        assert together[user].tolist() == alone.tolist()
+    # fewer allowed candidates than k: the disallowed positions fill the end of the row
+    sparse = np.array([[0.5, -np.inf, 1.0]])
+    row = calibrated_rerank_many(sparse, np.eye(3)[None], np.array([[0.5, 0.5, 0]]), 3, 0.5)
+    assert row[0, :2].tolist() == [0, 2] and row[0, 2] == 1  # movie 2 is off the taste
+
+
+def test_personalization_reads_padded_rows_by_their_lengths():
+    lists = np.array([[0, 1, 2], [0, 1, 3], [4, 5, -1]])
+    # {0,1,2}/{0,1,3} share 2 of 4 → ½; {4,5} shares nothing with either
+    assert personalization(lists, np.array([3, 3, 2])) == pytest.approx(1 - 0.5 / 3)
+    assert personalization(np.array([[1, 2], [2, 1]]), np.array([2, 2])) == pytest.approx(0.0)
