@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from movierec.api import Settings, create_app
 from movierec.data.sources import load_path
 from movierec.data.storage import save_dataset
+from movierec.engine.core import Engine
 from movierec.home import Home
 from tests.conftest import shared_dataset
 
@@ -16,10 +17,12 @@ ADMIN = "test-admin-key"
 
 @pytest.fixture(scope="session")
 def api_home(tmp_path_factory):
-    """A home folder with ml-100k stored (imported once per session)."""
+    """A home folder with ml-100k stored and ALS trained as the default (once per session):
+    the built-in default, the hybrid, takes a minute or more to fit."""
     data = load_path(shared_dataset("ml-100k-recbole"), "ml-100k")
     home = Home(tmp_path_factory.mktemp("api") / "home")
     save_dataset(data, home)
+    Engine(data, home).train("als")
     return home
 
 

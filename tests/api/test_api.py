@@ -6,6 +6,7 @@ import pytest
 
 from movierec.errors import StoreUnavailableError
 from tests.api.conftest import ADMIN
+from tests.engine.wording import HONEST
 
 STAR_WARS = 50
 
@@ -103,7 +104,7 @@ def test_recommendations(client):
     body = client.get("/users/1/recommendations", params={"k": 5, "genre": "Drama"}).json()
     assert body["model"] == "als" and len(body["movies"]) == 5
     assert all("Drama" in m["genres"] for m in body["movies"])
-    assert all(m["reason"].startswith("because you rated") for m in body["movies"])
+    assert all(HONEST.match(m["reason"]) for m in body["movies"])
     assert client.get("/users/987654/recommendations").status_code == 404
     plain = client.get("/users/1/recommendations", params={"k": 5, "reasons": False}).json()
     assert len(plain["movies"]) == 5 and all("reason" not in m for m in plain["movies"])
@@ -130,6 +131,29 @@ def test_new_user_then_ratings_change_recommendations(client):
     assert top not in [m["movie_id"] for m in after["movies"]]
     mine = client.get(f"/users/{user}/ratings").json()
     assert mine["count"] == 4 and mine["movies"][-1]["movie_id"] == top
+
+
+def test_stored_ratings_reach_a_model_other_than_the_served_one(client, monkeypatch):
+    created = client.post("/users", json={"ratings": [{"movie_id": m, "rating": 5}
+                                                      for m in (STAR_WARS, 172, 181)]})
+    user = created.json()["user_id"]
+    for model in ("mf", "chart"):  # neither serves: the store's ratings are folded in on use
+        body = client.get(f"/users/{user}/recommendations",
+                          params={"k": 5, "model": model}).json()
+        assert body["model"] == model and len(body["movies"]) == 5
+        assert not {STAR_WARS, 172, 181} & {m["movie_id"] for m in body["movies"]}
+        assert all(HONEST.match(m["reason"]) for m in body["movies"])
+    unknown = client.get(f"/users/{user}/recommendations", params={"model": "deep-magic"})
+    assert unknown.status_code == 422
+    detail = unknown.json()
+    assert detail["field"] == "model" and "deep-magic" in detail["message"]
+    assert "ease" in detail["allowed"] and "mf" in detail["allowed"]
+    from movierec.api import fitting
+
+    monkeypatch.setattr(fitting, "FIT_ON_REQUEST_RATINGS", 1000)  # ml-100k counts as large now
+    untrained = client.get(f"/users/{user}/recommendations", params={"model": "mf-bounded"})
+    assert untrained.status_code == 409 and "movierec train --model mf-bounded" in \
+        untrained.json()["message"]
 
 
 def test_new_user_with_first_ratings(client):
@@ -326,9 +350,9 @@ def test_embedding_map_bad_n_is_422_naming_n(client, n):
 
 
 def test_embedding_map_does_not_fit_large_unstored_models(client, monkeypatch):
-    from movierec.api.routes import plots
+    from movierec.api import fitting
 
-    monkeypatch.setattr(plots, "FIT_ON_REQUEST_RATINGS", 1000)  # ml-100k counts as large now
+    monkeypatch.setattr(fitting, "FIT_ON_REQUEST_RATINGS", 1000)  # ml-100k counts as large now
     response = client.get("/plots/embeddings.png", params={"model": "mf-bounded"})
     assert response.status_code == 409
     assert "movierec train --model mf-bounded" in response.json()["message"]

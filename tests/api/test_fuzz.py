@@ -43,6 +43,7 @@ def _stored_dataset():
         # which the app does not own, so no case's shutdown closes it.
         engine = Engine.open(SETTINGS.resolved_home(), "ml-100k", db=SETTINGS.db,
                              policy=SETTINGS.policy())
+        engine.train("als")  # served: the built-in default (hybrid) takes a minute to fit
         APP.state.service = Service(SETTINGS, engine)
         APP.state.service.engine  # noqa: B018  (warmed before the first case)
         yield

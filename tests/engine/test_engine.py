@@ -8,6 +8,7 @@ from movierec.engine.core import Engine
 from movierec.errors import AmbiguousTitleError, NoMatchError, UnknownMovieError, UnknownUserError
 from movierec.home import Home
 from tests.conftest import shared_dataset
+from tests.engine.wording import HONEST
 from tests.models.conformance import checkerboard
 
 
@@ -54,9 +55,31 @@ def test_recommend_with_reasons_and_genre_filter(engine):
     assert len(answer.movies) == 5 and all("Comedy" in m.genres for m in answer.movies)
     seen = set(engine.dataset.ratings.query("user_id == 42")["movie_id"])
     assert not seen & {m.movie_id for m in answer.movies}
-    assert all(reason.startswith("because you rated ") for reason in answer.reasons)
+    assert len(answer.reasons) == 5 and all(HONEST.match(reason) for reason in answer.reasons)
     with pytest.raises(UnknownUserError):
         engine.recommend(10_000, model="mf")
+
+
+def test_the_default_is_the_hybrid_and_collaborative_neighbours_are_not(tmp_path):
+    from movierec.engine.core import COLLAB_MODEL, DEFAULT_MODEL
+
+    engine = Engine(checkerboard(), Home(tmp_path))
+    assert engine.default_model() == DEFAULT_MODEL == "hybrid"
+    assert engine.serving_model() == "hybrid" and engine._collab_name() == COLLAB_MODEL
+    marker = engine.home.models / engine.dataset.name / "DEFAULT"
+    marker.parent.mkdir(parents=True)
+    for name, collab in (("content-kg", COLLAB_MODEL), ("ease", "ease"), ("mf", "mf"),
+                         ("chart", COLLAB_MODEL)):
+        marker.write_text(name)
+        assert engine._collab_name() == collab
+
+
+def test_an_unknown_model_name_is_refused_naming_the_field(engine):
+    from movierec.errors import InvalidValueError
+
+    with pytest.raises(InvalidValueError, match="model 'deep-magic' is not allowed") as caught:
+        engine.recommend(42, model="deep-magic")
+    assert caught.value.field == "model" and "ease" in caught.value.allowed
 
 
 def test_train_stores_the_model_and_makes_it_default(engine):

@@ -1,14 +1,17 @@
 """The live engine: ratings stored durably, folded in at once, retrained in the background."""
 
+import json
+
 import pytest
 
 from movierec.data.sources import load_path
 from movierec.data.storage import save_dataset
-from movierec.engine.core import Engine
+from movierec.engine.core import Engine, ModelCannotFoldInError
 from movierec.engine.online import RetrainPolicy
 from movierec.errors import InvalidRatingError, UnknownMovieError, UnknownUserError
 from movierec.home import Home
 from tests.conftest import shared_dataset
+from tests.engine.wording import HONEST
 from tests.test_cli_data import movierec
 
 
@@ -42,7 +45,7 @@ def test_a_new_user_gets_factors_from_their_first_ratings(engine):
         engine.rate(5000, title, 5)
     answer = engine.recommend(5000, k=5)
     assert answer.model == "als" and len(answer.movies) == 5
-    assert all(r.startswith("because you rated ") for r in answer.reasons)
+    assert all(HONEST.match(r) for r in answer.reasons)
 
 
 def test_a_user_without_ratings_gets_the_chart(engine):
@@ -129,6 +132,11 @@ def test_rate_then_recommend_from_the_command_line(tmp_path):
     movierec("rate", "--user", "8000", "Aliens", "5", home=home)
     result = movierec("recommend", "--user", "8000", "-k", "3", "--json", home=home)
     assert '"model": "als"' in result.stdout and "because you rated Alien" in result.stdout
+    other = json.loads(movierec("recommend", "--user", "8000", "--model", "mf", "-k", "3",
+                                "--json", home=home).stdout)  # folded into mf on first use
+    assert other["model"] == "mf" and len(other["movies"]) == 3
+    assert all(HONEST.match(m["reason"]) for m in other["movies"])
+    assert "--model" in movierec("recommend", "--help", home=home).stdout
     bad = movierec("rate", "--user", "8000", "Alien", "3.7", home=home, check=False)
     assert bad.returncode == 1 and "rating 3.7 is not allowed" in bad.stderr
 
@@ -140,3 +148,36 @@ def test_ratings_from_another_process_are_folded_in_on_read(engine):
     engine.rate(9000, "Aliens", 5)
     answer = other.recommend(9000, k=3)  # known to `other` only through the store
     assert answer.model == "als" and len(answer.movies) == 3
+
+
+def test_stored_ratings_reach_every_model_asked_for(engine):
+    for title in ("Alien", "Aliens", "The Terminator"):
+        engine.rate(9100, title, 5)  # folded into the serving model (als) only
+    rated = set(engine.online().store.user_ratings(9100)[0].tolist())
+    answer = engine.recommend(9100, model="mf", k=5)
+    assert answer.model == "mf" and len(answer.movies) == 5
+    assert not rated & {m.movie_id for m in answer.movies}
+    assert all(HONEST.match(r) for r in answer.reasons)
+    top = answer.movies[0].movie_id
+    engine.rate(9100, top, 2)  # mf is told again: its view of the user is stale
+    assert top not in [m.movie_id for m in engine.recommend(9100, model="mf", k=5).movies]
+    other = Engine.open(engine.home, "ml-100k")  # another process, on the same store
+    assert other.recommend(9100, model="chart", k=3).model == "chart"
+
+
+def test_a_regulars_new_ratings_reach_another_model(engine):
+    top = engine.recommend(1, model="mf", k=1).movies[0].movie_id
+    engine.rate(1, top, 1)
+    assert top not in [m.movie_id for m in engine.recommend(1, model="mf", k=5).movies]
+
+
+def test_a_model_that_cannot_fold_in_names_itself(engine):
+    from movierec.models import registry
+
+    model = registry.create("chart").fit(engine.dataset)
+    model.supports_online = False  # as a model without fold-in would declare it
+    engine.swap_model("chart", model)
+    engine.rate(9200, "Alien", 5)
+    with pytest.raises(ModelCannotFoldInError, match="'chart' model cannot fold in"):
+        engine.recommend(9200, model="chart")
+    assert engine.recommend(9200, model="als", k=3).model == "als"

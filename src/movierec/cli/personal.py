@@ -18,7 +18,7 @@ from movierec.cli.common import (
     out,
     status,
 )
-from movierec.engine.core import Engine
+from movierec.engine.core import DEFAULT_MODEL, Engine
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +31,7 @@ def train(
     model: Annotated[str, typer.Option("--model", "-m", help="mf, mf-bounded, mf-tuned, als, knn, "
                                        "ease, ials, twotower, hybrid, chart, content, "
                                        "content-soup, content-tfidf or content-kg.")]
-    = "als",
+    = DEFAULT_MODEL,
     default: Annotated[bool, typer.Option(help="Make it the model `recommend` uses.")] = True,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
@@ -60,8 +60,10 @@ def recommend(
                                               "newcomer likes, comma-separated (two-tower "
                                               "model).")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="How many movies.")] = 10,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Default: the last one "
-                                              "trained, else als.")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", "-m", help="Which model ranks the picks (e.g. ease, als, mf, knn, chart, "
+        f"hybrid). Default: the last one trained, else {DEFAULT_MODEL}. A user known only from "
+        "`movierec rate` is folded into the model asked for on first use.")] = None,
     genre: Annotated[str | None, typer.Option("--genre", "-g", help="Genre(s), "
                                               "comma-separated.")] = None,
     years: Annotated[str | None, typer.Option("--years", "-y", help="1950-1959, 1950s…")]

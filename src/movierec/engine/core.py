@@ -28,9 +28,11 @@ from movierec.engine.answers import (
     fuse_rankings,
 )
 from movierec.engine.online import OnlineUpdater, RateResult, RetrainPolicy
+from movierec.engine.reasons import Explainer
 from movierec.engine.versions import ModelVersions
 from movierec.errors import (
     DataFormatError,
+    InvalidValueError,
     MovieRecError,
     NoMatchError,
     UnknownMovieError,
@@ -48,6 +50,14 @@ from movierec.models.charts import (
 )
 
 log = logging.getLogger(__name__)
+
+#: what `recommend` and the service use when no `movierec train` has named a default
+DEFAULT_MODEL = "hybrid"
+#: "similar movies by collaborative taste" when the default model is not collaborative
+COLLAB_MODEL = "als"
+#: models whose movie similarities come from who rated what (the others' do not, or mix in
+#: content and popularity)
+COLLAB_KINDS = ("als", "mf", "knn", "ease", "ials")
 
 
 class Engine:
@@ -102,11 +112,12 @@ class Engine:
         return self._online
 
     def serving_model(self) -> str:
-        """The model new ratings are folded into: the default one if it can fold in, else ALS."""
+        """The model new ratings are folded into: the default one if it can fold in, else
+        :data:`DEFAULT_MODEL`."""
         from movierec.models import registry
 
         name = self.default_model()
-        return name if registry.resolve(name)[0].supports_online else "als"
+        return name if registry.resolve(name)[0].supports_online else DEFAULT_MODEL
 
     def rate(self, user_id: int, movie: str | int, rating: float, *,
              timestamp: int | None = None, background: bool = True) -> RateResult:
@@ -304,8 +315,10 @@ class Engine:
         return ids if candidates is None else np.intersect1d(candidates, ids)
 
     def _collab_name(self) -> str:
+        """The default model when its neighbours are collaborative, else :data:`COLLAB_MODEL`
+        (the hybrid's mix popularity and content in; a content model's are content)."""
         name = self.default_model()
-        return "als" if name.startswith("content") else name
+        return name if name.split("-")[0] in COLLAB_KINDS else COLLAB_MODEL
 
     def _collab_model(self) -> Recommender:
         return self.model(self._collab_name())
@@ -330,23 +343,42 @@ class Engine:
     def recommend(self, user_id: int, *, model: str | None = None, k: int = 10,
                   genres: str | None = None, years: str | None = None,
                   min_rating: float | None = None, reasons: bool = True) -> RecommendAnswer:
-        """A user's top ``k`` unseen movies, each with the rated movie that explains it best."""
+        """A user's top ``k`` unseen movies, each with a true reason (:mod:`~movierec.engine.
+        reasons`).
+
+        Any model answers for a user known only from the ratings store: their stored ratings
+        are folded into it on first use (and again after they change), not only into the
+        serving model.
+
+        Raises:
+            InvalidValueError: ``model`` is not a model name (the message lists them).
+            UnknownUserError: neither the model nor the store knows the user.
+            ModelCannotFoldInError: the user is known only from the store, and ``model``
+                cannot fold in ratings.
+        """
         _check_k(k)
+        if model is not None:
+            check_model_name(model)
         live = self.online(create=False)
         if live is not None:
             live.sync()  # ratings other processes stored since we last looked
+        history = self._history(user_id, live)  # a user nobody knows fails before any fit
         name = model or (live.model_name if live is not None else self.default_model())
         recommender = self.model(name)
+        if live is not None and live.refresh_user(name, int(user_id)):
+            history = self._history(user_id, live)  # what was folded in, for the reasons
         candidates = self.candidates(genres=genres, years=years, min_rating=min_rating)
-        history = self._history(user_id, live)
         try:
             ranking = recommender.recommend(user_id, k, candidates=candidates)
         except UnknownUserError:
-            if live is None or not live.store.has_user(int(user_id)) or len(history[0]):
+            if live is None or not live.store.has_user(int(user_id)):
                 raise
+            if len(history[0]):  # the store knows their ratings; this model could not take them
+                raise ModelCannotFoldInError(name, int(user_id)) from None
             return self._cold_start(int(user_id), k, genres=genres, years=years)
         rows = [self.movie(m, s) for m, s in ranking]
-        why = self._reasons(recommender, history, ranking.movie_ids) if reasons else []
+        why = self._reasons(recommender, int(user_id), history, ranking.movie_ids) \
+            if reasons else []
         return RecommendAnswer(int(user_id), name, rows, why)
 
     def recommend_for_genres(self, likes: str | list[str], *, k: int = 10,
@@ -374,11 +406,17 @@ class Engine:
                                [f"liked by fans of {' and '.join(names)}"] * len(rows))
 
     def _history(self, user_id: int, live: OnlineUpdater | None) -> tuple[np.ndarray, np.ndarray]:
-        """The user's (movie ids, ratings): from the store when one is live, else the dataset."""
+        """The user's (movie ids, ratings): from the store when one is live, else the dataset.
+
+        Raises:
+            UnknownUserError: neither knows the user.
+        """
         if live is not None:
             return live.store.user_ratings(int(user_id))
         users, movies, ratings = self._by_user
         start, end = np.searchsorted(users, [user_id, user_id + 1])
+        if start == end:
+            raise UnknownUserError(user_id)
         return movies[start:end], ratings[start:end]
 
     @cached_property
@@ -398,12 +436,12 @@ class Engine:
         return RecommendAnswer(user_id, "charts", rows, reasons)
 
     def default_model(self) -> str:
-        """The model named by the last `movierec train`, else ALS (it folds in new ratings)."""
+        """The model named by the last `movierec train`, else :data:`DEFAULT_MODEL`."""
         if self.home is not None:
             marker = self.home.models / self.dataset.name / "DEFAULT"
             if marker.exists():
                 return marker.read_text().strip()
-        return "als"
+        return DEFAULT_MODEL
 
     def train(self, name: str, *, make_default: bool = True) -> tuple[Recommender, float]:
         """Fit a model from scratch, publish it as a new version, and (by default) make it the
@@ -414,24 +452,14 @@ class Engine:
         self._models[name] = model
         return model, seconds
 
-    def _reasons(self, model: Recommender, history: tuple[np.ndarray, np.ndarray],
-                 movie_ids: np.ndarray) -> list[str]:
-        """ "because you rated Alien 5★": the user's liked movie most similar to each pick."""
-        movies, ratings = history
-        if not len(movies) or not len(movie_ids):
-            return []
-        liked = ratings >= np.quantile(ratings, 0.75)
-        stars = dict(zip(movies[liked].tolist(), ratings[liked].tolist(), strict=True))
-        liked_ids = np.array(list(stars), dtype=np.int64)
-        similarity = model.pair_similarity(movie_ids, liked_ids)
-        reasons = []
-        for row in similarity:
-            if not np.isfinite(row).any():
-                reasons.append("")
-                continue
-            source = int(liked_ids[int(np.nanargmax(row))])
-            reasons.append(f"because you rated {self.movie(source).title} {stars[source]:g}★")
-        return reasons
+    @cached_property
+    def _explainer(self) -> Explainer:
+        return Explainer(self)
+
+    def _reasons(self, model: Recommender, user_id: int,
+                 history: tuple[np.ndarray, np.ndarray], movie_ids: np.ndarray) -> list[str]:
+        """One true reason per pick; the rules are in :mod:`movierec.engine.reasons`."""
+        return self._explainer.explain(model, user_id, history, movie_ids)
 
     # --- models -------------------------------------------------------------------------------
 
@@ -460,6 +488,10 @@ class Engine:
         self._models[name] = model
         return model
 
+    def has_model_in_memory(self, name: str) -> bool:
+        """Whether :meth:`model` answers at once (no load, no fit)."""
+        return name in self._models
+
     def versions(self, name: str) -> ModelVersions | None:
         """The stored versions of a model of this dataset (None without a home folder)."""
         if self.home is None:
@@ -484,6 +516,30 @@ class Engine:
 
 
 COLLAB_MIN_VOTES = 10  # ratings a movie needs to appear among collaborative neighbours
+
+
+class ModelCannotFoldInError(InvalidValueError):
+    """A user known only from the ratings store, asked of a model that cannot fold them in.
+
+    An :class:`~movierec.errors.InvalidValueError` of the field ``model``: the service answers
+    422 naming it.
+    """
+
+    def __init__(self, model: str, user_id: int):
+        super().__init__("model", model, "a model that folds in ratings (supports_online)")
+        self.user_id = user_id
+        self.args = (f"the {model!r} model cannot fold in ratings, and user {user_id} is known "
+                     f"only from the ratings store; ask a model that can (e.g. {COLLAB_MODEL})",)
+
+
+def check_model_name(name: str) -> None:
+    """Refuse a name the registry does not know, naming the ``model`` field and the choices."""
+    from movierec.models import registry
+
+    if name not in registry.MODELS:
+        raise InvalidValueError("model", name, "one of " + ", ".join(registry.names()))
+
+
 def _check_k(k: int) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise ValueError(f"k must be a positive integer, got {k!r}")

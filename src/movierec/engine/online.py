@@ -65,6 +65,16 @@ class RateResult:
         return dict(self.__dict__)
 
 
+@dataclass
+class _View:
+    """What a model other than the serving one has been told of the store: every write up
+    to ``seq`` is either in it or names a user in ``stale``, folded in when next asked for."""
+
+    model: Recommender
+    seq: int
+    stale: set[int] = field(default_factory=set)
+
+
 class OnlineUpdater:
     """One engine's live side: its store, the serving model's fold-ins, the retrain policy."""
 
@@ -78,6 +88,8 @@ class OnlineUpdater:
         self._retrain_lock = threading.Lock()
         self._rate_lock = threading.Lock()
         self._retrain_thread: threading.Thread | None = None
+        self._views: dict[str, _View] = {}  # models asked for by name, other than the serving one
+        self._views_lock = threading.Lock()
         self.last_retrain_error: str | None = None
         if not store.is_initialised():
             store.initialise(engine.dataset)
@@ -163,6 +175,45 @@ class OnlineUpdater:
             self._fold_in_user(int(user_id))
         self._synced_seq = max(last, int(changed["seq"].max()) if len(changed) else last)
         return len(users)
+
+    def refresh_user(self, name: str, user_id: int) -> bool:
+        """Bring model ``name``'s view of one user up to the store, folding in their stored
+        ratings if it never saw them or they changed since; True if a fold-in ran.
+
+        The serving model is kept current on every write; any other model asked for learns a
+        user only here, on first use, so one question costs one fold-in, not a sweep of every
+        stored user. A model that cannot fold in is left as it is.
+        """
+        if name == self.model_name:
+            return False
+        model = self.engine.model(name)
+        if not model.supports_online:
+            return False
+        with self._views_lock:
+            view = self._views.get(name)
+            if view is None or view.model is not model:  # first use, or refitted since
+                view = self._views[name] = _View(model, self._model_seq(name))
+            last = self.store.last_seq()
+            if last > view.seq:
+                changed = self.store.changed_since(view.seq)
+                view.stale.update(np.unique(changed["user_id"].to_numpy()).tolist())
+                view.seq = last
+            if user_id not in view.stale and user_id in model.users:
+                return False
+            scanned = view.seq
+        try:
+            movies, ratings = self.store.user_ratings(user_id)  # read after the seq: nothing lost
+        except UnknownUserError:
+            return False  # the model's own error says it better
+        if not len(movies) and user_id not in model.users:
+            return False  # no ratings yet: the engine answers with the chart
+        known = model.movies.indices(movies, missing="mask") >= 0
+        with self._write_lock:
+            model.fold_in_user(user_id, movies[known], ratings[known])  # type: ignore[attr-defined]
+        with self._views_lock:
+            if view.seq == scanned:  # else a newer scan may have flagged a write we did not read
+                view.stale.discard(user_id)
+        return True
 
     def _history(self, user_id: int) -> dict[int, float]:
         try:
@@ -263,8 +314,9 @@ class OnlineUpdater:
         return Dataset(base.name, catalog, self.store.all_ratings(), base.users, base.scale,
                        base.source_format)
 
-    def _model_seq(self) -> int:
-        versions = self.engine.versions(self.model_name)
+    def _model_seq(self, name: str | None = None) -> int:
+        """The store seq a model's current version was fitted at (0: from the dataset)."""
+        versions = self.engine.versions(name or self.model_name)
         current = versions.current() if versions is not None else None
         if current is None:
             return 0

@@ -1,12 +1,8 @@
 """Plot routes: the embedding map of a model's movie vectors, as a PNG.
 
 Which model: the engine's model of that name — the one in memory, else the home folder's
-current version, else fitted now and stored (:meth:`~movierec.engine.core.Engine.model`).
-Fitting inside a request is allowed only on datasets of at most
-:data:`FIT_ON_REQUEST_RATINGS` ratings (ml-100k: mf fits in about 0.1 s, ials and als in well
-under a second; ml-1m in seconds); a larger dataset without a stored version answers 409 and
-names the `movierec train` command to run first, rather than holding a request for minutes.
-One lock serialises those loads and fits, so concurrent first requests fit once.
+current version, else fitted now and stored, on datasets small enough to fit it inside a
+request (:func:`~movierec.api.fitting.model_for_request`).
 
 Rendering takes 0.3–0.8 s, so each picture is cached per (model object, n, movies known to
 the model): a retrain swaps in a new model object, which draws afresh, and the old entries go
@@ -23,17 +19,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
+from movierec.api import fitting
 from movierec.api.app import Service, service
 from movierec.api.errors import ErrorBody, responses
-from movierec.engine.core import Engine
 from movierec.models.base import Recommender
 from movierec.plots import embedding_map as maps
 
 router = APIRouter()
 Svc = Annotated[Service, Depends(service)]
-
-#: the largest dataset (in ratings) on which a model is fitted inside a request
-FIT_ON_REQUEST_RATINGS = 1_100_000
 
 _LOCK = threading.Lock()
 _CACHE: weakref.WeakKeyDictionary[Recommender, dict[tuple[int, int], maps.EmbeddingMap]] = \
@@ -42,14 +35,13 @@ _CACHE: weakref.WeakKeyDictionary[Recommender, dict[tuple[int, int], maps.Embedd
 _PNG = {200: {"content": {"image/png": {}},
               "description": "The map: a PNG. `X-Explained-Variance` holds the two axes' "
                              "shares of the variance, comma-separated."}}
-_NOT_TRAINED = {409: {"model": ErrorBody, "description": "the model is not trained for this "
-                      "dataset, which is too large to fit it in a request"}}
 _NO_MATPLOTLIB = {501: {"model": ErrorBody,
                         "description": "matplotlib is not installed on the server"}}
 
 
 @router.get("/plots/embeddings.png", tags=["plots"], response_class=Response,
-            responses={**_PNG, **responses(404, 422, 500), **_NOT_TRAINED, **_NO_MATPLOTLIB})
+            responses={**_PNG, **responses(404, 422, 500), **fitting.NOT_TRAINED,
+                       **_NO_MATPLOTLIB})
 def embeddings(svc: Svc,
                model: Annotated[str, Query(min_length=1, max_length=60,
                                            description="A model with movie vectors: mf, "
@@ -64,7 +56,7 @@ def embeddings(svc: Svc,
     maps.require_movie_vectors(model)  # unknown → 404, no vectors → 422 naming the model
     engine = svc.engine
     with _LOCK:
-        fitted = _model(engine, model)
+        fitted = fitting.model_for_request(engine, model)
         key = (n, len(fitted.movies))
         drawn = _CACHE.get(fitted, {}).get(key)
     if drawn is None:
@@ -74,16 +66,3 @@ def embeddings(svc: Svc,
     shares = ",".join(f"{share:.6f}" for share in drawn.explained)
     return Response(drawn.png, media_type="image/png",
                     headers={"X-Explained-Variance": shares})
-
-
-def _model(engine: Engine, name: str) -> Recommender:
-    """The engine's model, refusing to fit one inside a request on a large dataset."""
-    versions = engine.versions(name)
-    stored = versions is not None and versions.current() is not None
-    ratings = len(engine.dataset.ratings)
-    if not stored and ratings > FIT_ON_REQUEST_RATINGS and name != engine.serving_model():
-        raise HTTPException(409, f"model {name!r} is not trained for {engine.dataset.name} "
-                            f"({ratings:,} ratings is too many to fit it in a request); run "
-                            f"`movierec train --model {name} --dataset {engine.dataset.name} "
-                            "--no-default` first")
-    return engine.model(name)

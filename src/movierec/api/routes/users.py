@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from movierec.api import auth
 from movierec.api.app import Service, service
 from movierec.api.errors import responses
+from movierec.api.fitting import NOT_TRAINED, model_for_request
 from movierec.api.routes.catalog import Genre, MinRating, Years
 from movierec.api.schemas import (
     NewUserIn,
@@ -26,6 +27,7 @@ from movierec.api.schemas import (
     UserRatingsOut,
     plain,
 )
+from movierec.engine.core import check_model_name
 from movierec.errors import UnknownMovieError
 
 router = APIRouter(tags=["users"])
@@ -53,16 +55,26 @@ def user_ratings(svc: Svc, user_id: UserId,
 
 
 @router.get("/users/{user_id}/recommendations", response_model=RecommendOut,
-            responses=responses(404, 422, 500, 503))
+            responses={**responses(404, 422, 500, 503), **NOT_TRAINED})
 def recommendations(svc: Svc, user_id: UserId,
                     k: Annotated[int, Query(ge=1, le=100)] = 10, genre: Genre = None,
                     years: Years = None, min_rating: MinRating = None,
                     reasons: Annotated[bool, Query(description="Explain each pick (\"because "
                                                    "you rated …\"); false is several times "
-                                                   "faster.")] = True) -> JSONResponse:
+                                                   "faster.")] = True,
+                    model: Annotated[str | None, Query(
+                        min_length=1, max_length=60,
+                        description="Which model ranks the picks (e.g. ease, als, mf, knn, "
+                        "chart, hybrid); default: the served one. Ratings stored for the user "
+                        "are folded into it on first use. An unknown name is a 422 listing "
+                        "the known ones.")] = None) -> JSONResponse:
     """The user's top unseen movies, each with a reason; a user with no ratings gets the chart."""
-    answer = svc.engine.recommend(user_id, k=k, genres=genre, years=years,
-                                  min_rating=min_rating, reasons=reasons)
+    engine = svc.engine
+    if model is not None:
+        check_model_name(model)  # 422 naming `model` before anything is fitted
+        model_for_request(engine, model)
+    answer = engine.recommend(user_id, k=k, genres=genre, years=years, min_rating=min_rating,
+                              reasons=reasons, model=model)
     return JSONResponse(plain(answer.to_json()))
 
 

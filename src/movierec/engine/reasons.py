@@ -1,0 +1,263 @@
+"""Why each pick was made, in words that are true.
+
+"because you rated *Alien* 5★" is said only when *Alien* is among the pick's
+:data:`REASON_NEIGHBOURS` nearest movies in the recommending model's own item space. The
+liked movie a model finds *least far* from a pick may still be hundreds of places down the
+pick's neighbour list (a newcomer's Raiders of the Lost Ark "explaining" Pather Panchali);
+naming it would be a false explanation, as it would be for a model that ranks the same for
+everyone (:data:`IMPERSONAL_KINDS`). Otherwise the first of these that holds is said:
+
+1. "popular with people who rated X and Y highly": among the dataset's users who rated two
+   of the user's liked movies X and Y highly, the share who rated the pick is at least
+   :data:`PAIR_LIFT` times its share among all users, with at least
+   :data:`PAIR_MIN_RATERS` such users;
+2. "well rated in Sci-Fi, which you rate highly": a genre of the pick that at least
+   :data:`GENRE_MIN_LIKED` of the user's liked movies have and whose movies they rate highly
+   on average, the pick rated at least the catalogue's mean;
+3. the pick's votes and mean rating, called "popular" and "well rated" only where they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from movierec.data.idmap import IdMap
+from movierec.errors import UnknownMovieError
+from movierec.models.base import Recommender
+
+if TYPE_CHECKING:
+    from movierec.engine.core import Engine
+
+REASON_NEIGHBOURS = 50  # a liked movie explains a pick only from this close in the model's space
+LIKED_QUANTILE = 0.75  # a user's liked movies: their top quarter, and rated highly
+RELEVANCE_SHARE = 0.8  # "rated highly": at least this share of the scale's top (4 of 5 stars)
+PAIR_LIFT = 2.0  # how much likelier the pick is among the co-raters than among everyone
+PAIR_MIN_RATERS = 5  # co-raters of X and Y who rated the pick, at least
+PAIR_POOL = 30  # liked movies (best rated, then most voted) whose pairs are tried
+GENRE_MIN_LIKED = 2  # liked movies of a genre before the user "rates it highly"
+WELL_RATED_MIN_VOTES = 10  # votes before a mean rating says "well rated"
+POPULAR_QUANTILE = 0.75  # "popular": at least this quantile of the rated movies' vote counts
+#: models whose ranking is the same for everyone: no rated movie is ever why they chose a pick
+IMPERSONAL_KINDS = frozenset({"chart"})
+
+
+@dataclass(frozen=True)
+class _Raters:
+    """The dataset's ratings as sparse users × catalog-row matrices (CSC: columns are cheap)."""
+
+    users: IdMap
+    liked: sp.csc_matrix  # rated highly
+    rated: sp.csc_matrix
+    raters: np.ndarray  # users who rated each catalog row
+
+
+class Explainer:
+    """One engine's reasons; the sparse rating matrices are built on first need, once."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        data = engine.dataset
+        if data.scale is not None:
+            top = data.scale.high
+        else:
+            top = float(data.ratings["rating"].max()) if len(data.ratings) else 5.0
+        self.threshold = RELEVANCE_SHARE * top
+
+    @cached_property
+    def _catalog_ids(self) -> IdMap:
+        return IdMap(self.engine.catalog["movie_id"].to_numpy())
+
+    @cached_property
+    def _raters(self) -> _Raters:
+        ratings = self.engine.dataset.ratings
+        users = IdMap(np.unique(ratings["user_id"].to_numpy()))
+        rows = users.indices(ratings["user_id"].to_numpy())
+        columns = self._catalog_ids.indices(ratings["movie_id"].to_numpy(), missing="mask")
+        known = columns >= 0
+        shape = (len(users), len(self._catalog_ids))
+        values = ratings["rating"].to_numpy()[known]
+        rated = sp.csc_matrix((np.ones(int(known.sum()), np.float32),
+                               (rows[known], columns[known])), shape=shape)
+        high = values >= self.threshold
+        liked = sp.csc_matrix((np.ones(int(high.sum()), np.float32),
+                               (rows[known][high], columns[known][high])), shape=shape)
+        rated.sum_duplicates()
+        liked.sum_duplicates()
+        rated.data[:] = 1.0  # a repeated (user, movie) counts once
+        liked.data[:] = 1.0
+        return _Raters(users, liked, rated, np.diff(rated.indptr).astype(np.float64))
+
+    def explain(self, model: Recommender, user_id: int, history: tuple[np.ndarray, np.ndarray],
+                picks: np.ndarray) -> list[str]:
+        """One reason per pick: the first rule of this module's list that holds for it.
+
+        Args:
+            model: the model that ranked the picks; its item space decides "near".
+            user_id: whose picks (left out of the co-raters, who must be other people).
+            history: the user's (movie ids, ratings).
+            picks: the ranked movie ids.
+        """
+        picks = np.asarray(picks, dtype=np.int64)
+        if not len(picks):
+            return []
+        rows = self._catalog_ids.indices(picks, missing="mask")
+        movies, ratings = (np.asarray(a) for a in history)
+        in_catalog = self._catalog_ids.indices(movies, missing="mask")
+        movies, ratings, history_rows = (movies[in_catalog >= 0], ratings[in_catalog >= 0],
+                                         in_catalog[in_catalog >= 0])
+        liked = self._liked(ratings)
+        reasons = self._neighbours(model, movies[liked], ratings[liked], picks)
+        todo = [i for i, r in enumerate(reasons) if r is None and rows[i] >= 0]
+        if todo and int(liked.sum()) >= 2:
+            for i, text in self._co_raters(user_id, history_rows[liked], ratings[liked],
+                                           rows[todo]).items():
+                reasons[todo[i]] = text
+        todo = [i for i, r in enumerate(reasons) if r is None and rows[i] >= 0]
+        if todo and liked.any():
+            for i, text in self._genres(history_rows, ratings, liked, rows[todo]).items():
+                reasons[todo[i]] = text
+        if any(r is None for r in reasons):
+            popular, overall = self._cutoffs()
+            reasons = [r if r is not None else self._chart(int(row), popular, overall)
+                       for r, row in zip(reasons, rows.tolist(), strict=True)]
+        return [r or "" for r in reasons]
+
+    def _liked(self, ratings: np.ndarray) -> np.ndarray:
+        """The user's top quarter of ratings, if also rated highly on the scale."""
+        if not len(ratings):
+            return np.zeros(0, bool)
+        return (ratings >= np.quantile(ratings, LIKED_QUANTILE)) & (ratings >= self.threshold)
+
+    def _neighbours(self, model: Recommender, liked_ids: np.ndarray, stars: np.ndarray,
+                    picks: np.ndarray) -> list[str | None]:
+        """ "because you rated X N★" where X is among the pick's nearest, else None.
+
+        A liked movie's rank counts every movie at least as similar (ties against it), so a
+        similarity shared by half the catalogue (a kNN zero) never makes it "near".
+        """
+        out: list[str | None] = [None] * len(picks)
+        if model.kind in IMPERSONAL_KINDS:
+            return out
+        columns = model.movies.indices(liked_ids, missing="mask") if len(liked_ids) else \
+            np.zeros(0, np.int64)
+        if not (columns >= 0).any():
+            return out
+        every = np.array(model.movies.ids)  # a snapshot: a fold-in may append movies meanwhile
+        try:
+            similarity = np.asarray(model.pair_similarity(picks, every), dtype=np.float64)
+        except UnknownMovieError:  # a pick the model no longer knows: no such reason
+            return out
+        similarity[~np.isfinite(similarity)] = -np.inf
+        own = model.movies.indices(picks, missing="mask")
+        mine = (own >= 0) & (own < similarity.shape[1])
+        similarity[np.flatnonzero(mine), own[mine]] = -np.inf  # a pick is not its own neighbour
+        keep = (columns >= 0) & (columns < similarity.shape[1])
+        liked_ids, stars, columns = liked_ids[keep], stars[keep], columns[keep]
+        near = similarity[:, columns]  # picks × liked
+        ascending = np.sort(similarity, axis=1)
+        n = similarity.shape[1]
+        for i in range(len(picks)):  # one sorted row per pick, never per rating
+            rank = n - np.searchsorted(ascending[i], near[i], side="left")
+            close = np.isfinite(near[i]) & (rank <= REASON_NEIGHBOURS)
+            if close.any():
+                best = int(np.argmax(np.where(close, near[i], -np.inf)))
+                title = self.engine.movie(int(liked_ids[best])).title
+                out[i] = f"because you rated {title} {float(stars[best]):g}★"
+        return out
+
+    def _co_raters(self, user_id: int, liked_rows: np.ndarray, stars: np.ndarray,
+                   pick_rows: np.ndarray) -> dict[int, str]:
+        """ "popular with people who rated X and Y highly", by position in ``pick_rows``.
+
+        Sparse products over the users who liked two of the pooled movies: ``AᵀA`` counts the
+        co-raters of every pair, and the same product over those who also rated a pick counts
+        the ones among them who did.
+        """
+        raters = self._raters
+        votes = self.engine._votes[0][liked_rows]
+        pool = liked_rows[np.lexsort((-votes, -stars))][:PAIR_POOL]
+        both = raters.liked[:, pool].tocsr()
+        keep = np.diff(both.indptr) >= 2
+        if user_id in raters.users:  # the user's own ratings are not evidence about others
+            keep[raters.users.index(user_id)] = False
+        if not keep.any():
+            return {}
+        both = both[keep]
+        pairs = (both.T @ both).toarray()
+        upper = np.triu(np.ones_like(pairs, dtype=bool), k=1)
+        picked = raters.rated[:, pick_rows].tocsr()[keep].tocsc()
+        share = raters.raters[pick_rows] / max(len(raters.users), 1)
+        out: dict[int, str] = {}
+        for j in range(len(pick_rows)):  # one sparse product per pick
+            who = picked.indices[picked.indptr[j]:picked.indptr[j + 1]]
+            if len(who) < PAIR_MIN_RATERS or share[j] <= 0:
+                continue
+            sub = both[who]
+            also = (sub.T @ sub).toarray()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lift = np.where(pairs > 0, also / pairs, 0.0) / share[j]
+            valid = upper & (also >= PAIR_MIN_RATERS) & (lift >= PAIR_LIFT)
+            if valid.any():
+                x, y = np.unravel_index(int(np.argmax(np.where(valid, lift, -np.inf))),
+                                        lift.shape)
+                titles = self.engine._display[0]
+                out[j] = (f"popular with people who rated {titles[int(pool[x])]} and "
+                          f"{titles[int(pool[y])]} highly")
+        return out
+
+    def _genres(self, history_rows: np.ndarray, ratings: np.ndarray, liked: np.ndarray,
+                pick_rows: np.ndarray) -> dict[int, str]:
+        """ "well rated in G, which you rate highly", by position in ``pick_rows``."""
+        index = self.engine.genres
+        if not index.names:
+            return {}
+        bits = np.arange(len(index.names), dtype=np.int64)
+        rated = ((index.masks[history_rows][:, None] >> bits) & 1).astype(np.float64)
+        liked_count = rated[liked].sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            genre_mean = (ratings.astype(np.float64) @ rated) / rated.sum(axis=0)
+        favourite = (liked_count >= GENRE_MIN_LIKED) & (genre_mean >= self.threshold)
+        well = self._well_rated(pick_rows, self._cutoffs()[1])
+        out: dict[int, str] = {}
+        for j, row in enumerate(pick_rows.tolist()):
+            has = ((int(index.masks[row]) >> bits) & 1).astype(bool) & favourite
+            if well[j] and has.any():
+                genre = index.names[int(np.argmax(np.where(has, liked_count, -1.0)))]
+                out[j] = f"well rated in {genre}, which you rate highly"
+        return out
+
+    def _cutoffs(self) -> tuple[float, float]:
+        """The vote count that makes a movie "popular", and the catalogue's mean rating
+        (vote-weighted); read afresh, as votes move with every stored rating."""
+        votes, means = self.engine._votes
+        rated = votes > 0
+        if not rated.any():
+            return np.inf, np.inf
+        return (float(np.quantile(votes[rated], POPULAR_QUANTILE)),
+                float(np.average(np.nan_to_num(means[rated]), weights=votes[rated])))
+
+    def _well_rated(self, rows: np.ndarray, overall: float) -> np.ndarray:
+        """Enough votes, and a mean rating at least the catalogue's mean."""
+        votes, means = self.engine._votes
+        return (votes[rows] >= WELL_RATED_MIN_VOTES) & (np.nan_to_num(means[rows]) >= overall)
+
+    def _chart(self, row: int, popular: float, overall: float) -> str:
+        """The pick's votes and mean, with only the words among "popular" and "well rated"
+        that hold."""
+        if row < 0:
+            return ""
+        votes, means = self.engine._votes
+        count = int(votes[row])
+        if count <= 0 or not np.isfinite(means[row]):
+            return "a new pick: no votes yet"
+        words = [word for word, holds in (
+            ("popular", count >= popular),
+            ("well rated", bool(self._well_rated(np.array([row]), overall)[0]))) if holds]
+        label = " and ".join(words) or "a lesser-known pick"
+        return (f"{label} ({count:,} vote{'' if count == 1 else 's'}, "
+                f"{float(means[row]):.1f}★ average)")
