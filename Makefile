@@ -19,7 +19,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/movierec data fetch ml-100k
 	$(BIN)/movierec data info --dataset ml-100k
-	$(BIN)/movierec train --model als
+	$(BIN)/movierec train --model hybrid   # the served default: see "Taste-following" in README.md
 	$(BIN)/movierec top -k 10
 	$(BIN)/movierec recommend --user 1 -k 5
 	@echo "serving http://127.0.0.1:8000 (API docs at /docs); Ctrl-C to stop"
@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/online.py
 	$(BIN)/python bench/neural.py
+	$(BIN)/python bench/taste.py
 	$(BIN)/python bench/find.py
 	$(BIN)/python -m pip install -q -e ".[serve]"
 	$(BIN)/python bench/serve.py
