@@ -33,6 +33,7 @@ from movierec.errors import (
     UnknownMovieError,
     UnknownUserError,
 )
+from movierec.models.charts import weighted_rating
 
 ARTIFACT_VERSION = 1
 _MMAP_BYTES = 16 << 20  # arrays larger than this are memory-mapped on load
@@ -503,7 +504,7 @@ class RatingPredictor(Recommender):
         if m > 0 and votes is not None:
             n = min(len(votes), len(scores))  # a movie being folded in (see _top)
             v = np.asarray(votes[:n], dtype=np.float64)
-            scores = v / (v + m) * scores[:n] + m / (v + m) * self.global_mean
+            scores = weighted_rating(v, scores[:n], m, self.global_mean)
         return self._top(scores, k, self._seen(user) if exclude_seen else None, candidates)
 
     recommend.__doc__ = Recommender.recommend.__doc__

@@ -235,7 +235,11 @@ def weighted_chart(
 
 
 def weighted_rating(votes: np.ndarray, means: np.ndarray, m: float, C: float) -> np.ndarray:
-    """IMDB's ``WR = v/(v+m)·R + m/(v+m)·C`` per movie (``R`` itself when ``m`` is 0)."""
+    """IMDB's ``WR = v/(v+m)·R + m/(v+m)·C`` per movie (``R`` itself when ``m`` is 0).
+
+    The one vote-count shrinkage: charts, "well rated" filters, and the models' item biases
+    (toward 0) and predicted scores (toward the global mean) all use it.
+    """
     if m <= 0:
         return means
     return votes / (votes + m) * means + m / (votes + m) * C
@@ -252,5 +256,5 @@ def shrunk_ratings(votes: np.ndarray, means: np.ndarray, m: float | None = None)
     C = float(np.average(means[rated], weights=votes[rated]))
     m = float(np.median(votes[rated])) if m is None else m
     with np.errstate(invalid="ignore", divide="ignore"):
-        shrunk = (votes * np.nan_to_num(means) + m * C) / (votes + m)
+        shrunk = weighted_rating(votes, np.nan_to_num(means), m, C)
     return np.where(rated, shrunk, np.nan)

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
 from movierec.models.base import Ranking, RatingConfig, RatingPredictor, _check_k, require
+from movierec.models.charts import weighted_rating
 from movierec.models.ridge import ridge_solve, solve_rows  # noqa: F401  (solve_rows: re-export)
 
 logger = logging.getLogger(__name__)
@@ -268,7 +269,7 @@ class FactorModel(RatingPredictor):
         items = self._items
         votes = np.asarray(items.votes[:len(items)], dtype=np.float64)
         m = float(self.config.prior_votes)  # type: ignore[attr-defined]
-        quality = items.bias.astype(np.float64) * (votes / (votes + m) if m > 0 else 1.0)
+        quality = weighted_rating(votes, items.bias.astype(np.float64), m, 0.0)
         rated = votes > 0
         spread = float(quality[rated].std()) if rated.sum() > 1 else 0.0
         taste = self.user_factors[user].astype(np.float64)
@@ -324,10 +325,8 @@ class FactorModel(RatingPredictor):
         _check_k(k)
         items = self._items
         votes = np.asarray(items.votes, dtype=np.float64)
-        scores = np.asarray(items.bias, dtype=np.float64).copy()
-        m = self.config.shrink_votes
-        if m > 0:
-            scores *= votes / (votes + m)
+        scores = weighted_rating(votes, np.asarray(items.bias, dtype=np.float64),
+                                 self.config.shrink_votes, 0.0).copy()
         scores[votes == 0] = -np.inf
         return self._top(scores, k, None, candidates)
 

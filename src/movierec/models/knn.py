@@ -66,6 +66,7 @@ import scipy.sparse as sp
 from movierec.data.dataset import Dataset
 from movierec.models._knnkernels import add_neighbourhood, item_neighbours
 from movierec.models.base import Ranking, RatingConfig, RatingPredictor, Recommender, require
+from movierec.models.charts import weighted_rating
 from movierec.models.foldin import write_rows
 from movierec.models.history import RatedHistory
 
@@ -249,11 +250,8 @@ class ItemKNN(RatingPredictor, RatedHistory):
         weight = self.config.baseline_weight
         if weight > 0:
             prior = np.asarray(self.item_bias[:len(movies)], dtype=np.float64)
-            m = self.config.shrink_votes
-            if m > 0:
-                votes = np.asarray(self.movie_votes[:len(movies)], dtype=np.float64)
-                prior = prior * (votes / (votes + m))
-            scores += weight * prior
+            votes = np.asarray(self.movie_votes[:len(movies)], dtype=np.float64)
+            scores += weight * weighted_rating(votes, prior, self.config.shrink_votes, 0.0)
         return scores
 
     def _neighbourhood(self, users: np.ndarray, movies: np.ndarray, out: np.ndarray, *,
