@@ -11,7 +11,7 @@ import pytest
 
 from movierec.data.dataset import FIVE_STARS, Dataset, empty_ratings
 from movierec.errors import DataFormatError, UnknownUserError
-from movierec.models.content import CONTENT_MODELS, ContentConfig, ContentRecommender
+from movierec.models.content import ContentRecommender
 from movierec.models.textfeatures import feature_matrix, resolve_features, soup_documents
 from tests.conftest import shared_dataset
 from tests.models.conformance import GROUP, RecommenderContract, checkerboard
@@ -248,8 +248,11 @@ def test_profile_falls_back_to_the_users_best_ratings():
 
 
 def test_registry_names_each_feature_set():
-    for name in ("tfidf", "soup", "kg", "auto"):
-        assert CONTENT_MODELS[name]().config == ContentConfig(features=name)
+    from movierec.models import registry
+
+    for name in ("tfidf", "soup", "kg"):
+        assert registry.create(f"content-{name}").config.features == name
+    assert registry.create("content").config.features == "auto"
 
 
 # --- real catalogs (../shared/data) -----------------------------------------------------------

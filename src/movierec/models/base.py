@@ -2,7 +2,7 @@
 
 A model takes raw ids at its public methods and keeps dense indices inside (one
 :class:`~movierec.data.IdMap` per axis). What a model can do is declared in class attributes
-(``predicts_ratings``, ``supports_online``, ``learns_from_ratings``, ``embeds_movies``), never
+(``predicts_ratings``, ``supports_online``, ``embeds_movies``), never
 discovered by catching ``NotImplementedError``. Hyper-parameters are a typed :class:`Config`
 that round-trips through JSON into the artifact's ``manifest.json``; the learned state is plain
 ``.npy`` arrays, loaded without pickle.
@@ -41,11 +41,10 @@ _MMAP_BYTES = 16 << 20  # arrays larger than this are memory-mapped on load
 
 @dataclasses.dataclass(frozen=True)
 class Ranking:
-    """Movies best first, with their scores and, optionally, why each was chosen."""
+    """Movies best first, with their scores (why each was chosen is the engine's to say)."""
 
     movie_ids: np.ndarray
     scores: np.ndarray
-    reasons: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.movie_ids)
@@ -54,10 +53,7 @@ class Ranking:
         return zip(self.movie_ids.tolist(), self.scores.tolist(), strict=True)
 
     def to_json(self) -> list[dict[str, Any]]:
-        rows = [{"movie_id": m, "score": round(s, 6)} for m, s in self]
-        for row, reason in zip(rows, self.reasons or [], strict=False):
-            row["reason"] = reason
-        return rows
+        return [{"movie_id": m, "score": round(s, 6)} for m, s in self]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +128,6 @@ class Recommender(ABC):
     config_class: ClassVar[type[Config]] = Config
     predicts_ratings: ClassVar[bool] = False
     supports_online: ClassVar[bool] = False
-    learns_from_ratings: ClassVar[bool] = True
     #: ``warm_start(previous)`` makes the next fit start from a fitted model of the same class
     warm_starts: ClassVar[bool] = False
     #: ``movie_vectors()`` gives one learned vector per movie (factors, tower outputs)

@@ -2,7 +2,7 @@
 
 One implementation for every feature set (:mod:`movierec.models.textfeatures` builds the
 vectors: TF-IDF of overviews, the Kaggle metadata soup, knowledge-graph tokens); the feature set
-is a config field, and :data:`CONTENT_MODELS` gives each one by name.
+is a config field (the registry names each: ``content-soup``, ``content-tfidf``, ``content-kg``).
 
 Similar movies are a cosine top-k; a user's recommendations are the cosine against the mean of
 the unit rows of the movies they liked. Both are answered from an inverted index (the transposed
@@ -18,10 +18,8 @@ no metadata, so the movie scores 0 against everything until a refit reads its ca
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import math
-from collections.abc import Callable
 from typing import Any, Self
 
 import numpy as np
@@ -79,15 +77,14 @@ class ContentConfig(Config):
 class ContentRecommender(RatedHistory):
     """Recommends movies whose metadata resembles what the user liked.
 
-    It learns nothing from ratings beyond each user's own history (``learns_from_ratings`` is
-    False): similar movies depend on the catalog alone, so they exist for a movie nobody rated.
+    It learns nothing from ratings beyond each user's own history: similar movies depend on
+    the catalog alone, so they exist for a movie nobody rated.
     A movie without metadata has a zero vector: it scores 0 against everything, after every real
     match; a query on such a movie returns score-0 movies in catalogue order.
     """
 
     kind = "content"
     config_class = ContentConfig
-    learns_from_ratings = False
     config: ContentConfig
 
     def __init__(self, config: ContentConfig | None = None, **overrides: Any):
@@ -245,12 +242,6 @@ class ContentRecommender(RatedHistory):
         self.movie_votes = np.append(self.movie_votes[:movie], float(len(users)))
         self.movies.add(np.array([movie_id], np.int64))
         self._add_to_raters(movie, users, values)
-
-
-# Registry: each feature set by name, for `movierec train --model content --features NAME`.
-CONTENT_MODELS: dict[str, Callable[..., ContentRecommender]] = {
-    name: functools.partial(ContentRecommender, features=name) for name in ("auto", *FEATURES)
-}
 
 
 def _is_int(value: object) -> bool:
