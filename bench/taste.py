@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from load import machine  # noqa: E402  (bench/load.py: the same machine description)
 from movierec.data.sources import load_path  # noqa: E402
 from movierec.engine.core import DEFAULT_MODEL  # noqa: E402
 from movierec.evaluate import evaluate  # noqa: E402
@@ -49,19 +49,6 @@ HYBRID_PARTS = tuple(HybridConfig().parts.split(","))
 LABELS = {"ndcg": "NDCG", "longtail_ndcg": "long-tail", "miscalibration": "miscal.",
           "popularity_lift": "pop. lift", "personalization": "personal.",
           "coverage": "coverage"}
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform()}
 
 
 def summaries(result: Any) -> dict[str, dict[str, float]]:
@@ -174,6 +161,8 @@ def main() -> None:
         print(f"  evaluated in {time.perf_counter() - started:.0f} s")
         document["datasets"][data.name] = {"runs": runs, "goals": goals(runs, DEFAULT_MODEL),
                                            "hybrid_vs_parts": hybrid_vs_parts(runs)}
+    if not document["datasets"]:
+        sys.exit("no dataset found: nothing measured, nothing written")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(document, indent=2))
     print(f"\nwrote {RESULTS.relative_to(REPO)}")
