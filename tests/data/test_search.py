@@ -140,7 +140,7 @@ def test_k_min_score_and_empty_queries(index):
     assert index.search("xyzzyplugh") == []
     assert len(index.search("xyzzyplugh", k=3, min_score=0)) == 3
     assert index.search("") == [] and index.search(" ?! ") == []
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(ValueError, match="k must be a positive integer"):
         index.search("hamlet", k=0)
 
 

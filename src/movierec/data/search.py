@@ -36,6 +36,7 @@ from rapidfuzz import fuzz, process
 
 from movierec.data.titles import move_article
 from movierec.errors import AmbiguousTitleError, NoMatchError
+from movierec.validate import check_k
 
 if TYPE_CHECKING:
     from movierec.data.dataset import Dataset
@@ -233,8 +234,7 @@ class TitleIndex:
             k: how many matches at most.
             min_score: weaker matches are left out (0 keeps the closest, however far).
         """
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+        check_k(k)
         best = np.full(len(self), -np.inf)
         for title, year in readings(query):
             np.maximum(best, self._score_reading(title, year, k), out=best)

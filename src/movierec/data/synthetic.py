@@ -33,6 +33,7 @@ import pyarrow.csv as pacsv
 
 from movierec.data import _synthetic_kernels as kernels
 from movierec.data.dataset import HALF_STARS, Dataset
+from movierec.validate import positive_int
 
 DEFAULT_USERS = 330_975
 DEFAULT_MOVIES = 86_537
@@ -227,8 +228,7 @@ def user_counts(rng: np.random.Generator, n_users: int, n_movies: int,
 def _check_shape(n_users: int, n_movies: int, n_ratings: int, rank: int) -> None:
     for name, value in (("n_users", n_users), ("n_movies", n_movies),
                         ("n_ratings", n_ratings), ("rank", rank)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(value, name)
     if n_users > np.iinfo(np.int32).max or n_movies > np.iinfo(np.int32).max - 1:
         raise ValueError("n_users and n_movies must fit 32-bit ids")
     if not n_users <= n_ratings <= n_users * n_movies:

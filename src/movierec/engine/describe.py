@@ -23,6 +23,7 @@ from movierec.models.description import (
     Progress,
     open_index,
 )
+from movierec.validate import check_k
 
 if TYPE_CHECKING:
     from movierec.engine.core import Engine
@@ -79,8 +80,7 @@ class DescriptionSearch:
              years: str | None = None, min_rating: float | None = None,
              backend: str = "auto", progress: Progress | None = None) -> FindAnswer:
         text = _check_query(query)
-        if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-            raise InvalidValueError("k", k, "a positive integer")
+        check_k(k)
         _check_backend(backend)
         # Filters first: a bad --years is reported before minutes of embedding.
         candidates = self.engine.candidates(genres=genres, years=years, min_rating=min_rating)

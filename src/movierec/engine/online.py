@@ -27,6 +27,7 @@ import pandas as pd
 from movierec.data.dataset import Dataset
 from movierec.errors import MovieRecError, UnknownUserError
 from movierec.models.base import Recommender
+from movierec.validate import int_at_least
 
 if TYPE_CHECKING:
     from movierec.engine.core import Engine
@@ -104,8 +105,7 @@ class OnlineUpdater:
     def rate(self, user_id: int, movie_id: int, rating: float, timestamp: int | None = None, *,
              background: bool = True) -> RateResult:
         """Store one rating durably, fold it in, and start a retrain if one is due."""
-        if not isinstance(user_id, int | np.integer) or isinstance(user_id, bool) or user_id < 0:
-            raise ValueError(f"user_id must be a non-negative integer, got {user_id!r}")
+        int_at_least(user_id, "user_id", 0)
         self.engine.row(movie_id)  # a movie the engine can show
         with self._rate_lock:  # read the old rating, store, count: one step for the counts
             before = self._history(int(user_id))

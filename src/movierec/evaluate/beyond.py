@@ -57,6 +57,7 @@ from movierec.models.calibration import (
     genre_distributions,
     kl_divergence,
 )
+from movierec.validate import number_in
 
 HEAD_SHARE = 0.1
 _BLOCK = 1_024  # users per block of the pairwise genre comparisons
@@ -90,8 +91,7 @@ class TrainingPopularity:
 
 def short_head(popularity: TrainingPopularity, share: float = HEAD_SHARE) -> np.ndarray:
     """The ``⌈share·M⌉`` most-rated movie ids (M = movies with training ratings)."""
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < 1:
-        raise ValueError(f"head share must be in [0, 1), got {share!r}")
+    number_in(share, "head share", 0, 1, high_open=True)
     rated = popularity.counts > 0
     ids, counts = popularity.movie_ids[rated], popularity.counts[rated]
     size = math.ceil(share * len(ids) - 1e-9)

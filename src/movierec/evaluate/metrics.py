@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from movierec.validate import check_k
+
 RANKING_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
 RATING_METRICS = ("rmse", "mae")
 BEYOND_METRICS = ("coverage", "popularity", "longtail_ndcg", "longtail_recall", "miscalibration",
@@ -107,8 +109,7 @@ def ranking_scores(user_ids: np.ndarray, recommended: np.ndarray, lengths: np.nd
         k: the cut-off; rows are truncated to it.
     """
     user_ids = np.asarray(user_ids)
-    if k <= 0:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    check_k(k)
     if recommended.shape != (len(user_ids), recommended.shape[1]) or len(lengths) != len(user_ids):
         raise ValueError("recommended and lengths need one row per user")
     width = min(k, recommended.shape[1])

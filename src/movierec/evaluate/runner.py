@@ -58,6 +58,7 @@ from movierec.evaluate.splits import (
 )
 from movierec.models import calibration, registry
 from movierec.models.base import Recommender
+from movierec.validate import check_k, int_at_least, number_in
 
 SplitName = Literal["kfold", "user-holdout", "user-temporal", "temporal", "cold-users"]
 SPLITS: tuple[str, ...] = ("kfold", "user-holdout", "user-temporal", "temporal", "cold-users")
@@ -177,9 +178,7 @@ def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: 
     """
     _check_settings(data, model_names, k, cv, split)
     sizes = _profile_sizes(split, n_profile, profiles)
-    if isinstance(calibrate, bool) or not isinstance(calibrate, int | float) \
-            or not 0.0 <= calibrate <= 1.0:
-        raise ValueError(f"calibrate (λ) must be in [0, 1], got {calibrate!r}")
+    number_in(calibrate, "calibrate", 0, 1)
     if factory is None:
         for name in model_names:
             registry.resolve(name)  # an unknown name fails here, listing the known ones
@@ -369,13 +368,11 @@ class _Fold:
 def _check_settings(data: Dataset, model_names: list[str], k: int, cv: int, split: str) -> None:
     if not model_names:
         raise ValueError("name at least one model to evaluate")
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k <= 0:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    check_k(k)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    if split == "kfold" and (isinstance(cv, bool) or not isinstance(cv, int | np.integer)
-                             or cv < 2):
-        raise ValueError(f"cv must be an integer of at least 2, got {cv!r}")
+    if split == "kfold":
+        int_at_least(cv, "cv", 2)
     n_users = data.ratings["user_id"].nunique()
     if n_users < 2:
         raise ValueError(f"dataset {data.name!r} has {n_users} user(s); evaluation needs at "
@@ -394,9 +391,7 @@ def _profile_sizes(split: str, n_profile: int, profiles: Sequence[int] | None
         return [None]
     sizes = [n_profile] if profiles is None else list(profiles)
     for size in sizes:
-        if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
-            what = "n_profile" if profiles is None else "profile sizes"
-            raise ValueError(f"{what} must be integers ≥ 0, got {size!r}")
+        int_at_least(size, "n_profile" if profiles is None else "profile size", 0)
     if not sizes or len(set(sizes)) < len(sizes):
         raise ValueError(f"profiles: give one or more distinct sizes, got {list(sizes)!r}")
     return sorted(int(size) for size in sizes)

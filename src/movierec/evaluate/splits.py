@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.data.dataset import Dataset, LoadReport
+from movierec.validate import int_at_least, is_int, number_in, positive_int, require
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,7 @@ class Split:
         """
         if self.profile is None:
             raise ValueError("only a cold-users split has profiles")
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-            raise ValueError(f"profile size must be an integer ≥ 0, got {n!r}")
+        int_at_least(n, "profile size", 0)
         users = self.profile["user_id"].to_numpy()
         starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else \
             np.empty(0, np.int64)
@@ -92,10 +92,8 @@ def kfold_indices(n_ratings: int, n_splits: int = 5, seed: int | None = 0,
     ``seed=None`` draws from numpy's global RandomState, as Surprise does; only an integer seed
     gives reproducible (and Surprise-identical) folds.
     """
-    if isinstance(n_splits, bool) or not isinstance(n_splits, int | np.integer) \
-            or not 2 <= n_splits <= n_ratings:
-        raise ValueError(f"n_splits (cv) must be an integer from 2 to the number of ratings "
-                         f"({n_ratings}), got {n_splits!r}")
+    require(is_int(n_splits) and 2 <= n_splits <= n_ratings, "n_splits",
+            f"an integer from 2 to the number of ratings ({n_ratings})", n_splits)
     indices = np.arange(n_ratings)
     if shuffle:
         rng = np.random.mtrand._rand if seed is None else np.random.RandomState(seed)
@@ -126,7 +124,7 @@ def user_holdout(data: Dataset, fraction: float | None = 0.2, *, n: int | None =
     with seeds ``seed, seed+1, …`` so a mean ± std can be reported.
     """
     _check_data(data)
-    _check_positive_int(repeats, "repeats")
+    positive_int(repeats, "repeats")
     for repeat in range(repeats):
         keys = np.random.default_rng(seed + repeat).random(len(data.ratings))
         mask = _per_user_tail(data, keys, fraction, n, min_ratings)
@@ -185,15 +183,11 @@ def cold_users(data: Dataset, fraction: float = 0.2, *, n_profile: int = 5, seed
     time, so :meth:`Split.profile_prefix` gives the smaller profiles of the same users.
     """
     _check_data(data)
-    if isinstance(fraction, bool) or not isinstance(fraction, int | float) \
-            or not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
-    if isinstance(n_profile, bool) or not isinstance(n_profile, int | np.integer) \
-            or n_profile < 0:
-        raise ValueError(f"n_profile must be an integer ≥ 0, got {n_profile!r}")
+    number_in(fraction, "fraction", 0, 1, low_open=True, high_open=True)
+    int_at_least(n_profile, "n_profile", 0)
     if min_ratings is None:
         min_ratings = n_profile + 1
-    _check_positive_int(min_ratings, "min_ratings")
+    positive_int(min_ratings, "min_ratings")
     ratings = data.ratings
     users = ratings["user_id"].to_numpy()
     ids, counts = np.unique(users, return_counts=True)
@@ -229,11 +223,11 @@ def _per_user_tail(data: Dataset, keys: np.ndarray, fraction: float | None, n: i
     """Mask of each user's test ratings: those with the largest ``keys`` (ties: later row)."""
     if (fraction is None) == (n is None):
         raise ValueError("give exactly one of fraction and n")
-    if fraction is not None and not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    if fraction is not None:
+        number_in(fraction, "fraction", 0, 1, low_open=True, high_open=True)
     if n is not None:
-        _check_positive_int(n, "n")
-    _check_positive_int(min_ratings, "min_ratings")
+        positive_int(n, "n")
+    positive_int(min_ratings, "min_ratings")
     users = data.ratings["user_id"].to_numpy()
     rows = np.arange(len(users))
     order = np.lexsort((rows, keys, users))  # by user, then key, then row
@@ -274,8 +268,3 @@ def _check_timestamps(data: Dataset) -> None:
     if not (data.ratings["timestamp"].to_numpy() > 0).any():
         raise ValueError(f"dataset {data.name!r} has no timestamps; use a random split "
                          "(kfold or user-holdout)")
-
-
-def _check_positive_int(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")

@@ -33,10 +33,10 @@ import numpy as np
 
 from movierec.data.dataset import Dataset
 from movierec.data.idmap import IdMap
-from movierec.models.base import require
-from movierec.models.factors import FactorConfig, require_int, require_number
+from movierec.models.factors import FactorConfig
 from movierec.models.foldin import OnlineFactorModel
 from movierec.models.ridge import solve_rows
+from movierec.validate import boolean, number_at_least, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +64,12 @@ class ALSConfig(FactorConfig):
 
     def validate(self) -> None:
         super().validate()
-        require_int(self.n_factors, "n_factors", 1)
-        require_int(self.n_iterations, "n_iterations", 1)
-        require_number(self.reg, "reg")
-        require_number(self.reg_bias, "reg_bias", optional=True)
-        require(isinstance(self.scale_reg, bool), "scale_reg", "True or False", self.scale_reg)
-        require_number(self.init_std, "init_std")
+        positive_int(self.n_factors, "n_factors")
+        positive_int(self.n_iterations, "n_iterations")
+        number_at_least(self.reg, "reg")
+        number_at_least(self.reg_bias, "reg_bias", optional=True)
+        boolean(self.scale_reg, "scale_reg")
+        number_at_least(self.init_std, "init_std")
 
     @property
     def bias_penalty(self) -> float:

@@ -34,6 +34,7 @@ from movierec.errors import (
     UnknownUserError,
 )
 from movierec.models.charts import weighted_rating
+from movierec.validate import check_k, number_at_least
 
 ARTIFACT_VERSION = 1
 _MMAP_BYTES = 16 << 20  # arrays larger than this are memory-mapped on load
@@ -94,7 +95,7 @@ class RatingConfig(Config):
 
     def validate(self) -> None:
         super().validate()
-        require(self.shrink_votes >= 0, "shrink_votes", ">= 0", self.shrink_votes)
+        number_at_least(self.shrink_votes, "shrink_votes")
 
 
 class NoMovieVectorsError(InvalidValueError):
@@ -108,12 +109,6 @@ class NoMovieVectorsError(InvalidValueError):
         super().__init__("model", model, allowed)
         self.args = (f"the {model!r} model has no movie vectors (embeds_movies is False); "
                      f"expected {allowed}",)
-
-
-def require(condition: bool, field: str, allowed: str, value: object) -> None:
-    """One-line parameter check with a message that names what is wrong."""
-    if not condition:
-        raise ValueError(f"{field} must be {allowed}, got {value!r}")
 
 
 class Recommender(ABC):
@@ -187,7 +182,7 @@ class Recommender(ABC):
             candidates: raw movie ids to choose from (unknown ones are ignored).
         """
         self._check_fitted()
-        _check_k(k)
+        check_k(k)
         user = self._user_index(user_id)
         scores = np.asarray(self._user_scores(user), dtype=np.float64)
         excluded = self._seen(user) if exclude_seen else None
@@ -197,7 +192,7 @@ class Recommender(ABC):
                        candidates: np.ndarray | None = None) -> Ranking:
         """The ``k`` movies most similar to one movie, itself excluded."""
         self._check_fitted()
-        _check_k(k)
+        check_k(k)
         movie = self._movie_index(movie_id)
         scores = np.asarray(self._similar_scores(movie), dtype=np.float64)
         return self._top(scores, k, np.array([movie]), candidates)
@@ -451,11 +446,6 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def _check_k(k: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k <= 0:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-
-
 class RatingPredictor(Recommender):
     """A recommender that estimates the rating a user would give a movie.
 
@@ -491,7 +481,7 @@ class RatingPredictor(Recommender):
     def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
                   candidates: np.ndarray | None = None) -> Ranking:
         self._check_fitted()
-        _check_k(k)
+        check_k(k)
         user = self._user_index(user_id)
         scores = np.asarray(self._user_scores(user), dtype=np.float64)
         m = self.config.shrink_votes  # type: ignore[attr-defined]

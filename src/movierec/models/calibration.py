@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from movierec.validate import check_k, number_in
+
 ALPHA = 0.01  # Steck's smoothing of the list's distribution toward the user's
 RERANK_POOL = 50  # candidates a calibrated re-ranking chooses from, by default
 ALL_PAIRS_UP_TO = 2_000  # users; beyond, personalization samples pairs
@@ -174,10 +176,8 @@ def calibrated_rerank(scores: np.ndarray, candidate_genre_matrix: np.ndarray,
     if scores.ndim != 1 or genres.shape != (len(scores), len(target)):
         raise ValueError(f"need n scores, an n × g genre matrix and g target weights; got "
                          f"{scores.shape}, {genres.shape} and {target.shape}")
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k <= 0:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"lam (λ) must be in [0, 1], got {lam!r}")
+    check_k(k)
+    number_in(lam, "lam", 0, 1)
     k = min(int(k), int(np.isfinite(scores).sum()))
     if k == 0:
         return np.empty(0, np.int64)

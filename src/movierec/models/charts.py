@@ -19,7 +19,8 @@ import pandas as pd
 
 from movierec.data.dataset import Dataset
 from movierec.data.filters import CatalogFilter, GenreIndex
-from movierec.errors import MovieRecError, NoMatchError
+from movierec.errors import InvalidValueError, MovieRecError, NoMatchError
+from movierec.validate import check_k, number_in
 
 VoteSource = Literal["auto", "ratings", "tmdb"]
 _SEGMENT_KEYS = ("gender", "age", "occupation")
@@ -28,6 +29,13 @@ _RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$|^(\d+)\+$|^(\d+)$")
 
 class SegmentTooSmallError(MovieRecError):
     """A demographic segment with too few users or ratings to rank anything honestly."""
+
+    status = 422
+
+
+def _bad_segment(text: str, reason: str) -> InvalidValueError:
+    return InvalidValueError("segment", text,
+                             f"key=value pairs such as gender=F,age=25-34 ({reason})")
 
 
 @dataclass(frozen=True)
@@ -43,15 +51,14 @@ class Segment:
             key, sep, value = part.partition("=")
             key, value = key.strip().lower(), value.strip()
             if not sep or not value:
-                raise ValueError(f"segment: expected key=value pairs such as gender=F,age=25-34, "
-                                 f"got {part!r}")
+                raise _bad_segment(text, f"got {part!r}")
             if key not in _SEGMENT_KEYS:
-                raise ValueError(f"segment: unknown key {key!r}; use {', '.join(_SEGMENT_KEYS)}")
+                raise _bad_segment(text, f"unknown key {key!r}; use {', '.join(_SEGMENT_KEYS)}")
             if key == "age" and not _RANGE.match(value):
-                raise ValueError(f"segment: age must be like 25-34, 56+ or 30, got {value!r}")
+                raise _bad_segment(text, f"age must be like 25-34, 56+ or 30, got {value!r}")
             conditions.append((key, value))
         if not conditions:
-            raise ValueError("segment: empty; expected key=value pairs such as gender=F")
+            raise _bad_segment(text, "empty")
         return cls(tuple(conditions))
 
     def users(self, users: pd.DataFrame | None, dataset_name: str) -> np.ndarray:
@@ -87,7 +94,7 @@ def _age_mask(ages: np.ndarray, value: str) -> np.ndarray:
     else:
         low = high = int(match.group(4))
     if low > high:
-        raise ValueError(f"segment: age range {value!r} is reversed")
+        raise InvalidValueError("segment", value, "an age range low-high, not reversed")
     return (ages >= low) & (ages <= high)
 
 
@@ -191,10 +198,8 @@ def weighted_chart(
     ``stats`` (votes, means, source label per catalog row) replaces :func:`movie_votes` when
     the caller keeps them up to date itself (the engine, as new ratings arrive).
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    if not 0.0 <= quantile < 1.0:
-        raise ValueError(f"quantile must be in [0, 1), got {quantile!r}")
+    check_k(k)
+    number_in(quantile, "quantile", 0, 1, high_open=True)
     filters = filters or CatalogFilter()
     notes: list[str] = []
     users = None

@@ -27,9 +27,10 @@ import scipy.sparse as sp
 from numba import njit
 
 from movierec.data.dataset import Dataset
-from movierec.models.base import Config, Ranking, _check_k, require
+from movierec.models.base import Config, Ranking
 from movierec.models.history import RatedHistory
 from movierec.models.textfeatures import FEATURES, feature_matrix, resolve_features
+from movierec.validate import boolean, check_k, finite_number, one_of, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -60,18 +61,12 @@ class ContentConfig(Config):
     idf: bool = False
 
     def validate(self) -> None:
-        require(self.features in ("auto", *FEATURES), "features",
-                f"one of auto, {', '.join(FEATURES)}", self.features)
-        require(_is_int(self.min_df) and self.min_df >= 1, "min_df", "an integer ≥ 1", self.min_df)
-        limit = self.max_features
-        require(limit is None or (_is_int(limit) and limit >= 1), "max_features",
-                "None or an integer ≥ 1", limit)
-        require(isinstance(self.like_threshold, int | float) and not isinstance(
-            self.like_threshold, bool) and math.isfinite(self.like_threshold),
-            "like_threshold", "a finite number", self.like_threshold)
-        require(_is_int(self.top_cast) and self.top_cast >= 1, "top_cast", "an integer ≥ 1",
-                self.top_cast)
-        require(isinstance(self.idf, bool), "idf", "True or False", self.idf)
+        one_of(self.features, "features", ("auto", *FEATURES))
+        positive_int(self.min_df, "min_df")
+        positive_int(self.max_features, "max_features", optional=True)
+        finite_number(self.like_threshold, "like_threshold")
+        positive_int(self.top_cast, "top_cast")
+        boolean(self.idf, "idf")
 
 
 class ContentRecommender(RatedHistory):
@@ -156,7 +151,7 @@ class ContentRecommender(RatedHistory):
     def similar_movies(self, movie_id: int, k: int = 10, *,
                        candidates: np.ndarray | None = None) -> Ranking:
         self._check_fitted()
-        _check_k(k)
+        check_k(k)
         movie = self._movie_index(movie_id)
         x = self._x
         start, end = x.indptr[movie], x.indptr[movie + 1]
@@ -166,7 +161,7 @@ class ContentRecommender(RatedHistory):
     def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
                   candidates: np.ndarray | None = None) -> Ranking:
         self._check_fitted()
-        _check_k(k)
+        check_k(k)
         user = self._user_index(user_id)
         terms, weights = self._profile(user)
         excluded = self._seen(user).astype(np.int32) if exclude_seen else np.empty(0, np.int32)
@@ -244,8 +239,6 @@ class ContentRecommender(RatedHistory):
         self._add_to_raters(movie, users, values)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 # --- kernels ------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from movierec.errors import DataFormatError
 from movierec.models.base import Ranking
+from movierec.validate import check_k, one_of, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +70,9 @@ class DescriptionConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, "
-                             f"got {self.backend!r}")
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) \
-                or self.batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
-            raise ValueError(f"threads must be a positive integer or None, got {self.threads!r}")
+        one_of(self.backend, "backend", BACKENDS)
+        positive_int(self.batch_size, "batch_size")
+        positive_int(self.threads, "threads", optional=True)
 
 
 class Encoder(Protocol):
@@ -299,8 +295,7 @@ class DescriptionIndex:
         """
         if not isinstance(text, str) or not text.strip():
             raise ValueError("q: the description to search for is empty")
-        if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        check_k(k)
         q = self.encoder.encode([text.strip()])
         if sp.issparse(q):
             scores = (self.vectors @ q.T).toarray().ravel()

@@ -43,9 +43,10 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
-from movierec.models.base import Config, require
+from movierec.models.base import Config
 from movierec.models.feedback import check_weighting, feedback_matrix
 from movierec.models.history import RatedHistory
+from movierec.validate import number_at_least, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +73,9 @@ class EASEConfig(Config):
 
     def validate(self) -> None:
         super().validate()
-        require(isinstance(self.l2, int | float) and not isinstance(self.l2, bool)
-                and np.isfinite(self.l2) and self.l2 > 0, "l2", "a finite number > 0", self.l2)
+        number_at_least(self.l2, "l2", strict=True)
         check_weighting(self)
-        require(isinstance(self.max_items, int) and not isinstance(self.max_items, bool)
-                and self.max_items >= 1, "max_items", "an integer >= 1", self.max_items)
+        positive_int(self.max_items, "max_items")
 
 
 class EASE(RatedHistory):

@@ -28,31 +28,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
-from movierec.models.base import Ranking, RatingConfig, RatingPredictor, _check_k, require
+from movierec.models.base import Ranking, RatingConfig, RatingPredictor
 from movierec.models.charts import weighted_rating
 from movierec.models.ridge import ridge_solve, solve_rows  # noqa: F401  (solve_rows: re-export)
+from movierec.validate import check_k, number_at_least, one_of
 
 logger = logging.getLogger(__name__)
 
 _PREDICT_CHUNK = 1 << 16  # rows per block in _predict, to bound the gathered factor copies
-
-
-def require_int(value: Any, field: str, low: int) -> None:
-    """An integer (not a bool) of at least ``low``; the message names the field."""
-    ok = isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low
-    require(ok, field, f"an integer >= {low}", value)
-
-
-def require_number(value: Any, field: str, *, positive: bool = False,
-                   optional: bool = False) -> None:
-    """A finite real number, ``> 0`` when ``positive`` else ``>= 0``; ``None`` if optional."""
-    if optional and value is None:
-        return
-    ok = (isinstance(value, int | float | np.floating | np.integer)
-          and not isinstance(value, bool) and np.isfinite(value)
-          and (value > 0 if positive else value >= 0))
-    allowed = "a finite number > 0" if positive else "a finite number >= 0"
-    require(ok, field, allowed + (" or None" if optional else ""), value)
 
 
 def training_triples(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,10 +99,9 @@ class FactorConfig(RatingConfig):
 
     def validate(self) -> None:
         super().validate()
-        require(self.rank_by in ("taste", "rating"), "rank_by", "'taste' or 'rating'",
-                self.rank_by)
-        require_number(self.taste_weight, "taste_weight")
-        require_number(self.prior_votes, "prior_votes")
+        one_of(self.rank_by, "rank_by", ("taste", "rating"))
+        number_at_least(self.taste_weight, "taste_weight")
+        number_at_least(self.prior_votes, "prior_votes")
 
 
 class FactorModel(RatingPredictor):
@@ -239,7 +221,7 @@ class FactorModel(RatingPredictor):
             return super().recommend(user_id, k, exclude_seen=exclude_seen,
                                      candidates=candidates)
         self._check_fitted()
-        _check_k(k)
+        check_k(k)
         user = self._user_index(user_id)
         return self._top(self.taste_scores(user), k, self._seen(user) if exclude_seen else None,
                          candidates)
@@ -322,7 +304,7 @@ class FactorModel(RatingPredictor):
         movies with no rating are left out.
         """
         self._check_fitted()
-        _check_k(k)
+        check_k(k)
         items = self._items
         votes = np.asarray(items.votes, dtype=np.float64)
         scores = weighted_rating(votes, np.asarray(items.bias, dtype=np.float64),

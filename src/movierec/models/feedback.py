@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from movierec.models.base import require
+from movierec.validate import finite_number, one_of
 
 WEIGHTINGS = ("binary", "rating", "liked")
 
@@ -35,8 +35,5 @@ def feedback_matrix(matrix: sp.csr_matrix, weighting: str, like_threshold: float
 
 def check_weighting(config: Any) -> None:
     """Validation shared by the configs that turn ratings into implicit feedback."""
-    require(config.weighting in WEIGHTINGS, "weighting", f"one of {', '.join(WEIGHTINGS)}",
-            config.weighting)
-    value = config.like_threshold
-    require(isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value),
-            "like_threshold", "a finite number", value)
+    one_of(config.weighting, "weighting", WEIGHTINGS)
+    finite_number(config.like_threshold, "like_threshold")

@@ -42,16 +42,16 @@ import pandas as pd
 from movierec.data.dataset import Dataset
 from movierec.errors import UnknownUserError
 from movierec.models import blend
-from movierec.models.base import Config, Ranking, Recommender, _check_k, require
+from movierec.models.base import Config, Ranking, Recommender
 from movierec.models.calibration import (
     RERANK_POOL,
     GenreMatrix,
     calibrated_rerank,
     taste_distributions,
 )
-from movierec.models.factors import require_int
 from movierec.models.history import RatedHistory
 from movierec.models.online import OnlineRecommender
+from movierec.validate import check_k, int_at_least, number_in, positive_int, require
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +83,14 @@ class HybridConfig(Config):
         names = self.names
         require(bool(names) and len(set(names)) == len(names) and "hybrid" not in names,
                 "parts", "distinct model names other than hybrid, comma-separated", self.parts)
-        require(isinstance(self.validation, float | int) and 0 < self.validation < 1,
-                "validation", "a share in (0, 1)", self.validation)
-        require(isinstance(self.cold_users, float | int) and 0 <= self.cold_users < 0.5,
-                "cold_users", "a share in [0, 0.5)", self.cold_users)
-        require_int(self.cold_profile, "cold_profile", 0)
-        require_int(self.cold_history, "cold_history", 0)
-        require_int(self.fit_users, "fit_users", 1)
-        require_int(self.k, "k", 1)
-        require_int(self.pool, "pool", 1)
-        require_int(self.bags, "bags", 0)
+        number_in(self.validation, "validation", 0, 1, low_open=True, high_open=True)
+        number_in(self.cold_users, "cold_users", 0, 0.5, high_open=True)
+        int_at_least(self.cold_profile, "cold_profile", 0)
+        int_at_least(self.cold_history, "cold_history", 0)
+        positive_int(self.fit_users, "fit_users")
+        positive_int(self.k, "k")
+        positive_int(self.pool, "pool")
+        int_at_least(self.bags, "bags", 0)
 
     @property
     def names(self) -> list[str]:
@@ -237,7 +235,7 @@ class Hybrid(OnlineRecommender):
         """The blend's top ``k``, re-ranked toward the user's genre mix when the fitted λ of
         their regime is above 0 (:mod:`movierec.models.blend`); scores stay the blend's."""
         self._check_fitted()
-        _check_k(k)
+        check_k(k)
         user = self._user_index(user_id)
         lam = float(self.calibration[self._regime(user)]) if len(self.calibration) else 0.0
         scores = np.asarray(self._user_scores(user), dtype=np.float64)

@@ -47,10 +47,11 @@ import scipy.sparse as sp
 from numba import njit, prange
 
 from movierec.data.dataset import Dataset
-from movierec.models.base import Config, Recommender, require
+from movierec.models.base import Config, Recommender
 from movierec.models.feedback import check_weighting, feedback_matrix
 from movierec.models.foldin import write_rows
 from movierec.models.history import RatedHistory
+from movierec.validate import number_at_least, one_of, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +86,11 @@ class IALSConfig(Config):
     def validate(self) -> None:
         super().validate()
         for name in ("factors", "iterations", "cg_steps"):
-            value = getattr(self, name)
-            require(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name,
-                    "an integer >= 1", value)
+            positive_int(getattr(self, name), name)
         for name in ("regularization", "alpha"):
-            value = getattr(self, name)
-            require(isinstance(value, int | float) and not isinstance(value, bool)
-                    and np.isfinite(value) and value >= 0, name, "a finite number >= 0", value)
+            number_at_least(getattr(self, name), name)
         check_weighting(self)
-        require(self.solver in SOLVERS, "solver", f"one of {', '.join(SOLVERS)}", self.solver)
+        one_of(self.solver, "solver", SOLVERS)
 
 
 class ImplicitALS(RatedHistory):

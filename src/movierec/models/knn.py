@@ -65,24 +65,16 @@ import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
 from movierec.models._knnkernels import add_neighbourhood, item_neighbours
-from movierec.models.base import Ranking, RatingConfig, RatingPredictor, Recommender, require
+from movierec.models.base import Ranking, RatingConfig, RatingPredictor, Recommender
 from movierec.models.charts import weighted_rating
 from movierec.models.foldin import write_rows
 from movierec.models.history import RatedHistory
+from movierec.validate import number_at_least, one_of, positive_int
 
 logger = logging.getLogger(__name__)
 
 SIMILARITIES = ("pearson_baseline", "cosine")
 RANK_BY = ("taste", "rating")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float | np.number) and not isinstance(value, bool) and bool(
-        np.isfinite(value))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,24 +114,16 @@ class KNNConfig(RatingConfig):
 
     def validate(self) -> None:
         super().validate()
-        require(_is_int(self.k) and self.k >= 1, "k", "an integer >= 1", self.k)
-        require(_is_int(self.min_k) and 1 <= self.min_k, "min_k", "an integer >= 1", self.min_k)
-        require(self.similarity in SIMILARITIES, "similarity",
-                f"one of {', '.join(SIMILARITIES)}", self.similarity)
-        require(_is_number(self.shrinkage) and self.shrinkage >= 0, "shrinkage",
-                "a finite number >= 0", self.shrinkage)
-        require(_is_int(self.min_support) and self.min_support >= 1, "min_support",
-                "an integer >= 1", self.min_support)
-        limit = self.max_neighbors
-        require(limit is None or (_is_int(limit) and limit >= 1), "max_neighbors",
-                "None or an integer >= 1", limit)
+        positive_int(self.k, "k")
+        positive_int(self.min_k, "min_k")
+        one_of(self.similarity, "similarity", SIMILARITIES)
+        number_at_least(self.shrinkage, "shrinkage")
+        positive_int(self.min_support, "min_support")
+        positive_int(self.max_neighbors, "max_neighbors", optional=True)
         for name in ("reg_items", "reg_users", "baseline_weight"):
-            value = getattr(self, name)
-            require(_is_number(value) and value >= 0, name, "a finite number >= 0", value)
-        require(_is_int(self.baseline_epochs) and self.baseline_epochs >= 1, "baseline_epochs",
-                "an integer >= 1", self.baseline_epochs)
-        require(self.rank_by in RANK_BY, "rank_by", f"one of {', '.join(RANK_BY)}",
-                self.rank_by)
+            number_at_least(getattr(self, name), name)
+        positive_int(self.baseline_epochs, "baseline_epochs")
+        one_of(self.rank_by, "rank_by", RANK_BY)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Self:

@@ -35,9 +35,9 @@ from numba import njit
 from scipy.special import expit
 
 from movierec.data.dataset import Dataset
-from movierec.models.base import require
-from movierec.models.factors import FactorConfig, require_int, require_number, training_triples
+from movierec.models.factors import FactorConfig, training_triples
 from movierec.models.foldin import OnlineFactorModel
+from movierec.validate import boolean, finite_number, number_at_least, one_of, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -97,20 +97,19 @@ class MFConfig(FactorConfig):
 
     def validate(self) -> None:
         super().validate()
-        require_int(self.n_factors, "n_factors", 1)
-        require_int(self.n_epochs, "n_epochs", 1)
-        require_number(self.lr_all, "lr_all", positive=True)
-        require_number(self.reg_all, "reg_all")
+        positive_int(self.n_factors, "n_factors")
+        positive_int(self.n_epochs, "n_epochs")
+        number_at_least(self.lr_all, "lr_all", strict=True)
+        number_at_least(self.reg_all, "reg_all")
         for name in _RATES:
-            require_number(getattr(self, name), name, positive=True, optional=True)
+            number_at_least(getattr(self, name), name, strict=True, optional=True)
         for name in _PENALTIES:
-            require_number(getattr(self, name), name, optional=True)
-        require(isinstance(self.init_mean, int | float) and np.isfinite(self.init_mean),
-                "init_mean", "a finite number", self.init_mean)
-        require_number(self.init_std, "init_std")
-        require(isinstance(self.biased, bool), "biased", "True or False", self.biased)
-        require(isinstance(self.shuffle, bool), "shuffle", "True or False", self.shuffle)
-        require(self.fold_in in ("sgd", "ridge"), "fold_in", "'sgd' or 'ridge'", self.fold_in)
+            number_at_least(getattr(self, name), name, optional=True)
+        finite_number(self.init_mean, "init_mean")
+        number_at_least(self.init_std, "init_std")
+        boolean(self.biased, "biased")
+        boolean(self.shuffle, "shuffle")
+        one_of(self.fold_in, "fold_in", ("sgd", "ridge"))
 
     def rates(self) -> np.ndarray:
         """``[lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi]``, float32."""

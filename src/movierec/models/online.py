@@ -16,6 +16,7 @@ import numpy as np
 from movierec.data.idmap import IdMap
 from movierec.errors import UnknownMovieError, UnknownUserError
 from movierec.models.base import Recommender
+from movierec.validate import is_int, require
 
 
 class OnlineRecommender(Recommender):
@@ -118,8 +119,7 @@ def _known(ids: IdMap, raw: int) -> int | None:
 
 def check_id(value: object, name: str) -> int:
     """A raw id must be an integer (not a bool); returns it as an ``int``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be an integer id, got {value!r}")
+    require(is_int(value), name, "an integer id", value)
     return int(value)
 
 

@@ -31,9 +31,10 @@ import numpy as np
 
 from movierec.data.dataset import Dataset
 from movierec.data.filters import GenreIndex
-from movierec.models.base import Config, require
+from movierec.models.base import Config
 from movierec.models.charts import weighted_rating
 from movierec.models.history import RatedHistory
+from movierec.validate import number_in
 
 _GENRE_WEIGHT, _CHART_WEIGHT = 1.0, 1e-3
 
@@ -51,8 +52,7 @@ class ChartConfig(Config):
 
     def validate(self) -> None:
         super().validate()
-        require(isinstance(self.quantile, int | float) and not isinstance(self.quantile, bool)
-                and 0.0 <= self.quantile < 1.0, "quantile", "in [0, 1)", self.quantile)
+        number_in(self.quantile, "quantile", 0, 1, high_open=True)
 
 
 class ChartRecommender(RatedHistory):

@@ -37,10 +37,18 @@ import scipy.sparse as sp
 from movierec.data.dataset import Dataset
 from movierec.errors import DataFormatError, NoMatchError
 from movierec.models import towerfeatures as tf
-from movierec.models.base import Ranking, RatingConfig, RatingPredictor, _check_k, require
-from movierec.models.factors import require_int, require_number, unit_rows
+from movierec.models.base import Ranking, RatingConfig, RatingPredictor
+from movierec.models.factors import unit_rows
 from movierec.models.foldin import reserve
 from movierec.models.online import OnlineRecommender
+from movierec.validate import (
+    check_k,
+    int_at_least,
+    number_at_least,
+    number_in,
+    positive_int,
+    require,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,19 +89,17 @@ class TwoTowerConfig(RatingConfig):
         widths = self.layers.split("-") if isinstance(self.layers, str) else []
         require(bool(widths) and all(w.isdigit() and int(w) > 0 for w in widths), "layers",
                 "positive widths joined by '-', e.g. '256-128-32'", self.layers)
-        require_int(self.epochs, "epochs", 1)
-        require_int(self.batch_size, "batch_size", 1)
-        require_number(self.learning_rate, "learning_rate", positive=True)
-        require_number(self.weight_decay, "weight_decay")
-        require_int(self.patience, "patience", 1)
-        require(isinstance(self.validation, float | int) and 0 <= self.validation < 0.5,
-                "validation", "a share in [0, 0.5)", self.validation)
-        require_int(self.content_dims, "content_dims", 0)
-        require(isinstance(self.feature_dropout, float | int) and 0 <= self.feature_dropout < 1,
-                "feature_dropout", "a probability in [0, 1)", self.feature_dropout)
-        require_int(self.negatives, "negatives", 0)
-        require_number(self.negative_weight, "negative_weight")
-        require_int(self.threads, "threads", 0)
+        positive_int(self.epochs, "epochs")
+        positive_int(self.batch_size, "batch_size")
+        number_at_least(self.learning_rate, "learning_rate", strict=True)
+        number_at_least(self.weight_decay, "weight_decay")
+        positive_int(self.patience, "patience")
+        number_in(self.validation, "validation", 0, 0.5, high_open=True)
+        int_at_least(self.content_dims, "content_dims", 0)
+        number_in(self.feature_dropout, "feature_dropout", 0, 1, high_open=True)
+        int_at_least(self.negatives, "negatives", 0)
+        number_at_least(self.negative_weight, "negative_weight")
+        int_at_least(self.threads, "threads", 0)
 
     @property
     def widths(self) -> list[int]:
@@ -224,7 +230,7 @@ class TwoTower(RatingPredictor, OnlineRecommender):
             NoMatchError: a genre the catalog does not use (the message lists them).
         """
         self._check_fitted()
-        _check_k(k)
+        check_k(k)
         wanted = [g.strip() for g in genres if g and g.strip()]
         lookup = {g.lower(): j for j, g in enumerate(self.genres)}
         unknown = [g for g in wanted if g.lower() not in lookup]
