@@ -1,8 +1,9 @@
 """Domain errors.
 
 Every error a user can cause derives from :class:`MovieRecError`; the command line prints its
-message without a traceback and the service maps it to an HTTP status. Messages say what was
-expected and what came, naming the file and line (or the field) where the problem is.
+message without a traceback and the service answers with the error's ``status`` (MLServer's
+``errors.py`` pattern: the error carries its HTTP status, one handler maps it). Messages say what
+was expected and what came, naming the file and line (or the field) where the problem is.
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ from pathlib import Path
 
 
 class MovieRecError(Exception):
-    """Base class of the errors a user can cause and fix."""
+    """Base class of the errors a user can cause and fix.
+
+    ``status`` is the HTTP status the service answers with; 500 where a request cannot have
+    caused the error (a damaged store, a model not fitted), so its message stays in the log.
+    """
 
     exit_code = 1
+    status = 500
 
 
 class DataFormatError(MovieRecError):
@@ -32,6 +38,8 @@ class DataFormatError(MovieRecError):
 class DatasetNotFoundError(MovieRecError):
     """A dataset name that is neither stored in the home folder nor fetchable."""
 
+    status = 404
+
 
 class FetchError(MovieRecError):
     """A download failed, or its checksum did not match."""
@@ -39,6 +47,8 @@ class FetchError(MovieRecError):
 
 class UnknownUserError(MovieRecError, KeyError):
     """A user id the model (or store) has never seen; the engine falls back to cold start."""
+
+    status = 404
 
     def __init__(self, user_id: object):
         self.user_id = user_id
@@ -50,6 +60,8 @@ class UnknownUserError(MovieRecError, KeyError):
 
 class UnknownMovieError(MovieRecError, KeyError):
     """A movie id that is not in the catalog the model was fitted on."""
+
+    status = 404
 
     def __init__(self, movie_id: object):
         self.movie_id = movie_id
@@ -66,6 +78,8 @@ class NotFittedError(MovieRecError):
 class AmbiguousTitleError(MovieRecError):
     """A title that matches several movies equally well; the message lists them."""
 
+    status = 409
+
     def __init__(self, message: str, candidates: list[dict[str, object]]):
         self.candidates = candidates
         super().__init__(message)
@@ -74,6 +88,8 @@ class AmbiguousTitleError(MovieRecError):
 class NoMatchError(MovieRecError):
     """A title, genre or other name that matches nothing; the message suggests the closest."""
 
+    status = 404
+
 
 class InvalidValueError(MovieRecError, ValueError):
     """A value outside what a field allows; names the field, the value and what is allowed.
@@ -81,6 +97,8 @@ class InvalidValueError(MovieRecError, ValueError):
     Also a :class:`ValueError`, so callers that validate generically still catch it. ``row`` is
     the 0-based position in a batch when the value came from one, so the caller can point at it.
     """
+
+    status = 422
 
     def __init__(self, field: str, value: object, allowed: str, *, row: int | None = None):
         self.field = field
@@ -105,12 +123,16 @@ class StoreError(MovieRecError):
 class IdTakenError(StoreError):
     """A user or movie id asked for explicitly is already taken (a conflict, not bad input)."""
 
+    status = 409
+
 
 class StoreUnavailableError(StoreError):
     """The store cannot be reached now: a server down, a database locked past the busy timeout.
 
     Retrying later may succeed, unlike the other store errors.
     """
+
+    status = 503
 
 
 class StoreCorruptError(StoreError):
@@ -126,3 +148,10 @@ class SchemaVersionError(StoreError):
         super().__init__(
             f"{location} has ratings-store schema version {found}, but this movierec supports "
             f"up to version {supported}; upgrade movierec to open it (nothing was changed)")
+
+
+class ModelNotTrainedError(MovieRecError):
+    """A model neither in memory nor stored, on a dataset too large to fit it inside a request;
+    the message names the ``movierec train`` command to run first."""
+
+    status = 409

@@ -42,7 +42,8 @@ def test_search(client):
 def test_search_bad_input_is_422(client, params):
     response = client.get("/movies/search", params=params)
     assert response.status_code == 422
-    assert response.json()["error"] in ("ValidationError", "ValueError")
+    assert response.json()["error"] in ("ValidationError", "InvalidValueError")
+    assert response.json()["field"] in ("q", "k")
 
 
 def test_details(client):
@@ -90,6 +91,15 @@ def test_top_unknown_genre_is_404(client):
 def test_top_too_small_segment_is_422(client):
     response = client.get("/charts/top", params={"segment": "occupation=doctor,age=1-2"})
     assert response.status_code == 422 and response.json()["error"] == "SegmentTooSmallError"
+
+
+@pytest.mark.parametrize("params", [{"segment": "0000"}, {"segment": "shoe=9"},
+                                    {"years": "abc"}, {"years": "1999-1990"}])
+def test_top_bad_parameter_value_is_422_naming_it(client, params):
+    response = client.get("/charts/top", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == next(iter(params))
+    assert client.get("/charts/top", params={"segment": ""}).status_code == 200
 
 
 def test_user_ratings_best_first(client):
@@ -148,7 +158,7 @@ def test_stored_ratings_reach_a_model_other_than_the_served_one(client, monkeypa
     detail = unknown.json()
     assert detail["field"] == "model" and "deep-magic" in detail["message"]
     assert "ease" in detail["allowed"] and "mf" in detail["allowed"]
-    from movierec.api import fitting
+    from movierec.engine import fitting
 
     monkeypatch.setattr(fitting, "FIT_ON_REQUEST_RATINGS", 1000)  # ml-100k counts as large now
     untrained = client.get(f"/users/{user}/recommendations", params={"model": "mf-bounded"})
@@ -340,7 +350,8 @@ def test_embedding_map_of_a_model_without_vectors_is_422_naming_it(client):
     assert body["field"] == "model" and "'ease' model has no movie vectors" in body["message"]
     assert "mf" in body["allowed"]
     unknown = client.get("/plots/embeddings.png", params={"model": "deep-magic"})
-    assert unknown.status_code == 404 and "deep-magic" in unknown.json()["message"]
+    assert unknown.status_code == 422 and "deep-magic" in unknown.json()["message"]
+    assert unknown.json()["field"] == "model"  # a bad parameter value, not a missing resource
 
 
 @pytest.mark.parametrize("n", ["2", "201", "x", "-1"])
@@ -350,7 +361,7 @@ def test_embedding_map_bad_n_is_422_naming_n(client, n):
 
 
 def test_embedding_map_does_not_fit_large_unstored_models(client, monkeypatch):
-    from movierec.api import fitting
+    from movierec.engine import fitting
 
     monkeypatch.setattr(fitting, "FIT_ON_REQUEST_RATINGS", 1000)  # ml-100k counts as large now
     response = client.get("/plots/embeddings.png", params={"model": "mf-bounded"})
@@ -376,3 +387,28 @@ def test_recommendations_for_a_newcomer_by_liked_genres(client):
     unknown = client.get("/recommendations", params={"likes": "Westerns"})
     assert unknown.status_code == 404 and "Westerns" in unknown.json()["message"]
     assert client.get("/recommendations").status_code == 422
+    empty = client.get("/recommendations", params={"likes": " , "})
+    assert empty.status_code == 422 and empty.json()["field"] == "likes"
+
+
+def test_a_stray_value_error_is_a_500_not_a_client_error(client, monkeypatch):
+    from movierec.engine.core import Engine
+
+    def broken(self, *args, **kwargs):
+        raise ValueError("a bug, not the client's mistake")
+
+    monkeypatch.setattr(Engine, "search", broken)
+    response = client.get("/movies/search", params={"q": "star"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "InternalError",
+                               "message": "internal error; see the service log"}
+
+
+def test_errors_carry_their_status():
+    from movierec import errors
+
+    assert errors.UnknownUserError(1).status == errors.UnknownMovieError(1).status == 404
+    assert errors.InvalidValueError("k", 0, "a positive integer").status == 422
+    assert errors.IdTakenError("taken").status == errors.AmbiguousTitleError("", []).status == 409
+    assert errors.StoreUnavailableError("down").status == 503
+    assert errors.StoreCorruptError("damaged").status == 500  # not the client's doing

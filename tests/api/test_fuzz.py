@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import positive_data_acceptance  # noqa: E402
 
 from movierec.api import Settings, create_app  # noqa: E402
-from movierec.api.app import Service  # noqa: E402
+from movierec.api.service import Service  # noqa: E402
 from movierec.data.sources import load_path  # noqa: E402
 from movierec.data.storage import save_dataset  # noqa: E402
 from movierec.engine.core import Engine  # noqa: E402

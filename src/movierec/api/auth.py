@@ -1,28 +1,16 @@
 """Who may write a user's ratings: that user (their bearer token) or the admin key.
 
-Tokens are random (``secrets.token_urlsafe``) and only their SHA-256 reaches the store, so a
-leaked database holds no usable token; comparisons are constant-time. A request with no
-credentials gets 401, one with wrong credentials 403, in both cases before anything is written.
+Tokens are made by :mod:`movierec.engine.users` (only their SHA-256 reaches the store);
+comparisons here are constant-time. A request with no credentials gets 401, one with wrong
+credentials 403, in both cases before anything is written.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 
 from movierec.api.errors import AuthError
-from movierec.store.base import RatingStore
-
-
-def new_token() -> tuple[str, str]:
-    """A fresh token and the hash to store."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+from movierec.engine.users import Users, hash_token
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -35,7 +23,7 @@ def bearer(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def check_writer(store: RatingStore, user_id: int, *, authorization: str | None,
+def check_writer(users: Users, user_id: int, *, authorization: str | None,
                  admin_key: str | None, configured_admin_key: str | None) -> None:
     """Pass when the caller is ``user_id`` or the admin; raise :class:`AuthError` otherwise."""
     token = bearer(authorization)
@@ -47,6 +35,6 @@ def check_writer(store: RatingStore, user_id: int, *, authorization: str | None,
                                                         configured_admin_key.encode()):
             return
         raise AuthError("the admin key is wrong (or no admin key is configured)", 403)
-    stored = store.user_token_hash(user_id)
+    stored = users.token_hash(user_id)
     if stored is None or not hmac.compare_digest(hash_token(token or ""), stored):
         raise AuthError(f"the token is not user {user_id}'s", 403)

@@ -1,9 +1,10 @@
 """The one place domain errors become HTTP statuses (MLServer's ``rest/errors.py`` pattern).
 
 Handlers never catch errors to pick a status; they let the engine's errors rise, and the
-handlers installed here turn each family into a status and a JSON body
-``{error, message, field?, allowed?, candidates?}``. Anything unexpected becomes a 500 whose
-body names no internals (the traceback goes to the log).
+handlers installed here answer with the ``status`` each domain error carries
+(:mod:`movierec.errors`) and a JSON body ``{error, message, field?, allowed?, candidates?}``.
+Anything else, a stray ``ValueError`` included, is a bug and becomes a 500 whose body names no
+internals (the traceback goes to the log).
 """
 
 from __future__ import annotations
@@ -17,18 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from movierec.errors import (
-    AmbiguousTitleError,
-    DatasetNotFoundError,
-    IdTakenError,
-    InvalidValueError,
-    MovieRecError,
-    NoMatchError,
-    StoreUnavailableError,
-    UnknownMovieError,
-    UnknownUserError,
-)
-from movierec.models.charts import SegmentTooSmallError
+from movierec.errors import AmbiguousTitleError, InvalidValueError, MovieRecError
 
 log = logging.getLogger(__name__)
 
@@ -53,34 +43,16 @@ class AuthError(MovieRecError):
         super().__init__(message)
 
 
-# Most specific first: the first matching class decides the status.
-STATUS: tuple[tuple[type[BaseException], int], ...] = (
-    (AuthError, 0),  # carries its own status
-    (AmbiguousTitleError, 409),
-    (IdTakenError, 409),
-    (StoreUnavailableError, 503),
-    (SegmentTooSmallError, 422),
-    (InvalidValueError, 422),
-    (UnknownUserError, 404),
-    (UnknownMovieError, 404),
-    (DatasetNotFoundError, 404),
-    (NoMatchError, 404),
-    (ValueError, 422),
-)
-
-
 def status_of(exc: BaseException) -> int:
-    """The HTTP status of an error: 500 for anything not a known user mistake."""
-    if isinstance(exc, AuthError):
-        return exc.status
-    for kind, status in STATUS:
-        if isinstance(exc, kind):
-            return status
-    return 500
+    """The HTTP status an error carries; 500 for anything that is not a domain error (a bug,
+    even a ``ValueError``, is never the client's fault)."""
+    if not isinstance(exc, MovieRecError):
+        return 500
+    return int(exc.status)
 
 
 def body_of(exc: BaseException, status: int) -> dict[str, Any]:
-    if status >= 500 and not isinstance(exc, StoreUnavailableError):
+    if status >= 500 and status != 503:  # 503 says what is down, so a client knows to retry
         return {"error": "InternalError", "message": "internal error; see the service log"}
     body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, InvalidValueError):
@@ -142,11 +114,10 @@ def _walk(routes: Any) -> Any:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers: domain errors, ``ValueError``, request validation, the rest."""
+    """Register the handlers: request validation, HTTP errors, domain errors, the rest (500)."""
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(MovieRecError, _domain)
-    app.add_exception_handler(ValueError, _domain)
     app.add_exception_handler(Exception, _domain)
 
 
@@ -157,3 +128,8 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             409: "conflict (ambiguous title, id taken)", 422: "invalid input; names the field",
             500: "internal error", 503: "ratings store unavailable; retry later"}
     return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}
+
+
+#: OpenAPI ``responses`` entry of the routes that may refuse to fit a model inside a request
+NOT_TRAINED = {409: {"model": ErrorBody, "description": "the model is not trained for this "
+                     "dataset, which is too large to fit it in a request"}}

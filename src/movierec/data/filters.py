@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from movierec.errors import NoMatchError
+from movierec.errors import InvalidValueError, NoMatchError
 
 _DECADE = re.compile(r"^(\d{3})0s$")
 _RANGE = re.compile(r"^(\d{4})?\s*(?:-|–|\.\.)\s*(\d{4})?$")
@@ -61,12 +61,13 @@ def parse_years(text: str) -> tuple[int | None, int | None]:
         return int(cleaned), int(cleaned)
     match = _RANGE.match(cleaned)
     if not match or not (match.group(1) or match.group(2)):
-        raise ValueError(f"years: expected a range such as 1950-1959, a decade such as 1950s, "
-                         f"or a year, got {text!r}")
+        raise InvalidValueError("years", text, "a range such as 1950-1959, a decade such as "
+                                "1950s, or a year")
     first = int(match.group(1)) if match.group(1) else None
     last = int(match.group(2)) if match.group(2) else None
     if first is not None and last is not None and first > last:
-        raise ValueError(f"years: the range {text!r} is reversed; did you mean {last}-{first}?")
+        raise InvalidValueError("years", text, f"a range in order; this one is reversed, did "
+                                f"you mean {last}-{first}?")
     return first, last
 
 

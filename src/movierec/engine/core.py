@@ -48,6 +48,7 @@ from movierec.models.charts import (
     shrunk_ratings,
     weighted_chart,
 )
+from movierec.validate import check_k
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +221,8 @@ class Engine:
 
     def search(self, query: str, k: int = 10) -> list[Any]:
         if not query.strip():
-            raise ValueError("q: the search text is empty")
-        _check_k(k)
+            raise InvalidValueError("q", query, "a title, not only spaces")
+        check_k(k)
         return self.titles.search(query, k=k)
 
     # --- charts -------------------------------------------------------------------------------
@@ -260,7 +261,7 @@ class Engine:
         ``same_genre`` keeps movies sharing at least one genre with it (a bit-set AND over the
         catalogue), on top of the other filters.
         """
-        _check_k(k)
+        check_k(k)
         movie_id = self.resolve(movie)
         candidates = self.candidates(**filters)
         if same_genre:
@@ -356,7 +357,7 @@ class Engine:
             ModelCannotFoldInError: the user is known only from the store, and ``model``
                 cannot fold in ratings.
         """
-        _check_k(k)
+        check_k(k)
         if model is not None:
             check_model_name(model)
         live = self.online(create=False)
@@ -393,11 +394,12 @@ class Engine:
         picks for "Animation" on ml-100k were animated, against 10 of 10). ``genres``,
         ``years`` and ``min_rating`` filter the answer as in :meth:`recommend`.
         """
-        _check_k(k)
+        check_k(k)
         names = likes.split(",") if isinstance(likes, str) else list(likes)
         names = [name.strip() for name in names if name.strip()]
         if not names:
-            raise NoMatchError("name at least one genre you like, e.g. Comedy,Animation")
+            raise InvalidValueError("likes", likes, "name at least one genre you like, e.g. "
+                                    "Comedy,Animation")
         tower = self.model("twotower")
         candidates = self.candidates(genres=genres, years=years, min_rating=min_rating)
         ranking = tower.recommend_for_genres(names, k, candidates=candidates)  # type: ignore[attr-defined]
@@ -538,11 +540,6 @@ def check_model_name(name: str) -> None:
 
     if name not in registry.MODELS:
         raise InvalidValueError("model", name, "one of " + ", ".join(registry.names()))
-
-
-def _check_k(k: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
 
 
 def _is_missing(value: Any) -> bool:

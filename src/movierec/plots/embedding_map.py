@@ -64,6 +64,8 @@ _RENDER_LOCK = threading.Lock()
 class PlotError(MovieRecError, ValueError):
     """A plot that cannot be drawn from what was given (too few movies, no vectors…)."""
 
+    status = 422
+
 
 class PlotDependencyError(MovieRecError):
     """matplotlib, an optional dependency, is not installed."""

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from movierec.api.app import Service, service
 from movierec.api.errors import responses
+from movierec.api.params import (
+    Genre,
+    K,
+    MinRating,
+    MovieId,
+    Years,
+)
 from movierec.api.schemas import (
     ChartOut,
     Details,
@@ -24,18 +30,9 @@ from movierec.api.schemas import (
     SimilarOut,
     plain,
 )
+from movierec.api.service import Svc
 
 router = APIRouter()
-Svc = Annotated[Service, Depends(service)]
-MovieId = Annotated[int, Path(ge=0, le=2**31 - 1, description="A movie id of the catalog.")]
-K = Annotated[int, Query(ge=1, le=100, description="How many results.")]
-Years = Annotated[str | None, Query(max_length=40, description="1950-1959, 1950s, 1994…")]
-Genre = Annotated[str | None, Query(max_length=200,
-                                    description="Genre name(s), comma-separated.")]
-MinRating = Annotated[float | None, Query(allow_inf_nan=False,
-                                          description="Only movies rated at least this "
-                                          "(vote-count shrunk mean).")]
-
 
 @router.get("/healthz", response_model=Health, tags=["service"],
             responses=responses(500, 503))
@@ -114,6 +111,6 @@ def top(svc: Svc, k: K = 10, genre: Genre = None, years: Years = None,
                                               "(where the dataset has it).")] = None,
         ) -> JSONResponse:
     """The IMDB weighted-rating chart, filtered."""
-    chart = svc.engine.top(k=k, genres=genre, years=years, segment=segment,
+    chart = svc.engine.top(k=k, genres=genre, years=years, segment=segment or None,
                            min_votes=min_votes, language=language)
     return JSONResponse(plain(chart.to_json()))

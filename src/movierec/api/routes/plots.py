@@ -2,7 +2,7 @@
 
 Which model: the engine's model of that name — the one in memory, else the home folder's
 current version, else fitted now and stored, on datasets small enough to fit it inside a
-request (:func:`~movierec.api.fitting.model_for_request`).
+request (:func:`~movierec.engine.fitting.model_for_request`).
 
 Rendering takes 0.3–0.8 s, so each picture is cached per (model object, n, movies known to
 the model): a retrain swaps in a new model object, which draws afresh, and the old entries go
@@ -16,17 +16,17 @@ import threading
 import weakref
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from movierec.api import fitting
-from movierec.api.app import Service, service
-from movierec.api.errors import ErrorBody, responses
+from movierec.api.errors import NOT_TRAINED, ErrorBody, responses
+from movierec.api.service import Svc
+from movierec.engine import fitting
+from movierec.engine.core import check_model_name
 from movierec.models.base import Recommender
 from movierec.plots import embedding_map as maps
 
 router = APIRouter()
-Svc = Annotated[Service, Depends(service)]
 
 _LOCK = threading.Lock()
 _CACHE: weakref.WeakKeyDictionary[Recommender, dict[tuple[int, int], maps.EmbeddingMap]] = \
@@ -40,7 +40,7 @@ _NO_MATPLOTLIB = {501: {"model": ErrorBody,
 
 
 @router.get("/plots/embeddings.png", tags=["plots"], response_class=Response,
-            responses={**_PNG, **responses(404, 422, 500), **fitting.NOT_TRAINED,
+            responses={**_PNG, **responses(422, 500), **NOT_TRAINED,
                        **_NO_MATPLOTLIB})
 def embeddings(svc: Svc,
                model: Annotated[str, Query(min_length=1, max_length=60,
@@ -53,7 +53,8 @@ def embeddings(svc: Svc,
     if not maps.available():
         raise HTTPException(501, "drawing plots needs matplotlib on the server: "
                                  "pip install movierec[plot]")
-    maps.require_movie_vectors(model)  # unknown → 404, no vectors → 422 naming the model
+    check_model_name(model)  # unknown → 422 naming `model` and the known ones
+    maps.require_movie_vectors(model)  # no vectors → 422 naming the model
     engine = svc.engine
     with _LOCK:
         fitted = fitting.model_for_request(engine, model)

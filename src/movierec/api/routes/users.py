@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from movierec.api import auth
-from movierec.api.app import Service, service
-from movierec.api.errors import responses
-from movierec.api.fitting import NOT_TRAINED, model_for_request
-from movierec.api.routes.catalog import Genre, MinRating, Years
+from movierec.api.errors import NOT_TRAINED, responses
+from movierec.api.params import Genre, K, MinRating, UserId, Years
 from movierec.api.schemas import (
     NewUserIn,
     NewUserOut,
@@ -27,12 +25,11 @@ from movierec.api.schemas import (
     UserRatingsOut,
     plain,
 )
+from movierec.api.service import Svc
 from movierec.engine.core import check_model_name
-from movierec.errors import UnknownMovieError
+from movierec.engine.fitting import model_for_request
 
 router = APIRouter(tags=["users"])
-Svc = Annotated[Service, Depends(service)]
-UserId = Annotated[int, Path(ge=0, le=2**31 - 1, description="A user id.")]
 
 
 @router.get("/users/{user_id}/ratings", response_model=UserRatingsOut,
@@ -40,24 +37,14 @@ UserId = Annotated[int, Path(ge=0, le=2**31 - 1, description="A user id.")]
 def user_ratings(svc: Svc, user_id: UserId,
                  k: Annotated[int, Query(ge=1, le=10_000)] = 20) -> JSONResponse:
     """The user's rated movies, best first (ties: the more voted first)."""
-    engine = svc.engine
-    movies, ratings = engine.online().store.user_ratings(user_id)
-    rows = []
-    for movie_id, rating in zip(movies.tolist(), ratings.tolist(), strict=True):
-        try:
-            row = engine.movie(movie_id).to_json()
-        except UnknownMovieError:  # added to the store after this engine started
-            continue
-        row["rating"] = float(rating)
-        rows.append(row)
-    rows.sort(key=lambda r: (-r["rating"], -r["votes"], r["movie_id"]))
+    rows = svc.users.ratings(user_id)
     return JSONResponse({"user_id": user_id, "count": len(rows), "movies": plain(rows[:k])})
 
 
 @router.get("/users/{user_id}/recommendations", response_model=RecommendOut,
             responses={**responses(404, 422, 500, 503), **NOT_TRAINED})
 def recommendations(svc: Svc, user_id: UserId,
-                    k: Annotated[int, Query(ge=1, le=100)] = 10, genre: Genre = None,
+                    k: K = 10, genre: Genre = None,
                     years: Years = None, min_rating: MinRating = None,
                     reasons: Annotated[bool, Query(description="Explain each pick (\"because "
                                                    "you rated …\"); false is several times "
@@ -85,7 +72,7 @@ def recommendations_for_genres(
         likes: Annotated[str, Query(min_length=1, max_length=500,
                                     description="Genres the visitor likes, comma-separated "
                                     "(e.g. Comedy,Animation).")],
-        k: Annotated[int, Query(ge=1, le=100)] = 10, genre: Genre = None,
+        k: K = 10, genre: Genre = None,
         years: Years = None, min_rating: MinRating = None) -> JSONResponse:
     """Picks for a visitor who has rated nothing and only names genres they like (two-tower
     model: they are placed among the users who like those genres most)."""
@@ -98,17 +85,9 @@ def recommendations_for_genres(
              responses=responses(400, 404, 409, 422, 500, 503))
 def new_user(svc: Svc, body: NewUserIn) -> JSONResponse:
     """Create a user, optionally with first ratings; returns their id and token (shown once)."""
-    writer = svc.writer
-    store = svc.engine.online().store
-    rows = [(r.movie_id, r.rating) for r in body.ratings]
-    writer.check(0, rows)  # nothing is written when a rating is refused
     demographics = body.model_dump(exclude={"ratings"}, exclude_none=True)
-    user_id = store.add_user(None, **demographics)
-    token, token_hash = auth.new_token()
-    store.set_user_token_hash(user_id, token_hash)
-    if rows:
-        writer.rate(user_id, rows)
-    return JSONResponse({"user_id": user_id, "token": token, "ratings": len(rows)},
+    user = svc.users.create([(r.movie_id, r.rating) for r in body.ratings], **demographics)
+    return JSONResponse({"user_id": user.user_id, "token": user.token, "ratings": user.ratings},
                         status_code=201)
 
 
@@ -118,8 +97,8 @@ def rate(svc: Svc, user_id: UserId, body: RatingIn | RatingBatchIn,
          authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
          x_admin_key: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Store one rating or a batch (all or none) durably and fold it in at once."""
-    auth.check_writer(svc.engine.online().store, user_id, authorization=authorization,
+    auth.check_writer(svc.users, user_id, authorization=authorization,
                       admin_key=x_admin_key, configured_admin_key=svc.settings.admin_key)
     ratings = body.ratings if isinstance(body, RatingBatchIn) else [body]
-    result = svc.writer.rate(user_id, [(r.movie_id, r.rating) for r in ratings])
+    result = svc.users.rate(user_id, [(r.movie_id, r.rating) for r in ratings])
     return JSONResponse(plain(result.__dict__))

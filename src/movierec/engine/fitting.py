@@ -1,31 +1,26 @@
-"""Models inside requests: which may be fitted there, and one fit at a time.
+"""Models named by a request: which may be fitted there, and one fit at a time.
 
 A request may name a model (``?model=``) that is neither in memory nor stored. Fitting it
 inside the request is allowed only on datasets of at most :data:`FIT_ON_REQUEST_RATINGS`
 ratings (ml-100k: mf fits in about 0.1 s, ials and als in well under a second, the hybrid in
 about a minute; ml-1m in seconds to minutes); a larger dataset without a stored version
-answers 409 naming the `movierec train` command to run first, rather than holding a request
-for an hour. One lock serialises those loads and fits, so concurrent first requests fit once.
+raises :class:`~movierec.errors.ModelNotTrainedError` (409 in the service) naming the
+`movierec train` command to run first, rather than holding a request for an hour. One lock
+serialises those loads and fits, so concurrent first requests fit once.
 """
 
 from __future__ import annotations
 
 import threading
 
-from fastapi import HTTPException
-
-from movierec.api.errors import ErrorBody
 from movierec.engine.core import Engine
+from movierec.errors import ModelNotTrainedError
 from movierec.models.base import Recommender
 
 #: the largest dataset (in ratings) on which a model is fitted inside a request
 FIT_ON_REQUEST_RATINGS = 1_100_000
 
 _LOCK = threading.Lock()
-
-#: OpenAPI ``responses`` entry of the routes that may refuse to fit
-NOT_TRAINED = {409: {"model": ErrorBody, "description": "the model is not trained for this "
-                     "dataset, which is too large to fit it in a request"}}
 
 
 def model_for_request(engine: Engine, name: str) -> Recommender:
@@ -37,8 +32,8 @@ def model_for_request(engine: Engine, name: str) -> Recommender:
         stored = versions is not None and versions.current() is not None
         ratings = len(engine.dataset.ratings)
         if not stored and ratings > FIT_ON_REQUEST_RATINGS and name != engine.serving_model():
-            raise HTTPException(409, f"model {name!r} is not trained for {engine.dataset.name} "
-                                f"({ratings:,} ratings is too many to fit it in a request); "
-                                f"run `movierec train --model {name} --dataset "
-                                f"{engine.dataset.name} --no-default` first")
+            raise ModelNotTrainedError(f"model {name!r} is not trained for {engine.dataset.name} "
+                                       f"({ratings:,} ratings is too many to fit it in a request); "
+                                       f"run `movierec train --model {name} --dataset "
+                                       f"{engine.dataset.name} --no-default` first")
         return engine.model(name)
