@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,23 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["process_s"] = wall
     return result
+
+
+def shared_datasets(folders: str) -> Iterator[Any]:
+    """Each comma-separated folder of ../shared/data, loaded and described in one line;
+    a missing one is skipped with a note (the benches run where the data is)."""
+    sys.path.insert(0, str(REPO / "src"))
+    from movierec.data.sources import load_path
+
+    for folder in folders.split(","):
+        path = SHARED_DATA / folder
+        if not path.is_dir():
+            print(f"{folder}: not found under {SHARED_DATA}; skipped")
+            continue
+        data = load_path(path)
+        print(f"{data.name}: {len(data.ratings):,} ratings, "
+              f"{data.ratings['user_id'].nunique():,} users, {len(data.catalog):,} movies")
+        yield data
 
 
 def machine() -> dict[str, Any]:

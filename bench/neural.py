@@ -34,11 +34,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from movierec.data.sources import load_path  # noqa: E402
+from load import shared_datasets  # noqa: E402  (bench/load.py: shared helpers)
 from movierec.evaluate import evaluate  # noqa: E402
 from movierec.models import registry  # noqa: E402
 
-SHARED_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA", REPO.parent / "shared" / "data"))
 RESULTS = REPO / "bench" / "results" / "neural.json"
 MODELS = ("chart", "content", "mf", "als", "ease", "twotower", "twotower-rank", "hybrid")
 SPLITS = {"warm": {"split": "user-holdout"},
@@ -123,14 +122,7 @@ def main() -> None:
     document: dict[str, Any] = {"machine": machine(),
                                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
                                 "hybrid_parts": parts, "datasets": {}}
-    for folder in args.datasets.split(","):
-        path = SHARED_DATA / folder
-        if not path.is_dir():
-            print(f"{folder}: not found under {SHARED_DATA}; skipped")
-            continue
-        data = load_path(path)
-        print(f"{data.name}: {len(data.ratings):,} ratings, {data.ratings['user_id'].nunique():,}"
-              f" users, {len(data.catalog):,} movies")
+    for data in shared_datasets(args.datasets):
         entry: dict[str, Any] = {"training": training_times(data), "runs": {}}
         for regime, settings in SPLITS.items():
             started = time.perf_counter()
@@ -140,6 +132,8 @@ def main() -> None:
         table(data.name, entry["runs"])
         entry["hybrid_gain"] = gains(entry["runs"], parts)
         document["datasets"][data.name] = entry
+    if not document["datasets"]:
+        sys.exit("no dataset found: nothing measured, nothing written")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(document, indent=2))
     print(f"\nwrote {RESULTS.relative_to(REPO)}")

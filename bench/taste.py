@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -33,14 +32,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from load import machine  # noqa: E402  (bench/load.py: the same machine description)
-from movierec.data.sources import load_path  # noqa: E402
+from load import machine, shared_datasets  # noqa: E402  (bench/load.py: shared helpers)
 from movierec.engine.core import DEFAULT_MODEL  # noqa: E402
 from movierec.evaluate import evaluate  # noqa: E402
 from movierec.models.blend import PERSONALIZATION_SLACK  # noqa: E402
 from movierec.models.hybrid import HybridConfig  # noqa: E402
 
-SHARED_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA", REPO.parent / "shared" / "data"))
 RESULTS = REPO / "bench" / "results" / "taste.json"
 MODELS = ("chart", "mf", "als", "knn", "ials", "ease", "twotower-rank", "hybrid")
 FIGURES = ("ndcg", "longtail_ndcg", "miscalibration", "popularity_lift", "personalization",
@@ -141,14 +138,7 @@ def main() -> None:
     document: dict[str, Any] = {"machine": machine(), "served_default": DEFAULT_MODEL,
                                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
                                 "profiles": profiles, "datasets": {}}
-    for folder in args.datasets.split(","):
-        path = SHARED_DATA / folder
-        if not path.is_dir():
-            print(f"{folder}: not found under {SHARED_DATA}; skipped")
-            continue
-        data = load_path(path)
-        print(f"{data.name}: {len(data.ratings):,} ratings, "
-              f"{data.ratings['user_id'].nunique():,} users, {len(data.catalog):,} movies")
+    for data in shared_datasets(args.datasets):
         runs: dict[str, dict[str, dict[str, float]]] = {}
         started = time.perf_counter()
         cold = evaluate(data, models, split="cold-users", fraction=0.2, profiles=profiles)
