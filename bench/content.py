@@ -56,8 +56,11 @@ CASES: list[tuple[str, Callable[[Path], Any], dict[str, Any]]] = [
     ("tmdb-10k", lambda r: load(r, "tmdb-10k"), {"features": "soup"}),
     ("tmdb-10k", lambda r: load(r, "tmdb-10k"), {"features": "tfidf"}),
     ("tmdb-5000", lambda r: load(r, "tmdb-5000"), {"features": "tfidf"}),
-    ("ml-100k-recbole", lambda r: load(r, "ml-100k-recbole", "ml-1m/movies.dat"),
-     {"features": "kg"}),
+    (
+        "ml-100k-recbole",
+        lambda r: load(r, "ml-100k-recbole", "ml-1m/movies.dat"),
+        {"features": "kg"},
+    ),
     ("the-movies-dataset", lambda r: load(r, "the-movies-dataset"), {"features": "soup"}),
     ("ml-latest-small+tmdb", enriched_ml_small, {"features": "soup", "idf": True}),
     ("ml-latest-small+tmdb", enriched_ml_small, {"features": "tfidf"}),
@@ -66,12 +69,13 @@ CASES: list[tuple[str, Callable[[Path], Any], dict[str, Any]]] = [
 
 def percentiles(seconds: list[float]) -> dict[str, float]:
     micros = np.asarray(seconds) * 1e6
-    return {"median_us": round(float(np.median(micros)), 1),
-            "p99_us": round(float(np.percentile(micros, 99)), 1)}
+    return {
+        "median_us": round(float(np.median(micros)), 1),
+        "p99_us": round(float(np.percentile(micros, 99)), 1),
+    }
 
 
-def bench_case(data: Any, overrides: dict[str, Any], n_queries: int,
-               seed: int) -> dict[str, Any]:
+def bench_case(data: Any, overrides: dict[str, Any], n_queries: int, seed: int) -> dict[str, Any]:
     from sklearn.metrics.pairwise import cosine_similarity
 
     from movierec.models.content import ContentRecommender
@@ -104,17 +108,24 @@ def bench_case(data: Any, overrides: dict[str, Any], n_queries: int,
         agree += bool(np.allclose(answer, scores[order], atol=1e-6))
 
     row: dict[str, Any] = {
-        "features": model.features, "config": {k: v for k, v in overrides.items()},
-        "movies": x.shape[0], "tokens": x.shape[1], "nnz": int(x.nnz),
+        "features": model.features,
+        "config": {k: v for k, v in overrides.items()},
+        "movies": x.shape[0],
+        "tokens": x.shape[1],
+        "nnz": int(x.nnz),
         "with_features": int(np.count_nonzero(np.diff(x.indptr))),
         "index_mb": round((x.data.nbytes + x.indices.nbytes + x.indptr.nbytes) * 2 / 2**20, 1),
-        "build_s": round(min(builds), 3), "queries": n_queries,
-        "similar": percentiles(fast), "naive": percentiles(naive), "agree": agree / n_queries,
+        "build_s": round(min(builds), 3),
+        "queries": n_queries,
+        "similar": percentiles(fast),
+        "naive": percentiles(naive),
+        "agree": agree / n_queries,
     }
     row["speedup"] = round(row["naive"]["median_us"] / row["similar"]["median_us"], 1)
     if len(model.users):
-        users = rng.choice(model.users.ids, size=min(n_queries, len(model.users)),
-                           replace=False).tolist()
+        users = rng.choice(
+            model.users.ids, size=min(n_queries, len(model.users)), replace=False
+        ).tolist()
         model.recommend(int(users[0]))
         times = []
         for user_id in users:
@@ -129,11 +140,22 @@ def show(rows: list[dict[str, Any]], info: dict[str, Any], when: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"movierec content benchmark — {info['cpu']}, {info['cores']} cores, "
-                        f"{when}")
-    for name in ("dataset", "features", "movies", "with feat.", "tokens", "build s",
-                 "similar µs med / p99", "naive µs med / p99", "speed-up", "agree",
-                 "recommend µs med / p99"):
+    table = Table(
+        title=f"movierec content benchmark — {info['cpu']}, {info['cores']} cores, {when}"
+    )
+    for name in (
+        "dataset",
+        "features",
+        "movies",
+        "with feat.",
+        "tokens",
+        "build s",
+        "similar µs med / p99",
+        "naive µs med / p99",
+        "speed-up",
+        "agree",
+        "recommend µs med / p99",
+    ):
         table.add_column(name, justify="left" if name in ("dataset", "features") else "right")
     for row in rows:
         if row.get("status") != "ok":
@@ -141,13 +163,18 @@ def show(rows: list[dict[str, Any]], info: dict[str, Any], when: str) -> None:
             continue
         rec = row.get("recommend")
         table.add_row(
-            row["dataset"], row["features"] + (" (idf)" if row["config"].get("idf") else ""),
-            f"{row['movies']:,}", f"{row['with_features']:,}", f"{row['tokens']:,}",
+            row["dataset"],
+            row["features"] + (" (idf)" if row["config"].get("idf") else ""),
+            f"{row['movies']:,}",
+            f"{row['with_features']:,}",
+            f"{row['tokens']:,}",
             f"{row['build_s']:.2f}",
             f"{row['similar']['median_us']:,.1f} / {row['similar']['p99_us']:,.1f}",
             f"{row['naive']['median_us']:,.0f} / {row['naive']['p99_us']:,.0f}",
-            f"{row['speedup']:,.0f}×", f"{row['agree']:.0%}",
-            f"{rec['median_us']:,.0f} / {rec['p99_us']:,.0f}" if rec else "—")
+            f"{row['speedup']:,.0f}×",
+            f"{row['agree']:.0%}",
+            f"{rec['median_us']:,.0f} / {rec['p99_us']:,.0f}" if rec else "—",
+        )
     Console(width=180).print(table)
 
 
@@ -160,8 +187,11 @@ def main() -> None:
     args = parser.parse_args()
     info = {**machine(), "load_average_1m": round(os.getloadavg()[0], 2)}
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GiB, load "
-          f"average {info['load_average_1m']} (other work skews latencies); {when}", flush=True)
+    print(
+        f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GiB, load "
+        f"average {info['load_average_1m']} (other work skews latencies); {when}",
+        flush=True,
+    )
     if not args.data.is_dir():
         sys.exit(f"real data not available: {args.data} is absent")
 
@@ -176,12 +206,18 @@ def main() -> None:
             row = bench_case(data, overrides, args.queries, args.seed)
             rows.append({"dataset": label, "status": "ok", "load_s": round(load_s, 2), **row})
         except Exception as exc:  # a missing or unfinished source must not stop the others
-            rows.append({"dataset": label, "status": f"failed: {type(exc).__name__}: {exc}",
-                         "config": overrides})
+            rows.append(
+                {
+                    "dataset": label,
+                    "status": f"failed: {type(exc).__name__}: {exc}",
+                    "config": overrides,
+                }
+            )
     show(rows, info, when)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"created_at": when, "machine": info, "k": K,
-                                    "results": rows}, indent=2))
+    args.out.write_text(
+        json.dumps({"created_at": when, "machine": info, "k": K, "results": rows}, indent=2)
+    )
     print(f"results written to {args.out}")
 
 

@@ -39,18 +39,52 @@ K = 10
 DATASETS = ("the-movies-dataset", "tmdb-10k")
 FILTER = {"genres": "Drama,Comedy", "years": "1990-2009"}
 
-SEEDS = ["a '50s comedy", "stunning nature documentary", "heist film with a twist",
-         "space battles", "a love story in Paris", "a haunted house", "gangsters in New York",
-         "a road trip with friends", "a courtroom drama", "superheroes save the world",
-         "a boxer's comeback", "zombies in a small town", "a musical about dancers",
-         "a spy thriller in the cold war", "a coming-of-age story", "a cowboy western",
-         "a dog and his boy", "time travel paradox", "a serial killer detective story",
-         "a war film about soldiers"]
-ADJECTIVES = ["funny", "dark", "heartwarming", "violent", "slow", "animated", "true-story",
-              "scary", "romantic", "epic"]
-SUBJECTS = ["film about a family", "movie set at sea", "story of revenge", "film about robots",
-            "movie about high school", "tale of a kingdom", "film about the mafia",
-            "story about a scientist", "movie about a band", "film set in space"]
+SEEDS = [
+    "a '50s comedy",
+    "stunning nature documentary",
+    "heist film with a twist",
+    "space battles",
+    "a love story in Paris",
+    "a haunted house",
+    "gangsters in New York",
+    "a road trip with friends",
+    "a courtroom drama",
+    "superheroes save the world",
+    "a boxer's comeback",
+    "zombies in a small town",
+    "a musical about dancers",
+    "a spy thriller in the cold war",
+    "a coming-of-age story",
+    "a cowboy western",
+    "a dog and his boy",
+    "time travel paradox",
+    "a serial killer detective story",
+    "a war film about soldiers",
+]
+ADJECTIVES = [
+    "funny",
+    "dark",
+    "heartwarming",
+    "violent",
+    "slow",
+    "animated",
+    "true-story",
+    "scary",
+    "romantic",
+    "epic",
+]
+SUBJECTS = [
+    "film about a family",
+    "movie set at sea",
+    "story of revenge",
+    "film about robots",
+    "movie about high school",
+    "tale of a kingdom",
+    "film about the mafia",
+    "story about a scientist",
+    "movie about a band",
+    "film set in space",
+]
 
 
 def queries(n: int, seed: int) -> list[str]:
@@ -63,13 +97,16 @@ def queries(n: int, seed: int) -> list[str]:
 
 def percentiles(seconds: list[float]) -> dict[str, float]:
     ms = np.asarray(seconds) * 1e3
-    return {"median_ms": round(float(np.median(ms)), 2),
-            "p95_ms": round(float(np.percentile(ms, 95)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2)}
+    return {
+        "median_ms": round(float(np.median(ms)), 2),
+        "p95_ms": round(float(np.percentile(ms, 95)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+    }
 
 
-def bench_case(data: Any, backend: str, texts: list[str], seed: int,
-               threads: int | None) -> dict[str, Any]:
+def bench_case(
+    data: Any, backend: str, texts: list[str], seed: int, threads: int | None
+) -> dict[str, Any]:
     from movierec.engine.core import Engine
     from movierec.engine.describe import descriptions_of
     from movierec.models.description import DescriptionConfig, DescriptionIndex, load_encoder
@@ -80,8 +117,9 @@ def bench_case(data: Any, backend: str, texts: list[str], seed: int,
         encoder, _ = load_encoder("sentence", threads)
         load_s = time.perf_counter() - start
     start = time.perf_counter()
-    index = DescriptionIndex.build(data.catalog, DescriptionConfig(backend=backend),
-                                   encoder=encoder)
+    index = DescriptionIndex.build(
+        data.catalog, DescriptionConfig(backend=backend), encoder=encoder
+    )
     build_s = time.perf_counter() - start
     engine = Engine(data)
     descriptions_of(engine)._indexes[backend] = index  # the index just timed, not a second one
@@ -107,16 +145,31 @@ def bench_case(data: Any, backend: str, texts: list[str], seed: int,
         ranking = index.query(text, K, candidates=candidates)
         filtered.append(time.perf_counter() - start)
         passing = len(candidates)
-    size = index.vectors.nbytes if backend == "sentence" else (
-        index.vectors.data.nbytes + index.vectors.indices.nbytes + index.vectors.indptr.nbytes)
-    return {"backend": backend, "model": index.model_name, "movies": len(index.movie_ids),
-            "with_text": int(index.has_text.sum()), "dimension": index.dimension,
-            "index_mb": round(size / 2**20, 1), "model_load_s": round(load_s, 2),
-            "build_s": round(build_s, 2), "torch_threads": threads,
-            "texts_per_s": round(int(index.has_text.sum()) / build_s, 1),
-            "queries": len(texts), "query": percentiles(plain), "filter": filter_label,
-            "filter_passing": int(passing), "filtered": percentiles(filtered),
-            "last_top": len(ranking)}
+    size = (
+        index.vectors.nbytes
+        if backend == "sentence"
+        else (
+            index.vectors.data.nbytes + index.vectors.indices.nbytes + index.vectors.indptr.nbytes
+        )
+    )
+    return {
+        "backend": backend,
+        "model": index.model_name,
+        "movies": len(index.movie_ids),
+        "with_text": int(index.has_text.sum()),
+        "dimension": index.dimension,
+        "index_mb": round(size / 2**20, 1),
+        "model_load_s": round(load_s, 2),
+        "build_s": round(build_s, 2),
+        "torch_threads": threads,
+        "texts_per_s": round(int(index.has_text.sum()) / build_s, 1),
+        "queries": len(texts),
+        "query": percentiles(plain),
+        "filter": filter_label,
+        "filter_passing": int(passing),
+        "filtered": percentiles(filtered),
+        "last_top": len(ranking),
+    }
 
 
 def show(rows: list[dict[str, Any]], info: dict[str, Any], when: str) -> None:
@@ -124,19 +177,36 @@ def show(rows: list[dict[str, Any]], info: dict[str, Any], when: str) -> None:
     from rich.table import Table
 
     table = Table(title=f"movierec find benchmark — {info['cpu']}, {info['cores']} cores, {when}")
-    for name in ("dataset", "backend", "movies", "with text", "dim", "index MB", "build s",
-                 "texts/s", "query ms med / p95 / p99", "filtered ms med / p95 / p99"):
+    for name in (
+        "dataset",
+        "backend",
+        "movies",
+        "with text",
+        "dim",
+        "index MB",
+        "build s",
+        "texts/s",
+        "query ms med / p95 / p99",
+        "filtered ms med / p95 / p99",
+    ):
         table.add_column(name, justify="left" if name in ("dataset", "backend") else "right")
     for row in rows:
         if row.get("status") != "ok":
             table.add_row(row["dataset"], row.get("backend", ""), row.get("status", ""))
             continue
         q, f = row["query"], row["filtered"]
-        table.add_row(row["dataset"], row["backend"], f"{row['movies']:,}",
-                      f"{row['with_text']:,}", f"{row['dimension']:,}", f"{row['index_mb']}",
-                      f"{row['build_s']:.1f}", f"{row['texts_per_s']:,.0f}",
-                      f"{q['median_ms']:.1f} / {q['p95_ms']:.1f} / {q['p99_ms']:.1f}",
-                      f"{f['median_ms']:.1f} / {f['p95_ms']:.1f} / {f['p99_ms']:.1f}")
+        table.add_row(
+            row["dataset"],
+            row["backend"],
+            f"{row['movies']:,}",
+            f"{row['with_text']:,}",
+            f"{row['dimension']:,}",
+            f"{row['index_mb']}",
+            f"{row['build_s']:.1f}",
+            f"{row['texts_per_s']:,.0f}",
+            f"{q['median_ms']:.1f} / {q['p95_ms']:.1f} / {q['p99_ms']:.1f}",
+            f"{f['median_ms']:.1f} / {f['p95_ms']:.1f} / {f['p99_ms']:.1f}",
+        )
     Console(width=180).print(table)
 
 
@@ -144,17 +214,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=int, default=200, help="descriptions per case")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1: on a shared 2-core box, 2 threads spin and a "
-                        "query takes ~10x longer)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1: on a shared 2-core box, 2 threads spin and a "
+        "query takes ~10x longer)",
+    )
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated")
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="real datasets folder")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args()
     info = {**machine(), "load_average_1m": round(os.getloadavg()[0], 2)}
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GiB, load "
-          f"average {info['load_average_1m']} (other work skews latencies); {when}", flush=True)
+    print(
+        f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GiB, load "
+        f"average {info['load_average_1m']} (other work skews latencies); {when}",
+        flush=True,
+    )
     if not args.data.is_dir():
         sys.exit(f"real data not available: {args.data} is absent")
     from movierec.data.sources import load_path
@@ -166,17 +243,27 @@ def main() -> None:
         for backend in ("sentence", "tfidf"):
             print(f"{name} {backend} …", file=sys.stderr, flush=True)
             try:
-                rows.append({"dataset": name, "status": "ok",
-                             **bench_case(data, backend, texts, args.seed,
-                                         args.threads)})
+                rows.append(
+                    {
+                        "dataset": name,
+                        "status": "ok",
+                        **bench_case(data, backend, texts, args.seed, args.threads),
+                    }
+                )
             except Exception as exc:  # a missing package must not stop the other cases
-                rows.append({"dataset": name, "backend": backend,
-                             "status": f"failed: {type(exc).__name__}: {exc}"})
+                rows.append(
+                    {
+                        "dataset": name,
+                        "backend": backend,
+                        "status": f"failed: {type(exc).__name__}: {exc}",
+                    }
+                )
     show(rows, info, when)
     info["load_average_1m_after"] = round(os.getloadavg()[0], 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"created_at": when, "machine": info, "k": K,
-                                    "results": rows}, indent=2))
+    args.out.write_text(
+        json.dumps({"created_at": when, "machine": info, "k": K, "results": rows}, indent=2)
+    )
     print(f"results written to {args.out}")
 
 

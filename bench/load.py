@@ -38,6 +38,7 @@ TIMEOUT_S = 900
 
 # --- worker side: one measurement in a fresh process --------------------------------------------
 
+
 def _rss_mb() -> float:
     """Current resident set size (from /proc, so psutil is not needed)."""
     with open("/proc/self/status") as handle:
@@ -53,8 +54,11 @@ def _peak_mb() -> float:
 
 def _shape(dataset: Any) -> dict[str, Any]:
     ratings = dataset.ratings
-    return {"ratings": len(ratings), "movies": len(dataset.catalog),
-            "users": int(ratings["user_id"].nunique()) if len(ratings) else 0}
+    return {
+        "ratings": len(ratings),
+        "movies": len(dataset.catalog),
+        "users": int(ratings["user_id"].nunique()) if len(ratings) else 0,
+    }
 
 
 def _size_mb(path: Path) -> float:
@@ -119,20 +123,23 @@ def worker(task: dict[str, Any]) -> dict[str, Any]:
 
 # --- parent side ---------------------------------------------------------------------------------
 
+
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """Run a task in a fresh interpreter; a crash or timeout becomes an "error" row."""
     command = [sys.executable, __file__, "--worker", json.dumps(task)]
     started = time.perf_counter()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
-                              cwd=REPO)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=REPO)
     except subprocess.TimeoutExpired:
         return {"status": "error", "error": f"timed out after {TIMEOUT_S} s"}
     wall = round(time.perf_counter() - started, 2)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        return {"status": "error", "error": f"exit {done.returncode}: {tail[0][:300]}",
-                "process_s": wall}
+        return {
+            "status": "error",
+            "error": f"exit {done.returncode}: {tail[0][:300]}",
+            "process_s": wall,
+        }
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["process_s"] = wall
     return result
@@ -150,8 +157,10 @@ def shared_datasets(folders: str) -> Iterator[Any]:
             print(f"{folder}: not found under {SHARED_DATA}; skipped")
             continue
         data = load_path(path)
-        print(f"{data.name}: {len(data.ratings):,} ratings, "
-              f"{data.ratings['user_id'].nunique():,} users, {len(data.catalog):,} movies")
+        print(
+            f"{data.name}: {len(data.ratings):,} ratings, "
+            f"{data.ratings['user_id'].nunique():,} users, {len(data.catalog):,} movies"
+        )
         yield data
 
 
@@ -171,10 +180,15 @@ def machine() -> dict[str, Any]:
         pass
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
-        "cpu": model, "cores": os.cpu_count(), "memory_gb": round(memory_gb, 1),
-        "python": platform.python_version(), "numpy": numpy.__version__,
-        "pandas": pandas.__version__, "pyarrow": pyarrow.__version__,
-        "numba": numba.__version__, "numba_threads": numba.config.NUMBA_NUM_THREADS,
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_gb, 1),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
+        "pyarrow": pyarrow.__version__,
+        "numba": numba.__version__,
+        "numba_threads": numba.config.NUMBA_NUM_THREADS,
         "platform": platform.platform(),
     }
 
@@ -187,8 +201,14 @@ def real_datasets(root: Path) -> list[dict[str, Any]]:
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         print(f"loading {folder.name} …", file=sys.stderr, flush=True)
         result = run_task({"kind": "load_path", "path": str(folder)})
-        rows.append({"step": f"load {folder.name}", "via": "load_path",
-                     "disk_mb": _size_mb(folder), **result})
+        rows.append(
+            {
+                "step": f"load {folder.name}",
+                "via": "load_path",
+                "disk_mb": _size_mb(folder),
+                **result,
+            }
+        )
     return rows
 
 
@@ -196,31 +216,59 @@ def synthetic_rows(n_ratings: int) -> list[dict[str, Any]]:
     from movierec.data import synthetic
 
     scale = n_ratings / synthetic.DEFAULT_RATINGS
-    shape = {"users": max(2, round(synthetic.DEFAULT_USERS * scale)),
-             "movies": max(2, round(synthetic.DEFAULT_MOVIES * scale)), "ratings": n_ratings}
+    shape = {
+        "users": max(2, round(synthetic.DEFAULT_USERS * scale)),
+        "movies": max(2, round(synthetic.DEFAULT_MOVIES * scale)),
+        "ratings": n_ratings,
+    }
     label = f"synthetic {n_ratings / 1e6:.1f}M"
     scratch = Path(tempfile.mkdtemp(prefix="movierec-bench-"))
     try:
         csv = scratch / "synthetic-csv"
         home = scratch / "home"
         print(f"generating {label} and writing CSV + Parquet …", file=sys.stderr, flush=True)
-        made = run_task({"kind": "generate", **shape, "csv": str(csv), "home": str(home),
-                         "name": "synthetic"})
+        made = run_task(
+            {"kind": "generate", **shape, "csv": str(csv), "home": str(home), "name": "synthetic"}
+        )
         rows = [{"step": f"generate {label}", "via": "synthetic.generate", **made}]
         if made.get("status") != "ok":
             return rows
-        rows.append({"step": f"write CSV {label}", "via": "write_movielens_csv", "status": "ok",
-                     "seconds": made["csv_write_s"], "disk_mb": made["csv_mb"]})
-        rows.append({"step": f"save Parquet {label}", "via": "save_dataset", "status": "ok",
-                     "seconds": made["parquet_save_s"], "disk_mb": made["parquet_mb"]})
+        rows.append(
+            {
+                "step": f"write CSV {label}",
+                "via": "write_movielens_csv",
+                "status": "ok",
+                "seconds": made["csv_write_s"],
+                "disk_mb": made["csv_mb"],
+            }
+        )
+        rows.append(
+            {
+                "step": f"save Parquet {label}",
+                "via": "save_dataset",
+                "status": "ok",
+                "seconds": made["parquet_save_s"],
+                "disk_mb": made["parquet_mb"],
+            }
+        )
         print(f"loading {label} from CSV …", file=sys.stderr, flush=True)
-        rows.append({"step": f"load CSV {label}", "via": "load_path", "disk_mb": made["csv_mb"],
-                     **run_task({"kind": "load_path", "path": str(csv)})})
+        rows.append(
+            {
+                "step": f"load CSV {label}",
+                "via": "load_path",
+                "disk_mb": made["csv_mb"],
+                **run_task({"kind": "load_path", "path": str(csv)}),
+            }
+        )
         print(f"loading {label} from Parquet …", file=sys.stderr, flush=True)
-        rows.append({"step": f"load Parquet {label}", "via": "load_dataset",
-                     "disk_mb": made["parquet_mb"],
-                     **run_task({"kind": "load_parquet", "home": str(home),
-                                 "name": "synthetic"})})
+        rows.append(
+            {
+                "step": f"load Parquet {label}",
+                "via": "load_dataset",
+                "disk_mb": made["parquet_mb"],
+                **run_task({"kind": "load_parquet", "home": str(home), "name": "synthetic"}),
+            }
+        )
         return rows
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -234,27 +282,49 @@ def show(rows: list[dict[str, Any]], info: dict[str, Any]) -> None:
         value = row.get(key)
         return "" if value is None else format(value, fmt)
 
-    table = Table(title=f"movierec load benchmark — {info['cpu']}, {info['cores']} cores, "
-                        f"{info['memory_gb']} GiB")
-    for name in ("step", "status", "users", "movies", "ratings", "disk MB", "seconds",
-                 "peak RSS MB", "baseline MB"):
+    table = Table(
+        title=f"movierec load benchmark — {info['cpu']}, {info['cores']} cores, "
+        f"{info['memory_gb']} GiB"
+    )
+    for name in (
+        "step",
+        "status",
+        "users",
+        "movies",
+        "ratings",
+        "disk MB",
+        "seconds",
+        "peak RSS MB",
+        "baseline MB",
+    ):
         table.add_column(name, justify="left" if name in ("step", "status") else "right")
     for row in rows:
         status = row.get("status", "")
         if status != "ok":
             status = f"{status} ({row.get('error', '')[:60]})"
-        table.add_row(row["step"], status, cell(row, "users", ","), cell(row, "movies", ","),
-                      cell(row, "ratings", ","),
-                      cell(row, "disk_mb", ".1f"), cell(row, "seconds", ".2f"),
-                      cell(row, "peak_rss_mb", ",.0f"), cell(row, "baseline_rss_mb", ",.0f"))
+        table.add_row(
+            row["step"],
+            status,
+            cell(row, "users", ","),
+            cell(row, "movies", ","),
+            cell(row, "ratings", ","),
+            cell(row, "disk_mb", ".1f"),
+            cell(row, "seconds", ".2f"),
+            cell(row, "peak_rss_mb", ",.0f"),
+            cell(row, "baseline_rss_mb", ",.0f"),
+        )
     Console(width=max(130, shutil.get_terminal_size().columns)).print(table)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-big", action="store_true", help="only the real datasets")
-    parser.add_argument("--ratings", type=int, default=None,
-                        help="synthetic size (default: MovieLens latest's 33,832,162)")
+    parser.add_argument(
+        "--ratings",
+        type=int,
+        default=None,
+        help="synthetic size (default: MovieLens latest's 33,832,162)",
+    )
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="real datasets folder")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -266,15 +336,21 @@ def main() -> None:
     from movierec.data import synthetic
 
     info = machine()
-    print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GiB, "
-          f"numba threads {info['numba_threads']}", flush=True)
+    print(
+        f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GiB, "
+        f"numba threads {info['numba_threads']}",
+        flush=True,
+    )
     rows = real_datasets(args.data)
     if not args.skip_big:
         rows += synthetic_rows(args.ratings or synthetic.DEFAULT_RATINGS)
     show(rows, info)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    document = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": info, "results": rows}
+    document = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": info,
+        "results": rows,
+    }
     args.out.write_text(json.dumps(document, indent=2))
     print(f"results written to {args.out}")
 

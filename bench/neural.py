@@ -40,8 +40,10 @@ from movierec.models import registry  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "neural.json"
 MODELS = ("chart", "content", "mf", "als", "ease", "twotower", "twotower-rank", "hybrid")
-SPLITS = {"warm": {"split": "user-holdout"},
-          "cold": {"split": "cold-users", "fraction": 0.2, "n_profile": 5}}
+SPLITS = {
+    "warm": {"split": "user-holdout"},
+    "cold": {"split": "cold-users", "fraction": 0.2, "n_profile": 5},
+}
 
 
 def machine() -> dict[str, Any]:
@@ -55,9 +57,14 @@ def machine() -> dict[str, Any]:
         pass
     import torch
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "platform": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+    }
 
 
 def training_times(data: Any) -> dict[str, dict[str, float]]:
@@ -67,10 +74,13 @@ def training_times(data: Any) -> dict[str, dict[str, float]]:
         model = registry.create(name).fit(data)
         total = time.perf_counter() - started
         log = model.epoch_log
-        times[name] = {"epochs": int(len(log)), "seconds_per_epoch": float(log[:, 2].mean()),
-                       "fit_seconds": total, "best_validation_mse": float(log[:, 1].min())}
-        print(f"  {name}: {len(log)} epochs, {log[:, 2].mean():.2f} s/epoch, "
-              f"fit {total:.1f} s")
+        times[name] = {
+            "epochs": int(len(log)),
+            "seconds_per_epoch": float(log[:, 2].mean()),
+            "fit_seconds": total,
+            "best_validation_mse": float(log[:, 1].min()),
+        }
+        print(f"  {name}: {len(log)} epochs, {log[:, 2].mean():.2f} s/epoch, fit {total:.1f} s")
     return times
 
 
@@ -80,8 +90,12 @@ def figures(result: Any) -> dict[str, dict[str, Any]]:
         summary = model.summary()
         rows[model.name] = {
             "not_applicable": getattr(model, "not_applicable", None),
-            **{metric: summary[metric]["mean"] for metric in
-               ("ndcg", "recall", "rmse", "fit_seconds") if metric in summary}}
+            **{
+                metric: summary[metric]["mean"]
+                for metric in ("ndcg", "recall", "rmse", "fit_seconds")
+                if metric in summary
+            },
+        }
     return rows
 
 
@@ -105,8 +119,9 @@ def gains(runs: dict[str, dict[str, dict[str, Any]]], parts: list[str]) -> dict[
         hybrid = rows.get("hybrid", {}).get("ndcg")
         if hybrid is None:
             continue
-        out[regime] = {part: hybrid / rows[part]["ndcg"] for part in parts
-                       if rows.get(part, {}).get("ndcg")}
+        out[regime] = {
+            part: hybrid / rows[part]["ndcg"] for part in parts if rows.get(part, {}).get("ndcg")
+        }
         shown = ", ".join(f"{part} ×{ratio:.3f}" for part, ratio in out[regime].items())
         print(f"  hybrid gain ({regime}): {shown}")
     return out
@@ -119,9 +134,12 @@ def main() -> None:
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
     parts = registry.create("hybrid").config.names
-    document: dict[str, Any] = {"machine": machine(),
-                                "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                                "hybrid_parts": parts, "datasets": {}}
+    document: dict[str, Any] = {
+        "machine": machine(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "hybrid_parts": parts,
+        "datasets": {},
+    }
     for data in shared_datasets(args.datasets):
         entry: dict[str, Any] = {"training": training_times(data), "runs": {}}
         for regime, settings in SPLITS.items():

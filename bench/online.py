@@ -54,9 +54,14 @@ SIZES = (1, 20, 200, 2_000)
 FACTORS = (64, 128)
 LATENCY_MODELS = ("als", "mf", "mf-tuned")
 # (label, registry name, overrides): the last two show why MF folds in by SGD replay
-ACCURACY_MODELS = [("als", "als", {}), ("mf", "mf", {}), ("mf-tuned", "mf-tuned", {}),
-                   ("mf-bounded", "mf-bounded", {}), ("mf ridge", "mf", {"fold_in": "ridge"}),
-                   ("mf-tuned ridge", "mf-tuned", {"fold_in": "ridge"})]
+ACCURACY_MODELS = [
+    ("als", "als", {}),
+    ("mf", "mf", {}),
+    ("mf-tuned", "mf-tuned", {}),
+    ("mf-bounded", "mf-bounded", {}),
+    ("mf ridge", "mf", {"fold_in": "ridge"}),
+    ("mf-tuned ridge", "mf-tuned", {"fold_in": "ridge"}),
+]
 K = 10
 
 
@@ -68,8 +73,10 @@ def create(name: str, **overrides: Any) -> Any:
 
 def percentiles(seconds: list[float]) -> dict[str, float]:
     micros = np.asarray(seconds) * 1e6
-    return {"p50_us": round(float(np.median(micros)), 1),
-            "p99_us": round(float(np.percentile(micros, 99)), 1)}
+    return {
+        "p50_us": round(float(np.median(micros)), 1),
+        "p99_us": round(float(np.percentile(micros, 99)), 1),
+    }
 
 
 Call = tuple[Callable[..., None], tuple[Any, ...]]
@@ -97,8 +104,9 @@ def latency_data(root: Path) -> tuple[Any, str]:
     return generate(610, 9_742, 100_836, seed=0), "synthetic (ml-latest-small's shape)"
 
 
-def latency_cells(model: Any, rng: np.random.Generator, ratings: np.ndarray
-                  ) -> dict[str, list[Call]]:
+def latency_cells(
+    model: Any, rng: np.random.Generator, ratings: np.ndarray
+) -> dict[str, list[Call]]:
     """Fold-in calls per measured case, each on its own random history."""
     votes = np.asarray(model.movie_votes)
     rated = model.movies.ids[votes > 0]
@@ -111,15 +119,17 @@ def latency_cells(model: Any, rng: np.random.Generator, ratings: np.ndarray
     cells: dict[str, list[Call]] = {}
     for size in SIZES:
         histories = [draw(rated, size) for _ in range(20)]
-        cells[f"user {size}"] = [(user, (int(users[i % len(users)]), *histories[i % 20]))
-                                 for i in range(100 if size >= 2_000 else 400)]
+        cells[f"user {size}"] = [
+            (user, (int(users[i % len(users)]), *histories[i % 20]))
+            for i in range(100 if size >= 2_000 else 400)
+        ]
     next_user = int(model.users.ids.max()) + 1_000_000
     cells["new user 20"] = [(user, (next_user + i, *draw(rated, 20))) for i in range(400)]
     next_movie = int(model.movies.ids.max()) + 1_000_000
-    cells["new movie 20"] = [(movie, (next_movie + i, *draw(model.users.ids, 20)))
-                             for i in range(200)]
-    cells["movie 200"] = [(movie, (int(rated[i]), *draw(model.users.ids, 200)))
-                          for i in range(200)]
+    cells["new movie 20"] = [
+        (movie, (next_movie + i, *draw(model.users.ids, 20))) for i in range(200)
+    ]
+    cells["movie 200"] = [(movie, (int(rated[i]), *draw(model.users.ids, 200))) for i in range(200)]
     return cells
 
 
@@ -137,13 +147,23 @@ def bench_latency(root: Path, repeats: int, seed: int) -> dict[str, Any]:
                     timed(calls[:5])  # compile, or load from numba's cache
                     passes.setdefault(case, []).append(percentiles(timed(calls[5:])))
             for case, runs in passes.items():
-                rows.append({"model": name, "factors": factors, "case": case,
-                             "p50_us": float(np.median([r["p50_us"] for r in runs])),
-                             "p99_us": float(np.median([r["p99_us"] for r in runs])),
-                             "passes": runs})
+                rows.append(
+                    {
+                        "model": name,
+                        "factors": factors,
+                        "case": case,
+                        "p50_us": float(np.median([r["p50_us"] for r in runs])),
+                        "p99_us": float(np.median([r["p99_us"] for r in runs])),
+                        "passes": runs,
+                    }
+                )
             print(f"latency: {name} at {factors} factors done", file=sys.stderr, flush=True)
-    return {"dataset": label, "ratings": len(data.ratings), "movies": len(data.catalog),
-            "rows": rows}
+    return {
+        "dataset": label,
+        "ratings": len(data.ratings),
+        "movies": len(data.catalog),
+        "rows": rows,
+    }
 
 
 # --- accuracy -----------------------------------------------------------------------------------
@@ -174,8 +194,10 @@ def bench_accuracy(data: Any, label: str, seed: int) -> list[dict[str, Any]]:
     new = np.sort(np.random.default_rng(seed).choice(users, len(users) // 10, replace=False))
     is_new = train.ratings["user_id"].isin(new).to_numpy()
     base = dataclasses.replace(train, ratings=train.ratings[~is_new].reset_index(drop=True))
-    histories = {u: (g["movie_id"].to_numpy(), g["rating"].to_numpy())
-                 for u, g in train.ratings[is_new].groupby("user_id")}
+    histories = {
+        u: (g["movie_id"].to_numpy(), g["rating"].to_numpy())
+        for u, g in train.ratings[is_new].groupby("user_id")
+    }
     test = test[test["user_id"].isin(new)]
     truth = test["rating"].to_numpy()
     top = data.scale.high if data.scale else float(data.ratings["rating"].max())
@@ -184,39 +206,57 @@ def bench_accuracy(data: Any, label: str, seed: int) -> list[dict[str, Any]]:
         full = create(registered, **overrides).fit(train)
         online = create(registered, **overrides).fit(base)
         folds = timed([(online.fold_in_user, (int(u), *h)) for u, h in histories.items()])
-        unseen = int(np.sum(np.asarray(online.movie_votes)[
-            online.movies.indices(test["movie_id"].to_numpy())] == 0))
-        rated = np.asarray(online.movie_votes)[:len(full.movies)] > 0
-        rotation = procrustes(online.item_factors[rated].astype(np.float64),
-                              full.item_factors[rated].astype(np.float64))
+        unseen = int(
+            np.sum(
+                np.asarray(online.movie_votes)[online.movies.indices(test["movie_id"].to_numpy())]
+                == 0
+            )
+        )
+        rated = np.asarray(online.movie_votes)[: len(full.movies)] > 0
+        rotation = procrustes(
+            online.item_factors[rated].astype(np.float64),
+            full.item_factors[rated].astype(np.float64),
+        )
         mine = online.users.indices(new)
         theirs = full.users.indices(new)
         a = online.user_factors[mine].astype(np.float64)
         b = full.user_factors[theirs].astype(np.float64)
         norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-30
-        row = {"dataset": label, "model": name, "config": online.config.to_json(),
-               "new_users": len(new), "test_ratings": len(test),
-               "test_on_movies_unrated_before_fold_in": unseen,
-               "rmse_full": rmse(truth, full.predict(test["user_id"], test["movie_id"])),
-               "rmse_fold_in": rmse(truth, online.predict(test["user_id"], test["movie_id"])),
-               "ndcg_full": ndcg(full, new, test, 0.8 * top),
-               "ndcg_fold_in": ndcg(online, new, test, 0.8 * top),
-               "cos": float(np.mean(np.sum(a * b, axis=1) / norms)),
-               "cos_aligned": float(np.mean(np.sum((a @ rotation) * b, axis=1) / norms)),
-               "fold_in_p50_us": percentiles(folds)["p50_us"]}
+        row = {
+            "dataset": label,
+            "model": name,
+            "config": online.config.to_json(),
+            "new_users": len(new),
+            "test_ratings": len(test),
+            "test_on_movies_unrated_before_fold_in": unseen,
+            "rmse_full": rmse(truth, full.predict(test["user_id"], test["movie_id"])),
+            "rmse_fold_in": rmse(truth, online.predict(test["user_id"], test["movie_id"])),
+            "ndcg_full": ndcg(full, new, test, 0.8 * top),
+            "ndcg_fold_in": ndcg(online, new, test, 0.8 * top),
+            "cos": float(np.mean(np.sum(a * b, axis=1) / norms)),
+            "cos_aligned": float(np.mean(np.sum((a @ rotation) * b, axis=1) / norms)),
+            "fold_in_p50_us": percentiles(folds)["p50_us"],
+        }
         row["rmse_ratio"] = row["rmse_fold_in"] / row["rmse_full"]
         if online.warm_starts:  # the engine's retrains start from the serving model
             warm = create(registered, **overrides).warm_start(online).fit(train)
             w = warm.user_factors[warm.users.indices(new)].astype(np.float64)
-            row["cos_warm_retrain"] = float(np.mean(np.sum(a * w, axis=1) / (
-                np.linalg.norm(a, axis=1) * np.linalg.norm(w, axis=1) + 1e-30)))
-            row["rmse_warm_retrain"] = rmse(truth, warm.predict(test["user_id"],
-                                                                test["movie_id"]))
+            row["cos_warm_retrain"] = float(
+                np.mean(
+                    np.sum(a * w, axis=1)
+                    / (np.linalg.norm(a, axis=1) * np.linalg.norm(w, axis=1) + 1e-30)
+                )
+            )
+            row["rmse_warm_retrain"] = rmse(truth, warm.predict(test["user_id"], test["movie_id"]))
         for user_id, (movie_ids, ratings) in histories.items():  # into the retrain itself
             full.fold_in_user(int(user_id), movie_ids, ratings)
         c = full.user_factors[theirs].astype(np.float64)
-        row["cos_same_items"] = float(np.mean(np.sum(c * b, axis=1) / (
-            np.linalg.norm(c, axis=1) * np.linalg.norm(b, axis=1) + 1e-30)))
+        row["cos_same_items"] = float(
+            np.mean(
+                np.sum(c * b, axis=1)
+                / (np.linalg.norm(c, axis=1) * np.linalg.norm(b, axis=1) + 1e-30)
+            )
+        )
         rows.append(row)
         print(f"accuracy: {label} {name} done", file=sys.stderr, flush=True)
     return rows
@@ -240,8 +280,10 @@ def store_ingest(seconds: float) -> dict[str, Any]:
     spec.loader.exec_module(module)
     run_backend = getattr(module, "run_backend", None)
     if run_backend is None:
-        return {"status": "skipped: bench/store.py has no run_backend(); run it by hand",
-                "rows": []}
+        return {
+            "status": "skipped: bench/store.py has no run_backend(); run it by hand",
+            "rows": [],
+        }
     with tempfile.TemporaryDirectory(prefix="movierec-bench-online-") as folder:
         rows = run_backend("sqlite", str(Path(folder) / "ratings.db"), seconds)
     return {"status": "ok", "seconds": seconds, "rows": rows}
@@ -258,8 +300,10 @@ def show(result: dict[str, Any]) -> None:
     info, when = result["machine"], result["created_at"]
     latency = result.get("latency")
     if latency:
-        table = Table(title=f"fold-in latency, µs p50 / p99 — {latency['dataset']}; "
-                            f"{info['cpu']}, {info['cores']} cores, {when}")
+        table = Table(
+            title=f"fold-in latency, µs p50 / p99 — {latency['dataset']}; "
+            f"{info['cpu']}, {info['cores']} cores, {when}"
+        )
         cases = list(dict.fromkeys(r["case"] for r in latency["rows"]))
         table.add_column("model")
         table.add_column("factors", justify="right")
@@ -267,32 +311,60 @@ def show(result: dict[str, Any]) -> None:
             table.add_column(case, justify="right")
         keys = list(dict.fromkeys((r["model"], r["factors"]) for r in latency["rows"]))
         for model, factors in keys:
-            cells = {r["case"]: r for r in latency["rows"]
-                     if (r["model"], r["factors"]) == (model, factors)}
-            table.add_row(model, str(factors), *(
-                f"{cells[c]['p50_us']:,.0f} / {cells[c]['p99_us']:,.0f}" for c in cases))
+            cells = {
+                r["case"]: r
+                for r in latency["rows"]
+                if (r["model"], r["factors"]) == (model, factors)
+            }
+            table.add_row(
+                model,
+                str(factors),
+                *(f"{cells[c]['p50_us']:,.0f} / {cells[c]['p99_us']:,.0f}" for c in cases),
+            )
         console.print(table)
     if result.get("accuracy"):
         table = Table(title="fold-in against a full retrain (new users' held-out last 10%)")
-        for name in ("dataset", "model", "users", "RMSE full", "RMSE fold-in", "ratio",
-                     "NDCG@10 full", "NDCG@10 fold-in", "cos", "cos aligned", "cos same items",
-                     "cos warm retrain", "fold-in p50 µs"):
+        for name in (
+            "dataset",
+            "model",
+            "users",
+            "RMSE full",
+            "RMSE fold-in",
+            "ratio",
+            "NDCG@10 full",
+            "NDCG@10 fold-in",
+            "cos",
+            "cos aligned",
+            "cos same items",
+            "cos warm retrain",
+            "fold-in p50 µs",
+        ):
             table.add_column(name, justify="left" if name in ("dataset", "model") else "right")
         for r in result["accuracy"]:
-            table.add_row(r["dataset"], r["model"], str(r["new_users"]),
-                          f"{r['rmse_full']:.4f}", f"{r['rmse_fold_in']:.4f}",
-                          f"{r['rmse_ratio']:.3f}", f"{r['ndcg_full']:.4f}",
-                          f"{r['ndcg_fold_in']:.4f}", f"{r['cos']:.3f}",
-                          f"{r['cos_aligned']:.3f}", f"{r['cos_same_items']:.3f}",
-                          f"{r['cos_warm_retrain']:.3f}" if "cos_warm_retrain" in r else "—",
-                          f"{r['fold_in_p50_us']:,.0f}")
+            table.add_row(
+                r["dataset"],
+                r["model"],
+                str(r["new_users"]),
+                f"{r['rmse_full']:.4f}",
+                f"{r['rmse_fold_in']:.4f}",
+                f"{r['rmse_ratio']:.3f}",
+                f"{r['ndcg_full']:.4f}",
+                f"{r['ndcg_fold_in']:.4f}",
+                f"{r['cos']:.3f}",
+                f"{r['cos_aligned']:.3f}",
+                f"{r['cos_same_items']:.3f}",
+                f"{r['cos_warm_retrain']:.3f}" if "cos_warm_retrain" in r else "—",
+                f"{r['fold_in_p50_us']:,.0f}",
+            )
         console.print(table)
     store = result.get("store_ingest")
     if store is not None:
         console.print(f"store ingest (bench/store.py): {store['status']}")
         for r in store["rows"]:
-            console.print(f"  {r['backend']:<8} {r['writers']} writer(s) {r['mode']:<10} "
-                          f"{r['ratings_per_s']:>10,.0f} ratings/s")
+            console.print(
+                f"  {r['backend']:<8} {r['writers']} writer(s) {r['mode']:<10} "
+                f"{r['ratings_per_s']:>10,.0f} ratings/s"
+            )
 
 
 def main() -> None:
@@ -308,8 +380,11 @@ def main() -> None:
     args = parser.parse_args()
     info = {**machine(), "load_average_1m": round(os.getloadavg()[0], 2)}
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    print(f"machine: {info['cpu']}, {info['cores']} cores, load average "
-          f"{info['load_average_1m']} (other work skews latencies); {when}", flush=True)
+    print(
+        f"machine: {info['cpu']}, {info['cores']} cores, load average "
+        f"{info['load_average_1m']} (other work skews latencies); {when}",
+        flush=True,
+    )
     result: dict[str, Any] = {"created_at": when, "machine": info, "k": K}
     if not args.skip_latency:
         result["latency"] = bench_latency(args.data, args.repeats, args.seed)
@@ -319,11 +394,9 @@ def main() -> None:
         result["accuracy"] = []
         for name in ("ml-100k-recbole", "ml-latest-small"):
             if (args.data / name).is_dir():
-                result["accuracy"] += bench_accuracy(load_path(args.data / name), name,
-                                                     args.seed)
+                result["accuracy"] += bench_accuracy(load_path(args.data / name), name, args.seed)
             else:
-                print(f"accuracy: {name} skipped, {args.data / name} is absent",
-                      file=sys.stderr)
+                print(f"accuracy: {name} skipped, {args.data / name} is absent", file=sys.stderr)
     if not args.skip_store:
         result["store_ingest"] = store_ingest(args.store_seconds)
     result["load_average_1m_after"] = round(os.getloadavg()[0], 2)

@@ -62,14 +62,37 @@ SHARED_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA", REPO.parent / "shared"
 RESULTS = REPO / "bench" / "results" / "serve.json"
 ADMIN_KEY = "bench-admin-key"
 SCENARIOS = ("recommend", "recommend-lite", "similar", "search", "rate", "genres")
-QUERIES = ["star wars", "toy story 1995", "godfather", "alien", "casablanca", "pulp fiction",
-           "the shawshank redemption", "fargo", "titanic 1997", "jurassic park", "terminator",
-           "raiders of the lost ark", "braveheart", "twelve monkeys", "schindlers list",
-           "silence of the lambs", "forest gump", "aladin", "lion king", "the usual suspects",
-           "return of the jedi", "independence day", "mission impossible", "scream", "contact"]
+QUERIES = [
+    "star wars",
+    "toy story 1995",
+    "godfather",
+    "alien",
+    "casablanca",
+    "pulp fiction",
+    "the shawshank redemption",
+    "fargo",
+    "titanic 1997",
+    "jurassic park",
+    "terminator",
+    "raiders of the lost ark",
+    "braveheart",
+    "twelve monkeys",
+    "schindlers list",
+    "silence of the lambs",
+    "forest gump",
+    "aladin",
+    "lion king",
+    "the usual suspects",
+    "return of the jedi",
+    "independence day",
+    "mission impossible",
+    "scream",
+    "contact",
+]
 
 
 # --- the load generator (runs in its own process) ------------------------------------------------
+
 
 def request_bytes(scenario: str, rng: random.Random) -> bytes:
     """One HTTP/1.1 keep-alive request of a scenario, random but valid."""
@@ -86,16 +109,24 @@ def request_bytes(scenario: str, rng: random.Random) -> bytes:
         target, body = f"/movies/search?q={query}&k=5", b""
     else:
         target = f"/users/{rng.randint(1, 943)}/ratings"
-        body = json.dumps({"movie_id": rng.randint(1, 1682),
-                           "rating": rng.randint(1, 5)}).encode()
+        body = json.dumps({"movie_id": rng.randint(1, 1682), "rating": rng.randint(1, 5)}).encode()
     if not body:
         return f"GET {target} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
-    return (f"POST {target} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-            f"X-Admin-Key: {ADMIN_KEY}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"POST {target} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+        f"X-Admin-Key: {ADMIN_KEY}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
-async def _connection(port: int, scenario: str, seed: int, deadline: float, budget: list[int],
-                      latencies: list[float], failures: list[int]) -> None:
+async def _connection(
+    port: int,
+    scenario: str,
+    seed: int,
+    deadline: float,
+    budget: list[int],
+    latencies: list[float],
+    failures: list[int],
+) -> None:
     rng = random.Random(seed)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -121,22 +152,31 @@ async def _connection(port: int, scenario: str, seed: int, deadline: float, budg
         writer.close()
 
 
-async def _drive(port: int, scenario: str, concurrency: int, seconds: float,
-                 max_requests: int, seed: int) -> dict[str, Any]:
+async def _drive(
+    port: int, scenario: str, concurrency: int, seconds: float, max_requests: int, seed: int
+) -> dict[str, Any]:
     latencies: list[float] = []
     failures: list[int] = []
     budget = [max_requests]
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(*(_connection(port, scenario, seed * 1000 + i, deadline, budget,
-                                       latencies, failures) for i in range(concurrency)))
+    await asyncio.gather(
+        *(
+            _connection(port, scenario, seed * 1000 + i, deadline, budget, latencies, failures)
+            for i in range(concurrency)
+        )
+    )
     elapsed = time.perf_counter() - started
     ms = np.array(latencies) * 1e3
-    return {"requests": len(latencies), "seconds": round(elapsed, 3),
-            "rps": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(float(np.percentile(ms, 50)), 2) if len(ms) else None,
-            "p99_ms": round(float(np.percentile(ms, 99)), 2) if len(ms) else None,
-            "errors": len(failures), "error_statuses": sorted(set(failures))}
+    return {
+        "requests": len(latencies),
+        "seconds": round(elapsed, 3),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(float(np.percentile(ms, 50)), 2) if len(ms) else None,
+        "p99_ms": round(float(np.percentile(ms, 99)), 2) if len(ms) else None,
+        "errors": len(failures),
+        "error_statuses": sorted(set(failures)),
+    }
 
 
 def loadgen(args: argparse.Namespace) -> None:
@@ -149,12 +189,16 @@ def loadgen(args: argparse.Namespace) -> None:
         pass
     if args.warmup:
         asyncio.run(_drive(args.port, args.scenario, 1, args.warmup, 200, args.seed + 99))
-    result = asyncio.run(_drive(args.port, args.scenario, args.concurrency, args.seconds,
-                                args.max_requests, args.seed))
+    result = asyncio.run(
+        _drive(
+            args.port, args.scenario, args.concurrency, args.seconds, args.max_requests, args.seed
+        )
+    )
     sys.stdout.write(json.dumps(result) + "\n")
 
 
 # --- the driver ----------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -181,16 +225,46 @@ def prepare(root: Path) -> Path:
     return home.root
 
 
-def start_server(home: Path, port: int, options: list[str], retrain_after: int,
-                 threads: int | None = None) -> subprocess.Popen:
-    pools = {} if threads is None else {name: str(threads) for name in (
-        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
-    env = {**os.environ, **pools, "MOVIEREC_HOME": str(home), "MOVIEREC_DATASET": "ml-100k",
-           "MOVIEREC_ADMIN_KEY": ADMIN_KEY, "MOVIEREC_RETRAIN_AFTER_RATINGS": str(retrain_after),
-           "MOVIEREC_NO_PROGRESS": "1"}
-    command = [sys.executable, "-m", "uvicorn", "movierec.api.app:create_app", "--factory",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-               "--no-access-log", *options]
+def start_server(
+    home: Path, port: int, options: list[str], retrain_after: int, threads: int | None = None
+) -> subprocess.Popen:
+    pools = (
+        {}
+        if threads is None
+        else {
+            name: str(threads)
+            for name in (
+                "OMP_NUM_THREADS",
+                "OPENBLAS_NUM_THREADS",
+                "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS",
+            )
+        }
+    )
+    env = {
+        **os.environ,
+        **pools,
+        "MOVIEREC_HOME": str(home),
+        "MOVIEREC_DATASET": "ml-100k",
+        "MOVIEREC_ADMIN_KEY": ADMIN_KEY,
+        "MOVIEREC_RETRAIN_AFTER_RATINGS": str(retrain_after),
+        "MOVIEREC_NO_PROGRESS": "1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "movierec.api.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        *options,
+    ]
     server = subprocess.Popen(command, env=env, cwd=REPO)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -208,9 +282,12 @@ def start_server(home: Path, port: int, options: list[str], retrain_after: int,
 
 def configs(names: list[str]) -> list[tuple[str, list[str]]]:
     fast_ok = all(importlib.util.find_spec(m) for m in ("uvloop", "httptools"))
-    table = {"plain": [], "fast": ["--loop", "uvloop", "--http", "httptools"],
-             "fast-2w": ["--loop", "uvloop", "--http", "httptools", "--workers", "2"],
-             "plain-2w": ["--workers", "2"]}
+    table = {
+        "plain": [],
+        "fast": ["--loop", "uvloop", "--http", "httptools"],
+        "fast-2w": ["--loop", "uvloop", "--http", "httptools", "--workers", "2"],
+        "plain-2w": ["--workers", "2"],
+    }
     chosen = []
     for name in names:
         if name.startswith("fast") and not fast_ok:
@@ -220,14 +297,31 @@ def configs(names: list[str]) -> list[tuple[str, list[str]]]:
     return chosen
 
 
-def run_cell(port: int, scenario: str, concurrency: int, args: argparse.Namespace
-             ) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--loadgen", "--port", str(port), "--scenario",
-               scenario, "--concurrency", str(concurrency), "--seconds", str(args.seconds),
-               "--max-requests", str(args.max_requests), "--warmup", str(args.warmup),
-               "--seed", str(args.seed)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True,
-                          timeout=args.seconds + args.warmup + 60)
+def run_cell(
+    port: int, scenario: str, concurrency: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        __file__,
+        "--loadgen",
+        "--port",
+        str(port),
+        "--scenario",
+        scenario,
+        "--concurrency",
+        str(concurrency),
+        "--seconds",
+        str(args.seconds),
+        "--max-requests",
+        str(args.max_requests),
+        "--warmup",
+        str(args.warmup),
+        "--seed",
+        str(args.seed),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=args.seconds + args.warmup + 60
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -240,8 +334,12 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--configs", default="plain,fast,fast-2w")
     parser.add_argument("--retrain-after", type=int, default=1_000_000)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS/OpenMP/numba threads per server process (default: theirs)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="BLAS/OpenMP/numba threads per server process (default: theirs)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--loadgen", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -263,25 +361,49 @@ def main() -> None:
                 for scenario in scenarios:
                     for concurrency in levels:
                         cell = run_cell(port, scenario, concurrency, args)
-                        rows.append({"server": name, "scenario": scenario,
-                                     "concurrency": concurrency, **cell})
-                        print(f"{name:8} {scenario:10} c={concurrency:<3} {cell['rps']:>8.1f} "
-                              f"req/s  p50 {cell['p50_ms']:>7} ms  p99 {cell['p99_ms']:>7} ms"
-                              f"  errors {cell['errors']}", file=sys.stderr, flush=True)
+                        rows.append(
+                            {
+                                "server": name,
+                                "scenario": scenario,
+                                "concurrency": concurrency,
+                                **cell,
+                            }
+                        )
+                        print(
+                            f"{name:8} {scenario:10} c={concurrency:<3} {cell['rps']:>8.1f} "
+                            f"req/s  p50 {cell['p50_ms']:>7} ms  p99 {cell['p99_ms']:>7} ms"
+                            f"  errors {cell['errors']}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
             finally:
                 server.terminate()
                 server.wait(timeout=60)
-    print(f"\n{'server':8} {'scenario':10} {'conc':>4} {'req/s':>9} {'p50 ms':>8} "
-          f"{'p99 ms':>8} {'errors':>6}")
+    print(
+        f"\n{'server':8} {'scenario':10} {'conc':>4} {'req/s':>9} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'errors':>6}"
+    )
     for r in rows:
-        print(f"{r['server']:8} {r['scenario']:10} {r['concurrency']:>4} {r['rps']:>9.1f} "
-              f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['errors']:>6}")
+        print(
+            f"{r['server']:8} {r['scenario']:10} {r['concurrency']:>4} {r['rps']:>9.1f} "
+            f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['errors']:>6}"
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "benchmark": "serve", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(), "settings": {k: v for k, v in vars(args).items()
-                                           if k not in ("loadgen", "port", "scenario")},
-        "results": rows}, indent=2) + "\n")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "benchmark": "serve",
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": machine(),
+                "settings": {
+                    k: v for k, v in vars(args).items() if k not in ("loadgen", "port", "scenario")
+                },
+                "results": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"\nwrote {RESULTS.relative_to(REPO)}")
 
 

@@ -48,16 +48,27 @@ def base_dataset() -> Any:
 
     rng = np.random.default_rng(0)
     pairs = rng.choice(N_USERS * N_MOVIES, N_RATINGS, replace=False)
-    ratings = pd.DataFrame({"user_id": pairs // N_MOVIES + 1, "movie_id": pairs % N_MOVIES + 1,
-                            "rating": rng.integers(1, 11, N_RATINGS) / 2,
-                            "timestamp": rng.integers(880_000_000, 890_000_000, N_RATINGS)})
-    catalog = pd.DataFrame({"movie_id": np.arange(1, N_MOVIES + 1),
-                            "title": [f"Movie {i}" for i in range(1, N_MOVIES + 1)],
-                            "year": 1995, "genres": [["Drama"]] * N_MOVIES})
+    ratings = pd.DataFrame(
+        {
+            "user_id": pairs // N_MOVIES + 1,
+            "movie_id": pairs % N_MOVIES + 1,
+            "rating": rng.integers(1, 11, N_RATINGS) / 2,
+            "timestamp": rng.integers(880_000_000, 890_000_000, N_RATINGS),
+        }
+    )
+    catalog = pd.DataFrame(
+        {
+            "movie_id": np.arange(1, N_MOVIES + 1),
+            "title": [f"Movie {i}" for i in range(1, N_MOVIES + 1)],
+            "year": 1995,
+            "genres": [["Drama"]] * N_MOVIES,
+        }
+    )
     return Dataset(DATASET, catalog, ratings, scale=HALF_STARS)
 
 
 # --- worker side: one writer process -------------------------------------------------------------
+
 
 def worker(location: str, first_user: int, mode: str, start_at: float, seconds: float) -> None:
     """Write from ``start_at`` for ``seconds``; print a JSON line of what was acknowledged."""
@@ -77,9 +88,14 @@ def worker(location: str, first_user: int, mode: str, start_at: float, seconds: 
                 written += 1
             else:
                 index = np.arange(i, i + BATCH)
-                frame = pd.DataFrame({"user_id": first_user + index // N_MOVIES,
-                                      "movie_id": index % N_MOVIES + 1, "rating": 3.5,
-                                      "timestamp": 1_000})
+                frame = pd.DataFrame(
+                    {
+                        "user_id": first_user + index // N_MOVIES,
+                        "movie_id": index % N_MOVIES + 1,
+                        "rating": 3.5,
+                        "timestamp": 1_000,
+                    }
+                )
                 store.add_ratings(frame)
                 i += BATCH
                 written += BATCH
@@ -89,13 +105,27 @@ def worker(location: str, first_user: int, mode: str, start_at: float, seconds: 
 
 # --- parent side ----------------------------------------------------------------------------------
 
+
 def ingest(location: str, run: int, writers: int, mode: str, seconds: float) -> dict[str, Any]:
     start_at = time.time() + 2.0  # time for every process to import and connect
-    procs = [subprocess.Popen([sys.executable, __file__, "--worker", location,
-                               str((run * 4 + w + 1) * WRITER_USERS), mode, str(start_at),
-                               str(seconds)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for w in range(writers)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                location,
+                str((run * 4 + w + 1) * WRITER_USERS),
+                mode,
+                str(start_at),
+                str(seconds),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(writers)
+    ]
     outputs = [proc.communicate(timeout=seconds + 120) for proc in procs]
     reports = []
     for proc, (out, err) in zip(procs, outputs, strict=True):
@@ -104,8 +134,13 @@ def ingest(location: str, run: int, writers: int, mode: str, seconds: float) -> 
         reports.append(json.loads(out.strip().splitlines()[-1]))
     written = sum(r["written"] for r in reports)
     wall = max(r["seconds"] for r in reports)
-    return {"writers": writers, "mode": mode, "ratings": written, "seconds": round(wall, 2),
-            "ratings_per_s": round(written / wall, 1)}
+    return {
+        "writers": writers,
+        "mode": mode,
+        "ratings": written,
+        "seconds": round(wall, 2),
+        "ratings_per_s": round(written / wall, 1),
+    }
 
 
 def run_backend(name: str, location: str, seconds: float) -> list[dict[str, Any]]:
@@ -116,14 +151,24 @@ def run_backend(name: str, location: str, seconds: float) -> list[dict[str, Any]
         started = time.perf_counter()
         loaded = store.initialise(base_dataset())
         took = time.perf_counter() - started
-    rows.append({"backend": name, "writers": 1, "mode": "initialise", "ratings": loaded,
-                 "seconds": round(took, 2), "ratings_per_s": round(loaded / took, 1)})
+    rows.append(
+        {
+            "backend": name,
+            "writers": 1,
+            "mode": "initialise",
+            "ratings": loaded,
+            "seconds": round(took, 2),
+            "ratings_per_s": round(loaded / took, 1),
+        }
+    )
     print(f"{name}: initialise {loaded} ratings in {took:.2f} s", file=sys.stderr)
     runs = [(writers, mode) for writers in (1, 4) for mode in ("single", "batch")]
     for run, (writers, mode) in enumerate(runs):
         result = {"backend": name, **ingest(location, run, writers, mode, seconds)}
-        print(f"{name}: {writers} writer(s), {mode}: {result['ratings_per_s']:,.0f}/s",
-              file=sys.stderr)
+        print(
+            f"{name}: {writers} writer(s), {mode}: {result['ratings_per_s']:,.0f}/s",
+            file=sys.stderr,
+        )
         rows.append(result)
     with open_store(location, DATASET) as store:
         written = sum(r["ratings"] for r in rows if r["mode"] != "initialise")
@@ -160,18 +205,34 @@ def main() -> None:
             if server is not None:
                 server.destroy()
 
-    print(f"\n{'backend':<9} {'writers':>7} {'mode':<11} {'ratings':>9} {'seconds':>8} "
-          f"{'ratings/s':>11}")
+    print(
+        f"\n{'backend':<9} {'writers':>7} {'mode':<11} {'ratings':>9} {'seconds':>8} "
+        f"{'ratings/s':>11}"
+    )
     for r in rows:
-        print(f"{r['backend']:<9} {r['writers']:>7} {r['mode']:<11} {r['ratings']:>9} "
-              f"{r['seconds']:>8.2f} {r['ratings_per_s']:>11,.0f}")
+        print(
+            f"{r['backend']:<9} {r['writers']:>7} {r['mode']:<11} {r['ratings']:>9} "
+            f"{r['seconds']:>8.2f} {r['ratings_per_s']:>11,.0f}"
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-        "settings": {"seconds": args.seconds, "batch": BATCH, "base_ratings": N_RATINGS,
-                     "sqlite": "WAL, synchronous=FULL",
-                     "postgres": "fsync=on, synchronous_commit=on"},
-        "results": rows}, indent=2) + "\n")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": machine(),
+                "settings": {
+                    "seconds": args.seconds,
+                    "batch": BATCH,
+                    "base_ratings": N_RATINGS,
+                    "sqlite": "WAL, synchronous=FULL",
+                    "postgres": "fsync=on, synchronous_commit=on",
+                },
+                "results": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"\nwritten to {RESULTS.relative_to(REPO)}", file=sys.stderr)
 
 

@@ -40,12 +40,23 @@ from movierec.models.hybrid import HybridConfig  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "taste.json"
 MODELS = ("chart", "mf", "als", "knn", "ials", "ease", "twotower-rank", "hybrid")
-FIGURES = ("ndcg", "longtail_ndcg", "miscalibration", "popularity_lift", "personalization",
-           "coverage")
+FIGURES = (
+    "ndcg",
+    "longtail_ndcg",
+    "miscalibration",
+    "popularity_lift",
+    "personalization",
+    "coverage",
+)
 HYBRID_PARTS = tuple(HybridConfig().parts.split(","))
-LABELS = {"ndcg": "NDCG", "longtail_ndcg": "long-tail", "miscalibration": "miscal.",
-          "popularity_lift": "pop. lift", "personalization": "personal.",
-          "coverage": "coverage"}
+LABELS = {
+    "ndcg": "NDCG",
+    "longtail_ndcg": "long-tail",
+    "miscalibration": "miscal.",
+    "popularity_lift": "pop. lift",
+    "personalization": "personal.",
+    "coverage": "coverage",
+}
 
 
 def summaries(result: Any) -> dict[str, dict[str, float]]:
@@ -61,24 +72,26 @@ def print_table(title: str, rows: dict[str, dict[str, float]]) -> None:
     print(f"\n{title}")
     print(f"  {'model':<14}" + "".join(f"{LABELS[f]:>11}" for f in FIGURES))
     for model, figures in rows.items():
-        cells = "".join(f"{figures[f]:>11.3f}" if f in figures else f"{'—':>11}"
-                        for f in FIGURES)
+        cells = "".join(f"{figures[f]:>11.3f}" if f in figures else f"{'—':>11}" for f in FIGURES)
         print(f"  {model:<14}{cells}")
 
 
 def goals(runs: dict[str, dict[str, dict[str, float]]], served: str) -> dict[str, Any]:
     """The taste-following issue's goals for the served default, checked one by one."""
     checks: dict[str, Any] = {}
-    five, twenty, warm = runs.get("newcomers-5", {}), runs.get("newcomers-20", {}), \
-        runs.get("regulars", {})
+    five, twenty, warm = (
+        runs.get("newcomers-5", {}),
+        runs.get("newcomers-20", {}),
+        runs.get("regulars", {}),
+    )
     if served in five and "chart" in five:
         s, chart = five[served], five["chart"]
         checks["newcomers-5"] = {
             "ndcg ≥ chart's": (s["ndcg"], chart["ndcg"], s["ndcg"] >= chart["ndcg"]),
-            "personalization ≥ 0.85": (s["personalization"], 0.85,
-                                       s["personalization"] >= 0.85),
+            "personalization ≥ 0.85": (s["personalization"], 0.85, s["personalization"] >= 0.85),
             "miscalibration ≤ 1.00": (s["miscalibration"], 1.0, s["miscalibration"] <= 1.0),
-            "long-tail NDCG ≥ 0.045": (s["longtail_ndcg"], 0.045, s["longtail_ndcg"] >= 0.045)}
+            "long-tail NDCG ≥ 0.045": (s["longtail_ndcg"], 0.045, s["longtail_ndcg"] >= 0.045),
+        }
     if served in twenty:
         value = twenty[served]["miscalibration"]
         checks["newcomers-20"] = {"miscalibration ≤ 0.70": (value, 0.70, value <= 0.70)}
@@ -87,20 +100,32 @@ def goals(runs: dict[str, dict[str, dict[str, float]]], served: str) -> dict[str
         checks["regulars"] = {
             "ndcg ≥ 0.39": (s["ndcg"], 0.39, s["ndcg"] >= 0.39),
             "personalization ≥ 0.9": (s["personalization"], 0.9, s["personalization"] >= 0.9),
-            "miscalibration ≤ ease's": (s["miscalibration"], ease["miscalibration"],
-                                        s["miscalibration"] <= ease["miscalibration"] + 1e-9)}
+            "miscalibration ≤ ease's": (
+                s["miscalibration"],
+                ease["miscalibration"],
+                s["miscalibration"] <= ease["miscalibration"] + 1e-9,
+            ),
+        }
     for regime, items in checks.items():
         for name, (value, bound, ok) in items.items():
-            print(f"  {served} {regime}: {name}: {value:.3f} vs {bound:.3f} "
-                  f"{'met' if ok else 'NOT met'}")
-    return {regime: {name: {"value": v, "bound": b, "met": bool(ok)}
-                     for name, (v, b, ok) in items.items()} for regime, items in checks.items()}
+            print(
+                f"  {served} {regime}: {name}: {value:.3f} vs {bound:.3f} "
+                f"{'met' if ok else 'NOT met'}"
+            )
+    return {
+        regime: {
+            name: {"value": v, "bound": b, "met": bool(ok)} for name, (v, b, ok) in items.items()
+        }
+        for regime, items in checks.items()
+    }
 
 
 def objective(figures: dict[str, float], floor: float, ceiling: float) -> float:
     """The hybrid's fitting objective: NDCG, within the most personal part's bounds."""
-    feasible = (figures["personalization"] >= floor - PERSONALIZATION_SLACK
-                and figures["miscalibration"] <= ceiling + 1e-9)
+    feasible = (
+        figures["personalization"] >= floor - PERSONALIZATION_SLACK
+        and figures["miscalibration"] <= ceiling + 1e-9
+    )
     return figures["ndcg"] if feasible else float("-inf")
 
 
@@ -118,11 +143,17 @@ def hybrid_vs_parts(runs: dict[str, dict[str, dict[str, float]]]) -> dict[str, A
         anchor = max(parts, key=lambda p: rows[p]["personalization"])
         floor, ceiling = rows[anchor]["personalization"], rows[anchor]["miscalibration"]
         mine = objective(rows["hybrid"], floor, ceiling)
-        checks[regime] = {p: {"hybrid": mine, "part": objective(rows[p], floor, ceiling),
-                              "beaten": bool(mine > objective(rows[p], floor, ceiling))}
-                          for p in parts}
-        verdict = ", ".join(f"{p} {'beaten' if c['beaten'] else 'NOT beaten'}"
-                            for p, c in checks[regime].items())
+        checks[regime] = {
+            p: {
+                "hybrid": mine,
+                "part": objective(rows[p], floor, ceiling),
+                "beaten": bool(mine > objective(rows[p], floor, ceiling)),
+            }
+            for p in parts
+        }
+        verdict = ", ".join(
+            f"{p} {'beaten' if c['beaten'] else 'NOT beaten'}" for p, c in checks[regime].items()
+        )
         print(f"  hybrid {regime} (bounds of {anchor}): {verdict}")
     return checks
 
@@ -135,9 +166,13 @@ def main() -> None:
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
     profiles = [int(p) for p in args.profiles.split(",") if p]
-    document: dict[str, Any] = {"machine": machine(), "served_default": DEFAULT_MODEL,
-                                "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                                "profiles": profiles, "datasets": {}}
+    document: dict[str, Any] = {
+        "machine": machine(),
+        "served_default": DEFAULT_MODEL,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "profiles": profiles,
+        "datasets": {},
+    }
     for data in shared_datasets(args.datasets):
         runs: dict[str, dict[str, dict[str, float]]] = {}
         started = time.perf_counter()
@@ -149,8 +184,11 @@ def main() -> None:
         runs["regulars"] = summaries(warm)
         print_table(f"{data.name} · regulars (20% holdout)", runs["regulars"])
         print(f"  evaluated in {time.perf_counter() - started:.0f} s")
-        document["datasets"][data.name] = {"runs": runs, "goals": goals(runs, DEFAULT_MODEL),
-                                           "hybrid_vs_parts": hybrid_vs_parts(runs)}
+        document["datasets"][data.name] = {
+            "runs": runs,
+            "goals": goals(runs, DEFAULT_MODEL),
+            "hybrid_vs_parts": hybrid_vs_parts(runs),
+        }
     if not document["datasets"]:
         sys.exit("no dataset found: nothing measured, nothing written")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -59,12 +59,19 @@ SEED, FOLDS, K = 0, 5, 10
 OURS_RATING = ("mf", "mf-bounded", "mf-tuned", "als", "knn")
 OURS_RANKING = ("ials", "ease")
 # (ours, peer) pairs whose ratio is reported
-PAIRS_RATING = (("mf", "SVD"), ("mf-bounded", "SVD"), ("mf-tuned", "SVD"), ("mf-tuned", "SVDpp"),
-                ("als", "SVD"), ("knn", "KNNBaseline"))
+PAIRS_RATING = (
+    ("mf", "SVD"),
+    ("mf-bounded", "SVD"),
+    ("mf-tuned", "SVD"),
+    ("mf-tuned", "SVDpp"),
+    ("als", "SVD"),
+    ("knn", "KNNBaseline"),
+)
 PAIRS_RANKING = (("ials", "implicit-als"), ("ease", "implicit-als"))
 
 
 # --- Surprise behind our protocol ----------------------------------------------------------------
+
 
 class SurpriseModel(RatingPredictor):
     """A Surprise algorithm fitted on our training dataset, scored by our evaluation code."""
@@ -118,7 +125,7 @@ class SurpriseModel(RatingPredictor):
             residual = ratings - (self.trainset.global_mean + algo.bi[rated] + algo.bu[u])
             sims = algo.sim[np.ix_(items, rated)]
             if len(rated) > algo.k:
-                top = np.argpartition(-sims, algo.k - 1, axis=1)[:, :algo.k]
+                top = np.argpartition(-sims, algo.k - 1, axis=1)[:, : algo.k]
                 sims, residual = np.take_along_axis(sims, top, 1), residual[top]
             else:
                 residual = np.broadcast_to(residual, sims.shape)
@@ -133,12 +140,14 @@ class SurpriseModel(RatingPredictor):
         rng = np.random.default_rng(0)
         sample = rng.choice(len(self.movies), min(200, len(self.movies)), replace=False)
         uid = int(self.users.ids[user])
-        theirs = np.array([self.algo.predict(uid, int(self.movies.ids[m]), clip=False).est
-                           for m in sample])
+        theirs = np.array(
+            [self.algo.predict(uid, int(self.movies.ids[m]), clip=False).est for m in sample]
+        )
         gap = float(np.abs(theirs - scores[sample]).max())
         if gap > 1e-6:
-            raise AssertionError(f"bulk {type(self.algo).__name__} scores differ from "
-                                 f"Surprise's estimate by {gap:g}")
+            raise AssertionError(
+                f"bulk {type(self.algo).__name__} scores differ from Surprise's estimate by {gap:g}"
+            )
         self._checked = True
 
     def _similar_scores(self, movie: int) -> np.ndarray:
@@ -161,11 +170,21 @@ class ImplicitALS(Recommender):
 
     kind = "implicit-als"
 
-    def __init__(self, factors: int, regularization: float, iterations: int, alpha: float,
-                 weighting: str = "binary", like_threshold: float = 4.0):
+    def __init__(
+        self,
+        factors: int,
+        regularization: float,
+        iterations: int,
+        alpha: float,
+        weighting: str = "binary",
+        like_threshold: float = 4.0,
+    ):
         super().__init__()
-        self._params = {"factors": factors, "regularization": regularization,
-                        "iterations": iterations}
+        self._params = {
+            "factors": factors,
+            "regularization": regularization,
+            "iterations": iterations,
+        }
         self._alpha, self._weighting, self._like = alpha, weighting, like_threshold
 
     def fit(self, data: Dataset) -> Self:
@@ -206,14 +225,21 @@ def surprise_peers() -> dict[str, Callable[[], Recommender]]:
         "SVD": lambda: SurpriseModel(lambda: surprise.SVD(random_state=SEED)),
         "SVDpp": lambda: SurpriseModel(lambda: surprise.SVDpp(random_state=SEED)),
         "KNNBaseline": lambda: SurpriseModel(
-            lambda: surprise.KNNBaseline(sim_options=knn_options, verbose=False)),
+            lambda: surprise.KNNBaseline(sim_options=knn_options, verbose=False)
+        ),
     }
 
 
 def implicit_params() -> dict[str, Any]:
     """implicit's settings taken from our ``ials`` config, so both fit the same model."""
-    params = {"factors": 64, "regularization": 0.01, "iterations": 15, "alpha": 10.0,
-              "weighting": "binary", "like_threshold": 4.0}
+    params = {
+        "factors": 64,
+        "regularization": 0.01,
+        "iterations": 15,
+        "alpha": 10.0,
+        "weighting": "binary",
+        "like_threshold": 4.0,
+    }
     if "ials" in registry.names():
         config = registry.resolve("ials")[1].to_json()
         params.update({name: config[name] for name in params if name in config})
@@ -221,6 +247,7 @@ def implicit_params() -> dict[str, Any]:
 
 
 # --- the runs ---------------------------------------------------------------------------------
+
 
 def check_same_folds(data: Dataset) -> bool:
     """Our k-fold test sets are Surprise's ``KFold(5, random_state=0)`` test sets."""
@@ -230,8 +257,7 @@ def check_same_folds(data: Dataset) -> bool:
     theirs = surprise.Dataset.load_from_df(data.ratings[["user_id", "movie_id", "rating"]], reader)
     folds = surprise.model_selection.KFold(n_splits=FOLDS, random_state=SEED).split(theirs)
     for (_, their_test), ours in zip(folds, kfold(data, FOLDS, seed=SEED), strict=True):
-        mine = set(zip(ours.test["user_id"].tolist(), ours.test["movie_id"].tolist(),
-                       strict=True))
+        mine = set(zip(ours.test["user_id"].tolist(), ours.test["movie_id"].tolist(), strict=True))
         if {(int(u), int(m)) for u, m, _ in their_test} != mine:
             return False
     return True
@@ -248,8 +274,9 @@ def warm_up(data: Dataset, names: list[str]) -> None:
             model.predict(sample["user_id"].to_numpy()[:5], sample["movie_id"].to_numpy()[:5])
 
 
-def run(data: Dataset, names: list[str], peers: dict[str, Callable[[], Recommender]],
-        **settings: Any) -> dict[str, Any]:
+def run(
+    data: Dataset, names: list[str], peers: dict[str, Callable[[], Recommender]], **settings: Any
+) -> dict[str, Any]:
     def factory(name: str) -> Recommender:
         return peers[name]() if name in peers else registry.create(name)
 
@@ -264,20 +291,25 @@ def run(data: Dataset, names: list[str], peers: dict[str, Callable[[], Recommend
             rows[name] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
         print(f" {time.perf_counter() - started:.1f} s")
-        rows[name] = {**result.models[0].to_json(), "settings": result.settings,
-                      "folds_info": result.folds}
+        rows[name] = {
+            **result.models[0].to_json(),
+            "settings": result.settings,
+            "folds_info": result.folds,
+        }
     return rows
 
 
-def ratios(rows: dict[str, Any], pairs: tuple[tuple[str, str], ...],
-           metrics: tuple[str, ...]) -> dict[str, dict[str, float]]:
+def ratios(
+    rows: dict[str, Any], pairs: tuple[tuple[str, str], ...], metrics: tuple[str, ...]
+) -> dict[str, dict[str, float]]:
     found = {}
     for ours, peer in pairs:
         if "summary" not in rows.get(ours, {}) or "summary" not in rows.get(peer, {}):
             continue
         a, b = rows[ours]["summary"], rows[peer]["summary"]
-        found[f"{ours}/{peer}"] = {m: a[m]["mean"] / b[m]["mean"] for m in metrics
-                                   if m in a and m in b and b[m]["mean"]}
+        found[f"{ours}/{peer}"] = {
+            m: a[m]["mean"] / b[m]["mean"] for m in metrics if m in a and m in b and b[m]["mean"]
+        }
     return found
 
 
@@ -298,12 +330,18 @@ def machine() -> dict[str, Any]:
             versions[module] = None
     import numba
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numba_threads": numba.get_num_threads(), "platform": platform.platform(),
-            **versions}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numba_threads": numba.get_num_threads(),
+        "platform": platform.platform(),
+        **versions,
+    }
 
 
 # --- output -----------------------------------------------------------------------------------
+
 
 def cell(row: dict[str, Any], metric: str, digits: int = 4) -> str:
     figure = row.get("summary", {}).get(metric)
@@ -338,8 +376,10 @@ def main() -> None:
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
 
     data = load_path(args.data, "ml-100k")
-    print(f"{data.name}: {len(data.ratings):,} ratings, "
-          f"{data.ratings['user_id'].nunique():,} users, {len(data.catalog):,} movies")
+    print(
+        f"{data.name}: {len(data.ratings):,} ratings, "
+        f"{data.ratings['user_id'].nunique():,} users, {len(data.catalog):,} movies"
+    )
     ours_rating = [n for n in OURS_RATING if n in registry.names() and n not in skip]
     ours_ranking = [n for n in OURS_RANKING if n in registry.names() and n not in skip]
     missing = [n for n in (*OURS_RATING, *OURS_RANKING) if n not in registry.names()]
@@ -368,24 +408,41 @@ def main() -> None:
 
     rating_names = [n for n in ("SVD", "SVDpp", "KNNBaseline") if n in peers and n not in skip]
     print(f"\nrating prediction, {FOLDS}-fold (seed {SEED}):")
-    rating_rows = run(data, [*rating_names[:1], *ours_rating, *rating_names[1:]], peers,
-                      split="kfold", cv=FOLDS)
+    rating_rows = run(
+        data, [*rating_names[:1], *ours_rating, *rating_names[1:]], peers, split="kfold", cv=FOLDS
+    )
     ranking_names = [n for n in ("implicit-als",) if n in peers and n not in skip]
     print("\nranking, per-user 20% holdout (seed 0):")
-    ranking_rows = run(data, [*ranking_names, *ours_ranking], peers, split="user-holdout",
-                       fraction=0.2)
+    ranking_rows = run(
+        data, [*ranking_names, *ours_ranking], peers, split="user-holdout", fraction=0.2
+    )
 
     rating_ratios = ratios(rating_rows, PAIRS_RATING, ("rmse", "mae", "ndcg", "fit_seconds"))
     ranking_ratios = ratios(ranking_rows, PAIRS_RANKING, ("ndcg", "recall", "fit_seconds"))
-    print_table(f"rating prediction · ml-100k · {FOLDS}-fold · mean ± std over folds",
-                rating_rows, [("RMSE", "rmse", 4), ("MAE", "mae", 4), ("NDCG@10", "ndcg", 4),
-                              ("fit s", "fit_seconds", 2), ("predict s", "predict_seconds", 2),
-                              ("recommend s", "recommend_seconds", 2)])
+    print_table(
+        f"rating prediction · ml-100k · {FOLDS}-fold · mean ± std over folds",
+        rating_rows,
+        [
+            ("RMSE", "rmse", 4),
+            ("MAE", "mae", 4),
+            ("NDCG@10", "ndcg", 4),
+            ("fit s", "fit_seconds", 2),
+            ("predict s", "predict_seconds", 2),
+            ("recommend s", "recommend_seconds", 2),
+        ],
+    )
     print_ratios(rating_ratios)
-    print_table("ranking · ml-100k · per-user 20% holdout", ranking_rows,
-                [("NDCG@10", "ndcg", 4), ("recall@10", "recall", 4),
-                 ("precision@10", "precision", 4), ("fit s", "fit_seconds", 2),
-                 ("recommend s", "recommend_seconds", 2)])
+    print_table(
+        "ranking · ml-100k · per-user 20% holdout",
+        ranking_rows,
+        [
+            ("NDCG@10", "ndcg", 4),
+            ("recall@10", "recall", 4),
+            ("precision@10", "precision", 4),
+            ("fit s", "fit_seconds", 2),
+            ("recommend s", "recommend_seconds", 2),
+        ],
+    )
     print_ratios(ranking_ratios)
     print(f"\nimplicit ALS settings: {params}")
 

@@ -12,8 +12,15 @@ from tests.test_cli_data import movierec
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    movierec("data", "import", str(shared_dataset("ml-100k-recbole")),
-             str(shared_dataset("ml-1m") / "movies.dat"), "--name", "ml-100k", home=home)
+    movierec(
+        "data",
+        "import",
+        str(shared_dataset("ml-100k-recbole")),
+        str(shared_dataset("ml-1m") / "movies.dat"),
+        "--name",
+        "ml-100k",
+        home=home,
+    )
     return home
 
 
@@ -29,8 +36,18 @@ def test_top_json_matches_the_table(home):
 
 
 def test_top_segment_and_filters(home):
-    chart = run_json(home, "top", "--segment", "gender=F,age=25-34", "--genre", "Drama",
-                     "--years", "1990s", "-k", "5")
+    chart = run_json(
+        home,
+        "top",
+        "--segment",
+        "gender=F,age=25-34",
+        "--genre",
+        "Drama",
+        "--years",
+        "1990s",
+        "-k",
+        "5",
+    )
     assert chart["segment"] == "gender=F,age=25-34" and len(chart["movies"]) == 5
 
 
@@ -50,14 +67,20 @@ def test_train_then_recommend_with_reasons(home):
     assert any(m["reason"].startswith("because you rated") for m in answer["movies"])
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["recommend", "--user", "99999"], "unknown user 99999"),  # before fitting any model
-    (["recommend", "--user", "1", "--model", "deep-magic"], "model 'deep-magic' is not allowed"),
-    (["similar", "xyzzyplugh"], "no movie title matches"),
-    (["top", "--segment", "planet=mars"], "unknown key 'planet'"),
-    (["train", "--model", "deep-magic"], "unknown model 'deep-magic'"),
-    (["top", "--years", "1999-1990"], "reversed"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["recommend", "--user", "99999"], "unknown user 99999"),  # before fitting any model
+        (
+            ["recommend", "--user", "1", "--model", "deep-magic"],
+            "model 'deep-magic' is not allowed",
+        ),
+        (["similar", "xyzzyplugh"], "no movie title matches"),
+        (["top", "--segment", "planet=mars"], "unknown key 'planet'"),
+        (["train", "--model", "deep-magic"], "unknown model 'deep-magic'"),
+        (["top", "--years", "1999-1990"], "reversed"),
+    ],
+)
 def test_errors(home, args, message):
     result = movierec(*args, home=home, check=False)
     assert result.returncode == 1 and message in result.stderr

@@ -13,8 +13,13 @@ from tests.conftest import shared_dataset
 
 def movierec(*args, home, check=True):
     env = {**os.environ, "MOVIEREC_HOME": str(home), "MOVIEREC_NO_PROGRESS": "1"}
-    result = subprocess.run([sys.executable, "-m", "movierec", *args], capture_output=True,
-                            text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "movierec", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
@@ -24,10 +29,12 @@ def movierec(*args, home, check=True):
 def tiny_csv(tmp_path):
     folder = tmp_path / "tiny-ml"
     folder.mkdir()
-    (folder / "movies.csv").write_text("movieId,title,genres\n1,Toy Story (1995),Comedy\n"
-                                       "2,Heat (1995),Crime\n")
-    (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,1\n"
-                                        "1,2,9.0,2\n2,1,3.5,3\n")
+    (folder / "movies.csv").write_text(
+        "movieId,title,genres\n1,Toy Story (1995),Comedy\n2,Heat (1995),Crime\n"
+    )
+    (folder / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,9.0,2\n2,1,3.5,3\n"
+    )
     return folder
 
 
@@ -37,8 +44,7 @@ def test_import_then_info_json(tmp_path, tiny_csv):
     stored = json.loads(result.stdout)  # stdout is one JSON document and nothing else
     assert stored["name"] == "tiny-ml" and stored["ratings"] == 2
     assert any("outside the scale" in note for note in stored["notes"])
-    info = json.loads(movierec("data", "info", "--dataset", "tiny-ml", "--json",
-                               home=home).stdout)
+    info = json.loads(movierec("data", "info", "--dataset", "tiny-ml", "--json", home=home).stdout)
     assert info["users"] == 2 and info["movies"] == 2 and info["format"] == "movielens-csv"
     listed = json.loads(movierec("data", "list", "--json", home=home).stdout)
     assert listed["datasets"] == ["tiny-ml"]
@@ -90,8 +96,10 @@ def test_import_real_ml_latest_small(tmp_path):
     assert info["coverage"]["tmdb_id"] > 0.99
 
 
-@pytest.mark.parametrize(("text", "value"), [("33.8M", 33_800_000), ("100k", 100_000),
-                                             ("943", 943), ("1_000", 1000), ("2.5m", 2_500_000)])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("33.8M", 33_800_000), ("100k", 100_000), ("943", 943), ("1_000", 1000), ("2.5m", 2_500_000)],
+)
 def test_parse_count(text, value):
     assert parse_count(text, "--ratings") == value
 
@@ -106,22 +114,32 @@ def test_enrich_real_ml_latest_small_through_the_cli(tmp_path):
     home = tmp_path / "home"
     movierec("data", "import", str(shared_dataset("ml-latest-small")), home=home)
     result = movierec(
-        "data", "enrich", "ml-latest-small", "--as", "ml-small-rich",
-        "--with", str(shared_dataset("the-movies-dataset")),
-        "--with", str(shared_dataset("tmdb-10k")), "--with", str(shared_dataset("tmdb-5000")),
-        "--json", home=home)
+        "data",
+        "enrich",
+        "ml-latest-small",
+        "--as",
+        "ml-small-rich",
+        "--with",
+        str(shared_dataset("the-movies-dataset")),
+        "--with",
+        str(shared_dataset("tmdb-10k")),
+        "--with",
+        str(shared_dataset("tmdb-5000")),
+        "--json",
+        home=home,
+    )
     coverage = json.loads(result.stdout)["coverage"]["columns"]
     assert coverage["keywords"]["gained"] == 8_698 and coverage["cast"]["gained"] == 6_209
-    info = json.loads(movierec("data", "info", "-d", "ml-small-rich", "--json",
-                               home=home).stdout)
+    info = json.loads(movierec("data", "info", "-d", "ml-small-rich", "--json", home=home).stdout)
     assert info["coverage"]["overview"] == pytest.approx(0.6759, abs=1e-4)
     assert info["ratings"] == 100_836  # ratings untouched
 
 
 def test_errors_under_json_are_a_json_document_too(tmp_path):
     home = tmp_path / "home"
-    movierec("data", "import", str(shared_dataset("ml-100k-recbole")), "--name", "ml-100k",
-             home=home)
+    movierec(
+        "data", "import", str(shared_dataset("ml-100k-recbole")), "--name", "ml-100k", home=home
+    )
     result = movierec("similar", "star trek", "--json", home=home, check=False)
     assert result.returncode == 1 and "matches 8 movies" in result.stderr
     document = json.loads(result.stdout)

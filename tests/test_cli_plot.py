@@ -14,16 +14,18 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    movierec("data", "import", str(shared_dataset("ml-100k-recbole")), "--name", "ml-100k",
-             home=home)
+    movierec(
+        "data", "import", str(shared_dataset("ml-100k-recbole")), "--name", "ml-100k", home=home
+    )
     return home
 
 
 def test_plot_embeddings_writes_a_png_and_reports_the_variance(home, tmp_path):
     image = pytest.importorskip("matplotlib.image")
     target = tmp_path / "map.png"
-    first = movierec("plot", "embeddings", "--model", "mf", "--out", str(target), "-n", "25",
-                     home=home)
+    first = movierec(
+        "plot", "embeddings", "--model", "mf", "--out", str(target), "-n", "25", home=home
+    )
     assert "fitting mf on ml-100k" in first.stderr  # nothing stored yet: fitted and stored
     assert str(target) in first.stdout and "of the variance" in first.stdout
     png = target.read_bytes()
@@ -32,8 +34,9 @@ def test_plot_embeddings_writes_a_png_and_reports_the_variance(home, tmp_path):
     assert pixels.shape[0] >= 600 and pixels.shape[1] >= 800
     assert len(np.unique(pixels[..., :3].reshape(-1, 3), axis=0)) > 100  # not blank
 
-    again = movierec("plot", "embeddings", "--model", "mf", "--out", str(target), "-n", "25",
-                     "--json", home=home)
+    again = movierec(
+        "plot", "embeddings", "--model", "mf", "--out", str(target), "-n", "25", "--json", home=home
+    )
     document = json.loads(again.stdout)  # stdout is one JSON document and nothing else
     assert "fitting" not in again.stderr  # the stored version is used
     assert document["path"] == str(target) and document["model"] == "mf"
@@ -45,14 +48,18 @@ def test_plot_embeddings_writes_a_png_and_reports_the_variance(home, tmp_path):
     assert target.read_bytes() == png  # the same stored model draws the same picture
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--model", "ease"], "'ease' model has no movie vectors"),
-    (["--model", "deep-magic"], "unknown model 'deep-magic'"),
-    (["-n", "2"], "n 2 is not allowed"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "ease"], "'ease' model has no movie vectors"),
+        (["--model", "deep-magic"], "unknown model 'deep-magic'"),
+        (["-n", "2"], "n 2 is not allowed"),
+    ],
+)
 def test_plot_errors(home, tmp_path, args, message):
-    result = movierec("plot", "embeddings", *args, "--out", str(tmp_path / "x.png"), home=home,
-                      check=False)
+    result = movierec(
+        "plot", "embeddings", *args, "--out", str(tmp_path / "x.png"), home=home, check=False
+    )
     assert result.returncode == 1 and message in result.stderr
     assert not (tmp_path / "x.png").exists()
 

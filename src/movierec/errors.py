@@ -147,7 +147,8 @@ class SchemaVersionError(StoreError):
         self.supported = supported
         super().__init__(
             f"{location} has ratings-store schema version {found}, but this movierec supports "
-            f"up to version {supported}; upgrade movierec to open it (nothing was changed)")
+            f"up to version {supported}; upgrade movierec to open it (nothing was changed)"
+        )
 
 
 class ModelNotTrainedError(MovieRecError):

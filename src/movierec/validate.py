@@ -45,8 +45,9 @@ def int_at_least(value: Any, field: str, low: int, *, optional: bool = False) ->
     if optional and value is None:
         return
     allowed = "a positive integer" if low == 1 else f"an integer of at least {low}"
-    require(is_int(value) and value >= low, field, allowed + (" or None" if optional else ""),
-            value)
+    require(
+        is_int(value) and value >= low, field, allowed + (" or None" if optional else ""), value
+    )
 
 
 def positive_int(value: Any, field: str, *, optional: bool = False) -> None:
@@ -56,8 +57,9 @@ def positive_int(value: Any, field: str, *, optional: bool = False) -> None:
 
 def int_in(value: Any, field: str, low: int, high: int) -> None:
     """An integer from ``low`` to ``high``, both included."""
-    require(is_int(value) and low <= value <= high, field, f"an integer from {low} to {high}",
-            value)
+    require(
+        is_int(value) and low <= value <= high, field, f"an integer from {low} to {high}", value
+    )
 
 
 def check_k(k: Any) -> None:
@@ -65,8 +67,9 @@ def check_k(k: Any) -> None:
     positive_int(k, "k")
 
 
-def number_at_least(value: Any, field: str, low: float = 0.0, *, strict: bool = False,
-                    optional: bool = False) -> None:
+def number_at_least(
+    value: Any, field: str, low: float = 0.0, *, strict: bool = False, optional: bool = False
+) -> None:
     """A finite number ``>= low`` (``> low`` when ``strict``; ``None`` too when ``optional``)."""
     if optional and value is None:
         return
@@ -80,11 +83,21 @@ def finite_number(value: Any, field: str) -> None:
     require(is_number(value) and bool(np.isfinite(value)), field, "a finite number", value)
 
 
-def number_in(value: Any, field: str, low: float, high: float, *, low_open: bool = False,
-              high_open: bool = False) -> None:
+def number_in(
+    value: Any,
+    field: str,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
     """A number between ``low`` and ``high``, each end included unless open."""
-    ok = (is_number(value) and (value > low if low_open else value >= low)
-          and (value < high if high_open else value <= high))
+    ok = (
+        is_number(value)
+        and (value > low if low_open else value >= low)
+        and (value < high if high_open else value <= high)
+    )
     interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
     require(bool(ok), field, f"in {interval}", value)
 

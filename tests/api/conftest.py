@@ -29,8 +29,13 @@ def api_home(tmp_path_factory):
 @pytest.fixture(scope="module")
 def settings(api_home, tmp_path_factory):
     db = tmp_path_factory.mktemp("db") / "ratings.db"
-    return Settings(home=api_home.root, dataset="ml-100k", db=str(db), admin_key=ADMIN,
-                    retrain_after_ratings=1_000_000)
+    return Settings(
+        home=api_home.root,
+        dataset="ml-100k",
+        db=str(db),
+        admin_key=ADMIN,
+        retrain_after_ratings=1_000_000,
+    )
 
 
 @pytest.fixture(scope="module")

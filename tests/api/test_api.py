@@ -22,8 +22,9 @@ def test_docs_and_openapi(client):
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/healthz", "/movies/search", "/users/{user_id}/ratings"} <= set(paths)
-    assert {"401", "403", "404", "422"} <= set(paths["/users/{user_id}/ratings"]["post"]
-                                               ["responses"])
+    assert {"401", "403", "404", "422"} <= set(
+        paths["/users/{user_id}/ratings"]["post"]["responses"]
+    )
 
 
 def test_genres(client):
@@ -59,8 +60,9 @@ def test_unknown_movie_is_404(client):
 
 
 def test_similar(client):
-    body = client.get(f"/movies/{STAR_WARS}/similar",
-                      params={"by": "collab", "k": 5, "years": "1970-1989"}).json()
+    body = client.get(
+        f"/movies/{STAR_WARS}/similar", params={"by": "collab", "k": 5, "years": "1970-1989"}
+    ).json()
     assert body["by"] == "collab" and len(body["movies"]) == 5
     assert all(1970 <= m["year"] <= 1989 for m in body["movies"])
     content = client.get(f"/movies/{STAR_WARS}/similar", params={"same_genre": True}).json()
@@ -93,8 +95,9 @@ def test_top_too_small_segment_is_422(client):
     assert response.status_code == 422 and response.json()["error"] == "SegmentTooSmallError"
 
 
-@pytest.mark.parametrize("params", [{"segment": "0000"}, {"segment": "shoe=9"},
-                                    {"years": "abc"}, {"years": "1999-1990"}])
+@pytest.mark.parametrize(
+    "params", [{"segment": "0000"}, {"segment": "shoe=9"}, {"years": "abc"}, {"years": "1999-1990"}]
+)
 def test_top_bad_parameter_value_is_422_naming_it(client, params):
     response = client.get("/charts/top", params=params)
     assert response.status_code == 422, response.text
@@ -134,8 +137,9 @@ def test_new_user_then_ratings_change_recommendations(client):
     warm = client.get(f"/users/{user}/recommendations", params={"k": 5}).json()
     assert warm["model"] == "als" and warm["movies"] != cold["movies"]
     top = warm["movies"][0]["movie_id"]
-    one = client.post(f"/users/{user}/ratings", json={"movie_id": top, "rating": 1},
-                      headers=headers)
+    one = client.post(
+        f"/users/{user}/ratings", json={"movie_id": top, "rating": 1}, headers=headers
+    )
     assert one.status_code == 200 and one.json()["stored"] == 1
     after = client.get(f"/users/{user}/recommendations", params={"k": 5}).json()
     assert top not in [m["movie_id"] for m in after["movies"]]
@@ -144,12 +148,12 @@ def test_new_user_then_ratings_change_recommendations(client):
 
 
 def test_stored_ratings_reach_a_model_other_than_the_served_one(client, monkeypatch):
-    created = client.post("/users", json={"ratings": [{"movie_id": m, "rating": 5}
-                                                      for m in (STAR_WARS, 172, 181)]})
+    created = client.post(
+        "/users", json={"ratings": [{"movie_id": m, "rating": 5} for m in (STAR_WARS, 172, 181)]}
+    )
     user = created.json()["user_id"]
     for model in ("mf", "chart"):  # neither serves: the store's ratings are folded in on use
-        body = client.get(f"/users/{user}/recommendations",
-                          params={"k": 5, "model": model}).json()
+        body = client.get(f"/users/{user}/recommendations", params={"k": 5, "model": model}).json()
         assert body["model"] == model and len(body["movies"]) == 5
         assert not {STAR_WARS, 172, 181} & {m["movie_id"] for m in body["movies"]}
         assert all(HONEST.match(m["reason"]) for m in body["movies"])
@@ -162,27 +166,33 @@ def test_stored_ratings_reach_a_model_other_than_the_served_one(client, monkeypa
 
     monkeypatch.setattr(fitting, "FIT_ON_REQUEST_RATINGS", 1000)  # ml-100k counts as large now
     untrained = client.get(f"/users/{user}/recommendations", params={"model": "mf-bounded"})
-    assert untrained.status_code == 409 and "movierec train --model mf-bounded" in \
-        untrained.json()["message"]
+    assert (
+        untrained.status_code == 409
+        and "movierec train --model mf-bounded" in untrained.json()["message"]
+    )
 
 
 def test_new_user_with_first_ratings(client):
-    created = client.post("/users", json={"ratings": [{"movie_id": 1, "rating": 5},
-                                                      {"movie_id": 71, "rating": 4}]})
+    created = client.post(
+        "/users", json={"ratings": [{"movie_id": 1, "rating": 5}, {"movie_id": 71, "rating": 4}]}
+    )
     assert created.status_code == 201 and created.json()["ratings"] == 2
     user = created.json()["user_id"]
     assert client.get(f"/users/{user}/ratings").json()["count"] == 2
     assert client.get(f"/users/{user}/recommendations").json()["model"] == "als"
 
 
-@pytest.mark.parametrize("body, status", [
-    ({"ratings": [{"movie_id": 1, "rating": 9}]}, 422),
-    ({"ratings": [{"movie_id": 1, "rating": "5"}]}, 422),
-    ({"ratings": [{"movie_id": 1, "rating": False}]}, 422),
-    ({"age": -3}, 422),
-    ({"nickname": "x"}, 422),
-    ({"ratings": [{"movie_id": 1, "rating": 5}, {"movie_id": 999999, "rating": 5}]}, 404),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"ratings": [{"movie_id": 1, "rating": 9}]}, 422),
+        ({"ratings": [{"movie_id": 1, "rating": "5"}]}, 422),
+        ({"ratings": [{"movie_id": 1, "rating": False}]}, 422),
+        ({"age": -3}, 422),
+        ({"nickname": "x"}, 422),
+        ({"ratings": [{"movie_id": 1, "rating": 5}, {"movie_id": 999999, "rating": 5}]}, 404),
+    ],
+)
 def test_new_user_bad_input_writes_nothing(client, body, status):
     before = client.get("/healthz").json()["ratings_pending"]
     response = client.post("/users", json=body)
@@ -191,8 +201,9 @@ def test_new_user_bad_input_writes_nothing(client, body, status):
 
 
 def test_rating_on_scale_error_names_the_field(client):
-    response = client.post("/users/1/ratings", json={"movie_id": 1, "rating": 7},
-                           headers={"X-Admin-Key": ADMIN})
+    response = client.post(
+        "/users/1/ratings", json={"movie_id": 1, "rating": 7}, headers={"X-Admin-Key": ADMIN}
+    )
     assert response.status_code == 422
     body = response.json()
     assert body["field"] == "rating" and body["allowed"]
@@ -231,8 +242,9 @@ def test_ambiguous_title_is_409_with_candidates(client, monkeypatch):
     engine = client.app.state.service.engine
 
     def ambiguous(*args, **kwargs):
-        raise AmbiguousTitleError("'Hamlet' matches several movies",
-                                  [{"movie_id": 1, "title": "Hamlet", "year": 1996}])
+        raise AmbiguousTitleError(
+            "'Hamlet' matches several movies", [{"movie_id": 1, "title": "Hamlet", "year": 1996}]
+        )
 
     monkeypatch.setattr(engine, "similar", ambiguous)
     response = client.get(f"/movies/{STAR_WARS}/similar")
@@ -258,8 +270,9 @@ def test_store_down_is_503_and_internal_errors_do_not_leak(client, monkeypatch):
         raise StoreUnavailableError("database is locked past the 5 s busy timeout")
 
     monkeypatch.setattr(store, "add_rating", down)
-    response = client.post("/users/1/ratings", json={"movie_id": 1, "rating": 4},
-                           headers={"X-Admin-Key": ADMIN})
+    response = client.post(
+        "/users/1/ratings", json={"movie_id": 1, "rating": 4}, headers={"X-Admin-Key": ADMIN}
+    )
     assert response.status_code == 503 and "locked" in response.json()["message"]
 
     def broken(*args, **kwargs):
@@ -286,10 +299,10 @@ def test_web_page_is_served_when_present(client):
 
 # --- search by description (GET /movies/find) ---------------------------------------------------
 
+
 def test_find_by_description(client):
     pytest.importorskip("sentence_transformers", reason="pip install sentence-transformers")
-    response = client.get("/movies/find", params={"q": "a '50s comedy", "years": "1950s",
-                                                  "k": 5})
+    response = client.get("/movies/find", params={"q": "a '50s comedy", "years": "1950s", "k": 5})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["backend"] == "sentence" and body["notes"] == []
@@ -299,15 +312,24 @@ def test_find_by_description(client):
 
 
 def test_find_filters(client):
-    body = client.get("/movies/find", params={"q": "space adventure", "genre": "Sci-Fi",
-                                              "min_rating": 3.5, "k": 5}).json()
+    body = client.get(
+        "/movies/find",
+        params={"q": "space adventure", "genre": "Sci-Fi", "min_rating": 3.5, "k": 5},
+    ).json()
     assert body["movies"] and all("Sci-Fi" in m["genres"] for m in body["movies"])
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"q": "   "}, "q"), ({"q": ""}, "q"), ({}, "q"), ({"q": "x" * 501}, "q"),
-    ({"q": "comedy", "k": 0}, "k"), ({"q": "comedy", "min_rating": "nan"}, "min_rating"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"q": "   "}, "q"),
+        ({"q": ""}, "q"),
+        ({}, "q"),
+        ({"q": "x" * 501}, "q"),
+        ({"q": "comedy", "k": 0}, "k"),
+        ({"q": "comedy", "min_rating": "nan"}, "min_rating"),
+    ],
+)
 def test_find_bad_input_names_the_field(client, params, field):
     response = client.get("/movies/find", params=params)
     assert response.status_code == 422
@@ -338,8 +360,10 @@ def test_embedding_map_is_a_png(client):
     assert pixels.shape[0] >= 600 and pixels.shape[1] >= 800 and pixels[..., :3].std() > 0.05
     again = client.get("/plots/embeddings.png", params={"model": "mf", "n": 20})
     assert again.content == response.content  # cached per model and n
-    assert client.get("/plots/embeddings.png", params={"model": "mf", "n": 5}).content != \
-        response.content
+    assert (
+        client.get("/plots/embeddings.png", params={"model": "mf", "n": 5}).content
+        != response.content
+    )
     assert "/plots/embeddings.png" in client.get("/openapi.json").json()["paths"]
 
 
@@ -400,8 +424,10 @@ def test_a_stray_value_error_is_a_500_not_a_client_error(client, monkeypatch):
     monkeypatch.setattr(Engine, "search", broken)
     response = client.get("/movies/search", params={"q": "star"})
     assert response.status_code == 500
-    assert response.json() == {"error": "InternalError",
-                               "message": "internal error; see the service log"}
+    assert response.json() == {
+        "error": "InternalError",
+        "message": "internal error; see the service log",
+    }
 
 
 def test_errors_carry_their_status():

@@ -19,17 +19,25 @@ def test_concurrent_reads_and_writes(client):
     async def run() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-            reads = [http.get(f"/users/{u}/recommendations", params={"k": 5})
-                     for u in range(1, 41)]
-            reads += [http.get("/movies/50/similar", params={"by": "collab"})
-                      for _ in range(10)]
+            reads = [http.get(f"/users/{u}/recommendations", params={"k": 5}) for u in range(1, 41)]
+            reads += [http.get("/movies/50/similar", params={"by": "collab"}) for _ in range(10)]
             reads += [http.get("/movies/search", params={"q": "alien"}) for _ in range(10)]
-            writes = [http.post(f"/users/{w['user_id']}/ratings",
-                                json={"movie_id": movie, "rating": 5},
-                                headers={"Authorization": f"Bearer {w['token']}"})
-                      for w in writers]
-            writes += [http.post("/users/3/ratings", json={"movie_id": m, "rating": 4},
-                                 headers={"X-Admin-Key": ADMIN}) for m in range(1, 13)]
+            writes = [
+                http.post(
+                    f"/users/{w['user_id']}/ratings",
+                    json={"movie_id": movie, "rating": 5},
+                    headers={"Authorization": f"Bearer {w['token']}"},
+                )
+                for w in writers
+            ]
+            writes += [
+                http.post(
+                    "/users/3/ratings",
+                    json={"movie_id": m, "rating": 4},
+                    headers={"X-Admin-Key": ADMIN},
+                )
+                for m in range(1, 13)
+            ]
             return await asyncio.gather(*reads, *writes)
 
     responses = asyncio.run(run())

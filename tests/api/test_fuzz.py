@@ -28,8 +28,13 @@ from tests.api.conftest import ADMIN  # noqa: E402
 from tests.conftest import shared_dataset  # noqa: E402
 
 ROOT = Path(tempfile.mkdtemp(prefix="movierec-fuzz-"))
-SETTINGS = Settings(home=ROOT / "home", dataset="ml-100k", db=str(ROOT / "ratings.db"),
-                    admin_key=ADMIN, retrain_after_ratings=1_000_000)
+SETTINGS = Settings(
+    home=ROOT / "home",
+    dataset="ml-100k",
+    db=str(ROOT / "ratings.db"),
+    admin_key=ADMIN,
+    retrain_after_ratings=1_000_000,
+)
 APP = create_app(SETTINGS)
 schema = schemathesis.openapi.from_dict(APP.openapi())  # from_asgi would start the engine now
 schema.app = APP
@@ -41,8 +46,9 @@ def _stored_dataset():
         save_dataset(load_path(shared_dataset("ml-100k-recbole"), "ml-100k"), Home(ROOT / "home"))
         # schemathesis runs the app's lifespan around every case: inject an engine built once,
         # which the app does not own, so no case's shutdown closes it.
-        engine = Engine.open(SETTINGS.resolved_home(), "ml-100k", db=SETTINGS.db,
-                             policy=SETTINGS.policy())
+        engine = Engine.open(
+            SETTINGS.resolved_home(), "ml-100k", db=SETTINGS.db, policy=SETTINGS.policy()
+        )
         engine.train("als")  # served: the built-in default (hybrid) takes a minute to fit
         APP.state.service = Service(SETTINGS, engine)
         APP.state.service.engine  # noqa: B018  (warmed before the first case)
@@ -53,8 +59,11 @@ def _stored_dataset():
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_no_5xx_and_responses_match_the_schema(case):
     # Every check but "schema-valid data is accepted": the schema cannot say that a rating
     # must be on the dataset's scale or that `years` must parse, so those 422s are right.

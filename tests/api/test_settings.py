@@ -11,11 +11,18 @@ from movierec.api import Settings
 
 
 def test_settings_from_the_environment():
-    settings = Settings.from_env({"MOVIEREC_HOME": "/srv/mr", "MOVIEREC_DATASET": "ml-1m",
-                                  "MOVIEREC_ADMIN_KEY": "k", "MOVIEREC_DB": "postgresql://x/y",
-                                  "MOVIEREC_RETRAIN_AFTER_RATINGS": "50",
-                                  "MOVIEREC_RETRAIN_AFTER_SECONDS": "none",
-                                  "MOVIEREC_REQUEST_THREADS": "2", "OTHER": "ignored"})
+    settings = Settings.from_env(
+        {
+            "MOVIEREC_HOME": "/srv/mr",
+            "MOVIEREC_DATASET": "ml-1m",
+            "MOVIEREC_ADMIN_KEY": "k",
+            "MOVIEREC_DB": "postgresql://x/y",
+            "MOVIEREC_RETRAIN_AFTER_RATINGS": "50",
+            "MOVIEREC_RETRAIN_AFTER_SECONDS": "none",
+            "MOVIEREC_REQUEST_THREADS": "2",
+            "OTHER": "ignored",
+        }
+    )
     assert settings.home == Path("/srv/mr") and settings.dataset == "ml-1m"
     assert settings.admin_key == "k" and "k" not in repr(settings)
     assert settings.policy().after_ratings == 50 and settings.policy().after_seconds is None

@@ -15,57 +15,66 @@ from movierec.errors import DataFormatError
 
 
 def base_dataset() -> Dataset:
-    catalog = pd.DataFrame({
-        "movie_id": [1, 2, 3, 4],
-        "title": ["Toy Story", "Jumanji", "Heat", "Unknown"],
-        "year": [1995, 1995, None, 2018],
-        "genres": [["Animation"], ["Adventure"], [], []],
-        "tmdb_id": [862, 8844, None, 999_999],
-        "imdb_id": [114709, 113497, 113277, 1],
-    })
-    ratings = pd.DataFrame({"user_id": [1, 1], "movie_id": [1, 3], "rating": [4.0, 3.5],
-                            "timestamp": [0, 0]})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": [1, 2, 3, 4],
+            "title": ["Toy Story", "Jumanji", "Heat", "Unknown"],
+            "year": [1995, 1995, None, 2018],
+            "genres": [["Animation"], ["Adventure"], [], []],
+            "tmdb_id": [862, 8844, None, 999_999],
+            "imdb_id": [114709, 113497, 113277, 1],
+        }
+    )
+    ratings = pd.DataFrame(
+        {"user_id": [1, 1], "movie_id": [1, 3], "rating": [4.0, 3.5], "timestamp": [0, 0]}
+    )
     return Dataset("ml", catalog, ratings, None, HALF_STARS, "movielens-csv")
 
 
 def keywords_source() -> Dataset:
     """Keyed by MovieLens ids like The Movies Dataset; matched through its tmdb_id column."""
-    catalog = pd.DataFrame({
-        "movie_id": [1, 2, 6],
-        "tmdb_id": [862, 8844, 949],
-        "imdb_id": [114709, 113497, 113277],
-        "keywords": [["toy", "jealousy"], [], ["heist"]],
-    })
+    catalog = pd.DataFrame(
+        {
+            "movie_id": [1, 2, 6],
+            "tmdb_id": [862, 8844, 949],
+            "imdb_id": [114709, 113497, 113277],
+            "keywords": [["toy", "jealousy"], [], ["heist"]],
+        }
+    )
     return Dataset("kw", catalog, empty_ratings(), source_format="the-movies-dataset")
 
 
 def tmdb_source() -> Dataset:
-    catalog = pd.DataFrame({
-        "movie_id": [862, 8844, 949],
-        "tmdb_id": [862, 8844, 949],
-        "imdb_id": [114709, 113497, None],
-        "title": ["Toy Story!", "Jumanji!", "Heat!"],
-        "year": [1995, 1995, 1995],
-        "genres": [["Family"], ["Fantasy"], ["Crime"]],
-        "overview": ["Woody.", "", "Cops."],
-        "cast": [["Tom Hanks"], ["Robin Williams"], ["Al Pacino"]],
-        "keywords": [["cowboy"], ["board game"], ["robbery"]],
-        "vote_count": [100, 50, 10],
-        "vote_average": [7.7, 6.9, 7.5],
-    })
+    catalog = pd.DataFrame(
+        {
+            "movie_id": [862, 8844, 949],
+            "tmdb_id": [862, 8844, 949],
+            "imdb_id": [114709, 113497, None],
+            "title": ["Toy Story!", "Jumanji!", "Heat!"],
+            "year": [1995, 1995, 1995],
+            "genres": [["Family"], ["Fantasy"], ["Crime"]],
+            "overview": ["Woody.", "", "Cops."],
+            "cast": [["Tom Hanks"], ["Robin Williams"], ["Al Pacino"]],
+            "keywords": [["cowboy"], ["board game"], ["robbery"]],
+            "vote_count": [100, 50, 10],
+            "vote_average": [7.7, 6.9, 7.5],
+        }
+    )
     return Dataset("tmdb", catalog, empty_ratings(), source_format="tmdb-10k")
 
 
 def imdb_source() -> Dataset:
-    catalog = pd.DataFrame({
-        "movie_id": [113277, 113497],
-        "imdb_id": [113277, 113497],
-        "director": [["Michael Mann"], ["Joe Johnston"]],
-        "overview": ["IMDb plot.", "Game."],
-        "language": ["en", "en"],
-        "vote_count": [5000, 6000],
-        "vote_average": [8.2, 7.0],
-    })
+    catalog = pd.DataFrame(
+        {
+            "movie_id": [113277, 113497],
+            "imdb_id": [113277, 113497],
+            "director": [["Michael Mann"], ["Joe Johnston"]],
+            "overview": ["IMDb plot.", "Game."],
+            "language": ["en", "en"],
+            "vote_count": [5000, 6000],
+            "vote_average": [8.2, 7.0],
+        }
+    )
     return Dataset("imdb", catalog, empty_ratings(), source_format="imdb-5000")
 
 
@@ -108,8 +117,10 @@ def test_layers_fill_only_empty_cells():
     assert columns["tmdb_id"] == {"gained": 1, "coverage": 1.0}
     assert columns["language"]["gained"] == 2
     text = "\n".join(str(n) for n in enriched.report)
-    assert "enriched from kw (the-movies-dataset): matched 3 of 4 movies (2 by TMDB id, " \
-           "1 by IMDb id)" in text
+    assert (
+        "enriched from kw (the-movies-dataset): matched 3 of 4 movies (2 by TMDB id, "
+        "1 by IMDb id)" in text
+    )
 
 
 def test_columns_no_source_has_are_not_added():
@@ -138,14 +149,20 @@ def ml_latest_small(folder) -> Dataset:
     movies = pd.read_csv(folder / "movies.csv")
     links = pd.read_csv(folder / "links.csv")
     split = movies["title"].map(split_title)
-    catalog = pd.DataFrame({
-        "movie_id": movies["movieId"],
-        "title": [title for title, _ in split],
-        "year": [year for _, year in split],
-        "genres": movies["genres"].map(
-            lambda g: [x for x in split_list(g) if x != "(no genres listed)"]),
-    }).merge(links.rename(columns={"movieId": "movie_id", "imdbId": "imdb_id",
-                                   "tmdbId": "tmdb_id"}), on="movie_id", how="left")
+    catalog = pd.DataFrame(
+        {
+            "movie_id": movies["movieId"],
+            "title": [title for title, _ in split],
+            "year": [year for _, year in split],
+            "genres": movies["genres"].map(
+                lambda g: [x for x in split_list(g) if x != "(no genres listed)"]
+            ),
+        }
+    ).merge(
+        links.rename(columns={"movieId": "movie_id", "imdbId": "imdb_id", "tmdbId": "tmdb_id"}),
+        on="movie_id",
+        how="left",
+    )
     return Dataset("ml-latest-small", catalog, empty_ratings(), scale=HALF_STARS)
 
 
@@ -158,22 +175,33 @@ def real(shared_data, name):
 
 def test_real_enrichment_of_ml_latest_small(shared_data):
     base = ml_latest_small(real(shared_data, "ml-latest-small"))
-    sources = [load_path(real(shared_data, name))
-               for name in ("the-movies-dataset", "tmdb-10k", "tmdb-5000")]
+    sources = [
+        load_path(real(shared_data, name))
+        for name in ("the-movies-dataset", "tmdb-10k", "tmdb-5000")
+    ]
     enriched, coverage = enrich(base, sources)
     assert coverage["movies"] == 9_742
     assert coverage["matched"] == {"tmdb": 9_580, "imdb": 10, "unmatched": 152}
-    by_source = {s["name"]: (s["matched"], s["by_tmdb"], s["by_imdb"])
-                 for s in coverage["sources"]}
-    assert by_source == {"the-movies-dataset": (9_587, 9_577, 10),
-                         "tmdb-10k": (6_224, 6_214, 10), "tmdb-5000": (3_537, 3_537, 0)}
+    by_source = {s["name"]: (s["matched"], s["by_tmdb"], s["by_imdb"]) for s in coverage["sources"]}
+    assert by_source == {
+        "the-movies-dataset": (9_587, 9_577, 10),
+        "tmdb-10k": (6_224, 6_214, 10),
+        "tmdb-5000": (3_537, 3_537, 0),
+    }
     figures = {column: (f["gained"], f["coverage"]) for column, f in coverage["columns"].items()}
     assert figures == {
-        "title": (0, 1.0), "year": (1, 0.9989), "genres": (4, 0.9969),
-        "overview": (6_585, 0.6759), "cast": (6_209, 0.6373), "director": (6_217, 0.6382),
-        "keywords": (8_698, 0.8928), "language": (3_537, 0.3631),
-        "vote_count": (6_585, 0.6759), "vote_average": (6_585, 0.6759),
-        "tmdb_id": (0, 0.9992), "imdb_id": (0, 1.0),
+        "title": (0, 1.0),
+        "year": (1, 0.9989),
+        "genres": (4, 0.9969),
+        "overview": (6_585, 0.6759),
+        "cast": (6_209, 0.6373),
+        "director": (6_217, 0.6382),
+        "keywords": (8_698, 0.8928),
+        "language": (3_537, 0.3631),
+        "vote_count": (6_585, 0.6759),
+        "vote_average": (6_585, 0.6759),
+        "tmdb_id": (0, 0.9992),
+        "imdb_id": (0, 1.0),
     }
     toy = enriched.catalog.set_index("movie_id").loc[1]
     assert toy["cast"] == ["Tom Hanks", "Tim Allen", "Don Rickles"]

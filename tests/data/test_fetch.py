@@ -29,8 +29,12 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-PAYLOAD = _zip({"ml-test/ratings.csv": b"userId,movieId,rating,timestamp\n1,1,4.0,0\n",
-                "ml-test/movies.csv": b"movieId,title,genres\n1,Toy Story (1995),Comedy\n"})
+PAYLOAD = _zip(
+    {
+        "ml-test/ratings.csv": b"userId,movieId,rating,timestamp\n1,1,4.0,0\n",
+        "ml-test/movies.csv": b"movieId,title,genres\n1,Toy Story (1995),Comedy\n",
+    }
+)
 
 
 class Server:
@@ -59,8 +63,9 @@ class Server:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def register(self, monkeypatch: pytest.MonkeyPatch, name: str, body: bytes,
-                 **digests: str) -> Remote:
+    def register(
+        self, monkeypatch: pytest.MonkeyPatch, name: str, body: bytes, **digests: str
+    ) -> Remote:
         self.files[f"/{name}.zip"] = body
         if not digests:
             digests = {"sha256": hashlib.sha256(body).hexdigest()}
@@ -92,8 +97,9 @@ def _closed_port_url(name: str) -> str:
     return f"http://127.0.0.1:{port}/{name}.zip"
 
 
-def test_download_verifies_extracts_and_caches(server: Server, home: Home,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_verifies_extracts_and_caches(
+    server: Server, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.register(monkeypatch, "ml-test", PAYLOAD)
     folder = fetch("ml-test", home, progress=False)
     assert folder == home.downloads / "ml-test"
@@ -107,8 +113,9 @@ def test_download_verifies_extracts_and_caches(server: Server, home: Home,
     assert not [p for p in home.downloads.iterdir() if p.name.startswith(".")]
 
 
-def test_cached_zip_reextracted_when_folder_is_gone(server: Server, home: Home,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_zip_reextracted_when_folder_is_gone(
+    server: Server, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.register(monkeypatch, "ml-test", PAYLOAD)
     folder = fetch("ml-test", home, progress=False)
     for child in folder.iterdir():
@@ -118,31 +125,35 @@ def test_cached_zip_reextracted_when_folder_is_gone(server: Server, home: Home,
     assert len(server.hits) == 1
 
 
-def test_progress_callback_sees_every_byte(server: Server, home: Home,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_callback_sees_every_byte(
+    server: Server, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.register(monkeypatch, "ml-test", PAYLOAD)
     calls: list[tuple[int, int | None]] = []
     fetch("ml-test", home, progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (len(PAYLOAD), len(PAYLOAD))
 
 
-def test_md5_only_entry_is_verified(server: Server, home: Home,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_md5_only_entry_is_verified(
+    server: Server, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.register(monkeypatch, "ml-test", PAYLOAD, md5=hashlib.md5(PAYLOAD).hexdigest())
     assert (fetch("ml-test", home, progress=False) / "ratings.csv").exists()
 
 
 @pytest.mark.parametrize("digest", ["sha256", "md5"])
-def test_checksum_mismatch_leaves_nothing(server: Server, home: Home,
-                                          monkeypatch: pytest.MonkeyPatch, digest: str) -> None:
+def test_checksum_mismatch_leaves_nothing(
+    server: Server, home: Home, monkeypatch: pytest.MonkeyPatch, digest: str
+) -> None:
     server.register(monkeypatch, "ml-test", PAYLOAD, **{digest: "0" * 64})
     with pytest.raises(FetchError, match="does not match its published checksum"):
         fetch("ml-test", home, progress=False)
     assert list(home.downloads.iterdir()) == []
 
 
-def test_corrupt_cached_zip_is_replaced(server: Server, home: Home,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupt_cached_zip_is_replaced(
+    server: Server, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.register(monkeypatch, "ml-test", PAYLOAD)
     home.downloads.mkdir(parents=True)
     (home.downloads / "ml-test.zip").write_bytes(b"truncated")
@@ -150,8 +161,9 @@ def test_corrupt_cached_zip_is_replaced(server: Server, home: Home,
     assert (home.downloads / "ml-test.zip").read_bytes() == PAYLOAD
 
 
-def test_unsafe_member_path_is_refused(server: Server, home: Home,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unsafe_member_path_is_refused(
+    server: Server, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.register(monkeypatch, "ml-test", _zip({"ml-test/../../escape.txt": b"x"}))
     with pytest.raises(FetchError, match="unsafe member path"):
         fetch("ml-test", home, progress=False)
@@ -182,16 +194,18 @@ def test_unreachable_host_says_how_to_import(home: Home, monkeypatch: pytest.Mon
     assert list(home.downloads.iterdir()) == []
 
 
-def test_http_error_is_a_fetch_error(server: Server, home: Home,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_http_error_is_a_fetch_error(
+    server: Server, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.register(monkeypatch, "ml-test", PAYLOAD)
     server.files.clear()
     with pytest.raises(FetchError, match="HTTP 404"):
         fetch("ml-test", home, progress=False)
 
 
-def test_offline_env_skips_grouplens(server: Server, home: Home,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_env_skips_grouplens(
+    server: Server, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.register(monkeypatch, "ml-test", PAYLOAD)
     monkeypatch.setenv("MOVIEREC_OFFLINE", "1")
     with pytest.raises(FetchError, match="offline mode"):
@@ -200,7 +214,8 @@ def test_offline_env_skips_grouplens(server: Server, home: Home,
 
 
 def test_ml100k_falls_back_to_recbole_when_grouplens_is_down(
-        home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     remote = dataclasses.replace(fetch_mod.REGISTRY["ml-100k"], url=_closed_port_url("ml-100k"))
     monkeypatch.setitem(fetch_mod.REGISTRY, "ml-100k", remote)
     calls: list[Home] = []

@@ -23,15 +23,24 @@ def item_line(movie_id, title, genres=()):
 def ml100k(tmp_path):
     folder = tmp_path / "ml-100k"
     folder.mkdir()
-    (folder / "u.data").write_text("1\t1\t5\t881250949\n1\t2\t3\t881250950\n2\t1\t4\t881250951\n"
-                                   "2\t3\t1\t881250952\n")
-    lines = [item_line(1, "Toy Story (1995)", ["Animation", "Comedy"]),
-             item_line(2, "Godfather, The (1972)", ["Crime", "Drama"]),
-             item_line(3, "Café au lait (Métisse) (1993)", ["Comedy"])]
+    (folder / "u.data").write_text(
+        "1\t1\t5\t881250949\n1\t2\t3\t881250950\n2\t1\t4\t881250951\n2\t3\t1\t881250952\n"
+    )
+    lines = [
+        item_line(1, "Toy Story (1995)", ["Animation", "Comedy"]),
+        item_line(2, "Godfather, The (1972)", ["Crime", "Drama"]),
+        item_line(3, "Café au lait (Métisse) (1993)", ["Comedy"]),
+    ]
     (folder / "u.item").write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     (folder / "u.user").write_text("1|24|M|technician|85711\n2|53|F|other|94043\n")
-    (folder / "u.genre").write_text("".join(f"{g}|{i}\n" for i, g in enumerate(
-        __import__("movierec.data.sources.movielens_100k", fromlist=["GENRES"]).GENRES)))
+    (folder / "u.genre").write_text(
+        "".join(
+            f"{g}|{i}\n"
+            for i, g in enumerate(
+                __import__("movierec.data.sources.movielens_100k", fromlist=["GENRES"]).GENRES
+            )
+        )
+    )
     return folder
 
 
@@ -73,21 +82,26 @@ def test_recbole_layout(tmp_path):
     folder.mkdir()
     (folder / "ml-100k.inter").write_text(
         "user_id:token\titem_id:token\trating:float\ttimestamp:float\n1\t1\t5\t881250949\n"
-        "1\t1\t4\t881250999\n1\t2\t3\t881250950\n")
+        "1\t1\t4\t881250999\n1\t2\t3\t881250950\n"
+    )
     (folder / "ml-100k.item").write_text(
         "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
-        "1\tToy Story\t1995\tAnimation Children's Comedy\n2\tUsual Suspects, The\t1995\tCrime\n")
+        "1\tToy Story\t1995\tAnimation Children's Comedy\n2\tUsual Suspects, The\t1995\tCrime\n"
+    )
     (folder / "ml-100k.user").write_text(
         "user_id:token\tage:token\tgender:token\toccupation:token\tzip_code:token\n"
-        "1\t24\tM\ttechnician\t85711\n")
+        "1\t24\tM\ttechnician\t85711\n"
+    )
     # RecBole's link ids are MovieLens-1M ids: ML-1M movie 7 is Toy Story, 9 The Usual Suspects
     (folder / "ml-100k.link").write_text("item_id:token\tentity_id:token\n7\tm.toy\n9\tm.sus\n")
-    (folder / "movies.dat").write_text("7::Toy Story (1995)::Animation\n"
-                                       "9::Usual Suspects, The (1995)::Crime\n")
+    (folder / "movies.dat").write_text(
+        "7::Toy Story (1995)::Animation\n9::Usual Suspects, The (1995)::Crime\n"
+    )
     (folder / "ml-100k.kg").write_text(
         "head_id:token\trelation_id:token\ttail_id:token\n"
         "m.toy\tfilm.film.actor\tm.hanks\nm.hanks\tfilm.actor.film\tm.toy\n"
-        "m.toy\tfilm.film.directed_by\tm.lasseter\nm.sus\tfilm.film.actor\tm.spacey\n")
+        "m.toy\tfilm.film.directed_by\tm.lasseter\nm.sus\tfilm.film.actor\tm.spacey\n"
+    )
     dataset = load_path(folder)
     assert dataset.source_format == "ml-100k-recbole"
     catalog = dataset.catalog.set_index("movie_id")
@@ -106,8 +120,10 @@ def test_recbole_layout(tmp_path):
 def test_ml1m_layout_with_gzipped_partial_ratings(tmp_path):
     folder = tmp_path / "ml-1m"
     folder.mkdir()
-    (folder / "movies.dat").write_bytes("1::Toy Story (1995)::Animation|Children's|Comedy\n"
-                                        "2::Misérables, Les (1995)::Drama\n".encode("latin-1"))
+    (folder / "movies.dat").write_bytes(
+        "1::Toy Story (1995)::Animation|Children's|Comedy\n"
+        "2::Misérables, Les (1995)::Drama\n".encode("latin-1")
+    )
     (folder / "users.dat").write_text("1::F::1::10::48067\n2::M::56::16::70072\n")
     with gzip.open(folder / "ratings_PARTIAL.dat.gz", "wt") as handle:
         handle.write("1::1::5::978300760\n1::2::3::978302109\n2::1::4::978301968\n")
@@ -132,15 +148,18 @@ def test_csv_family(tmp_path):
     folder = tmp_path / "ml-latest-small"
     folder.mkdir()
     (folder / "movies.csv").write_text(
-        'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n'
-        '2,"Godfather, The (1972)",Crime|Drama\n3,Babylon 5,(no genres listed)\n')
+        "movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n"
+        '2,"Godfather, The (1972)",Crime|Drama\n3,Babylon 5,(no genres listed)\n'
+    )
     (folder / "ratings.csv").write_text(
-        "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,2,4.5,964981247\n"
-        "2,1,0.5,964982224\n")
+        "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,2,4.5,964981247\n2,1,0.5,964982224\n"
+    )
     (folder / "tags.csv").write_text(
-        "userId,movieId,tag,timestamp\n1,1,Pixar,1\n2,1,pixar,2\n2,1,fun,3\n")
-    (folder / "links.csv").write_text("movieId,imdbId,tmdbId\n1,0114709,862\n2,0068646,238\n"
-                                      "3,0105946,\n")
+        "userId,movieId,tag,timestamp\n1,1,Pixar,1\n2,1,pixar,2\n2,1,fun,3\n"
+    )
+    (folder / "links.csv").write_text(
+        "movieId,imdbId,tmdbId\n1,0114709,862\n2,0068646,238\n3,0105946,\n"
+    )
     dataset = load_path(folder)
     catalog = dataset.catalog.set_index("movie_id")
     assert catalog.loc[2, "title"] == "The Godfather" and catalog.loc[2, "year"] == 1972
@@ -169,8 +188,9 @@ def test_real_ml100k_recbole_counts():
 
 
 def test_real_ml100k_recbole_kg_relinked_through_ml1m_titles():
-    dataset = load_path(shared_dataset("ml-100k-recbole"),
-                        extra=[shared_dataset("ml-1m") / "movies.dat"])
+    dataset = load_path(
+        shared_dataset("ml-100k-recbole"), extra=[shared_dataset("ml-1m") / "movies.dat"]
+    )
     assert len(dataset.ratings) == 100_000 and len(dataset.catalog) == 1_682
     assert dataset.info()["coverage"]["kg_tokens"] == pytest.approx(1483 / 1682, abs=1e-4)
     catalog = dataset.catalog.set_index("movie_id")

@@ -14,10 +14,13 @@ from movierec.data.readers import read_table
 from movierec.errors import DataFormatError
 
 HEADER = "userId,movieId,rating,timestamp\n"
-TYPES = {"userId": pa.int32(), "movieId": pa.int32(), "rating": pa.float32(),
-         "timestamp": pa.int64()}
-COLUMNS = {"user_id": "userId", "movie_id": "movieId", "rating": "rating",
-           "timestamp": "timestamp"}
+TYPES = {
+    "userId": pa.int32(),
+    "movieId": pa.int32(),
+    "rating": pa.float32(),
+    "timestamp": pa.int64(),
+}
+COLUMNS = {"user_id": "userId", "movie_id": "movieId", "rating": "rating", "timestamp": "timestamp"}
 
 
 def write(path, text):
@@ -29,8 +32,9 @@ def ratings_from(tmp_path, body, report=None):
     write(tmp_path / "ratings.csv", HEADER + body)
     files = FileSet.scan(tmp_path)
     table = read_table(files.get("ratings.csv"), types=TYPES)
-    return clean_ratings(table, HALF_STARS, report if report is not None else LoadReport(),
-                         columns=COLUMNS)
+    return clean_ratings(
+        table, HALF_STARS, report if report is not None else LoadReport(), columns=COLUMNS
+    )
 
 
 def test_fileset_reads_plain_gzip_and_zip_members(tmp_path):
@@ -101,14 +105,16 @@ def test_malformed_rows_are_skipped_and_reported_with_lines(tmp_path):
 
 def test_nan_missing_and_out_of_scale_ratings_are_dropped_with_lines(tmp_path):
     report = LoadReport()
-    body = ("1,10,4.0,100\n"   # line 2 ok
-            "1,11,,101\n"       # line 3 missing
-            "1,12,NaN,102\n"    # line 4 NaN
-            "1,13,7.0,103\n"    # line 5 out of scale
-            "1,14,3.7,104\n"    # line 6 off the half-star step
-            "1,15,0.0,105\n"    # line 7 below the scale
-            ",16,3.0,106\n"     # line 8 missing user
-            "2,10,0.5,107\n")   # line 9 ok
+    body = (
+        "1,10,4.0,100\n"  # line 2 ok
+        "1,11,,101\n"  # line 3 missing
+        "1,12,NaN,102\n"  # line 4 NaN
+        "1,13,7.0,103\n"  # line 5 out of scale
+        "1,14,3.7,104\n"  # line 6 off the half-star step
+        "1,15,0.0,105\n"  # line 7 below the scale
+        ",16,3.0,106\n"  # line 8 missing user
+        "2,10,0.5,107\n"
+    )  # line 9 ok
     frame = ratings_from(tmp_path, body, report)
     assert frame[["user_id", "movie_id"]].values.tolist() == [[1, 10], [2, 10]]
     by_message = {n.message.split(":")[1].strip(): n for n in report.notes}
@@ -119,10 +125,12 @@ def test_nan_missing_and_out_of_scale_ratings_are_dropped_with_lines(tmp_path):
 
 def test_duplicates_keep_the_latest_by_timestamp(tmp_path):
     report = LoadReport()
-    body = ("1,10,2.0,300\n"   # line 2: latest for (1,10)
-            "1,11,3.0,100\n"
-            "1,10,5.0,200\n"   # line 4: older duplicate
-            "1,10,4.0,100\n")  # line 5: oldest
+    body = (
+        "1,10,2.0,300\n"  # line 2: latest for (1,10)
+        "1,11,3.0,100\n"
+        "1,10,5.0,200\n"  # line 4: older duplicate
+        "1,10,4.0,100\n"
+    )  # line 5: oldest
     frame = ratings_from(tmp_path, body, report)
     assert frame.sort_values("movie_id")["rating"].tolist() == [2.0, 3.0]
     (note,) = report.notes
@@ -149,8 +157,10 @@ def test_large_file_reads_with_threads(tmp_path):
     users = np.repeat(np.arange(n // 100), 100)
     movies = np.tile(np.arange(100), n // 100)
     ratings = rng.integers(1, 11, n) / 2
-    lines = "\n".join(f"{u},{m},{r:.1f},{i}" for i, (u, m, r) in
-                      enumerate(zip(users, movies, ratings, strict=True)))
+    lines = "\n".join(
+        f"{u},{m},{r:.1f},{i}"
+        for i, (u, m, r) in enumerate(zip(users, movies, ratings, strict=True))
+    )
     frame = ratings_from(tmp_path, lines + "\n")
     assert len(frame) == n
     assert frame["rating"].dtype == np.float32 and frame["user_id"].dtype == np.int32

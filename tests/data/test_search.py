@@ -55,16 +55,19 @@ def ids(matches: list[Match]) -> list[int]:
 # --- normalisation ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("Amélie", "amelie"),
-    ("Schindler's List", "schindlers list"),
-    ("E.T. the Extra-Terrestrial", "et the extra terrestrial"),
-    ("Star Wars: Episode IV - A New Hope", "star wars episode 4 a new hope"),
-    ("L'Avventura", "l avventura"),
-    ("Fast & Furious", "fast and furious"),
-    ("Æon Flux", "aeon flux"),
-    ("  SE7EN!! ", "se7en"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Amélie", "amelie"),
+        ("Schindler's List", "schindlers list"),
+        ("E.T. the Extra-Terrestrial", "et the extra terrestrial"),
+        ("Star Wars: Episode IV - A New Hope", "star wars episode 4 a new hope"),
+        ("L'Avventura", "l avventura"),
+        ("Fast & Furious", "fast and furious"),
+        ("Æon Flux", "aeon flux"),
+        ("  SE7EN!! ", "se7en"),
+    ],
+)
 def test_normalise_folds_case_accents_punctuation(raw, expected):
     assert normalise(raw) == expected
 
@@ -77,14 +80,17 @@ def test_aliases_cover_articles_and_alternative_titles():
     assert aliases("Die Hard") == ["die hard"]  # "die" is not dropped: "hard" is not this film
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("Toy Story (1995)", [("toy story", 1995)]),
-    ("toy story 1995", [("toy story", 1995), ("toy story 1995", None)]),
-    ("Godfather, The (1972)", [("the godfather", 1972)]),
-    ("1984", [("1984", None)]),
-    ("2001: A Space Odyssey", [("2001 a space odyssey", None)]),
-    ("Metropolis 1869", [("metropolis 1869", None)]),  # not a plausible film year
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Toy Story (1995)", [("toy story", 1995)]),
+        ("toy story 1995", [("toy story", 1995), ("toy story 1995", None)]),
+        ("Godfather, The (1972)", [("the godfather", 1972)]),
+        ("1984", [("1984", None)]),
+        ("2001: A Space Odyssey", [("2001 a space odyssey", None)]),
+        ("Metropolis 1869", [("metropolis 1869", None)]),  # not a plausible film year
+    ],
+)
 def test_readings_take_the_year_only_where_plausible(query, expected):
     assert readings(query) == expected
 
@@ -97,23 +103,40 @@ def test_exact_then_prefix_then_popularity(index):
     assert ids(index.search("godfather"))[:4] == [1, 2, 3, 4]
     first = index.search("godfather")[0]
     assert (first.title, first.year, first.score, first.popularity) == (
-        "The Godfather", 1972, 100.0, 500.0)
+        "The Godfather",
+        1972,
+        100.0,
+        500.0,
+    )
 
 
-@pytest.mark.parametrize("query", ["godfather", "the godfather", "Godfather, The",
-                                   "GODFATHER", "  the  godfather!! "])
+@pytest.mark.parametrize(
+    "query", ["godfather", "the godfather", "Godfather, The", "GODFATHER", "  the  godfather!! "]
+)
 def test_articles_case_and_punctuation_do_not_matter(index, query):
     assert index.search(query, k=1)[0].movie_id == 1
 
 
-@pytest.mark.parametrize(("query", "movie_id"), [
-    ("amelie", 5), ("Amélie", 5), ("AMELIE", 5),
-    ("schindlers list", 13), ("schindler's list", 13),
-    ("godfather part 2", 2), ("the godfather part ii", 2),
-    ("se7en", 11), ("seven", 11), ("nineteen eighty four", 9),
-    ("avventura", 16), ("l'avventura", 16),
-    ("godfater", 1), ("amelei", 5), ("schindlr list", 13),  # typos
-])
+@pytest.mark.parametrize(
+    ("query", "movie_id"),
+    [
+        ("amelie", 5),
+        ("Amélie", 5),
+        ("AMELIE", 5),
+        ("schindlers list", 13),
+        ("schindler's list", 13),
+        ("godfather part 2", 2),
+        ("the godfather part ii", 2),
+        ("se7en", 11),
+        ("seven", 11),
+        ("nineteen eighty four", 9),
+        ("avventura", 16),
+        ("l'avventura", 16),
+        ("godfater", 1),
+        ("amelei", 5),
+        ("schindlr list", 13),  # typos
+    ],
+)
 def test_finds_the_intended_movie(index, query, movie_id):
     assert index.search(query, k=1)[0].movie_id == movie_id
 
@@ -209,17 +232,25 @@ def test_build_checks_its_input():
 
 
 def test_ties_without_popularity_follow_catalog_order():
-    catalog = pd.DataFrame({"movie_id": [30, 10, 20], "title": ["Crash", "Crash", "Crash"],
-                            "year": [2004, 1996, None]})
+    catalog = pd.DataFrame(
+        {"movie_id": [30, 10, 20], "title": ["Crash", "Crash", "Crash"], "year": [2004, 1996, None]}
+    )
     assert ids(TitleIndex.build(catalog).search("crash")) == [30, 10, 20]
     assert Match(1, "Crash", None, 1.0, 0.0).label() == "Crash"
 
 
 def test_popularity_of_prefers_ratings_then_votes():
-    catalog = pd.DataFrame({"movie_id": [1, 2, 3], "title": ["A", "B", "C"],
-                            "vote_count": [5, None, 7]})
-    ratings = pd.DataFrame({"user_id": [1, 2, 2], "movie_id": [3, 3, 1],
-                            "rating": [4.0, 5.0, 3.0], "timestamp": [0, 0, 0]})
+    catalog = pd.DataFrame(
+        {"movie_id": [1, 2, 3], "title": ["A", "B", "C"], "vote_count": [5, None, 7]}
+    )
+    ratings = pd.DataFrame(
+        {
+            "user_id": [1, 2, 2],
+            "movie_id": [3, 3, 1],
+            "rating": [4.0, 5.0, 3.0],
+            "timestamp": [0, 0, 0],
+        }
+    )
     assert popularity_of(Dataset("d", catalog, ratings)).tolist() == [1.0, 0.0, 2.0]
     assert popularity_of(Dataset("d", catalog, empty_ratings())).tolist() == [5.0, 0.0, 7.0]
     plain = Dataset("d", catalog.drop(columns="vote_count"), empty_ratings())
@@ -242,8 +273,10 @@ def ml_100k() -> TitleIndex:
 def test_real_ml_latest_small_godfather_films_in_order(ml_small):
     top = ml_small.search("godfather", k=3)
     assert [(m.title, m.year) for m in top] == [
-        ("The Godfather", 1972), ("The Godfather: Part II", 1974),
-        ("The Godfather: Part III", 1990)]
+        ("The Godfather", 1972),
+        ("The Godfather: Part II", 1974),
+        ("The Godfather: Part III", 1990),
+    ]
     assert ml_small.search("star wars", k=1)[0].title == "Star Wars: Episode IV - A New Hope"
 
 
@@ -286,6 +319,7 @@ def test_real_ml100k_partial_title_of_a_series_is_ambiguous(ml_100k):
     assert len(years) == 8 and years == sorted(years)  # all eight films, oldest first
     assert ml_100k.resolve("star trek first contact") == 222
 
+
 # --- latency ----------------------------------------------------------------------------------
 
 
@@ -293,18 +327,37 @@ def test_real_ml100k_partial_title_of_a_series_is_ambiguous(ml_100k):
 def test_bench_query_latency_on_86k_titles():
     rng = np.random.default_rng(0)
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
-    vocabulary = np.array(["".join(rng.choice(letters, rng.integers(2, 10)))
-                           for _ in range(20_000)])
+    vocabulary = np.array(
+        ["".join(rng.choice(letters, rng.integers(2, 10))) for _ in range(20_000)]
+    )
     words = vocabulary[rng.integers(0, len(vocabulary), (86_537 - len(MOVIES), 5))]
-    titles = [" ".join(row[:n]).title() for row, n in zip(words, rng.integers(1, 6, len(words)),
-                                                            strict=True)]
-    catalog = pd.DataFrame({"movie_id": np.arange(100, 100 + len(titles)), "title": titles,
-                            "year": rng.integers(1900, 2024, len(titles))})
-    catalog = pd.concat([catalog, pd.DataFrame(MOVIES, columns=["movie_id", "title", "year",
-                                                                "popularity"])])
+    titles = [
+        " ".join(row[:n]).title()
+        for row, n in zip(words, rng.integers(1, 6, len(words)), strict=True)
+    ]
+    catalog = pd.DataFrame(
+        {
+            "movie_id": np.arange(100, 100 + len(titles)),
+            "title": titles,
+            "year": rng.integers(1900, 2024, len(titles)),
+        }
+    )
+    catalog = pd.concat(
+        [catalog, pd.DataFrame(MOVIES, columns=["movie_id", "title", "year", "popularity"])]
+    )
     index = TitleIndex.build(catalog, rng.zipf(1.9, len(catalog)).astype(float))
-    queries = ["godfather", "godfater", "amelie", "hamlet 1996", "Toy Story (1995)",
-               "xyzzyplugh", "the", "schindlr list", "death race 2000", "a"]
+    queries = [
+        "godfather",
+        "godfater",
+        "amelie",
+        "hamlet 1996",
+        "Toy Story (1995)",
+        "xyzzyplugh",
+        "the",
+        "schindlr list",
+        "death race 2000",
+        "a",
+    ]
     timings = []
     for query in queries * 5:
         start = time.perf_counter()

@@ -13,17 +13,25 @@ from movierec.home import Home
 
 
 def small_dataset(name="tiny"):
-    catalog = pd.DataFrame({
-        "movie_id": [1, 2, 3],
-        "title": ["Toy Story", "The Godfather", "Heat"],
-        "year": [1995, 1972, None],
-        "genres": [["Animation", "Comedy"], ["Crime"], []],
-        "cast": [["Tom Hanks"], [], ["Al Pacino", "Robert De Niro"]],
-        "overview": ["toys", "", "cops"],
-        "tmdb_id": [862, 238, None],
-    })
-    ratings = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [1, 2, 3],
-                            "rating": [4.0, 4.5, 0.5], "timestamp": [10, 20, 30]})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": [1, 2, 3],
+            "title": ["Toy Story", "The Godfather", "Heat"],
+            "year": [1995, 1972, None],
+            "genres": [["Animation", "Comedy"], ["Crime"], []],
+            "cast": [["Tom Hanks"], [], ["Al Pacino", "Robert De Niro"]],
+            "overview": ["toys", "", "cops"],
+            "tmdb_id": [862, 238, None],
+        }
+    )
+    ratings = pd.DataFrame(
+        {
+            "user_id": [1, 1, 2],
+            "movie_id": [1, 2, 3],
+            "rating": [4.0, 4.5, 0.5],
+            "timestamp": [10, 20, 30],
+        }
+    )
     users = pd.DataFrame({"user_id": [1, 2], "gender": ["F", "M"]})
     report = LoadReport()
     report.add("dropped 1 rating(s): NaN", file="ratings.csv", count=1, lines=[7])

@@ -119,8 +119,12 @@ def test_planted_structure_is_learnable(data):
             target = ((residual - user_b[:, None]) * observed).T
             x = _ridge(observed.T, target, _with_ones(user_f))
             movie_f, movie_b = x[:, :rank], x[:, rank]
-        guess = (mean + user_b[users[test]] + movie_b[movies[test]]
-                 + np.einsum("ij,ij->i", user_f[users[test]], movie_f[movies[test]]))
+        guess = (
+            mean
+            + user_b[users[test]]
+            + movie_b[movies[test]]
+            + np.einsum("ij,ij->i", user_f[users[test]], movie_f[movies[test]])
+        )
         return float(np.sqrt(np.mean((guess - y[test]) ** 2)))
 
     global_mean = float(np.sqrt(np.mean((mean - y[test]) ** 2)))
@@ -133,8 +137,9 @@ def _with_ones(factors: np.ndarray) -> np.ndarray:
     return np.hstack([factors, np.ones((len(factors), 1))])
 
 
-def _ridge(observed: np.ndarray, target: np.ndarray, basis: np.ndarray,
-           reg: float = 5.0) -> np.ndarray:
+def _ridge(
+    observed: np.ndarray, target: np.ndarray, basis: np.ndarray, reg: float = 5.0
+) -> np.ndarray:
     """Per row, ridge regression of its observed targets on ``basis`` (batched normal equations)."""
     k = basis.shape[1]
     outer = (basis[:, :, None] * basis[:, None, :]).reshape(len(basis), k * k)
@@ -166,8 +171,7 @@ def test_movielens_csv_round_trip(tmp_path):
     lines = (folder / "ratings.csv").read_text().splitlines()
     assert lines[0] == "userId,movieId,rating,timestamp"
     assert lines[1].split(",")[2] in {f"{0.5 * i:.1f}" for i in range(1, 11)}
-    assert (folder / "movies.csv").read_text().splitlines()[1].startswith(
-        "1,Synthetic movie 1 (")
+    assert (folder / "movies.csv").read_text().splitlines()[1].startswith("1,Synthetic movie 1 (")
 
     raw = pacsv.read_csv(folder / "ratings.csv").to_pandas()
     assert np.array_equal(raw["rating"].to_numpy(np.float32), original.ratings["rating"])

@@ -10,8 +10,11 @@ from movierec.data.titles import move_article, split_title
     [
         ("Toy Story (1995)", "Toy Story", 1995),
         ("Godfather, The (1972)", "The Godfather", 1972),
-        ("City of Lost Children, The (Cité des enfants perdus, La) (1995)",
-         "The City of Lost Children (Cité des enfants perdus, La)", 1995),
+        (
+            "City of Lost Children, The (Cité des enfants perdus, La) (1995)",
+            "The City of Lost Children (Cité des enfants perdus, La)",
+            1995,
+        ),
         ("Babylon 5", "Babylon 5", None),
         ("Stranger Things (2016-)", "Stranger Things", 2016),
         ("Ready Player One", "Ready Player One", None),
@@ -68,5 +71,4 @@ def test_idmap_many_single_appends_stay_consistent():
     probe = np.array([5_999, 18, 20_001, 3])
     assert ids.indices(probe, missing="mask").tolist() == [12_999, 9, -1, 10_001]
     assert 3 in ids and 20_001 not in ids
-    assert IdMap(ids.to_array()).indices(probe, missing="mask").tolist() == \
-        [12_999, 9, -1, 10_001]
+    assert IdMap(ids.to_array()).indices(probe, missing="mask").tolist() == [12_999, 9, -1, 10_001]

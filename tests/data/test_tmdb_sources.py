@@ -48,24 +48,60 @@ def real(shared_data, name):
 
 # --- TMDB 5000 ----------------------------------------------------------------------------
 
-TMDB5000_HEADER = ("budget,genres,id,keywords,original_language,overview,release_date,title,"
-                   "vote_average,vote_count\n")
+TMDB5000_HEADER = (
+    "budget,genres,id,keywords,original_language,overview,release_date,title,"
+    "vote_average,vote_count\n"
+)
 
 
-def tmdb5000_row(movie_id, title, genres, keywords, date="2009-12-10", language="en",
-                 overview="A story.", votes="100", average="7.2") -> str:
-    return ",".join([
-        "1000", csv_cell(genres), str(movie_id), csv_cell(keywords), language,
-        csv_cell(overview), date, csv_cell(title), average, votes]) + "\n"
+def tmdb5000_row(
+    movie_id,
+    title,
+    genres,
+    keywords,
+    date="2009-12-10",
+    language="en",
+    overview="A story.",
+    votes="100",
+    average="7.2",
+) -> str:
+    return (
+        ",".join(
+            [
+                "1000",
+                csv_cell(genres),
+                str(movie_id),
+                csv_cell(keywords),
+                language,
+                csv_cell(overview),
+                date,
+                csv_cell(title),
+                average,
+                votes,
+            ]
+        )
+        + "\n"
+    )
 
 
 def test_tmdb5000_movies_without_credits(tmp_path):
     genres = json.dumps(records("Action", "Science Fiction"))
-    write(tmp_path, "tmdb_5000_movies.csv", TMDB5000_HEADER
-          + tmdb5000_row(19995, "Avatar", genres, json.dumps(records("space", "alien")))
-          + tmdb5000_row(285, "Pirates", "[]", '[{"id": 1, "name": "ocean"', date="")
-          + tmdb5000_row(206647, " Spectre ", json.dumps(records("Action")), "[]",
-                         language="fr", votes="", average=""))
+    write(
+        tmp_path,
+        "tmdb_5000_movies.csv",
+        TMDB5000_HEADER
+        + tmdb5000_row(19995, "Avatar", genres, json.dumps(records("space", "alien")))
+        + tmdb5000_row(285, "Pirates", "[]", '[{"id": 1, "name": "ocean"', date="")
+        + tmdb5000_row(
+            206647,
+            " Spectre ",
+            json.dumps(records("Action")),
+            "[]",
+            language="fr",
+            votes="",
+            average="",
+        ),
+    )
     dataset = load_path(tmp_path)
     assert dataset.source_format == "tmdb-5000"
     assert dataset.scale is None and len(dataset.ratings) == 0
@@ -90,17 +126,32 @@ def test_tmdb5000_movies_without_credits(tmp_path):
 
 def test_tmdb5000_with_credits_and_duplicates(tmp_path):
     genres = json.dumps(records("Drama"))
-    write(tmp_path, "tmdb_5000_movies.csv", TMDB5000_HEADER
-          + tmdb5000_row(10, "One", genres, "[]")
-          + tmdb5000_row(20, "Two", genres, "[]")
-          + tmdb5000_row(10, "One again", genres, "[]"))
-    cast = json.dumps([{"cast_id": i, "character": "X", "name": n, "order": i}
-                       for i, n in enumerate(["Ann", "Bob", "Cy", "Dee"])])
-    crew = json.dumps([{"job": "Director", "name": "Lana"}, {"job": "Writer", "name": "Wes"},
-                       {"job": "Director", "name": "Lilly"}])
-    write(tmp_path, "tmdb_5000_credits.csv", "movie_id,title,cast,crew\n"
-          f"10,One,{csv_cell(cast)},{csv_cell(crew)}\n"
-          "20,Two,not json,[]\n")
+    write(
+        tmp_path,
+        "tmdb_5000_movies.csv",
+        TMDB5000_HEADER
+        + tmdb5000_row(10, "One", genres, "[]")
+        + tmdb5000_row(20, "Two", genres, "[]")
+        + tmdb5000_row(10, "One again", genres, "[]"),
+    )
+    cast = json.dumps(
+        [
+            {"cast_id": i, "character": "X", "name": n, "order": i}
+            for i, n in enumerate(["Ann", "Bob", "Cy", "Dee"])
+        ]
+    )
+    crew = json.dumps(
+        [
+            {"job": "Director", "name": "Lana"},
+            {"job": "Writer", "name": "Wes"},
+            {"job": "Director", "name": "Lilly"},
+        ]
+    )
+    write(
+        tmp_path,
+        "tmdb_5000_credits.csv",
+        f"movie_id,title,cast,crew\n10,One,{csv_cell(cast)},{csv_cell(crew)}\n20,Two,not json,[]\n",
+    )
     dataset = tmdb5000.load(FileSet.scan(tmp_path), "t")
     catalog = dataset.catalog.set_index("movie_id")
     assert len(catalog) == 2 and catalog.loc[10, "title"] == "One"
@@ -127,14 +178,40 @@ def test_tmdb5000_missing_columns_are_named(tmp_path):
 
 # --- The Movies Dataset -------------------------------------------------------------------
 
-META_HEADER = ("adult,genres,id,imdb_id,original_language,overview,release_date,title,"
-               "vote_average,vote_count\n")
+META_HEADER = (
+    "adult,genres,id,imdb_id,original_language,overview,release_date,title,"
+    "vote_average,vote_count\n"
+)
 
 
-def meta_row(movie_id, imdb, title, genres="[]", date="1995-10-30", language="en",
-             overview="Plot.", votes="10.0", average="7.7") -> str:
-    return ",".join(["False", csv_cell(genres), str(movie_id), imdb, language,
-                     csv_cell(overview), date, csv_cell(title), average, votes]) + "\n"
+def meta_row(
+    movie_id,
+    imdb,
+    title,
+    genres="[]",
+    date="1995-10-30",
+    language="en",
+    overview="Plot.",
+    votes="10.0",
+    average="7.7",
+) -> str:
+    return (
+        ",".join(
+            [
+                "False",
+                csv_cell(genres),
+                str(movie_id),
+                imdb,
+                language,
+                csv_cell(overview),
+                date,
+                csv_cell(title),
+                average,
+                votes,
+            ]
+        )
+        + "\n"
+    )
 
 
 def credits_row(movie_id, cast, crew) -> str:
@@ -143,39 +220,64 @@ def credits_row(movie_id, cast, crew) -> str:
 
 def movies_dataset_folder(folder):
     genres = repr(records("Animation", "Comedy"))
-    write(folder, "movies_metadata.csv", META_HEADER
-          + meta_row(862, "tt0114709", "Toy Story", genres)
-          + meta_row(8844, "tt0113497", "Jumanji", "[{'id': 1, 'name': 'Adventure'")
-          + meta_row("1997-08-20", "tt0000001", "Shifted row")
-          + meta_row(999, "tt0999999", "Only in TMDB"))
-    toy_cast = [{"cast_id": 1, "character": "Woody (voice)", "name": "Tom Hanks", "order": 0},
-                {"cast_id": 2, "character": "Buzz {Lightyear}", "name": "Tim Allen", "order": 1},
-                {"cast_id": 3, "character": "Mr. Potato Head", "name": "Don Rickles",
-                 "order": 2},
-                {"cast_id": 4, "character": "Slinky", "name": "Jim Varney", "order": 3}]
-    toy_crew = [{"department": "Writing", "job": "Screenplay", "name": "Joss Whedon"},
-                {"department": "Directing", "job": "Director", "name": "John Lasseter"}]
-    jumanji_cast = [{"character": "Alan", "name": "Robin Williams", "order": 0},
-                    {"character": "Judy", "name": "Kirsten Dunst", "order": 1},
-                    {"character": "Peter", "name": "Bradley Pierce", "order": 2},
-                    {"character": "Sarah", "name": "Bonnie Hunt", "order": 3}]
-    jumanji_crew = [{"job": "Director", "name": "Joe Johnston"},
-                    {"job": "Director", "name": "Pat O'Brien"}]
-    write(folder, "credits.csv", "cast,crew,id\n"
-          + credits_row(862, toy_cast, toy_crew)
-          + credits_row(8844, jumanji_cast, jumanji_crew)
-          + "\"[{'name': 'Cut off'\",[],999\n")
+    write(
+        folder,
+        "movies_metadata.csv",
+        META_HEADER
+        + meta_row(862, "tt0114709", "Toy Story", genres)
+        + meta_row(8844, "tt0113497", "Jumanji", "[{'id': 1, 'name': 'Adventure'")
+        + meta_row("1997-08-20", "tt0000001", "Shifted row")
+        + meta_row(999, "tt0999999", "Only in TMDB"),
+    )
+    toy_cast = [
+        {"cast_id": 1, "character": "Woody (voice)", "name": "Tom Hanks", "order": 0},
+        {"cast_id": 2, "character": "Buzz {Lightyear}", "name": "Tim Allen", "order": 1},
+        {"cast_id": 3, "character": "Mr. Potato Head", "name": "Don Rickles", "order": 2},
+        {"cast_id": 4, "character": "Slinky", "name": "Jim Varney", "order": 3},
+    ]
+    toy_crew = [
+        {"department": "Writing", "job": "Screenplay", "name": "Joss Whedon"},
+        {"department": "Directing", "job": "Director", "name": "John Lasseter"},
+    ]
+    jumanji_cast = [
+        {"character": "Alan", "name": "Robin Williams", "order": 0},
+        {"character": "Judy", "name": "Kirsten Dunst", "order": 1},
+        {"character": "Peter", "name": "Bradley Pierce", "order": 2},
+        {"character": "Sarah", "name": "Bonnie Hunt", "order": 3},
+    ]
+    jumanji_crew = [
+        {"job": "Director", "name": "Joe Johnston"},
+        {"job": "Director", "name": "Pat O'Brien"},
+    ]
+    write(
+        folder,
+        "credits.csv",
+        "cast,crew,id\n"
+        + credits_row(862, toy_cast, toy_crew)
+        + credits_row(8844, jumanji_cast, jumanji_crew)
+        + "\"[{'name': 'Cut off'\",[],999\n",
+    )
     keywords = repr(records("jealousy", "toy", "based on children's book"))
-    write(folder, "keywords.csv", "id,keywords\n"
-          f"862,{csv_cell(keywords)}\n"
-          "8844,\"[{'id': 1, 'name': __import__('os').getcwd()}]\"\n"
-          "862,[]\n")
-    write(folder, "links.csv", "movieId,imdbId,tmdbId\r\n1,0114709,862\r\n2,0113497,8844\r\n"
-          "3,0113228,\r\n")
-    write(folder, "links_small.csv", "movieId,imdbId,tmdbId\n1,0114709,862\n7502,0185906,"
-          "331214\n")
-    write(folder, "ratings_small.csv", "userId,movieId,rating,timestamp\n1,1,2.5,1260759144\n"
-          "1,2,3.0,1260759179\n2,7502,4.5,1260759185\n2,1,7.0,1260759190\n")
+    write(
+        folder,
+        "keywords.csv",
+        "id,keywords\n"
+        f"862,{csv_cell(keywords)}\n"
+        "8844,\"[{'id': 1, 'name': __import__('os').getcwd()}]\"\n"
+        "862,[]\n",
+    )
+    write(
+        folder,
+        "links.csv",
+        "movieId,imdbId,tmdbId\r\n1,0114709,862\r\n2,0113497,8844\r\n3,0113228,\r\n",
+    )
+    write(folder, "links_small.csv", "movieId,imdbId,tmdbId\n1,0114709,862\n7502,0185906,331214\n")
+    write(
+        folder,
+        "ratings_small.csv",
+        "userId,movieId,rating,timestamp\n1,1,2.5,1260759144\n"
+        "1,2,3.0,1260759179\n2,7502,4.5,1260759185\n2,1,7.0,1260759190\n",
+    )
     return folder
 
 
@@ -186,8 +288,12 @@ def test_movies_dataset_full_copy(tmp_path):
     catalog = dataset.catalog.set_index("movie_id")
     assert sorted(catalog.index) == [1, 2, 3, 7502]  # keyed by MovieLens id; 999 has no link
     toy = catalog.loc[1]
-    assert (toy["title"], toy["year"], toy["tmdb_id"], toy["imdb_id"]) == \
-        ("Toy Story", 1995, 862, 114709)
+    assert (toy["title"], toy["year"], toy["tmdb_id"], toy["imdb_id"]) == (
+        "Toy Story",
+        1995,
+        862,
+        114709,
+    )
     assert toy["genres"] == ["Animation", "Comedy"]
     assert toy["cast"] == ["Tom Hanks", "Tim Allen", "Don Rickles"]
     assert toy["director"] == ["John Lasseter"]
@@ -203,8 +309,7 @@ def test_movies_dataset_full_copy(tmp_path):
     text = notes(dataset)
     assert "skipped 1 row(s) whose id is not an integer id (e.g. '1997-08-20')" in text
     assert "movies_metadata.csv: emptied 1 genres cell(s)" in text
-    assert "keywords.csv: emptied 1 keywords cell(s) that are not a readable list (line 3)" \
-        in text
+    assert "keywords.csv: emptied 1 keywords cell(s) that are not a readable list (line 3)" in text
     assert "dropped 1 duplicate keywords row(s)" in text
     assert "credits.csv: emptied 1 cast cell(s) that are not a readable list (line 4)" in text
     assert "added 1 movie(s) found only in links_small.csv" in text
@@ -248,12 +353,15 @@ def test_movies_dataset_matches_any_of_its_files(tmp_path):
     assert not movies_dataset.matches(FileSet.scan(tmp_path / "other"))
 
 
-@pytest.mark.parametrize("cell", [
-    [{"name": "A", "job": "Director"}, {"name": "B {x}", "job": "Director"}],
-    [{"name": "Brace } in name", "job": "Director"}, {"name": "C", "job": "Writer"}],
-    [{"name": "O'Hara", "job": "Director", "note": "it's"}],
-    [{"name": "D", "job": "Director"}] * 5,
-])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        [{"name": "A", "job": "Director"}, {"name": "B {x}", "job": "Director"}],
+        [{"name": "Brace } in name", "job": "Director"}, {"name": "C", "job": "Writer"}],
+        [{"name": "O'Hara", "job": "Director", "note": "it's"}],
+        [{"name": "D", "job": "Director"}] * 5,
+    ],
+)
 def test_credit_shortcut_agrees_with_a_whole_parse(cell):
     text = repr(cell)
     whole = [r["name"] for r in ast.literal_eval(text) if r["job"] == "Director"]
@@ -264,19 +372,25 @@ def test_credit_shortcut_agrees_with_a_whole_parse(cell):
 
 # --- TMDb 10k -----------------------------------------------------------------------------
 
-TMDB10K_HEADER = ("id,imdb_id,popularity,original_title,cast,director,keywords,overview,genres,"
-                  "release_date,vote_count,vote_average,release_year\n")
+TMDB10K_HEADER = (
+    "id,imdb_id,popularity,original_title,cast,director,keywords,overview,genres,"
+    "release_date,vote_count,vote_average,release_year\n"
+)
 
 
 def test_tmdb10k_pipes_duplicates_and_mojibake(tmp_path):
-    write(tmp_path, "tmdb-movies.csv", TMDB10K_HEADER
-          + "135397,tt0369610,32.9,Jurassic World,Chris Pratt|Bryce Dallas Howard|Irrfan Khan|"
-            "Vincent D'Onofrio,Colin Trevorrow,monster|dna,\"Twenty-two years later, â€œa "
-            "parkâ€.\",Action|Science Fiction,6/9/15,5562,6.5,2015\n"
-          + "42194,,0.01,TEKKEN,,Dwight H. Little|Ann Doe,,,Crime,3/20/10,110,5,2010\r\n"
-          + "11,tt0076759,12.0,Star Wars,Mark Hamill,Alejandro GonzÃ¡lez IÃ±Ã¡rritu,,,"
-            "Adventure,3/20/77,4428,7.9,1977\n"
-          + "42194,,0.01,TEKKEN,,Dwight H. Little,,,Crime,3/20/10,110,5,2010\n")
+    write(
+        tmp_path,
+        "tmdb-movies.csv",
+        TMDB10K_HEADER
+        + "135397,tt0369610,32.9,Jurassic World,Chris Pratt|Bryce Dallas Howard|Irrfan Khan|"
+        "Vincent D'Onofrio,Colin Trevorrow,monster|dna,\"Twenty-two years later, â€œa "
+        'parkâ€.",Action|Science Fiction,6/9/15,5562,6.5,2015\n'
+        + "42194,,0.01,TEKKEN,,Dwight H. Little|Ann Doe,,,Crime,3/20/10,110,5,2010\r\n"
+        + "11,tt0076759,12.0,Star Wars,Mark Hamill,Alejandro GonzÃ¡lez IÃ±Ã¡rritu,,,"
+        "Adventure,3/20/77,4428,7.9,1977\n"
+        + "42194,,0.01,TEKKEN,,Dwight H. Little,,,Crime,3/20/10,110,5,2010\n",
+    )
     dataset = load_path(tmp_path)
     assert dataset.source_format == "tmdb-10k"
     catalog = dataset.catalog.set_index("movie_id")
@@ -302,25 +416,33 @@ def test_tmdb10k_empty_file_names_the_file(tmp_path):
 
 # --- IMDB 5000 ----------------------------------------------------------------------------
 
-IMDB_HEADER = ("color,director_name,actor_2_name,genres,actor_1_name,movie_title,"
-               "num_voted_users,actor_3_name,plot_keywords,movie_imdb_link,language,title_year,"
-               "imdb_score\r\n")
+IMDB_HEADER = (
+    "color,director_name,actor_2_name,genres,actor_1_name,movie_title,"
+    "num_voted_users,actor_3_name,plot_keywords,movie_imdb_link,language,title_year,"
+    "imdb_score\r\n"
+)
 NBSP = "\u00a0"
 
 
 def imdb_row(tt, title, director="James Cameron", year="2009", language="English") -> str:
-    return (f"Color,{director},Joel David Moore,Action|Adventure,CCH Pounder,{title}{NBSP},"
-            f"886204,Wes Studi,avatar|future,http://www.imdb.com/title/{tt}/?ref_=fn_tt_tt_1,"
-            f"{language},{year},7.9\r\n")
+    return (
+        f"Color,{director},Joel David Moore,Action|Adventure,CCH Pounder,{title}{NBSP},"
+        f"886204,Wes Studi,avatar|future,http://www.imdb.com/title/{tt}/?ref_=fn_tt_tt_1,"
+        f"{language},{year},7.9\r\n"
+    )
 
 
 def test_imdb5000_ids_titles_duplicates(tmp_path):
-    write(tmp_path, "movie_metadata.csv", IMDB_HEADER
-          + imdb_row("tt0499549", "Avatar")
-          + imdb_row("tt0449088", "Pirates", director="", year="", language="Cantonese")
-          + imdb_row("tt0499549", "Avatar")
-          + imdb_row("nolink", "Broken")
-          + imdb_row("tt5289954", "Star Wars", language="Aboriginal"))
+    write(
+        tmp_path,
+        "movie_metadata.csv",
+        IMDB_HEADER
+        + imdb_row("tt0499549", "Avatar")
+        + imdb_row("tt0449088", "Pirates", director="", year="", language="Cantonese")
+        + imdb_row("tt0499549", "Avatar")
+        + imdb_row("nolink", "Broken")
+        + imdb_row("tt5289954", "Star Wars", language="Aboriginal"),
+    )
     dataset = load_path(tmp_path)
     assert dataset.source_format == "imdb-5000"
     catalog = dataset.catalog.set_index("movie_id")
@@ -347,10 +469,10 @@ def test_imdb5000_empty_file_names_the_file(tmp_path):
 
 
 def test_imdb_numbers_read_every_spelling():
-    values = pd.Series(["tt0114709", "0114709", "http://www.imdb.com/title/tt0499549/?ref_=fn_tt",
-                        "", None, "n/a"])
-    assert common.imdb_numbers(values).tolist() == [114709, 114709, 499549, pd.NA, pd.NA,
-                                                      pd.NA]
+    values = pd.Series(
+        ["tt0114709", "0114709", "http://www.imdb.com/title/tt0499549/?ref_=fn_tt", "", None, "n/a"]
+    )
+    assert common.imdb_numbers(values).tolist() == [114709, 114709, 499549, pd.NA, pd.NA, pd.NA]
 
 
 # --- the real copies ----------------------------------------------------------------------

@@ -14,8 +14,9 @@ from tests.models.conformance import checkerboard
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    data = load_path(shared_dataset("ml-100k-recbole"), "ml-100k",
-                     extra=[shared_dataset("ml-1m") / "movies.dat"])
+    data = load_path(
+        shared_dataset("ml-100k-recbole"), "ml-100k", extra=[shared_dataset("ml-1m") / "movies.dat"]
+    )
     return Engine(data, Home(tmp_path_factory.mktemp("home")))
 
 
@@ -68,8 +69,12 @@ def test_the_default_is_the_hybrid_and_collaborative_neighbours_are_not(tmp_path
     assert engine.serving_model() == "hybrid" and engine._collab_name() == COLLAB_MODEL
     marker = engine.home.models / engine.dataset.name / "DEFAULT"
     marker.parent.mkdir(parents=True)
-    for name, collab in (("content-kg", COLLAB_MODEL), ("ease", "ease"), ("mf", "mf"),
-                         ("chart", COLLAB_MODEL)):
+    for name, collab in (
+        ("content-kg", COLLAB_MODEL),
+        ("ease", "ease"),
+        ("mf", "mf"),
+        ("chart", COLLAB_MODEL),
+    ):
         marker.write_text(name)
         assert engine._collab_name() == collab
 
@@ -122,7 +127,8 @@ def test_similar_hybrid_fuses_content_and_collab(engine):
     assert hybrid.movies[0].title == "Aliens"  # first in both lists
     both = {m.movie_id for m in content.movies} | {m.movie_id for m in collab.movies}
     assert {m.movie_id for m in hybrid.movies} <= both | {
-        m.movie_id for m in engine.similar("Alien", by="content", k=100).movies}
+        m.movie_id for m in engine.similar("Alien", by="content", k=100).movies
+    }
     with pytest.raises(NoMatchError, match="content, collab or hybrid"):
         engine.similar("Alien", by="magic")
 

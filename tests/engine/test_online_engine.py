@@ -36,8 +36,12 @@ def test_a_rating_is_stored_and_folded_in_at_once(engine):
     assert result.folded_in and result.seq == 1 and result.fold_in_ms < 1000
     after = engine.recommend(1, k=5)
     assert top not in [m.movie_id for m in after.movies]  # now seen
-    assert engine.online().store.user_ratings(1)[1][list(
-        engine.online().store.user_ratings(1)[0]).index(top)] == 1
+    assert (
+        engine.online().store.user_ratings(1)[1][
+            list(engine.online().store.user_ratings(1)[0]).index(top)
+        ]
+        == 1
+    )
 
 
 def test_a_new_user_gets_factors_from_their_first_ratings(engine):
@@ -95,8 +99,9 @@ def test_retrain_after_enough_ratings_publishes_and_swaps(dataset, tmp_path):
     engine = Engine.open(home, "ml-100k", policy=RetrainPolicy(after_ratings=3))
     engine.train("als")
     serving = engine.model("als")
-    results = [engine.rate(6000, title, 5, background=False)
-               for title in ("Alien", "Aliens", "Heat")]
+    results = [
+        engine.rate(6000, title, 5, background=False) for title in ("Alien", "Aliens", "Heat")
+    ]
     assert [r.retrain for r in results] == ["", "", "ran"]
     versions = engine.versions("als").list()
     assert len(versions) == 2 and versions[-1].current
@@ -124,16 +129,20 @@ def test_a_failed_retrain_keeps_the_old_model_serving(engine, monkeypatch):
 
 def test_rate_then_recommend_from_the_command_line(tmp_path):
     home = tmp_path / "home"
-    movierec("data", "import", str(shared_dataset("ml-100k-recbole")), "--name", "ml-100k",
-             home=home)
+    movierec(
+        "data", "import", str(shared_dataset("ml-100k-recbole")), "--name", "ml-100k", home=home
+    )
     movierec("train", "--model", "als", home=home)
     out = movierec("rate", "--user", "8000", "Alien", "5", "--json", home=home).stdout
     assert '"folded_in": true' in out
     movierec("rate", "--user", "8000", "Aliens", "5", home=home)
     result = movierec("recommend", "--user", "8000", "-k", "3", "--json", home=home)
     assert '"model": "als"' in result.stdout and "because you rated Alien" in result.stdout
-    other = json.loads(movierec("recommend", "--user", "8000", "--model", "mf", "-k", "3",
-                                "--json", home=home).stdout)  # folded into mf on first use
+    other = json.loads(
+        movierec(
+            "recommend", "--user", "8000", "--model", "mf", "-k", "3", "--json", home=home
+        ).stdout
+    )  # folded into mf on first use
     assert other["model"] == "mf" and len(other["movies"]) == 3
     assert all(HONEST.match(m["reason"]) for m in other["movies"])
     assert "--model" in movierec("recommend", "--help", home=home).stdout

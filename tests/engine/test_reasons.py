@@ -17,6 +17,7 @@ from tests.engine.wording import BECAUSE, HONEST
 
 # --- on real data: every film named is among its pick's nearest ---------------------------------
 
+
 @pytest.fixture(scope="module")
 def engine():
     return Engine(load_path(shared_dataset("ml-100k-recbole"), "ml-100k"))
@@ -45,8 +46,9 @@ def test_every_named_film_is_among_the_picks_nearest_neighbours(engine, name):
     model = engine.model(name)
     every = np.array(model.movies.ids)
     named = 0
-    newcomer = pd.DataFrame({"user_id": NEWCOMER[0], "movie_id": NEWCOMER[1],
-                             "rating": NEWCOMER[2]})
+    newcomer = pd.DataFrame(
+        {"user_id": NEWCOMER[0], "movie_id": NEWCOMER[1], "rating": NEWCOMER[2]}
+    )
     ratings = pd.concat([engine.dataset.ratings, newcomer], ignore_index=True)
     for user, picks, reasons in _answers(engine, name):
         assert len(reasons) == len(picks) == 10
@@ -59,8 +61,10 @@ def test_every_named_film_is_among_the_picks_nearest_neighbours(engine, name):
                 continue
             named += 1
             # titles repeat (two Cape Fears): one of the user's films so named, so rated, is near
-            sources = rated.loc[(rated["title"] == found.group(1))
-                                & (rated["rating"] == float(found.group(2))), "movie_id"]
+            sources = rated.loc[
+                (rated["title"] == found.group(1)) & (rated["rating"] == float(found.group(2))),
+                "movie_id",
+            ]
             row = model.pair_similarity(np.array([movie_id]), every)[0]
             row[every == movie_id] = -np.inf  # a movie is not its own neighbour
             nearest = every[np.argsort(-row, kind="stable")[:REASON_NEIGHBOURS]]
@@ -94,15 +98,29 @@ def _small() -> Dataset:
     rows += [(u, HIT, 5.0) for u in range(11, 101)]
     rows += [(u, SCIFI, 4.0) for u in range(11, 41)]
     rows += [(11, OBSCURE, 1.0)]
-    genres = {X: ["Adventure"], Y: ["Adventure"], PAIRED: ["Drama"], SCIFI: ["Sci-Fi"],
-              HIT: ["Comedy"], OBSCURE: ["Horror"], 7: ["Sci-Fi"], 8: ["Sci-Fi"]}
+    genres = {
+        X: ["Adventure"],
+        Y: ["Adventure"],
+        PAIRED: ["Drama"],
+        SCIFI: ["Sci-Fi"],
+        HIT: ["Comedy"],
+        OBSCURE: ["Horror"],
+        7: ["Sci-Fi"],
+        8: ["Sci-Fi"],
+    }
     ids = list(range(1, 81))
-    catalog = pd.DataFrame({"movie_id": ids, "title": [f"Film {m}" for m in ids],
-                            "year": [1990] * len(ids),
-                            "genres": [genres.get(m, ["Documentary"]) for m in ids]})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": ids,
+            "title": [f"Film {m}" for m in ids],
+            "year": [1990] * len(ids),
+            "genres": [genres.get(m, ["Documentary"]) for m in ids],
+        }
+    )
     users, movies, ratings = zip(*rows, strict=True)
-    frame = pd.DataFrame({"user_id": users, "movie_id": movies, "rating": ratings,
-                          "timestamp": np.arange(len(rows))})
+    frame = pd.DataFrame(
+        {"user_id": users, "movie_id": movies, "rating": ratings, "timestamp": np.arange(len(rows))}
+    )
     return Dataset("small", catalog, frame, scale=RatingScale(1, 5, 1))
 
 
@@ -139,12 +157,13 @@ def test_each_fallback_says_what_holds(small):
     ]
 
 
-@pytest.mark.parametrize(("above", "named"), [(REASON_NEIGHBOURS - 1, True),
-                                              (REASON_NEIGHBOURS, False)])
+@pytest.mark.parametrize(
+    ("above", "named"), [(REASON_NEIGHBOURS - 1, True), (REASON_NEIGHBOURS, False)]
+)
 def test_a_liked_film_is_named_only_among_the_nearest(small, above, named):
     similarity = FLAT.copy()
     row = similarity[HIT - 1]
-    row[FILLERS[0] - 1:FILLERS[0] - 1 + above] = 0.9  # this many films nearer than X
+    row[FILLERS[0] - 1 : FILLERS[0] - 1 + above] = 0.9  # this many films nearer than X
     row[X - 1] = 0.5
     reason = small.explain(Fixed(similarity), ME, HISTORY, np.array([HIT]))[0]
     assert (reason == "because you rated Film 1 5★") is named, reason
@@ -152,7 +171,7 @@ def test_a_liked_film_is_named_only_among_the_nearest(small, above, named):
 
 def test_ties_count_against_the_named_film(small):
     similarity = FLAT.copy()
-    similarity[HIT - 1, FILLERS[0] - 1:] = 0.5
+    similarity[HIT - 1, FILLERS[0] - 1 :] = 0.5
     similarity[HIT - 1, X - 1] = 0.5  # as near as 72 fillers: not among the nearest 50
     reason = small.explain(Fixed(similarity), ME, HISTORY, np.array([HIT]))[0]
     assert not reason.startswith("because")

@@ -8,6 +8,7 @@ HONEST = re.compile(
     r"|well rated in .+, which you rate highly"
     r"|(popular and well rated|popular|well rated|a lesser-known pick) "
     r"\(\d[\d,]* votes?, \d+\.\d★ average\)"
-    r"|a new pick: no votes yet)$")
+    r"|a new pick: no votes yet)$"
+)
 
 BECAUSE = re.compile(r"^because you rated (.+) (\d+(?:\.\d+)?)★$")

@@ -37,8 +37,9 @@ def app(monkeypatch):
 
 
 def invoke(app, home, *args):
-    return CliRunner().invoke(app, ["evaluate", "--dataset", "toy", "--home", str(home.root),
-                                    "--quiet", *args])
+    return CliRunner().invoke(
+        app, ["evaluate", "--dataset", "toy", "--home", str(home.root), "--quiet", *args]
+    )
 
 
 def test_json_is_one_document(app, home):
@@ -51,8 +52,9 @@ def test_json_is_one_document(app, home):
 
 
 def test_table_has_mean_and_std_per_metric(app, home):
-    result = invoke(app, home, "--models", "test-bias", "--split", "user-holdout",
-                    "--relevance", "all")
+    result = invoke(
+        app, home, "--models", "test-bias", "--split", "user-holdout", "--relevance", "all"
+    )
     assert result.exit_code == 0, result.output
     assert "rmse" in result.stdout and "ndcg" in result.stdout and "±" in result.stdout
     assert "fit s" in result.stdout and "relevant ≥ all" in result.stdout
@@ -90,26 +92,55 @@ def test_real_process(home):
     assert wired() and "mf" in registry.names()
     env = {**os.environ, "MOVIEREC_HOME": str(home.root), "MOVIEREC_NO_PROGRESS": "1"}
     command = [sys.executable, "-m", "movierec", "evaluate", "--dataset", "toy"]
-    result = subprocess.run([*command, "--models", "mf", "--cv", "2", "--json"],
-                            capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [*command, "--models", "mf", "--cv", "2", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)  # stdout is one JSON document and nothing else
     assert document["models"][0]["model"] == "mf"
-    bad = subprocess.run([*command, "--models", "nope"], capture_output=True, text=True,
-                         env=env, timeout=300)
+    bad = subprocess.run(
+        [*command, "--models", "nope"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert bad.returncode == 1 and "known models:" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 
 def test_cold_users_table_and_the_note_naming_models_that_do_not_apply(app, home):
-    result = invoke(app, home, "--models", "chart,test-bias", "--split", "cold-users",
-                    "--fraction", "0.3", "--n-profile", "2", "-k", "5")
+    result = invoke(
+        app,
+        home,
+        "--models",
+        "chart,test-bias",
+        "--split",
+        "cold-users",
+        "--fraction",
+        "0.3",
+        "--n-profile",
+        "2",
+        "-k",
+        "5",
+    )
     assert result.exit_code == 0, result.output
     assert "cold-users" in result.stdout and "fold-in s" in result.stdout
     assert "—" in result.stdout  # test-bias has no figures there
     assert "not applicable on cold-users: test-bias" in result.stderr
-    document = json.loads(invoke(app, home, "--models", "chart,test-bias", "--split",
-                                 "cold-users", "--n-profile", "0", "--json").stdout)
+    document = json.loads(
+        invoke(
+            app,
+            home,
+            "--models",
+            "chart,test-bias",
+            "--split",
+            "cold-users",
+            "--n-profile",
+            "0",
+            "--json",
+        ).stdout
+    )
     chart, bias = document["models"]
     assert chart["not_applicable"] is None and "ndcg" in chart["summary"]
     assert bias["not_applicable"] and bias["summary"] == {}

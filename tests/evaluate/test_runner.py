@@ -40,15 +40,26 @@ def data():
 
 def test_kfold_evaluation_fits_each_model_on_each_fold(data):
     ticks = []
-    result = evaluate(data, ["bias", "popular"], cv=3, k=5, factory=factory,
-                      progress=ticks.append)
+    result = evaluate(data, ["bias", "popular"], cv=3, k=5, factory=factory, progress=ticks.append)
     assert ticks[-1] == pytest.approx(1.0) and len(ticks) == 2 * 3 * 2
     bias, popular = result.models
     assert len(bias.folds) == len(popular.folds) == 3 == len(result.folds)
     assert bias.predicts_ratings and not popular.predicts_ratings
     summary = bias.summary()
-    for name in ("rmse", "mae", "precision", "recall", "ndcg", "map", "hit_rate", "coverage",
-                 "popularity", "fit_seconds", "predict_seconds", "recommend_seconds"):
+    for name in (
+        "rmse",
+        "mae",
+        "precision",
+        "recall",
+        "ndcg",
+        "map",
+        "hit_rate",
+        "coverage",
+        "popularity",
+        "fit_seconds",
+        "predict_seconds",
+        "recommend_seconds",
+    ):
         assert math.isfinite(summary[name]["mean"]) and summary[name]["std"] >= 0, name
     assert "rmse" not in popular.summary() and "ndcg" in popular.summary()
     values = [fold["rmse"] for fold in bias.folds]
@@ -63,16 +74,18 @@ def test_figures_equal_a_hand_run_of_the_first_fold(data):
     part = next(kfold(data, 3, seed=4))
     model = BiasModel().fit(part.train)
     train = part.train.ratings
-    known = part.test[part.test["user_id"].isin(train["user_id"])
-                      & part.test["movie_id"].isin(train["movie_id"])]
+    known = part.test[
+        part.test["user_id"].isin(train["user_id"]) & part.test["movie_id"].isin(train["movie_id"])
+    ]
     predicted = model.predict(known["user_id"].to_numpy(), known["movie_id"].to_numpy())
     fold = result.models[0].folds[0]
     assert fold["rmse"] == pytest.approx(metrics.rmse(known["rating"].to_numpy(), predicted))
     users = np.unique(part.test["user_id"])
     lists = [model.recommend(int(u), 5).movie_ids for u in users]
     recommended, lengths = metrics.stack_rankings(lists, 5)
-    ranking = metrics.ranking_scores(users, recommended, lengths,
-                                     metrics.relevant_items(part.test, 3.0), 5)
+    ranking = metrics.ranking_scores(
+        users, recommended, lengths, metrics.relevant_items(part.test, 3.0), 5
+    )
     assert fold["ndcg"] == pytest.approx(ranking.means()["ndcg"])
     assert result.folds[0]["skipped_users"] == ranking.skipped_users
 
@@ -132,8 +145,16 @@ def registry_or_bias(name: str) -> Recommender:
 
 @pytest.fixture(scope="module")
 def cold_result(data):
-    return evaluate(data, ["chart", "als", "bias"], split="cold-users", fraction=0.25,
-                    n_profile=3, k=5, seed=1, factory=registry_or_bias)
+    return evaluate(
+        data,
+        ["chart", "als", "bias"],
+        split="cold-users",
+        fraction=0.25,
+        n_profile=3,
+        k=5,
+        seed=1,
+        factory=registry_or_bias,
+    )
 
 
 def test_cold_users_are_folded_into_online_models_and_the_rest_are_not_applicable(cold_result):
@@ -144,8 +165,15 @@ def test_cold_users_are_folded_into_online_models_and_the_rest_are_not_applicabl
     assert bias.to_json()["not_applicable"] == bias.not_applicable
     for model in (chart, als):
         summary = model.summary()
-        for name in ("ndcg", "precision", "hit_rate", "coverage", "fit_seconds",
-                     "fold_in_seconds", "recommend_seconds"):
+        for name in (
+            "ndcg",
+            "precision",
+            "hit_rate",
+            "coverage",
+            "fit_seconds",
+            "fold_in_seconds",
+            "recommend_seconds",
+        ):
             assert math.isfinite(summary[name]["mean"]), (model.name, name)
     assert "rmse" in als.summary() and "rmse" not in chart.summary()
     (fold,) = cold_result.folds
@@ -165,8 +193,9 @@ def test_cold_figures_equal_a_hand_run(data, cold_result):
     for user, ranked in zip(users, lists, strict=True):  # the profile is excluded
         assert not set(ranked) & set(part.profile["movie_id"][part.profile["user_id"] == user])
     recommended, lengths = metrics.stack_rankings(lists, 5)
-    ranking = metrics.ranking_scores(users, recommended, lengths,
-                                     metrics.relevant_items(part.test, 4.0), 5)
+    ranking = metrics.ranking_scores(
+        users, recommended, lengths, metrics.relevant_items(part.test, 4.0), 5
+    )
     fold = cold_result.models[0].folds[0]
     assert fold["ndcg"] == pytest.approx(ranking.means()["ndcg"])
 
@@ -190,8 +219,10 @@ def test_cold_users_on_ml100k_chart_and_als_rank_sanely():
     data = load_path(shared_dataset("ml-100k-recbole"))
     result = evaluate(data, ["chart", "als"], split="cold-users", n_profile=5)
     chart, als = (m.summary() for m in result.models)
-    print(f"ml-100k cold users ndcg@10: chart {chart['ndcg']['mean']:.4f}, "
-          f"als {als['ndcg']['mean']:.4f}; als rmse {als['rmse']['mean']:.4f}")
+    print(
+        f"ml-100k cold users ndcg@10: chart {chart['ndcg']['mean']:.4f}, "
+        f"als {als['ndcg']['mean']:.4f}; als rmse {als['rmse']['mean']:.4f}"
+    )
     assert 0.2 < chart["ndcg"]["mean"] < 0.6 and 0.05 < als["ndcg"]["mean"] < 0.6
     assert 0.9 < als["rmse"]["mean"] < 1.2
     assert result.folds[0]["cold_users"] == round(0.2 * data.ratings["user_id"].nunique())

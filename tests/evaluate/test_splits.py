@@ -93,8 +93,9 @@ def test_user_temporal_leaves_each_users_last_ratings_out(data):
     first_test = part.test.groupby("user_id")["timestamp"].min()
     assert (first_test > last_train.reindex(first_test.index)).all()
     counts = data.ratings.groupby("user_id").size()
-    assert (part.test.groupby("user_id").size() == np.minimum(2, counts - 1)
-            .reindex(first_test.index)).all()
+    assert (
+        part.test.groupby("user_id").size() == np.minimum(2, counts - 1).reindex(first_test.index)
+    ).all()
 
 
 def test_user_temporal_breaks_timestamp_ties_by_row_order():
@@ -132,8 +133,12 @@ def test_unknown_test_users_and_movies_are_counted(data):
     train_users = set(part.train.ratings["user_id"])
     train_movies = set(part.train.ratings["movie_id"])
     assert counts["unknown_user"] == (~part.test["user_id"].isin(train_users)).sum()
-    assert counts["unknown_movie"] == (part.test["user_id"].isin(train_users)
-                                       & ~part.test["movie_id"].isin(train_movies)).sum()
+    assert (
+        counts["unknown_movie"]
+        == (
+            part.test["user_id"].isin(train_users) & ~part.test["movie_id"].isin(train_movies)
+        ).sum()
+    )
 
 
 # --- cold users -----------------------------------------------------------------------------
@@ -166,8 +171,9 @@ def test_cold_profiles_break_time_ties_by_row_and_are_random_without_time():
     (part,) = cold_users(data, 0.2, n_profile=2, seed=0)
     rows = data.ratings.reset_index().groupby("user_id")["index"].apply(lambda r: r.iloc[:2])
     cold = set(part.profile["user_id"])
-    assert keys(part.profile) == keys(data.ratings.loc[
-        [r for (u, _), r in rows.items() if u in cold]])
+    assert keys(part.profile) == keys(
+        data.ratings.loc[[r for (u, _), r in rows.items() if u in cold]]
+    )
     data.ratings["timestamp"] = 0  # no time at all: a seeded random profile
     (first,) = cold_users(data, 0.2, n_profile=2, seed=0)
     (again,) = cold_users(data, 0.2, n_profile=2, seed=0)

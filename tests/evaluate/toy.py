@@ -26,8 +26,9 @@ class BiasModel(RatingPredictor):
         self.movie_votes = np.bincount(matrix.col, minlength=n_movies).astype(np.float64)
         self.movie_bias = movie_sum / (self.movie_votes + 5.0)
         residual = residual - self.movie_bias[matrix.col]
-        self.user_bias = (np.bincount(matrix.row, residual, n_users)
-                          / (np.bincount(matrix.row, minlength=n_users) + 5.0))
+        self.user_bias = np.bincount(matrix.row, residual, n_users) / (
+            np.bincount(matrix.row, minlength=n_users) + 5.0
+        )
         return self
 
     def _predict(self, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
@@ -40,8 +41,12 @@ class BiasModel(RatingPredictor):
         return -np.abs(self.movie_bias - self.movie_bias[movie])
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"movie_bias": self.movie_bias, "user_bias": self.user_bias,
-                "movie_votes": self.movie_votes, "global_mean": np.array([self.global_mean])}
+        return {
+            "movie_bias": self.movie_bias,
+            "user_bias": self.user_bias,
+            "movie_votes": self.movie_votes,
+            "global_mean": np.array([self.global_mean]),
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.movie_bias, self.user_bias = arrays["movie_bias"], arrays["user_bias"]
@@ -49,8 +54,9 @@ class BiasModel(RatingPredictor):
         self.global_mean = float(arrays["global_mean"][0])
 
 
-def random_dataset(n_users: int = 30, n_movies: int = 40, density: float = 0.3,
-                   seed: int = 0, name: str = "toy") -> Dataset:
+def random_dataset(
+    n_users: int = 30, n_movies: int = 40, density: float = 0.3, seed: int = 0, name: str = "toy"
+) -> Dataset:
     """Random 1–5 star ratings with a planted movie quality, and distinct timestamps."""
     rng = np.random.default_rng(seed)
     mask = rng.random((n_users, n_movies)) < density
@@ -58,11 +64,21 @@ def random_dataset(n_users: int = 30, n_movies: int = 40, density: float = 0.3,
     users, movies = np.nonzero(mask)
     quality = rng.normal(0, 1, n_movies)
     stars = np.clip(np.round(3 + quality[movies] + rng.normal(0, 0.8, len(users))), 1, 5)
-    ratings = pd.DataFrame({"user_id": users + 1, "movie_id": movies + 100, "rating": stars,
-                            "timestamp": rng.permutation(len(users)) + 1_000_000})
+    ratings = pd.DataFrame(
+        {
+            "user_id": users + 1,
+            "movie_id": movies + 100,
+            "rating": stars,
+            "timestamp": rng.permutation(len(users)) + 1_000_000,
+        }
+    )
     ratings = ratings.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    catalog = pd.DataFrame({"movie_id": np.arange(n_movies) + 100,
-                            "title": [f"Movie {m}" for m in range(n_movies)],
-                            "year": 1990 + np.arange(n_movies) % 20,
-                            "genres": [["Drama"] for _ in range(n_movies)]})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": np.arange(n_movies) + 100,
+            "title": [f"Movie {m}" for m in range(n_movies)],
+            "year": 1990 + np.arange(n_movies) % 20,
+            "genres": [["Drama"] for _ in range(n_movies)],
+        }
+    )
     return Dataset(name, catalog, ratings, None, FIVE_STARS, "test")

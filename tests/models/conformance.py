@@ -46,20 +46,31 @@ def checkerboard() -> Dataset:
             users.append(100 + u)
             movies.append(1000 + m)
             ratings.append(float(rng.choice([4, 5]) if liked else rng.choice([1, 2])))
-    catalog = pd.DataFrame({
-        "movie_id": 1000 + np.arange(2 * GROUP),
-        "title": [f"{'Alpha' if m < GROUP else 'Beta'} film {m}" for m in range(2 * GROUP)],
-        "year": [1990 + m for m in range(2 * GROUP)],
-        "genres": [["Comedy"] if m < GROUP else ["Horror"] for m in range(2 * GROUP)],
-        "overview": [f"a funny alpha story number {m}" if m < GROUP else
-                     f"a scary beta story number {m}" for m in range(2 * GROUP)],
-        "cast": [["Alpha Actor"] if m < GROUP else ["Beta Actor"] for m in range(2 * GROUP)],
-        "director": [["Alpha Director"] if m < GROUP else ["Beta Director"]
-                     for m in range(2 * GROUP)],
-        "keywords": [["alpha"] if m < GROUP else ["beta"] for m in range(2 * GROUP)],
-    })
-    frame = pd.DataFrame({"user_id": users, "movie_id": movies, "rating": ratings,
-                          "timestamp": np.arange(len(users))})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": 1000 + np.arange(2 * GROUP),
+            "title": [f"{'Alpha' if m < GROUP else 'Beta'} film {m}" for m in range(2 * GROUP)],
+            "year": [1990 + m for m in range(2 * GROUP)],
+            "genres": [["Comedy"] if m < GROUP else ["Horror"] for m in range(2 * GROUP)],
+            "overview": [
+                f"a funny alpha story number {m}" if m < GROUP else f"a scary beta story number {m}"
+                for m in range(2 * GROUP)
+            ],
+            "cast": [["Alpha Actor"] if m < GROUP else ["Beta Actor"] for m in range(2 * GROUP)],
+            "director": [
+                ["Alpha Director"] if m < GROUP else ["Beta Director"] for m in range(2 * GROUP)
+            ],
+            "keywords": [["alpha"] if m < GROUP else ["beta"] for m in range(2 * GROUP)],
+        }
+    )
+    frame = pd.DataFrame(
+        {
+            "user_id": users,
+            "movie_id": movies,
+            "rating": ratings,
+            "timestamp": np.arange(len(users)),
+        }
+    )
     return Dataset("checkerboard", catalog, frame, None, FIVE_STARS, "test")
 
 
@@ -192,8 +203,10 @@ class RecommenderContract:
     def test_same_seed_same_output(self, fitted):
         again = self.make_model().fit(self.make_data())
         for u in (100, 107):
-            a, b = fitted.recommend(u, k=5, exclude_seen=False), again.recommend(
-                u, k=5, exclude_seen=False)
+            a, b = (
+                fitted.recommend(u, k=5, exclude_seen=False),
+                again.recommend(u, k=5, exclude_seen=False),
+            )
             np.testing.assert_array_equal(a.movie_ids, b.movie_ids)
             np.testing.assert_allclose(a.scores, b.scores, rtol=1e-6, atol=1e-9)
 
@@ -208,8 +221,11 @@ class RecommenderContract:
         a, b = fitted.similar_movies(1003, k=5), loaded.similar_movies(1003, k=5)
         np.testing.assert_allclose(a.scores, b.scores, atol=1e-6)
         if fitted.predicts_ratings:
-            np.testing.assert_allclose(fitted.predict([100, 101], [1000, 1007]),
-                                       loaded.predict([100, 101], [1000, 1007]), atol=1e-6)
+            np.testing.assert_allclose(
+                fitted.predict([100, 101], [1000, 1007]),
+                loaded.predict([100, 101], [1000, 1007]),
+                atol=1e-6,
+            )
 
     def test_batch_predictions_equal_single_ones(self, fitted):
         if not fitted.predicts_ratings:
@@ -231,8 +247,11 @@ class RecommenderContract:
     def test_fold_in_of_a_withheld_user_ranks_as_training_with_them(self, fitted):
         data = self.make_data()
         ratings = data.ratings
-        model = self.online_model(dataclasses.replace(
-            data, ratings=ratings[ratings["user_id"] != 100].reset_index(drop=True)))
+        model = self.online_model(
+            dataclasses.replace(
+                data, ratings=ratings[ratings["user_id"] != 100].reset_index(drop=True)
+            )
+        )
         with pytest.raises(UnknownUserError):
             model.recommend(100)
         history = ratings[ratings["user_id"] == 100].sample(frac=1.0, random_state=1)
@@ -262,8 +281,9 @@ class RecommenderContract:
             np.testing.assert_allclose(after, before, atol=1e-4)
         assert np.corrcoef(before, after)[0, 1] > 0.9, (before, after)
         assert model.recommend(103, k=1).movie_ids[0] == 1003
-        model.fold_in_user(103, history["movie_id"].to_numpy()[::-1],
-                           history["rating"].to_numpy()[::-1])
+        model.fold_in_user(
+            103, history["movie_id"].to_numpy()[::-1], history["rating"].to_numpy()[::-1]
+        )
         np.testing.assert_allclose(scores(), after, atol=1e-9)  # idempotent, whatever the order
 
     def test_fold_in_of_a_new_movie_makes_it_recommendable(self):
@@ -296,8 +316,10 @@ class RecommenderContract:
             model.fold_in_user(777, [999_999], [4.0])
         with pytest.raises(UnknownUserError):
             model.fold_in_movie(1000, [100, 999_999], [4.0, 5.0])
-        for call, ids_name in ((model.fold_in_user, "movie_ids"),
-                               (model.fold_in_movie, "user_ids")):
+        for call, ids_name in (
+            (model.fold_in_user, "movie_ids"),
+            (model.fold_in_movie, "user_ids"),
+        ):
             known = [1000, 1001] if ids_name == "movie_ids" else [100, 101]
             target = 100 if ids_name == "movie_ids" else 1000
             with pytest.raises(ValueError, match=ids_name):
@@ -338,9 +360,11 @@ class RecommenderContract:
             b = loaded.recommend(user, k=20, exclude_seen=False)
             np.testing.assert_array_equal(a.movie_ids, b.movie_ids)
             np.testing.assert_allclose(a.scores, b.scores, atol=1e-6)
-            np.testing.assert_array_equal(model.recommend(user, k=20).movie_ids,
-                                          loaded.recommend(user, k=20).movie_ids)
-        np.testing.assert_array_equal(model.similar_movies(2000, k=5).movie_ids,
-                                      loaded.similar_movies(2000, k=5).movie_ids)
+            np.testing.assert_array_equal(
+                model.recommend(user, k=20).movie_ids, loaded.recommend(user, k=20).movie_ids
+            )
+        np.testing.assert_array_equal(
+            model.similar_movies(2000, k=5).movie_ids, loaded.similar_movies(2000, k=5).movie_ids
+        )
         loaded.fold_in_user(501, [2000], [5.0])  # a loaded model keeps folding in
         assert 501 in loaded.users and 501 not in model.users

@@ -17,8 +17,15 @@ SMALL = {"n_factors": 8, "n_iterations": 10}
 
 class TestALS(RecommenderContract):
     model_class = ALS
-    bad_params = [{"n_factors": 0}, {"n_iterations": 0}, {"reg": -1}, {"reg_bias": -0.5},
-                  {"scale_reg": 1}, {"init_std": float("inf")}, {"shrink_votes": -2}]
+    bad_params = [
+        {"n_factors": 0},
+        {"n_iterations": 0},
+        {"reg": -1},
+        {"reg_bias": -0.5},
+        {"scale_reg": 1},
+        {"init_std": float("inf")},
+        {"shrink_votes": -2},
+    ]
 
     def make_model(self, **overrides):
         return ALS(**{**SMALL, **overrides})
@@ -27,13 +34,18 @@ class TestALS(RecommenderContract):
 def planted(n_users=120, n_movies=90, rank=3, density=0.4, noise=0.1, seed=0):
     """Ratings from μ + b_u + b_i + U·Vᵀ + noise; returns (train, held-out pairs)."""
     rng = np.random.default_rng(seed)
-    full = (3.0 + rng.normal(0, 0.3, (n_users, 1)) + rng.normal(0, 0.3, (1, n_movies))
-            + rng.normal(0, 0.6, (n_users, rank)) @ rng.normal(0, 0.6, (rank, n_movies))
-            + rng.normal(0, noise, (n_users, n_movies)))
+    full = (
+        3.0
+        + rng.normal(0, 0.3, (n_users, 1))
+        + rng.normal(0, 0.3, (1, n_movies))
+        + rng.normal(0, 0.6, (n_users, rank)) @ rng.normal(0, 0.6, (rank, n_movies))
+        + rng.normal(0, noise, (n_users, n_movies))
+    )
     observed = rng.random((n_users, n_movies)) < density
     u, m = np.nonzero(observed)
-    train = pd.DataFrame({"user_id": u + 1, "movie_id": m + 1, "rating": full[u, m],
-                          "timestamp": 0})
+    train = pd.DataFrame(
+        {"user_id": u + 1, "movie_id": m + 1, "rating": full[u, m], "timestamp": 0}
+    )
     catalog = pd.DataFrame({"movie_id": np.arange(1, n_movies + 1), "title": "x"})
     data = Dataset("planted", catalog, train, None, None, "test")
     hu, hm = np.nonzero(~observed)
@@ -55,8 +67,9 @@ def test_stored_user_factors_are_exactly_the_one_user_solve():
     for user_id in (1, 17, 120):
         user = model.users.index(user_id)
         rated = data.ratings[data.ratings["user_id"] == user_id]
-        vector, bias = model._solve_user(model.movies.indices(rated["movie_id"]),
-                                         rated["rating"].to_numpy())
+        vector, bias = model._solve_user(
+            model.movies.indices(rated["movie_id"]), rated["rating"].to_numpy()
+        )
         np.testing.assert_allclose(vector, model.user_factors[user], atol=1e-6)
         assert bias == pytest.approx(float(model.user_bias[user]), abs=1e-6)
 
@@ -70,13 +83,18 @@ def test_more_sweeps_never_raise_the_training_objective():
         u = model.users.indices(ratings["user_id"])
         m = model.movies.indices(ratings["movie_id"])
         nu, nm = np.bincount(u), np.bincount(m)
-        penalty = 0.1 * (np.sum(nu * (np.sum(model.user_factors ** 2, 1) + model.user_bias ** 2))
-                         + np.sum(nm * (np.sum(model.item_factors ** 2, 1)
-                                        + model.item_bias ** 2)))
+        penalty = 0.1 * (
+            np.sum(nu * (np.sum(model.user_factors**2, 1) + model.user_bias**2))
+            + np.sum(nm * (np.sum(model.item_factors**2, 1) + model.item_bias**2))
+        )
         return float(np.sum((ratings["rating"].to_numpy() - fitted) ** 2) + penalty)
 
-    values = [objective(ALS(n_factors=3, n_iterations=n, reg=0.1, reg_bias=None, scale_reg=True)
-                        .fit(data)) for n in (1, 3, 9)]
+    values = [
+        objective(
+            ALS(n_factors=3, n_iterations=n, reg=0.1, reg_bias=None, scale_reg=True).fit(data)
+        )
+        for n in (1, 3, 9)
+    ]
     assert values[0] >= values[1] - 1e-6 >= values[2] - 2e-6
 
 
@@ -109,7 +127,8 @@ def test_most_appreciated_follows_item_biases_and_skips_unrated_movies():
     ranking = model.most_appreciated(k=1000)
     assert 999 not in ranking.movie_ids and len(ranking) == 90
     np.testing.assert_array_equal(
-        ranking.movie_ids[:10], model.movies.ids[np.argsort(-model.item_bias, kind="stable")[:10]])
+        ranking.movie_ids[:10], model.movies.ids[np.argsort(-model.item_bias, kind="stable")[:10]]
+    )
 
 
 @pytest.mark.slow
@@ -118,8 +137,9 @@ def test_accuracy_on_ml100k():
     data = load_path(shared_dataset("ml-100k-recbole"))
     rows = np.random.default_rng(0).permutation(len(data.ratings))
     cut = len(rows) // 5
-    train = Dataset("train", data.catalog, data.ratings.iloc[np.sort(rows[cut:])], None,
-                    data.scale, "test")
+    train = Dataset(
+        "train", data.catalog, data.ratings.iloc[np.sort(rows[cut:])], None, data.scale, "test"
+    )
     test = data.ratings.iloc[rows[:cut]]
     test = test[test["user_id"].isin(train.ratings["user_id"])]
     model = ALS().fit(train)
@@ -141,8 +161,9 @@ def test_warm_start_keeps_the_factor_space():
     def mean_cosine(other):
         a = np.array([base.user_factors[base.users.index(int(u))] for u in new])
         b = np.array([other.user_factors[other.users.index(int(u))] for u in new])
-        return float(np.mean(np.sum(a * b, 1) / np.linalg.norm(a, axis=1)
-                             / np.linalg.norm(b, axis=1)))
+        return float(
+            np.mean(np.sum(a * b, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))
+        )
 
     cold = ALS().fit(data)
     warm = ALS().warm_start(base).fit(data)

@@ -20,8 +20,9 @@ from movierec.models.calibration import (
 @pytest.fixture
 def genres():
     # names sort to (Comedy, Drama); movie 30 has none; repeats and "" are ignored
-    return GenreMatrix.build(np.array([10, 20, 30, 40]),
-                             [["Drama", "Comedy"], ["Drama"], [], ["Comedy", "Comedy", ""]])
+    return GenreMatrix.build(
+        np.array([10, 20, 30, 40]), [["Drama", "Comedy"], ["Drama"], [], ["Comedy", "Comedy", ""]]
+    )
 
 
 def test_each_movie_splits_weight_one_over_its_genres(genres):
@@ -58,11 +59,13 @@ def test_kl_is_smoothed_toward_the_profile():
     expected = 0.75 * math.log(0.75 / 0.0075) + 0.25 * math.log(0.25 / 0.9925)
     assert kl_divergence(p, np.array([0.0, 1.0])) == pytest.approx(expected)
     # genres outside the profile do not count: q̃ = (0.505, 0.495) → ln(1/0.505)
-    assert kl_divergence(np.array([1.0, 0.0]), np.array([0.5, 0.5])) == \
-        pytest.approx(math.log(1 / 0.505))
+    assert kl_divergence(np.array([1.0, 0.0]), np.array([0.5, 0.5])) == pytest.approx(
+        math.log(1 / 0.505)
+    )
     assert kl_divergence(p, p) == pytest.approx(0.0)
-    np.testing.assert_allclose(kl_divergence(np.array([[1.0, 0], [0, 1.0]]),
-                                             np.array([1.0, 0])), [0, math.log(100)])
+    np.testing.assert_allclose(
+        kl_divergence(np.array([[1.0, 0], [0, 1.0]]), np.array([1.0, 0])), [0, math.log(100)]
+    )
 
 
 # A user who likes Drama and Comedy equally; the model's best three are dramas.

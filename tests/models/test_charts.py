@@ -19,12 +19,14 @@ from tests.conftest import shared_dataset
 
 
 def tiny() -> Dataset:
-    catalog = pd.DataFrame({
-        "movie_id": [1, 2, 3, 4],
-        "title": ["Loved by many", "Loved by two", "Fine", "Old comedy"],
-        "year": [1995, 1996, 1997, 1955],
-        "genres": [["Drama"], ["Drama"], ["Comedy"], ["Comedy"]],
-    })
+    catalog = pd.DataFrame(
+        {
+            "movie_id": [1, 2, 3, 4],
+            "title": ["Loved by many", "Loved by two", "Fine", "Old comedy"],
+            "year": [1995, 1996, 1997, 1955],
+            "genres": [["Drama"], ["Drama"], ["Comedy"], ["Comedy"]],
+        }
+    )
     rows = []
     for u in range(1, 41):  # 40 users
         rows.append((u, 1, 5.0 if u % 4 else 4.0))  # mean 4.75 over 40 votes
@@ -34,11 +36,14 @@ def tiny() -> Dataset:
     rows += [(1, 2, 5.0), (2, 2, 5.0)]  # two perfect votes
     ratings = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"])
     ratings["timestamp"] = 0
-    users = pd.DataFrame({"user_id": range(1, 41),
-                          "gender": ["F" if u % 2 else "M" for u in range(1, 41)],
-                          "age": [20 + u for u in range(1, 41)],
-                          "occupation": ["technician/engineer" if u < 30 else "writer"
-                                         for u in range(1, 41)]})
+    users = pd.DataFrame(
+        {
+            "user_id": range(1, 41),
+            "gender": ["F" if u % 2 else "M" for u in range(1, 41)],
+            "age": [20 + u for u in range(1, 41)],
+            "occupation": ["technician/engineer" if u < 30 else "writer" for u in range(1, 41)],
+        }
+    )
     return Dataset("tiny", catalog, ratings, users, FIVE_STARS, "test")
 
 
@@ -118,18 +123,30 @@ def test_tmdb_votes_need_the_columns():
         weighted_chart(tiny(), source="tmdb")
 
 
-@pytest.mark.parametrize(("text", "years"), [
-    ("1950-1959", (1950, 1959)), ("1950s", (1950, 1959)), ("1995", (1995, 1995)),
-    ("-1970", (None, 1970)), ("2000-", (2000, None)), ("1990..1999", (1990, 1999)),
-])
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("1950-1959", (1950, 1959)),
+        ("1950s", (1950, 1959)),
+        ("1995", (1995, 1995)),
+        ("-1970", (None, 1970)),
+        ("2000-", (2000, None)),
+        ("1990..1999", (1990, 1999)),
+    ],
+)
 def test_parse_years(text, years):
     assert parse_years(text) == years
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("1959-1950", "reversed"), ("fifties", "expected a range"), ("19-20", "expected a range"),
-    ("-", "expected a range"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1959-1950", "reversed"),
+        ("fifties", "expected a range"),
+        ("19-20", "expected a range"),
+        ("-", "expected a range"),
+    ],
+)
 def test_parse_years_rejects(text, message):
     with pytest.raises(ValueError, match=message):
         parse_years(text)
@@ -165,7 +182,9 @@ def test_ml100k_charts_by_genre_decade_and_segment():
     overall = weighted_chart(data)
     assert overall.entries[0].title == "Star Wars"
     noir = weighted_chart(data, filters=CatalogFilter.parse(genres="Film-Noir"), k=3)
-    assert all("Film-Noir" in data.catalog.set_index("movie_id").loc[e.movie_id, "genres"]
-               for e in noir.entries)
+    assert all(
+        "Film-Noir" in data.catalog.set_index("movie_id").loc[e.movie_id, "genres"]
+        for e in noir.entries
+    )
     women = weighted_chart(data, segment=Segment.parse("gender=F,age=25-34"))
     assert women.entries and women.entries[0].votes < overall.entries[0].votes

@@ -16,8 +16,14 @@ from movierec.models.textfeatures import feature_matrix, resolve_features, soup_
 from tests.conftest import shared_dataset
 from tests.models.conformance import GROUP, RecommenderContract, checkerboard
 
-BAD_PARAMS = [{"features": "bogus"}, {"min_df": 0}, {"max_features": 0}, {"top_cast": 0},
-              {"like_threshold": float("nan")}, {"idf": "yes"}]
+BAD_PARAMS = [
+    {"features": "bogus"},
+    {"min_df": 0},
+    {"max_features": 0},
+    {"top_cast": 0},
+    {"like_threshold": float("nan")},
+    {"idf": "yes"},
+]
 
 
 class TestSoup(RecommenderContract):
@@ -34,8 +40,9 @@ class TestSoup(RecommenderContract):
         before = model.recommend(103, k=2 * GROUP, exclude_seen=False)
         history = self.make_data().ratings.query("user_id == 103")
         for order in (slice(None), slice(None, None, -1)):  # idempotent, whatever the order
-            model.fold_in_user(103, history["movie_id"].to_numpy()[order],
-                               history["rating"].to_numpy()[order])
+            model.fold_in_user(
+                103, history["movie_id"].to_numpy()[order], history["rating"].to_numpy()[order]
+            )
             after = model.recommend(103, k=2 * GROUP, exclude_seen=False)
             np.testing.assert_array_equal(after.movie_ids, before.movie_ids)
             np.testing.assert_allclose(after.scores, before.scores, atol=1e-12)
@@ -54,8 +61,10 @@ class TestKnowledgeGraph(TestSoup):
     def make_data(self) -> Dataset:
         data = checkerboard()
         catalog = data.catalog.copy()
-        catalog["kg_tokens"] = [["actor:m.alpha", "genre:m.comedy"] if m < GROUP else
-                                ["actor:m.beta", "genre:m.horror"] for m in range(2 * GROUP)]
+        catalog["kg_tokens"] = [
+            ["actor:m.alpha", "genre:m.comedy"] if m < GROUP else ["actor:m.beta", "genre:m.horror"]
+            for m in range(2 * GROUP)
+        ]
         return data.with_catalog(catalog)
 
 
@@ -66,15 +75,25 @@ def random_dataset(n_movies: int = 400, n_users: int = 30, seed: int = 3) -> Dat
     """Random token sets over a small vocabulary: many ties, some movies with no tokens."""
     rng = np.random.default_rng(seed)
     vocabulary = [f"kw{i}" for i in range(60)]
-    keywords = [list(rng.choice(vocabulary, size=rng.integers(0, 6), replace=False))
-                for _ in range(n_movies)]
+    keywords = [
+        list(rng.choice(vocabulary, size=rng.integers(0, 6), replace=False))
+        for _ in range(n_movies)
+    ]
     keywords[5] = keywords[7] = []  # featureless movies
     keywords[11] = keywords[12] = ["kw1", "kw2", "kw3"]  # exact duplicates: a true tie
-    catalog = pd.DataFrame({"movie_id": 10 * np.arange(n_movies) + 1,
-                            "title": [f"m{i}" for i in range(n_movies)],
-                            "genres": [[] for _ in range(n_movies)], "keywords": keywords})
-    rows = [(u, m, float(rng.integers(1, 6))) for u in range(n_users)
-            for m in rng.choice(n_movies, size=rng.integers(1, 40), replace=False)]
+    catalog = pd.DataFrame(
+        {
+            "movie_id": 10 * np.arange(n_movies) + 1,
+            "title": [f"m{i}" for i in range(n_movies)],
+            "genres": [[] for _ in range(n_movies)],
+            "keywords": keywords,
+        }
+    )
+    rows = [
+        (u, m, float(rng.integers(1, 6)))
+        for u in range(n_users)
+        for m in rng.choice(n_movies, size=rng.integers(1, 40), replace=False)
+    ]
     ratings = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"])
     ratings["movie_id"] = 10 * ratings["movie_id"] + 1
     ratings["timestamp"] = 0
@@ -158,7 +177,7 @@ def test_featureless_movies_score_zero_after_every_real_match(random_model):
     ranking = model.similar_movies(121, k=1000)  # movie 12, twin of movie 11
     assert ranking.movie_ids[0] == 111 and ranking.scores[0] == pytest.approx(1.0)
     positive = ranking.scores > 0
-    assert not positive[np.flatnonzero(~positive)[0]:].any()  # zeros come last
+    assert not positive[np.flatnonzero(~positive)[0] :].any()  # zeros come last
     zero_ids = ranking.movie_ids[~positive]
     assert {51, 71} <= set(zero_ids) and list(zero_ids) == sorted(zero_ids)
     assert not model.has_features(51) and model.has_features(121)
@@ -198,13 +217,15 @@ def test_auto_picks_the_richest_features_and_remembers_them(tmp_path):
     data = checkerboard()
     catalog = data.catalog
     assert resolve_features("auto", catalog) == "soup"
-    assert resolve_features("auto", catalog.drop(columns=["cast", "director", "keywords"])) \
-        == "tfidf"
+    assert (
+        resolve_features("auto", catalog.drop(columns=["cast", "director", "keywords"])) == "tfidf"
+    )
     assert resolve_features("auto", catalog[["movie_id", "title", "genres"]]) == "soup"
     with_kg = catalog.assign(kg_tokens=[["actor:x"]] * len(catalog))
     assert resolve_features("auto", with_kg) == "kg"
     sparse_text = catalog[["movie_id", "title", "genres"]].assign(
-        overview=["words here"] + [""] * (len(catalog) - 1))
+        overview=["words here"] + [""] * (len(catalog) - 1)
+    )
     assert resolve_features("auto", sparse_text) == "soup"  # genres cover more than the text
     model = ContentRecommender().fit(data)
     assert model.features == "soup" and model.config.features == "auto"
@@ -224,15 +245,29 @@ def test_missing_columns_are_named():
 
 
 def test_soup_is_the_kaggle_recipe():
-    catalog = pd.DataFrame({
-        "movie_id": [1], "genres": [["Science Fiction"]], "director": [["Ridley Scott"]],
-        "cast": [["Sigourney Weaver", "Tom Skerritt", "Veronica Cartwright", "Harry Dean Stanton"]],
-        "keywords": [["alien", "space ship"]]})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": [1],
+            "genres": [["Science Fiction"]],
+            "director": [["Ridley Scott"]],
+            "cast": [
+                ["Sigourney Weaver", "Tom Skerritt", "Veronica Cartwright", "Harry Dean Stanton"]
+            ],
+            "keywords": [["alien", "space ship"]],
+        }
+    )
     (tokens,) = soup_documents(catalog, top_cast=3)
-    assert tokens == ["sigourneyweaver", "tomskerritt", "veronicacartwright", "ridleyscott",
-                      "alien", "spaceship", "sciencefiction"]
+    assert tokens == [
+        "sigourneyweaver",
+        "tomskerritt",
+        "veronicacartwright",
+        "ridleyscott",
+        "alien",
+        "spaceship",
+        "sciencefiction",
+    ]
     matrix = feature_matrix("soup", catalog)
-    assert matrix.shape == (1, 7) and np.isclose((matrix.data ** 2).sum(), 1.0)
+    assert matrix.shape == (1, 7) and np.isclose((matrix.data**2).sum(), 1.0)
 
 
 def test_profile_falls_back_to_the_users_best_ratings():
@@ -241,7 +276,8 @@ def test_profile_falls_back_to_the_users_best_ratings():
     mine = grumpy["user_id"] == 100
     grumpy.loc[mine, "rating"] = np.where(grumpy.loc[mine, "rating"] >= 4, 3.0, 1.0)  # none ≥ 4
     model = ContentRecommender(features="soup").fit(
-        Dataset("grumpy", data.catalog, grumpy, None, FIVE_STARS, "test"))
+        Dataset("grumpy", data.catalog, grumpy, None, FIVE_STARS, "test")
+    )
     assert model.recommend(100, k=1).movie_ids[0] == 1000  # best-rated are still group A
     strict = ContentRecommender(features="soup", like_threshold=5.0).fit(data)
     assert strict.recommend(100, k=1).movie_ids[0] == 1000
@@ -273,8 +309,9 @@ def one_id(catalog: pd.DataFrame, title: str) -> int:
     return int(movie_id)
 
 
-def assert_series_and_sequels(model: ContentRecommender, catalog: pd.DataFrame,
-                              share: float) -> None:
+def assert_series_and_sequels(
+    model: ContentRecommender, catalog: pd.DataFrame, share: float
+) -> None:
     """Star Trek films' neighbours are mostly Star Trek; sequels find their prequels."""
     trek = ids_titled(catalog, "Star Trek")
     assert len(trek) >= 8
@@ -323,10 +360,14 @@ def kg_series_neighbours(data: Dataset) -> None:
     trek = ids_titled(catalog, "Star Trek")
     khan = model.similar_movies(one_id(catalog, "Star Trek: The Wrath of Khan"), k=5)
     assert np.isin(khan.movie_ids, list(trek)).mean() >= 0.8, khan
-    for title, sequel in (("The Godfather", "The Godfather: Part II"), ("Alien", "Aliens"),
-                          ("Die Hard 2", "Die Hard")):
-        assert one_id(catalog, sequel) in model.similar_movies(one_id(catalog, title), k=3)\
-            .movie_ids, title
+    for title, sequel in (
+        ("The Godfather", "The Godfather: Part II"),
+        ("Alien", "Aliens"),
+        ("Die Hard 2", "Die Hard"),
+    ):
+        assert (
+            one_id(catalog, sequel) in model.similar_movies(one_id(catalog, title), k=3).movie_ids
+        ), title
 
 
 @pytest.mark.slow
@@ -334,8 +375,9 @@ def test_ml_100k_kg_neighbours_are_the_series():
     """RecBole's links hold ML-1M ids; the loader re-links them through ML-1M's movies.dat."""
     from movierec.data.sources import load_path
 
-    data = load_path(shared_dataset("ml-100k-recbole"),
-                     extra=[shared_dataset("ml-1m") / "movies.dat"])
+    data = load_path(
+        shared_dataset("ml-100k-recbole"), extra=[shared_dataset("ml-1m") / "movies.dat"]
+    )
     kg_series_neighbours(data)
 
 

@@ -57,14 +57,22 @@ def genres_of(engine, answer):
 
 
 def test_texts_hold_what_the_catalog_knows():
-    catalog = pd.DataFrame({
-        "movie_id": [1, 2, 3], "title": ["Heat", None, None], "year": [1995, None, None],
-        "genres": [["Crime", "Thriller"], [], []],
-        "overview": ["A thief and a detective.", None, None],
-        "keywords": [["heist", "los angeles"], ["ocean"], []], "tags": ["slow burn", None, None]})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": [1, 2, 3],
+            "title": ["Heat", None, None],
+            "year": [1995, None, None],
+            "genres": [["Crime", "Thriller"], [], []],
+            "overview": ["A thief and a detective.", None, None],
+            "keywords": [["heist", "los angeles"], ["ocean"], []],
+            "tags": ["slow burn", None, None],
+        }
+    )
     texts = movie_texts(catalog)
-    assert texts[0] == ("Heat (1995). Crime, Thriller. A thief and a detective. Keywords: heist, "
-                        "los angeles. Tags: slow burn.")
+    assert texts[0] == (
+        "Heat (1995). Crime, Thriller. A thief and a detective. Keywords: heist, "
+        "los angeles. Tags: slow burn."
+    )
     assert texts[1] == "Keywords: ocean." and texts[2] == ""
 
 
@@ -86,14 +94,13 @@ def test_a_documentary_query_finds_documentaries(engine):
 
 
 def test_meaning_not_words(engine):
-    """"space battles" shares no word with "Sci-Fi" or "War", yet finds them."""
+    """ "space battles" shares no word with "Sci-Fi" or "War", yet finds them."""
     answer = engine.find("space battles", k=5)
     assert sum("Sci-Fi" in g for g in genres_of(engine, answer)) >= 4
 
 
 def test_filters_combine(engine):
-    answer = engine.find("a funny film", genres="Romance", years="1990-1995", min_rating=3.5,
-                         k=10)
+    answer = engine.find("a funny film", genres="Romance", years="1990-1995", min_rating=3.5, k=10)
     assert answer.movies
     well_rated = set(engine.candidates(min_rating=3.5).tolist())
     for row in answer.movies:
@@ -118,15 +125,18 @@ def test_save_load_round_trip(engine, tmp_path):
     index.save(tmp_path / "description")
     manifest = json.loads((tmp_path / "description" / "manifest.json").read_text())
     assert manifest["backend"] == "sentence" and manifest["dimension"] == 384
-    loaded = DescriptionIndex.load(tmp_path / "description", index.encoder,
-                                   expected_hash=index.digest)
+    loaded = DescriptionIndex.load(
+        tmp_path / "description", index.encoder, expected_hash=index.digest
+    )
     assert loaded is not None
     np.testing.assert_array_equal(np.asarray(loaded.vectors), index.vectors)
     a, b = index.query("a western", 10), loaded.query("a western", 10)
     assert a.movie_ids.tolist() == b.movie_ids.tolist()
     np.testing.assert_allclose(a.scores, b.scores, atol=1e-6)
-    assert DescriptionIndex.load(tmp_path / "description", index.encoder,
-                                 expected_hash="0" * 16) is None
+    assert (
+        DescriptionIndex.load(tmp_path / "description", index.encoder, expected_hash="0" * 16)
+        is None
+    )
 
 
 def test_a_stale_index_is_rebuilt(ml100k, sentence_encoder, tmp_path):
@@ -161,14 +171,17 @@ def test_tfidf_asked_for_has_no_note(ml100k):
     assert open_index(ml100k.catalog, None, DescriptionConfig(backend="tfidf"))[1]
 
 
-@pytest.mark.parametrize(("kwargs", "error", "field"), [
-    ({"query": "   "}, InvalidValueError, "q"),
-    ({"query": "x" * 501}, InvalidValueError, "q"),
-    ({"query": "comedy", "k": 0}, InvalidValueError, "k"),
-    ({"query": "comedy", "backend": "magic"}, InvalidValueError, "backend"),
-    ({"query": "comedy", "years": "abc"}, ValueError, None),
-    ({"query": "comedy", "genres": "Cartoons"}, NoMatchError, None),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "field"),
+    [
+        ({"query": "   "}, InvalidValueError, "q"),
+        ({"query": "x" * 501}, InvalidValueError, "q"),
+        ({"query": "comedy", "k": 0}, InvalidValueError, "k"),
+        ({"query": "comedy", "backend": "magic"}, InvalidValueError, "backend"),
+        ({"query": "comedy", "years": "abc"}, ValueError, None),
+        ({"query": "comedy", "genres": "Cartoons"}, NoMatchError, None),
+    ],
+)
 def test_bad_input_names_the_field(engine, kwargs, error, field):
     with pytest.raises(error) as raised:
         engine.find(**kwargs)

@@ -30,9 +30,17 @@ def all_scores(model: EASE, user_id: int) -> np.ndarray:
 def row_times_b(model: EASE, movie_ids, ratings) -> np.ndarray:
     """By hand: the feedback row of a history times B, by movie index (B as fitted)."""
     cfg = model.config
-    x = feedback_matrix(sp.csr_matrix((np.asarray(ratings, float), (
-        np.zeros(len(movie_ids), int), model.movies.indices(np.asarray(movie_ids)))),
-        shape=(1, len(model.movies))), cfg.weighting, cfg.like_threshold).toarray()[0]
+    x = feedback_matrix(
+        sp.csr_matrix(
+            (
+                np.asarray(ratings, float),
+                (np.zeros(len(movie_ids), int), model.movies.indices(np.asarray(movie_ids))),
+            ),
+            shape=(1, len(model.movies)),
+        ),
+        cfg.weighting,
+        cfg.like_threshold,
+    ).toarray()[0]
     scores = np.zeros(len(model.movies))
     scores[model._modelled] = x[model._modelled] @ model.weights.astype(np.float64)
     return scores
@@ -40,8 +48,13 @@ def row_times_b(model: EASE, movie_ids, ratings) -> np.ndarray:
 
 class TestEASEContract(RecommenderContract):
     model_class = EASE
-    bad_params = [{"l2": 0}, {"l2": float("inf")}, {"weighting": "counts"},
-                  {"like_threshold": float("nan")}, {"max_items": 0}]
+    bad_params = [
+        {"l2": 0},
+        {"l2": float("inf")},
+        {"weighting": "counts"},
+        {"like_threshold": float("nan")},
+        {"max_items": 0},
+    ]
 
     # Two of the contract's online checks are replaced below, each with what EASE does instead.
 
@@ -57,7 +70,8 @@ class TestEASEContract(RecommenderContract):
         data = self.make_data()
         ratings = data.ratings
         without = dataclasses.replace(
-            data, ratings=ratings[ratings["user_id"] != 100].reset_index(drop=True))
+            data, ratings=ratings[ratings["user_id"] != 100].reset_index(drop=True)
+        )
         history = ratings[ratings["user_id"] == 100].sample(frac=1.0, random_state=1)
         movies, values = history["movie_id"].to_numpy(), history["rating"].to_numpy()
         model = self.online_model(without)
@@ -65,8 +79,9 @@ class TestEASEContract(RecommenderContract):
             model.recommend(100)
         model.fold_in_user(100, movies, values)
         assert list(model.recommend(100, k=3).movie_ids) == [1000]  # all else is seen now
-        np.testing.assert_allclose(all_scores(model, 100), row_times_b(model, movies, values),
-                                   rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(
+            all_scores(model, 100), row_times_b(model, movies, values), rtol=1e-5, atol=1e-9
+        )
         liked = self.make_model(weighting="liked").fit(without)
         liked.fold_in_user(100, movies, values)
         trained = self.make_model(weighting="liked").fit(data)
@@ -88,8 +103,9 @@ class TestEASEContract(RecommenderContract):
         model.fold_in_user(103, movies[::-1], values[::-1])  # idempotent, whatever the order
         np.testing.assert_allclose(all_scores(model, 103), before, rtol=0, atol=1e-6)
         model.fold_in_user(103, [1003], [5.0])  # a changed history replaces the old one
-        np.testing.assert_allclose(all_scores(model, 103), row_times_b(model, [1003], [5.0]),
-                                   rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(
+            all_scores(model, 103), row_times_b(model, [1003], [5.0]), rtol=1e-5, atol=1e-9
+        )
         assert model.movie_votes[model.movies.index(1001)] == 10
         assert model.movie_votes[model.movies.index(1003)] == 12  # 103 had not rated it
 
@@ -124,11 +140,23 @@ class TestEASEContract(RecommenderContract):
 def random_dataset(seed: int, users: int = 60, movies: int = 30) -> Dataset:
     rng = np.random.default_rng(seed)
     u, m = np.nonzero(rng.random((users, movies)) < 0.3)
-    ratings = pd.DataFrame({"user_id": u + 1, "movie_id": m + 1,
-                            "rating": rng.integers(1, 6, len(u)).astype(float), "timestamp": 0})
+    ratings = pd.DataFrame(
+        {
+            "user_id": u + 1,
+            "movie_id": m + 1,
+            "rating": rng.integers(1, 6, len(u)).astype(float),
+            "timestamp": 0,
+        }
+    )
     ids = np.arange(1, movies + 3)  # two catalogue movies nobody rated
-    catalog = pd.DataFrame({"movie_id": ids, "title": [f"Movie {i}" for i in ids],
-                            "year": 2000, "genres": [["Drama"]] * len(ids)})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": ids,
+            "title": [f"Movie {i}" for i in ids],
+            "year": 2000,
+            "genres": [["Drama"]] * len(ids),
+        }
+    )
     return Dataset("random", catalog, ratings, None, FIVE_STARS, "test")
 
 
@@ -200,8 +228,11 @@ def test_max_items_models_the_most_rated_and_warns(caplog):
 
 # --- fold-ins ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("weighting", "max_items"), [("rating", 15_000), ("binary", 15_000),
-                                                      ("liked", 15_000), ("rating", 10)])
+
+@pytest.mark.parametrize(
+    ("weighting", "max_items"),
+    [("rating", 15_000), ("binary", 15_000), ("liked", 15_000), ("rating", 10)],
+)
 def test_fold_in_with_the_training_history_gives_the_training_scores(weighting, max_items):
     data = random_dataset(seed=5)
     model = EASE(weighting=weighting, l2=20.0, max_items=max_items).fit(data)
@@ -217,9 +248,12 @@ def test_fold_in_with_the_training_history_gives_the_training_scores(weighting, 
         np.testing.assert_allclose(all_scores(model, clone), before, rtol=0, atol=1e-6)
         order = rng.permutation(len(movies))
         model.fold_in_user(user_id, movies[order][:3], values[order][:3])
-        np.testing.assert_allclose(all_scores(model, user_id),
-                                   row_times_b(model, movies[order][:3], values[order][:3]),
-                                   rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(
+            all_scores(model, user_id),
+            row_times_b(model, movies[order][:3], values[order][:3]),
+            rtol=1e-5,
+            atol=1e-9,
+        )
     histories = {u: model._history(model.users.index(u))[0] for u in model.users.ids.tolist()}
     expected = np.bincount(np.concatenate(list(histories.values())), minlength=len(model.movies))
     np.testing.assert_array_equal(model.movie_votes, expected)  # votes follow every change
@@ -236,8 +270,9 @@ def test_folded_in_histories_keep_their_ratings_through_save_and_load(tmp_path):
         user = model.users.index(user_id)
         for a, b in zip(model._history(user), loaded._history(user), strict=True):
             np.testing.assert_array_equal(a, b)
-        np.testing.assert_allclose(all_scores(loaded, user_id), all_scores(model, user_id),
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            all_scores(loaded, user_id), all_scores(model, user_id), atol=1e-6
+        )
     np.testing.assert_array_equal(loaded.movie_votes, model.movie_votes)
     assert loaded.recommend(2, k=100, exclude_seen=True).movie_ids.tolist().count(500) == 0
 
@@ -254,13 +289,16 @@ def test_an_artifact_saved_before_fold_ins_loads_with_the_same_scores(tmp_path):
         for name, array in (("indptr", x.indptr), ("indices", x.indices), ("data", x.data)):
             np.save(folder / f"feedback_{name}.npy", array)
         manifest = json.loads((folder / "manifest.json").read_text())
-        manifest["arrays"] = sorted({*manifest["arrays"], "feedback_indptr", "feedback_indices",
-                                     "feedback_data"} - {"seen_ratings"})
+        manifest["arrays"] = sorted(
+            {*manifest["arrays"], "feedback_indptr", "feedback_indices", "feedback_data"}
+            - {"seen_ratings"}
+        )
         (folder / "manifest.json").write_text(json.dumps(manifest))
         loaded = EASE.load(folder)
         for user_id in (1, 30, 60):
-            np.testing.assert_allclose(all_scores(loaded, user_id), all_scores(model, user_id),
-                                       atol=1e-6)
+            np.testing.assert_allclose(
+                all_scores(loaded, user_id), all_scores(model, user_id), atol=1e-6
+            )
         loaded.fold_in_user(1, [2, 3], [5.0, 1.0])  # and it folds in
         model.fold_in_user(1, [2, 3], [5.0, 1.0])
         np.testing.assert_allclose(all_scores(loaded, 1), all_scores(model, 1), atol=1e-6)
@@ -268,13 +306,14 @@ def test_an_artifact_saved_before_fold_ins_loads_with_the_same_scores(tmp_path):
 
 # --- top-10 quality on real data ----------------------------------------------------------------
 
-def holdout_ndcg(split: Split, recommend: Callable[[int], np.ndarray], k: int = 10,
-                 relevance: float | None = 4.0) -> float:
+
+def holdout_ndcg(
+    split: Split, recommend: Callable[[int], np.ndarray], k: int = 10, relevance: float | None = 4.0
+) -> float:
     """Mean NDCG@k over the test users (relevant: held-out ratings ≥ ``relevance``)."""
     users = np.unique(split.test["user_id"].to_numpy())
     recommended, lengths = stack_rankings([recommend(int(u)) for u in users], k)
-    scores = ranking_scores(users, recommended, lengths,
-                            relevant_items(split.test, relevance), k)
+    scores = ranking_scores(users, recommended, lengths, relevant_items(split.test, relevance), k)
     return scores.means()["ndcg"]
 
 
@@ -283,8 +322,12 @@ def popularity_ndcg(split: Split, k: int = 10, relevance: float | None = 4.0) ->
     train = split.train.ratings
     ranked = train["movie_id"].value_counts().index.to_numpy()
     seen = train.groupby("user_id")["movie_id"].agg(set)
-    return holdout_ndcg(split, lambda u: np.array([m for m in ranked[:k + len(seen[u])]
-                                                   if m not in seen[u]][:k]), k, relevance)
+    return holdout_ndcg(
+        split,
+        lambda u: np.array([m for m in ranked[: k + len(seen[u])] if m not in seen[u]][:k]),
+        k,
+        relevance,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -308,8 +351,11 @@ def test_ml100k_new_users_folded_in_rank_as_well_as_trained_ones(ml100k_holdout)
     NDCG@10 0.390 folded in, 0.386 trained, 0.159 popularity)."""
     split, train = ml100k_holdout, ml100k_holdout.train.ratings
     cold = np.unique(split.test["user_id"])[::5]
-    model = EASE().fit(dataclasses.replace(
-        split.train, ratings=train[~train["user_id"].isin(cold)].reset_index(drop=True)))
+    model = EASE().fit(
+        dataclasses.replace(
+            split.train, ratings=train[~train["user_id"].isin(cold)].reset_index(drop=True)
+        )
+    )
     for user_id in cold.tolist():
         assert user_id not in model.users
         mine = train[train["user_id"] == user_id]

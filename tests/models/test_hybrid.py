@@ -14,14 +14,19 @@ from tests.models.conformance import RecommenderContract
 pytest.importorskip("torch", reason="the default hybrid includes the two-tower model")
 
 # small parts so the contract runs in seconds; the checkerboard has 12 users
-PARTS = {"parts": "ease,content,chart", "cold_users": 0.2, "cold_profile": 3,
-         "validation": 0.3}
+PARTS = {"parts": "ease,content,chart", "cold_users": 0.2, "cold_profile": 3, "validation": 0.3}
 
 
 class TestHybrid(RecommenderContract):
     model_class = Hybrid
-    bad_params = [{"parts": ""}, {"parts": "ease,ease"}, {"parts": "hybrid"},
-                  {"validation": 1.5}, {"cold_users": 0.9}, {"k": 0}]
+    bad_params = [
+        {"parts": ""},
+        {"parts": "ease,ease"},
+        {"parts": "hybrid"},
+        {"validation": 1.5},
+        {"cold_users": 0.9},
+        {"k": 0},
+    ]
 
     def make_model(self, **overrides):
         return Hybrid(**{**PARTS, **overrides})
@@ -30,8 +35,10 @@ class TestHybrid(RecommenderContract):
         pytest.skip("EASE's rating weighting counts a 1★ as feedback (see test_ease.py)")
 
     def test_fold_in_of_a_new_movie_makes_it_recommendable(self):
-        pytest.skip("EASE and content cannot place a movie known only from ratings before "
-                    "a refit (see test_ease.py, test_content.py)")
+        pytest.skip(
+            "EASE and content cannot place a movie known only from ratings before "
+            "a refit (see test_ease.py, test_content.py)"
+        )
 
 
 class Offline(EASE):
@@ -63,9 +70,14 @@ def _validation(rng, n_users=60, width=40):
         relevant = everyone[pool] | own
         signal = own.astype(float)
         half = rng.random(width) < 0.5
-        z = np.stack([signal * half + rng.normal(0, 0.4, width),
-                      signal * ~half + rng.normal(0, 0.4, width),
-                      np.where(everyone[pool], 3.0, 0.0) - pool / width], axis=1)
+        z = np.stack(
+            [
+                signal * half + rng.normal(0, 0.4, width),
+                signal * ~half + rng.normal(0, 0.4, width),
+                np.where(everyone[pool], 3.0, 0.0) - pool / width,
+            ],
+            axis=1,
+        )
         taste = np.full(4, 0.25)
         sets.append((z, relevant, int(relevant.sum()), pool, taste))
     return blend.stack(sets, genres, 10)
@@ -102,7 +114,8 @@ def test_on_ml_100k_newcomers_the_hybrid_beats_its_parts_on_its_objective():
     assert hybrid["miscalibration"] < anchor["miscalibration"], (figures, hybrid)
     assert hybrid["ndcg"] > anchor["ndcg"], (figures, hybrid)
     for name, part in figures.items():
-        inside = part["personalization"] >= floor and \
-            part["miscalibration"] <= anchor["miscalibration"]
+        inside = (
+            part["personalization"] >= floor and part["miscalibration"] <= anchor["miscalibration"]
+        )
         assert not inside or hybrid["ndcg"] > part["ndcg"], (name, figures, hybrid)
         assert hybrid["miscalibration"] < part["miscalibration"], (name, figures, hybrid)

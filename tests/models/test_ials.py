@@ -15,9 +15,16 @@ from tests.models.test_ease import holdout_ndcg, ml100k_holdout, popularity_ndcg
 
 class TestImplicitALSContract(RecommenderContract):
     model_class = ImplicitALS
-    bad_params = [{"factors": 0}, {"regularization": -1.0}, {"alpha": float("nan")},
-                  {"iterations": 0}, {"weighting": "counts"}, {"solver": "lu"},
-                  {"cg_steps": 0}, {"like_threshold": None}]
+    bad_params = [
+        {"factors": 0},
+        {"regularization": -1.0},
+        {"alpha": float("nan")},
+        {"iterations": 0},
+        {"weighting": "counts"},
+        {"solver": "lu"},
+        {"cg_steps": 0},
+        {"like_threshold": None},
+    ]
 
     def make_model(self, **overrides) -> ImplicitALS:
         # the defaults' λ = 60 suits ml-100k; on 12 users × 12 movies it leaves every score ~0
@@ -29,11 +36,16 @@ def random_dataset(seed: int, users: int = 50, movies: int = 40) -> Dataset:
     taste = rng.normal(size=(users, 3)) @ rng.normal(size=(3, movies))
     u, m = np.nonzero(rng.random((users, movies)) < 0.25)
     stars = np.clip(np.round(3 + taste[u, m]), 1, 5)
-    ratings = pd.DataFrame({"user_id": u + 1, "movie_id": m + 1, "rating": stars,
-                            "timestamp": 0})
+    ratings = pd.DataFrame({"user_id": u + 1, "movie_id": m + 1, "rating": stars, "timestamp": 0})
     ids = np.arange(1, movies + 1)
-    catalog = pd.DataFrame({"movie_id": ids, "title": [f"Movie {i}" for i in ids],
-                            "year": 2000, "genres": [["Drama"]] * len(ids)})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": ids,
+            "title": [f"Movie {i}" for i in ids],
+            "year": 2000,
+            "genres": [["Drama"]] * len(ids),
+        }
+    )
     return Dataset("random", catalog, ratings, None, FIVE_STARS, "test")
 
 
@@ -55,8 +67,9 @@ def loss_by_brute_force(model: ImplicitALS, data: Dataset) -> float:
 @pytest.mark.parametrize("weighting", ["liked", "binary", "rating"])
 def test_training_loss_decreases_and_matches_the_dense_sum(solver, weighting):
     data = random_dataset(seed=0)
-    model = ImplicitALS(factors=8, regularization=0.5, alpha=5.0, iterations=8, solver=solver,
-                        weighting=weighting)
+    model = ImplicitALS(
+        factors=8, regularization=0.5, alpha=5.0, iterations=8, solver=solver, weighting=weighting
+    )
     model.track_loss = True
     model.fit(data)
     losses = np.array(model.losses)
@@ -69,8 +82,9 @@ def test_training_loss_decreases_and_matches_the_dense_sum(solver, weighting):
 def test_exact_solves_are_the_weighted_ridge_solutions():
     # items are solved last: each item's factors minimise its row of the loss given the users
     data = random_dataset(seed=1)
-    model = ImplicitALS(factors=6, regularization=1.0, alpha=3.0, iterations=3,
-                        solver="exact").fit(data)
+    model = ImplicitALS(factors=6, regularization=1.0, alpha=3.0, iterations=3, solver="exact").fit(
+        data
+    )
     cfg = model.config
     x = model.user_factors.astype(float)
     y = model.item_factors.astype(float)
@@ -84,10 +98,10 @@ def test_exact_solves_are_the_weighted_ridge_solutions():
 
 def test_cg_approaches_the_exact_solution():
     data = random_dataset(seed=2)
-    exact = ImplicitALS(factors=6, regularization=1.0, alpha=3.0, iterations=20,
-                        solver="exact").fit(data)
-    cg = ImplicitALS(factors=6, regularization=1.0, alpha=3.0, iterations=20, cg_steps=6
-                     ).fit(data)
+    exact = ImplicitALS(
+        factors=6, regularization=1.0, alpha=3.0, iterations=20, solver="exact"
+    ).fit(data)
+    cg = ImplicitALS(factors=6, regularization=1.0, alpha=3.0, iterations=20, cg_steps=6).fit(data)
     scores_exact = exact.user_factors @ exact.item_factors.T
     scores_cg = cg.user_factors @ cg.item_factors.T
     assert np.abs(scores_exact - scores_cg).max() < 0.02
@@ -99,8 +113,7 @@ def test_loss_helper_counts_unobserved_pairs_with_weight_one():
     cfg = model.config
     confidence = feedback_matrix(data.rating_matrix()[0], cfg.weighting, cfg.like_threshold)
     confidence.data *= cfg.alpha
-    got = training_loss(confidence, model.user_factors, model.item_factors,
-                        cfg.regularization)
+    got = training_loss(confidence, model.user_factors, model.item_factors, cfg.regularization)
     assert got == pytest.approx(loss_by_brute_force(model, data), rel=1e-9)
 
 
@@ -120,13 +133,17 @@ def test_different_seeds_give_different_factors():
     assert not np.allclose(a, b)
 
 
-def ridge_by_hand(model: ImplicitALS, fixed: np.ndarray, rows: np.ndarray,
-                  ratings: np.ndarray) -> np.ndarray:
+def ridge_by_hand(
+    model: ImplicitALS, fixed: np.ndarray, rows: np.ndarray, ratings: np.ndarray
+) -> np.ndarray:
     """The minimiser of one row's part of the loss against ``fixed``, by a dense solve."""
     cfg = model.config
     strength = np.zeros(len(fixed))
-    strength[rows] = {"binary": np.ones(len(ratings)), "rating": ratings,
-                      "liked": (ratings >= cfg.like_threshold).astype(float)}[cfg.weighting]
+    strength[rows] = {
+        "binary": np.ones(len(ratings)),
+        "rating": ratings,
+        "liked": (ratings >= cfg.like_threshold).astype(float),
+    }[cfg.weighting]
     c = 1.0 + cfg.alpha * strength
     f = fixed.astype(float)
     a = (f.T * c) @ f + cfg.regularization * np.eye(f.shape[1])
@@ -137,21 +154,32 @@ def ridge_by_hand(model: ImplicitALS, fixed: np.ndarray, rows: np.ndarray,
 @pytest.mark.parametrize("weighting", ["liked", "rating"])
 def test_fold_ins_solve_the_row_exactly_against_the_other_side(solver, weighting):
     data = random_dataset(seed=6)
-    model = ImplicitALS(factors=6, regularization=1.0, alpha=3.0, iterations=4, solver=solver,
-                        weighting=weighting).fit(data)
+    model = ImplicitALS(
+        factors=6, regularization=1.0, alpha=3.0, iterations=4, solver=solver, weighting=weighting
+    ).fit(data)
     raters, stars = np.array([2, 5, 9, 30]), np.array([5.0, 4.0, 2.0, 5.0])
     model.fold_in_movie(99, raters, stars)  # a new movie, against the user factors
-    np.testing.assert_allclose(model.item_factors[model.movies.index(99)], ridge_by_hand(
-        model, model.user_factors, model.users.indices(raters), stars), atol=2e-6)
+    np.testing.assert_allclose(
+        model.item_factors[model.movies.index(99)],
+        ridge_by_hand(model, model.user_factors, model.users.indices(raters), stars),
+        atol=2e-6,
+    )
     for user_id in (500, 7):  # a new user and a trained one; YᵀY now holds movie 99
         movies, stars = np.array([1, 7, 99]), np.array([5.0, 3.0, 4.0])
         model.fold_in_user(user_id, movies, stars)
-        np.testing.assert_allclose(model.user_factors[model.users.index(user_id)], ridge_by_hand(
-            model, model.item_factors, model.movies.indices(movies), stars), atol=2e-6)
+        np.testing.assert_allclose(
+            model.user_factors[model.users.index(user_id)],
+            ridge_by_hand(model, model.item_factors, model.movies.indices(movies), stars),
+            atol=2e-6,
+        )
     model.fold_in_movie(3, raters, np.array([1.0, 5.0, 5.0, 4.0]))  # a known movie, re-solved
-    np.testing.assert_allclose(model.item_factors[model.movies.index(3)], ridge_by_hand(
-        model, model.user_factors, model.users.indices(raters), np.array([1.0, 5, 5, 4])),
-        atol=2e-6)
+    np.testing.assert_allclose(
+        model.item_factors[model.movies.index(3)],
+        ridge_by_hand(
+            model, model.user_factors, model.users.indices(raters), np.array([1.0, 5, 5, 4])
+        ),
+        atol=2e-6,
+    )
     assert model.movie_votes[model.movies.index(99)] == len(raters) + 2  # 500 and 7 rated it
 
 
@@ -172,8 +200,9 @@ def test_an_artifact_saved_before_fold_ins_loads_and_folds_in(tmp_path):
     for fitted in (model, loaded):
         fitted.fold_in_movie(77, [1, 2], [5.0, 4.0])
         fitted.fold_in_user(1, [2, 77], [5.0, 4.0])
-    np.testing.assert_allclose(loaded.recommend(1, k=41).scores, model.recommend(1, k=41).scores,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.recommend(1, k=41).scores, model.recommend(1, k=41).scores, atol=1e-6
+    )
 
 
 @pytest.mark.slow

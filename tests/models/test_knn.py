@@ -20,37 +20,55 @@ from tests.models.conformance import RecommenderContract
 
 class TestItemKNNContract(RecommenderContract):
     model_class = ItemKNN
-    bad_params = [{"k": 0}, {"min_k": 0}, {"similarity": "jaccard"}, {"shrinkage": -1.0},
-                  {"min_support": 0}, {"max_neighbors": 0}, {"reg_items": float("nan")},
-                  {"reg_users": -1}, {"baseline_epochs": 0}, {"shrink_votes": -1},
-                  {"rank_by": "score"}, {"baseline_weight": -0.1}]
+    bad_params = [
+        {"k": 0},
+        {"min_k": 0},
+        {"similarity": "jaccard"},
+        {"shrinkage": -1.0},
+        {"min_support": 0},
+        {"max_neighbors": 0},
+        {"reg_items": float("nan")},
+        {"reg_users": -1},
+        {"baseline_epochs": 0},
+        {"shrink_votes": -1},
+        {"rank_by": "score"},
+        {"baseline_weight": -0.1},
+    ]
 
 
 def dataset(rows: list[tuple[int, int, float]], n_movies: int | None = None) -> Dataset:
     ratings = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"])
     ratings["timestamp"] = 0
     movies = np.arange(1, (n_movies or int(ratings["movie_id"].max())) + 1)
-    catalog = pd.DataFrame({"movie_id": movies, "title": [f"Movie {m}" for m in movies],
-                            "year": 2000, "genres": [["Drama"]] * len(movies)})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": movies,
+            "title": [f"Movie {m}" for m in movies],
+            "year": 2000,
+            "genres": [["Drama"]] * len(movies),
+        }
+    )
     return Dataset("tiny", catalog, ratings, None, FIVE_STARS, "test")
 
 
-def random_dataset(seed: int, users: int = 40, movies: int = 25, density: float = 0.35
-                   ) -> Dataset:
+def random_dataset(seed: int, users: int = 40, movies: int = 25, density: float = 0.35) -> Dataset:
     rng = np.random.default_rng(seed)
     mask = rng.random((users, movies)) < density
     mask[:, 0] = True  # every movie gets a rating, as Surprise's trainset would
     mask[0, :] = True
     u, m = np.nonzero(mask)
     stars = rng.integers(1, 6, len(u)).astype(float)
-    return dataset(list(zip((u + 1).tolist(), (m + 1).tolist(), stars.tolist(), strict=True)),
-                   movies)
+    return dataset(
+        list(zip((u + 1).tolist(), (m + 1).tolist(), stars.tolist(), strict=True)), movies
+    )
 
 
 # --- a transcription of Surprise 1.1's KNNBaseline (item-based), loops and all ------------------
 
-def surprise_knn_baseline(data: Dataset, similarity: str, k: int = 40, min_k: int = 1,
-                          shrinkage: float = 100.0):
+
+def surprise_knn_baseline(
+    data: Dataset, similarity: str, k: int = 40, min_k: int = 1, shrinkage: float = 100.0
+):
     """Predict function built exactly as Surprise's baseline_als + similarities + estimate."""
     frame = data.ratings
     users = sorted(frame["user_id"].unique())
@@ -126,8 +144,9 @@ def test_predictions_equal_surprises_knn_baseline(similarity, k):
 
 def test_cosine_similarity_by_hand():
     # movies 1 and 2 co-rated by two users: (1, 2)·(2, 1) / (√5·√5) = 0.8
-    model = ItemKNN(similarity="cosine").fit(dataset([(1, 1, 1), (1, 2, 2), (2, 1, 2),
-                                                      (2, 2, 1), (3, 3, 5)]))
+    model = ItemKNN(similarity="cosine").fit(
+        dataset([(1, 1, 1), (1, 2, 2), (2, 1, 2), (2, 2, 1), (3, 3, 5)])
+    )
     similar = model.similar_movies(1, k=2)
     assert similar.movie_ids[0] == 2
     assert similar.scores[0] == pytest.approx(0.8)
@@ -166,7 +185,8 @@ def test_baselines_are_the_als_fixed_point_after_many_epochs():
     i = model.movies.indices(frame["movie_id"].to_numpy())
     residual = frame["rating"].to_numpy() - model.global_mean
     item_target = np.bincount(i, residual - model.user_bias[u], len(model.movies)) / (
-        10 + np.bincount(i, minlength=len(model.movies)))
+        10 + np.bincount(i, minlength=len(model.movies))
+    )
     np.testing.assert_allclose(model.item_bias, item_target, atol=1e-6)  # users moved last
 
 
@@ -185,6 +205,7 @@ def test_ml100k_rmse_matches_surprise():
 
 # --- ranking by taste ----------------------------------------------------------------------------
 
+
 def neighbourhood_by_hand(model: ItemKNN, user_id: int, movie: int) -> tuple[float, float]:
     """(Σ s·(r − b), Σ s) over the movie's k most similar movies the user rated, by walking
     its stored list in a Python loop."""
@@ -194,8 +215,7 @@ def neighbourhood_by_hand(model: ItemKNN, user_id: int, movie: int) -> tuple[flo
     lo, hi = model._nb_indptr[movie], model._nb_indptr[movie + 1]
     total = weight = 0.0
     found = 0
-    for j, s in zip(model._nb_indices[lo:hi].tolist(), model._nb_sims[lo:hi].tolist(),
-                    strict=True):
+    for j, s in zip(model._nb_indices[lo:hi].tolist(), model._nb_sims[lo:hi].tolist(), strict=True):
         if found == model.config.k:
             break
         if j in rated:
@@ -213,8 +233,12 @@ def test_taste_scores_are_the_unnormalised_evidence_plus_a_baseline(weight, vote
     v = model.movie_votes.astype(float)
     prior = model.item_bias * (v / (v + votes) if votes else 1.0)
     for user_id in (1, 22, 40):
-        expected = np.array([neighbourhood_by_hand(model, user_id, i)[0]
-                             for i in range(len(model.movies))]) + weight * prior
+        expected = (
+            np.array(
+                [neighbourhood_by_hand(model, user_id, i)[0] for i in range(len(model.movies))]
+            )
+            + weight * prior
+        )
         ranking = model.recommend(user_id, k=25, exclude_seen=False)
         np.testing.assert_allclose(ranking.scores, expected[ranking.movie_ids - 1], atol=1e-9)
     by_rating = dataclasses.replace(model.config, rank_by="rating", shrink_votes=0.0)
@@ -227,8 +251,19 @@ def test_by_taste_a_stronger_neighbour_counts_for_more():
     # Movies 3 and 4 are similar to movie 1 (cosine 0.8 and 1.0), the only movie the user
     # rated, 5 stars. A predicted rating is b_ui + (5 − b_u1) for both: the one neighbour
     # decides alone, however weak. By taste the stronger similarity counts for more.
-    rows = [(1, 1, 1), (1, 3, 2), (2, 1, 2), (2, 3, 1), (3, 1, 4), (3, 4, 4), (4, 1, 2),
-            (4, 4, 2), (5, 1, 5), (6, 3, 3), (6, 4, 3)]
+    rows = [
+        (1, 1, 1),
+        (1, 3, 2),
+        (2, 1, 2),
+        (2, 3, 1),
+        (3, 1, 4),
+        (3, 4, 4),
+        (4, 1, 2),
+        (4, 4, 2),
+        (5, 1, 5),
+        (6, 3, 3),
+        (6, 4, 3),
+    ]
     model = ItemKNN(similarity="cosine", baseline_weight=0.0, reg_items=0.0).fit(dataset(rows))
     model.fold_in_user(9, [1], [5.0])
     sims = model.pair_similarity(np.array([1]), np.array([3, 4]))[0]
@@ -261,15 +296,19 @@ def test_an_artifact_saved_before_fold_ins_loads_and_folds_in(tmp_path):
     users, movies = np.repeat(np.arange(1, 41), 25), np.tile(np.arange(1, 26), 40)
     np.testing.assert_array_equal(loaded.predict(users, movies), model.predict(users, movies))
     for user_id in (1, 40):
-        np.testing.assert_array_equal(loaded._history(loaded.users.index(user_id))[1],
-                                      model._history(model.users.index(user_id))[1])
+        np.testing.assert_array_equal(
+            loaded._history(loaded.users.index(user_id))[1],
+            model._history(model.users.index(user_id))[1],
+        )
     loaded.fold_in_user(1, [2, 3], [5.0, 1.0])
     model.fold_in_user(1, [2, 3], [5.0, 1.0])
-    np.testing.assert_allclose(loaded.predict(users, movies), model.predict(users, movies),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        loaded.predict(users, movies), model.predict(users, movies), atol=1e-12
+    )
 
 
 # --- fold-ins ------------------------------------------------------------------------------------
+
 
 def test_a_user_folded_in_with_a_trained_users_history_predicts_the_same():
     data = random_dataset(seed=7)
@@ -279,17 +318,20 @@ def test_a_user_folded_in_with_a_trained_users_history_predicts_the_same():
         mine = data.ratings[data.ratings["user_id"] == user_id].sample(frac=1.0, random_state=3)
         clone = 1000 + user_id
         model.fold_in_user(clone, mine["movie_id"].to_numpy(), mine["rating"].to_numpy())
-        assert model.user_bias[model.users.index(clone)] == model.user_bias[
-            model.users.index(user_id)]  # training's last half-step, bit for bit
-        np.testing.assert_array_equal(model.predict(np.full(25, clone), movies),
-                                      model.predict(np.full(25, user_id), movies))
+        assert (
+            model.user_bias[model.users.index(clone)] == model.user_bias[model.users.index(user_id)]
+        )  # training's last half-step, bit for bit
+        np.testing.assert_array_equal(
+            model.predict(np.full(25, clone), movies), model.predict(np.full(25, user_id), movies)
+        )
         a, b = model.recommend(clone, k=25), model.recommend(user_id, k=25)
         np.testing.assert_array_equal(a.movie_ids, b.movie_ids)
         np.testing.assert_array_equal(a.scores, b.scores)
     model.fold_in_user(13, [2, 5, 9], [5.0, 1.0, 4.0])  # a changed history: b_u re-solved
     i = model.movies.indices(np.array([2, 5, 9]))
     expected = np.sum(np.array([5.0, 1.0, 4.0]) - model.global_mean - model.item_bias[i]) / (
-        model.config.reg_users + 3)
+        model.config.reg_users + 3
+    )
     assert model.user_bias[model.users.index(13)] == pytest.approx(expected, abs=1e-12)
     batch = model.predict(np.array([13, 1, 13, 1013]), np.array([4, 4, 20, 20]))
     single = [model.predict([u], [m])[0] for u, m in ((13, 4), (1, 4), (13, 20), (1013, 20))]
@@ -324,15 +366,24 @@ def test_a_new_movies_list_is_trainings_similarity_over_its_raters(similarity):
         expected[j - 1] = max(s, 0.0)
     ranking = model.similar_movies(99, k=30)
     np.testing.assert_allclose(ranking.scores, expected[ranking.movie_ids - 1], atol=1e-6)
-    assert model.similar_movies(1, k=30).scores[list(model.similar_movies(1, k=30).movie_ids)
-                                                .index(99)] == 0.0  # nobody's neighbour yet
+    assert (
+        model.similar_movies(1, k=30).scores[
+            list(model.similar_movies(1, k=30).movie_ids).index(99)
+        ]
+        == 0.0
+    )  # nobody's neighbour yet
     taste, weight = neighbourhood_by_hand(model, 2, model.movies.index(99))
-    expected = model.global_mean + model.user_bias[model.users.index(2)] + bias + (
-        taste / weight if weight else 0.0)
+    expected = (
+        model.global_mean
+        + model.user_bias[model.users.index(2)]
+        + bias
+        + (taste / weight if weight else 0.0)
+    )
     assert model.predict([2], [99])[0] == pytest.approx(expected, abs=1e-6)
 
 
 # --- cold users on real data ---------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_ml100k_cold_users_rank_better_by_taste_than_by_rating():
@@ -342,8 +393,9 @@ def test_ml100k_cold_users_rank_better_by_taste_than_by_rating():
     split = next(cold_users(data, 0.2, n_profile=5, seed=0))
     model = ItemKNN().fit(split.train)
     for user_id, profile in split.profile.groupby("user_id"):
-        model.fold_in_user(int(user_id), profile["movie_id"].to_numpy(),
-                           profile["rating"].to_numpy())
+        model.fold_in_user(
+            int(user_id), profile["movie_id"].to_numpy(), profile["rating"].to_numpy()
+        )
     users = np.unique(split.test["user_id"])
     relevant = relevant_items(split.test, 4.0)
 

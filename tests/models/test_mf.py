@@ -21,8 +21,17 @@ from tests.models.conformance import RecommenderContract
 
 SMALL = {"n_factors": 8, "n_epochs": 100, "lr_all": 0.02}  # learns the checkerboard in ms
 
-BAD = [{"n_factors": 0}, {"n_epochs": 0}, {"lr_all": 0}, {"reg_all": -1}, {"lr_pu": -0.1},
-       {"reg_bi": float("nan")}, {"init_std": -1}, {"biased": "yes"}, {"shrink_votes": -1}]
+BAD = [
+    {"n_factors": 0},
+    {"n_epochs": 0},
+    {"lr_all": 0},
+    {"reg_all": -1},
+    {"lr_pu": -0.1},
+    {"reg_bi": float("nan")},
+    {"init_std": -1},
+    {"biased": "yes"},
+    {"shrink_votes": -1},
+]
 
 
 class TestMatrixFactorization(RecommenderContract):
@@ -62,14 +71,16 @@ def test_defaults_are_surprises():
     cfg = MFConfig()
     assert (cfg.n_factors, cfg.n_epochs, cfg.lr_all, cfg.reg_all) == (100, 20, 0.005, 0.02)
     assert (cfg.init_mean, cfg.init_std, cfg.biased) == (0.0, 0.1, True)
-    np.testing.assert_allclose(MFConfig(lr_bi=0.5, reg_qi=0.1).rates(),
-                               [0.005, 0.5, 0.005, 0.005, 0.02, 0.02, 0.02, 0.1])
+    np.testing.assert_allclose(
+        MFConfig(lr_bi=0.5, reg_qi=0.1).rates(), [0.005, 0.5, 0.005, 0.005, 0.02, 0.02, 0.02, 0.1]
+    )
 
 
 def test_one_epoch_matches_surprises_update_by_hand():
     """Two ratings of one user, factors all 0.1 (std 0), one pass in user-grouped order."""
-    model = MatrixFactorization(n_factors=2, n_epochs=1, init_mean=0.1, init_std=0.0,
-                                shuffle=False).fit(frame([(1, 10, 5.0), (1, 20, 1.0)]))
+    model = MatrixFactorization(
+        n_factors=2, n_epochs=1, init_mean=0.1, init_std=0.0, shuffle=False
+    ).fit(frame([(1, 10, 5.0), (1, 20, 1.0)]))
     lr, reg, mu = 0.005, 0.02, 3.0
     # rating 5 on movie 10: dot = 2·0.1·0.1
     err = 5.0 - (mu + 0.02)
@@ -93,11 +104,16 @@ def test_predict_is_the_biased_dot_product_clipped_to_the_scale():
     model = MatrixFactorization(n_factors=4, n_epochs=30, rank_by="rating").fit(data)
     users, movies = np.array([1, 2, 3, 40]), np.array([1, 5, 9, 30])
     u, m = model.users.indices(users), model.movies.indices(movies)
-    raw = (model.global_mean + model.user_bias[u] + model.item_bias[m]
-           + np.sum(model.user_factors[u] * model.item_factors[m], axis=1))
+    raw = (
+        model.global_mean
+        + model.user_bias[u]
+        + model.item_bias[m]
+        + np.sum(model.user_factors[u] * model.item_factors[m], axis=1)
+    )
     np.testing.assert_allclose(model.predict(users, movies), np.clip(raw, 1, 5), atol=1e-5)
-    np.testing.assert_allclose(model.recommend(1, k=30, exclude_seen=False).scores.max(),
-                               model._user_scores(0).max())
+    np.testing.assert_allclose(
+        model.recommend(1, k=30, exclude_seen=False).scores.max(), model._user_scores(0).max()
+    )
 
 
 def test_unbiased_is_plain_dot_product():
@@ -111,8 +127,12 @@ def test_shuffle_changes_the_path_not_the_quality():
     b = MatrixFactorization(n_factors=4, n_epochs=50, lr_all=0.01, shuffle=False).fit(data)
     assert not np.allclose(a.user_factors, b.user_factors)
     truth = data.ratings["rating"].to_numpy()
-    errors = [np.sqrt(np.mean((m.predict(data.ratings["user_id"], data.ratings["movie_id"])
-                               - truth) ** 2)) for m in (a, b)]
+    errors = [
+        np.sqrt(
+            np.mean((m.predict(data.ratings["user_id"], data.ratings["movie_id"]) - truth) ** 2)
+        )
+        for m in (a, b)
+    ]
     assert abs(errors[0] - errors[1]) < 0.05
 
 
@@ -125,8 +145,7 @@ def test_unrated_movies_score_as_unknown_items():
 
 
 def test_bounded_predictions_stay_within_zero_and_the_top_rating():
-    model = BoundedMatrixFactorization(n_factors=4, n_epochs=50, lr_all=0.05).fit(
-        random_ratings())
+    model = BoundedMatrixFactorization(n_factors=4, n_epochs=50, lr_all=0.05).fit(random_ratings())
     assert np.all(model._link(np.array([-1e3, -5.0, 0.0, 5.0, 1e3])) <= 5.0)
     assert np.all(model._link(np.array([-50.0, 0.0, 50.0])) > 0.0)
     users = np.repeat(np.arange(1, 41), 30)
@@ -137,8 +156,7 @@ def test_bounded_predictions_stay_within_zero_and_the_top_rating():
 
 
 def test_bounded_offset_starts_at_the_logit_of_the_mean():
-    model = BoundedMatrixFactorization(n_factors=2, n_epochs=1, lr_all=1e-9).fit(
-        random_ratings())
+    model = BoundedMatrixFactorization(n_factors=2, n_epochs=1, lr_all=1e-9).fit(random_ratings())
     ratio = model.global_mean / 5.0
     assert model.offset == pytest.approx(np.log(ratio / (1 - ratio)), abs=1e-4)
     assert isinstance(model.config, BoundedMFConfig)
@@ -159,10 +177,10 @@ def test_shrink_votes_moves_a_barely_rated_movie_down():
     rows += [(u, 4, 1.0) for u in range(1, 31)]  # a disliked movie pulls the mean down
     rows += [(1, 9, 5.0)]  # movie 9: one perfect vote
     data = frame(rows)
-    plain = MatrixFactorization(n_factors=2, n_epochs=200, lr_all=0.02,
-                                rank_by="rating").fit(data)
-    shrunk = MatrixFactorization(n_factors=2, n_epochs=200, lr_all=0.02,
-                                 shrink_votes=20, rank_by="rating").fit(data)
+    plain = MatrixFactorization(n_factors=2, n_epochs=200, lr_all=0.02, rank_by="rating").fit(data)
+    shrunk = MatrixFactorization(
+        n_factors=2, n_epochs=200, lr_all=0.02, shrink_votes=20, rank_by="rating"
+    ).fit(data)
     assert plain.recommend(2, k=1, exclude_seen=False).movie_ids[0] == 9
     order = list(shrunk.recommend(2, k=5, exclude_seen=False).movie_ids)
     assert order.index(9) == 3 and order[-1] == 4
@@ -184,8 +202,7 @@ def test_solve_user_is_the_count_scaled_ridge_minimiser():
 
 
 def test_bounded_solve_user_minimises_its_objective():
-    model = BoundedMatrixFactorization(n_factors=3, n_epochs=30, lr_all=0.05).fit(
-        random_ratings())
+    model = BoundedMatrixFactorization(n_factors=3, n_epochs=30, lr_all=0.05).fit(random_ratings())
     idx, ratings = np.array([1, 2, 5, 8, 13, 21]), np.array([5.0, 4.0, 1.0, 2.0, 4.0, 3.0])
 
     def objective(x: np.ndarray, b: float) -> float:
@@ -210,8 +227,10 @@ def test_ridge_solve_matches_numpy_with_and_without_scaling():
         x, b = ridge_solve(fixed, bias, idx, ratings, 3.0, 0.3, 0.1, scaled)
         design = np.c_[fixed[idx], np.ones(5)]
         s = 5 if scaled else 1
-        expected = np.linalg.solve(design.T @ design + s * np.diag([0.3, 0.3, 0.3, 0.1]),
-                                   design.T @ (ratings - 3.0 - bias[idx]))
+        expected = np.linalg.solve(
+            design.T @ design + s * np.diag([0.3, 0.3, 0.3, 0.1]),
+            design.T @ (ratings - 3.0 - bias[idx]),
+        )
         np.testing.assert_allclose(np.r_[x, b], expected, atol=1e-10)
     x, b = ridge_solve(fixed, bias, idx[:0], ratings[:0], 3.0, 0.3, 0.1, True)
     assert not x.any() and b == 0.0
@@ -229,8 +248,9 @@ def test_state_round_trips_with_biases_and_bounds(tmp_path):
     assert loaded.offset == pytest.approx(model.offset) and loaded.bounds == model.bounds
     assert loaded.global_mean == pytest.approx(model.global_mean)
     np.testing.assert_array_equal(loaded.movie_votes, model.movie_votes)
-    np.testing.assert_array_equal(loaded.most_appreciated(k=5).movie_ids,
-                                  model.most_appreciated(k=5).movie_ids)
+    np.testing.assert_array_equal(
+        loaded.most_appreciated(k=5).movie_ids, model.most_appreciated(k=5).movie_ids
+    )
 
 
 @pytest.mark.slow
@@ -242,8 +262,9 @@ def test_accuracy_on_ml100k_matches_surprise():
     data = load_path(shared_dataset("ml-100k-recbole"))
     rows = np.random.default_rng(0).permutation(len(data.ratings))
     cut = len(rows) // 5
-    train = Dataset("train", data.catalog, data.ratings.iloc[np.sort(rows[cut:])], None,
-                    data.scale, "test")
+    train = Dataset(
+        "train", data.catalog, data.ratings.iloc[np.sort(rows[cut:])], None, data.scale, "test"
+    )
     test = data.ratings.iloc[rows[:cut]]
     test = test[test["user_id"].isin(train.ratings["user_id"])]
     for model, bound in ((MatrixFactorization(), 0.945), (BoundedMatrixFactorization(), 0.945)):
@@ -258,8 +279,9 @@ def two_tastes():
     everyone rates 5★ (the largest item biases)."""
     rows = []
     for u in range(1, 41):
-        liked, disliked = ((1, 2, 3, 4, 5), (6, 7, 8, 9, 10)) if u <= 20 else \
-            ((6, 7, 8, 9, 10), (1, 2, 3, 4, 5))
+        liked, disliked = (
+            ((1, 2, 3, 4, 5), (6, 7, 8, 9, 10)) if u <= 20 else ((6, 7, 8, 9, 10), (1, 2, 3, 4, 5))
+        )
         rows += [(u, m, 5.0) for m in liked] + [(u, m, 1.0) for m in disliked]
         rows += [(u, m, 5.0) for m in (11, 12, 13)]
     return frame(rows)
@@ -270,8 +292,9 @@ def test_taste_ranking_follows_a_newcomer_and_leaves_predict_alone(model_class):
     data = two_tastes()
     by_taste = model_class(n_factors=4, seed=1).fit(data)
     by_rating = model_class(n_factors=4, seed=1, rank_by="rating").fit(data)
-    np.testing.assert_array_equal(by_taste.predict([1, 30], [2, 2]),
-                                  by_rating.predict([1, 30], [2, 2]))
+    np.testing.assert_array_equal(
+        by_taste.predict([1, 30], [2, 2]), by_rating.predict([1, 30], [2, 2])
+    )
     for model in (by_taste, by_rating):
         model.fold_in_user(901, [1, 6], [5.0, 1.0])  # likes the first taste
         model.fold_in_user(902, [1, 6], [1.0, 5.0])  # the second

@@ -57,8 +57,9 @@ def test_als_fold_in_movie_is_one_item_step(synthetic):
     scores = np.array([4.5, 1.0, 3.0, 5.0, 2.5])
     model.fold_in_movie(9999, users, scores)
     idx = model.users.indices(users)
-    expected, bias = ridge_solve(model.user_factors, model.user_bias, idx, scores,
-                                 model.offset, 12.0, 2.0, False)
+    expected, bias = ridge_solve(
+        model.user_factors, model.user_bias, idx, scores, model.offset, 12.0, 2.0, False
+    )
     movie = model.movies.index(9999)
     np.testing.assert_allclose(model.item_factors[movie], expected, atol=1e-5)
     assert float(model.item_bias[movie]) == pytest.approx(bias, abs=1e-5)
@@ -75,8 +76,10 @@ def test_als_fold_in_predicts_held_out_ratings_as_well_as_a_retrain():
     for user_id in new:
         online.fold_in_user(user_id, *history(data, user_id))
     mine = np.isin(users, new)
-    error = [np.sqrt(np.mean((m.predict(users[mine], movies[mine]) - truth[mine]) ** 2))
-             for m in (full, online)]
+    error = [
+        np.sqrt(np.mean((m.predict(users[mine], movies[mine]) - truth[mine]) ** 2))
+        for m in (full, online)
+    ]
     assert error[1] < 1.05 * error[0], error
 
 
@@ -136,7 +139,8 @@ def test_a_new_user_with_no_ratings_gets_the_prior(synthetic):
     quality = model.item_bias * votes / (votes + model.config.prior_votes)
     np.testing.assert_array_equal(  # an empty taste ranks by the shrunk item bias alone
         model.recommend(9000, k=5).movie_ids,
-        model.movies.ids[np.argsort(-quality, kind="stable")[:5]])
+        model.movies.ids[np.argsort(-quality, kind="stable")[:5]],
+    )
 
 
 # --- seen lists and vote counts -------------------------------------------------------------
@@ -190,8 +194,7 @@ def test_new_users_grow_the_arrays_by_doubling(synthetic):
     assert len(model.item_factors) == len(model.movie_votes) == len(model.movies) == 300
 
 
-def test_memory_mapped_arrays_are_copied_before_the_first_write(synthetic, tmp_path,
-                                                                  monkeypatch):
+def test_memory_mapped_arrays_are_copied_before_the_first_write(synthetic, tmp_path, monkeypatch):
     model = ALS(n_factors=4, n_iterations=3).fit(synthetic)
     model.save(tmp_path / "m")
     monkeypatch.setattr(base, "_MMAP_BYTES", 0)  # memory-map every array, read-only
@@ -222,9 +225,15 @@ def test_a_new_id_is_published_only_after_its_rows(synthetic):
 
         id_map.add = checked_add
 
-    watch(model.users, lambda n: (len(model.user_factors) > n and len(model.user_bias) > n
-                                  and n in model._seen_overlay
-                                  and bool(model.user_factors[n].any())))
+    watch(
+        model.users,
+        lambda n: (
+            len(model.user_factors) > n
+            and len(model.user_bias) > n
+            and n in model._seen_overlay
+            and bool(model.user_factors[n].any())
+        ),
+    )
     watch(model.movies, lambda n: len(model._items) > n and bool(model._items.unit[n].any()))
     model.fold_in_movie(9999, [1, 2, 3], [5.0, 4.0, 1.0])
     model.fold_in_user(9000, [1, 2, 9999], [5.0, 4.0, 1.0])

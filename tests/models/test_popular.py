@@ -27,8 +27,11 @@ class TestChart(RecommenderContract):
     def test_fold_in_of_a_withheld_user_ranks_as_training_with_them(self, fitted):
         data = self.make_data()
         ratings = data.ratings
-        model = self.online_model(dataclasses.replace(
-            data, ratings=ratings[ratings["user_id"] != 100].reset_index(drop=True)))
+        model = self.online_model(
+            dataclasses.replace(
+                data, ratings=ratings[ratings["user_id"] != 100].reset_index(drop=True)
+            )
+        )
         history = ratings[ratings["user_id"] == 100].sample(frac=1.0, random_state=1)
         model.fold_in_user(100, history["movie_id"].to_numpy(), history["rating"].to_numpy())
         assert list(model.recommend(100, k=3).movie_ids) == [1000]  # all else is seen now
@@ -44,8 +47,9 @@ class TestChart(RecommenderContract):
         model.fold_in_user(103, history["movie_id"].to_numpy(), history["rating"].to_numpy())
         np.testing.assert_allclose(model.chart_scores(), before, atol=1e-12)
         assert model.recommend(103, k=1).movie_ids[0] == 1003
-        model.fold_in_user(103, history["movie_id"].to_numpy()[::-1],
-                           history["rating"].to_numpy()[::-1])
+        model.fold_in_user(
+            103, history["movie_id"].to_numpy()[::-1], history["rating"].to_numpy()[::-1]
+        )
         np.testing.assert_allclose(model.chart_scores(), before, atol=1e-12)
         model.fold_in_user(103, [1000], [1.0])  # a changed history replaces the old one
         assert model.movie_votes[model.movies.index(1001)] == 10
@@ -61,7 +65,8 @@ class TestChart(RecommenderContract):
         new = model.movies.index(2000)
         assert model.movie_votes[new] == len(raters)
         assert model.chart_scores()[new] == pytest.approx(
-            (10 * scores.mean() + model.m * model.C) / (10 + model.m))
+            (10 * scores.mean() + model.m * model.C) / (10 + model.m)
+        )
         assert len(model.similar_movies(2000, k=100)) == 2 * GROUP  # no genres: the chart
         model.fold_in_user(500, [1000, 2000], [5.0, 5.0])
         assert model.movie_votes[new] == len(raters) + 1
@@ -77,12 +82,21 @@ def hand_chart(ratings: pd.DataFrame, movie_ids: np.ndarray, m: float, C: float)
 def small_catalog() -> Dataset:
     rng = np.random.default_rng(3)
     n_movies = 40
-    rows = [(u, m, float(rng.integers(1, 6))) for u in range(60)
-            for m in rng.choice(n_movies, size=int(rng.integers(1, 30)), replace=False)]
+    rows = [
+        (u, m, float(rng.integers(1, 6)))
+        for u in range(60)
+        for m in rng.choice(n_movies, size=int(rng.integers(1, 30)), replace=False)
+    ]
     ratings = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"]).assign(timestamp=0)
     genres = [["Drama"], ["Comedy"], ["Drama", "Comedy"], []] * (n_movies // 4)
-    catalog = pd.DataFrame({"movie_id": np.arange(n_movies + 2), "title": "x",
-                            "year": 2000, "genres": genres + [["Horror"], ["Drama"]]})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": np.arange(n_movies + 2),
+            "title": "x",
+            "year": 2000,
+            "genres": genres + [["Horror"], ["Drama"]],
+        }
+    )
     return Dataset("small", catalog, ratings, None, FIVE_STARS, "test")
 
 
@@ -93,11 +107,13 @@ def test_scores_are_the_imdb_weighted_rating_and_order_the_printed_chart():
     means = data.ratings.groupby("movie_id")["rating"].mean()
     assert model.m == np.quantile(model.movie_votes[rated], 0.5)
     assert model.C == pytest.approx(means.mean())
-    np.testing.assert_allclose(model.chart_scores(),
-                               hand_chart(data.ratings, model.movies.ids, model.m, model.C))
+    np.testing.assert_allclose(
+        model.chart_scores(), hand_chart(data.ratings, model.movies.ids, model.m, model.C)
+    )
     printed = weighted_chart(data, k=1000, quantile=0.5)
-    ranking = model.recommend(0, k=1000, exclude_seen=False,
-                              candidates=np.array([e.movie_id for e in printed.entries]))
+    ranking = model.recommend(
+        0, k=1000, exclude_seen=False, candidates=np.array([e.movie_id for e in printed.entries])
+    )
     assert list(ranking.movie_ids) == [e.movie_id for e in printed.entries]
     np.testing.assert_allclose(ranking.scores, [e.score for e in printed.entries], atol=1e-4)
     unrated = model.movies.index(41)  # in the catalog, never rated: the prior C
@@ -111,7 +127,8 @@ def test_every_user_gets_the_same_list_minus_what_they_saw():
     for user in (0, 7, 33):
         seen = set(data.ratings.query("user_id == @user")["movie_id"])
         assert list(model.recommend(user, k=1000).movie_ids) == [
-            m for m in everything if m not in seen]
+            m for m in everything if m not in seen
+        ]
 
 
 def test_similar_movies_share_genres_first_then_follow_the_chart():
@@ -120,15 +137,21 @@ def test_similar_movies_share_genres_first_then_follow_the_chart():
     chart = model.chart_scores()
     ranking = model.similar_movies(2, k=1000)  # Drama + Comedy
     genres = data.catalog.set_index("movie_id")["genres"]
-    overlap = [len(set(genres[m]) & {"Drama", "Comedy"}) / len(set(genres[m]) | {"Drama",
-               "Comedy"}) for m in ranking.movie_ids]
+    overlap = [
+        len(set(genres[m]) & {"Drama", "Comedy"}) / len(set(genres[m]) | {"Drama", "Comedy"})
+        for m in ranking.movie_ids
+    ]
     assert overlap == sorted(overlap, reverse=True)  # the genre overlap decides
     for value in set(overlap):  # the chart orders movies that overlap equally
-        tied = [model.movies.index(m) for m, o in zip(ranking.movie_ids, overlap, strict=True)
-                if o == value]
+        tied = [
+            model.movies.index(m)
+            for m, o in zip(ranking.movie_ids, overlap, strict=True)
+            if o == value
+        ]
         assert list(chart[tied]) == sorted(chart[tied], reverse=True)
-    assert set(ranking.movie_ids[:9]) == {m for m in genres.index if m != 2 and genres[m] == [
-        "Drama", "Comedy"]}
+    assert set(ranking.movie_ids[:9]) == {
+        m for m in genres.index if m != 2 and genres[m] == ["Drama", "Comedy"]
+    }
 
 
 def test_a_loaded_chart_keeps_folding_in(tmp_path):

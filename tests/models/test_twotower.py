@@ -13,14 +13,26 @@ from tests.models.conformance import GROUP, RecommenderContract, checkerboard
 
 pytest.importorskip("torch", reason="the two-tower model trains with PyTorch (extra 'neural')")
 
-SMALL = {"epochs": 120, "batch_size": 64, "validation": 0.0, "layers": "32-16",
-         "learning_rate": 0.02, "threads": 1}
+SMALL = {
+    "epochs": 120,
+    "batch_size": 64,
+    "validation": 0.0,
+    "layers": "32-16",
+    "learning_rate": 0.02,
+    "threads": 1,
+}
 
 
 class TestTwoTower(RecommenderContract):
     model_class = TwoTower
-    bad_params = [{"layers": "256-0"}, {"layers": "wide"}, {"epochs": 0},
-                  {"validation": 0.7}, {"learning_rate": -1.0}, {"threads": -2}]
+    bad_params = [
+        {"layers": "256-0"},
+        {"layers": "wide"},
+        {"epochs": 0},
+        {"validation": 0.7},
+        {"learning_rate": -1.0},
+        {"threads": -2},
+    ]
 
     def make_model(self, **overrides):
         return TwoTower(**{**SMALL, **overrides})
@@ -56,8 +68,9 @@ def test_an_unrated_movie_is_placed_by_its_metadata():
 
 def test_training_is_logged_per_epoch_and_stops_early():
     # a large step overfits 130 ratings within a few epochs: validation error turns up
-    model = TwoTower(epochs=200, batch_size=16, validation=0.2, patience=3, layers="32-16",
-                     learning_rate=0.05).fit(checkerboard())
+    model = TwoTower(
+        epochs=200, batch_size=16, validation=0.2, patience=3, layers="32-16", learning_rate=0.05
+    ).fit(checkerboard())
     log = model.epoch_log
     assert log.shape[1] == 3 and np.isfinite(log).all() and (log[:, 2] > 0).all()
     assert len(log) < 200  # stopped early

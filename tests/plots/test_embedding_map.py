@@ -71,8 +71,10 @@ def test_degenerate_vectors_give_zero_shares():
 def test_short_labels():
     assert short_label("Star Wars", 1977) == "Star Wars (1977)"
     assert short_label("Willy Wonka and the Chocolate Factory", 1971) == "Willy Wonka… (1971)"
-    assert short_label("Shanghai Triad (Yao a yao yao dao waipo qiao)", 1995) == \
-        "Shanghai Triad… (1995)"
+    assert (
+        short_label("Shanghai Triad (Yao a yao yao dao waipo qiao)", 1995)
+        == "Shanghai Triad… (1995)"
+    )
     assert short_label("Heat", None) == "Heat" and short_label(None, 1995) == "1995"
 
 
@@ -82,13 +84,23 @@ def test_short_labels():
 def tiny(movies: int = 8) -> Dataset:
     rng = np.random.default_rng(3)
     users, items = np.nonzero(rng.random((30, movies)) < 0.7)
-    ratings = pd.DataFrame({"user_id": users + 1, "movie_id": items + 10,
-                            "rating": rng.integers(1, 6, len(users)).astype(float),
-                            "timestamp": 0})
+    ratings = pd.DataFrame(
+        {
+            "user_id": users + 1,
+            "movie_id": items + 10,
+            "rating": rng.integers(1, 6, len(users)).astype(float),
+            "timestamp": 0,
+        }
+    )
     ids = np.arange(movies) + 10
-    catalog = pd.DataFrame({"movie_id": ids, "title": [f"Film number {i}" for i in ids],
-                            "year": 1990 + np.arange(movies),
-                            "genres": [["Comedy"] if i % 2 else ["Drama", "War"] for i in ids]})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": ids,
+            "title": [f"Film number {i}" for i in ids],
+            "year": 1990 + np.arange(movies),
+            "genres": [["Comedy"] if i % 2 else ["Drama", "War"] for i in ids],
+        }
+    )
     return Dataset("tiny", catalog, ratings, None, FIVE_STARS, "test")
 
 

@@ -118,8 +118,9 @@ class RatingStoreContract:
 
     def test_initialise_keeps_newest_duplicate_and_checks_scale(self, location: str) -> None:
         data = sample_dataset(NAME)
-        newer = data.ratings.iloc[[0]].assign(rating=np.float32(0.5),
-                                              timestamp=data.ratings.timestamp.max() + 1)
+        newer = data.ratings.iloc[[0]].assign(
+            rating=np.float32(0.5), timestamp=data.ratings.timestamp.max() + 1
+        )
         dup = Dataset(NAME, data.catalog, pd.concat([newer, data.ratings]), scale=HALF_STARS)
         with open_store(location, NAME) as store:
             with pytest.raises(InvalidRatingError, match=r"row \d+: rating"):
@@ -195,15 +196,28 @@ class RatingStoreContract:
         assert store.changes_since(0) == 4
         assert len(store.user_ratings(user)[0]) == 1
 
-    @pytest.mark.parametrize(("args", "field"), [
-        ((1, 1, 3.7), "rating"), ((1, 1, math.nan), "rating"), ((1, 1, math.inf), "rating"),
-        ((1, 1, 0.0), "rating"), ((1, 1, 5.5), "rating"), ((1, 1, "4"), "rating"),
-        ((1, 1, True), "rating"), ((1, 1, None), "rating"), ((-1, 1, 3.0), "user_id"),
-        ((2**31, 1, 3.0), "user_id"), ((1.5, 1, 3.0), "user_id"), ((1, "x", 3.0), "movie_id"),
-        ((1, 1, 3.0, -5), "timestamp"), ((1, 1, 3.0, 1.5), "timestamp"),
-    ])
-    def test_invalid_rating_writes_nothing(self, store: RatingStore, args: tuple[Any, ...],
-                                           field: str) -> None:
+    @pytest.mark.parametrize(
+        ("args", "field"),
+        [
+            ((1, 1, 3.7), "rating"),
+            ((1, 1, math.nan), "rating"),
+            ((1, 1, math.inf), "rating"),
+            ((1, 1, 0.0), "rating"),
+            ((1, 1, 5.5), "rating"),
+            ((1, 1, "4"), "rating"),
+            ((1, 1, True), "rating"),
+            ((1, 1, None), "rating"),
+            ((-1, 1, 3.0), "user_id"),
+            ((2**31, 1, 3.0), "user_id"),
+            ((1.5, 1, 3.0), "user_id"),
+            ((1, "x", 3.0), "movie_id"),
+            ((1, 1, 3.0, -5), "timestamp"),
+            ((1, 1, 3.0, 1.5), "timestamp"),
+        ],
+    )
+    def test_invalid_rating_writes_nothing(
+        self, store: RatingStore, args: tuple[Any, ...], field: str
+    ) -> None:
         before = store.all_ratings()
         with pytest.raises(InvalidRatingError) as caught:
             store.add_rating(*args)
@@ -223,16 +237,24 @@ class RatingStoreContract:
     def test_batch_is_all_or_nothing(self, store: RatingStore, data: Dataset) -> None:
         user = FIRST_NEW_USER
         good = [(user, 1, 3.0), (user, 2, 3.5, 50)]
-        for bad, error, pattern in [((user, 3, 3.7), InvalidRatingError, "row 2: rating 3.7"),
-                                    ((user, 999, 3.0), UnknownMovieError, "row 2: unknown movie"),
-                                    ((user, 3), InvalidRatingError, "row 2: rating")]:
+        for bad, error, pattern in [
+            ((user, 3, 3.7), InvalidRatingError, "row 2: rating 3.7"),
+            ((user, 999, 3.0), UnknownMovieError, "row 2: unknown movie"),
+            ((user, 3), InvalidRatingError, "row 2: rating"),
+        ]:
             with pytest.raises(error, match=pattern):
                 store.add_ratings([*good, bad, (user + 1, 4, 4.0)])
             assert store.last_seq() == 0 and not store.has_user(user)
             assert len(store.all_ratings()) == len(data.ratings)
         assert store.add_ratings(good) == 2
-        frame = pd.DataFrame({"user_id": [user, user], "movie_id": [5, 5],
-                              "rating": [1.0, 2.0], "timestamp": [10, 10]})
+        frame = pd.DataFrame(
+            {
+                "user_id": [user, user],
+                "movie_id": [5, 5],
+                "rating": [1.0, 2.0],
+                "timestamp": [10, 10],
+            }
+        )
         assert store.add_ratings(frame) == 4  # rows in order: the later one wins
         assert dict(zip(*store.user_ratings(user), strict=True)) == {1: 3.0, 2: 3.5, 5: 2.0}
         assert store.add_ratings([]) == 4
@@ -265,8 +287,12 @@ class RatingStoreContract:
         assert new.genres.tolist() == [["Sci-Fi", "Drama"], []]
         with pytest.raises(IdTakenError, match="movie_id 777 already exists"):
             store.add_movie(777, "Again")
-        for args in ((None, ""), (None, "X", 1500), (None, "X", 2000, ["A|B"]),
-                     (None, "X", 2000, "Drama")):
+        for args in (
+            (None, ""),
+            (None, "X", 1500),
+            (None, "X", 2000, ["A|B"]),
+            (None, "X", 2000, "Drama"),
+        ):
             with pytest.raises(InvalidValueError):
                 store.add_movie(*args)
         assert store.last_seq() == 1  # adding movies is not a rating write
@@ -315,10 +341,13 @@ class RatingStoreContract:
         with open_store(location, NAME) as again:
             assert again.last_seq() == 1
 
-    def test_locked_database_gives_up_after_timeout(self, store: RatingStore, location: str
-                                                     ) -> None:
-        with open_store(location, NAME, timeout=self.lock_timeout) as impatient, \
-                self.hold_write_lock(location):
+    def test_locked_database_gives_up_after_timeout(
+        self, store: RatingStore, location: str
+    ) -> None:
+        with (
+            open_store(location, NAME, timeout=self.lock_timeout) as impatient,
+            self.hold_write_lock(location),
+        ):
             started = time.perf_counter()
             with pytest.raises(StoreUnavailableError, match="lock"):
                 impatient.add_rating(1, 1, 3.0)
@@ -336,8 +365,9 @@ class RatingStoreContract:
             try:
                 for j in range(per_thread):
                     store.add_rating(FIRST_NEW_USER + worker, j + 1, 3.0, 100)
-                    store.add_rating(FIRST_NEW_USER + 99, j + 1, 0.5 * (worker + 1),
-                                     1_000 + 10 * j + worker)
+                    store.add_rating(
+                        FIRST_NEW_USER + 99, j + 1, 0.5 * (worker + 1), 1_000 + 10 * j + worker
+                    )
             except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
                 errors.append(exc)
 
@@ -354,8 +384,7 @@ class RatingStoreContract:
 
     def test_forked_child_uses_its_own_connections(self, store: RatingStore) -> None:
         assert store.last_seq() == 0  # the parent has a connection before the fork
-        child = multiprocessing.get_context("fork").Process(target=_rate_and_close,
-                                                             args=(store,))
+        child = multiprocessing.get_context("fork").Process(target=_rate_and_close, args=(store,))
         child.start()
         child.join(timeout=60)
         assert child.exitcode == 0
@@ -364,10 +393,24 @@ class RatingStoreContract:
 
     def test_writer_processes_lose_nothing(self, location: str) -> None:
         workers, n = 4, 20
-        procs = [subprocess.Popen([sys.executable, str(WRITER), "concurrent", location, NAME,
-                                   str(w), str(workers), str(n)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for w in range(workers)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(WRITER),
+                    "concurrent",
+                    location,
+                    NAME,
+                    str(w),
+                    str(workers),
+                    str(n),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for w in range(workers)
+        ]
         outputs = [proc.communicate(timeout=120) for proc in procs]
         for proc, (_out, err) in zip(procs, outputs, strict=True):
             assert proc.returncode == 0, err[-2000:]
@@ -382,17 +425,26 @@ class RatingStoreContract:
                     user, movie, rating, stamp = writer.overlap_rating(w, workers, j)
                     if stamp > expected.get((user, movie), (-1, 0.0))[0]:
                         expected[(user, movie)] = (stamp, rating)
-                    assert dict(zip(*store.user_ratings(writer.worker_user(w)), strict=True)) \
-                        .get(j % N_MOVIES + 1) is not None
-                assert len(store.user_ratings(writer.batch_user(w))[0]) == min(writer.BATCH,
-                                                                               N_MOVIES)
+                    assert (
+                        dict(zip(*store.user_ratings(writer.worker_user(w)), strict=True)).get(
+                            j % N_MOVIES + 1
+                        )
+                        is not None
+                    )
+                assert len(store.user_ratings(writer.batch_user(w))[0]) == min(
+                    writer.BATCH, N_MOVIES
+                )
             got = dict(zip(*store.user_ratings(writer.OVERLAP_USER), strict=True))
             assert got == {movie: rating for (_, movie), (_, rating) in expected.items()}
 
     def stream_then(self, location: str, acks_wanted: int, crash: Any) -> list[list[str]]:
         """Run a streaming writer, call ``crash(proc)`` after enough acks, return the acks."""
-        proc = subprocess.Popen([sys.executable, str(WRITER), "stream", location, NAME],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(WRITER), "stream", location, NAME],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         acks = []
         try:
             assert proc.stdout is not None
@@ -421,8 +473,9 @@ class RatingStoreContract:
             assert len(ratings) == len(data.ratings) + last
             assert store.add_rating(1, 1, 3.0) == last + 1  # and the store still writes
 
-    def test_sigkill_keeps_every_acknowledged_rating(self, store: RatingStore, location: str,
-                                                    data: Dataset) -> None:
+    def test_sigkill_keeps_every_acknowledged_rating(
+        self, store: RatingStore, location: str, data: Dataset
+    ) -> None:
         acks = self.stream_then(location, 60, lambda proc: os.kill(proc.pid, signal.SIGKILL))
         assert len(acks) >= 60
         self.check_acks(location, acks, data)

@@ -25,8 +25,10 @@ class PostgresUnavailable(RuntimeError):
 
 def find_bin() -> Path | None:
     """The newest PostgreSQL bin folder (Debian's layout first, then PATH)."""
-    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                     key=lambda p: [int(x) for x in Path(p).parent.name.split(".") if x.isdigit()])
+    folders = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: [int(x) for x in Path(p).parent.name.split(".") if x.isdigit()],
+    )
     for folder in reversed(folders):
         if (Path(folder) / "initdb").exists():
             return Path(folder)
@@ -46,15 +48,17 @@ class ThrowawayPostgres:
     def __init__(self, *, fsync: bool = True):
         self.bin = find_bin()
         if self.bin is None:
-            raise PostgresUnavailable("PostgreSQL binaries (initdb, pg_ctl) not found; "
-                                      "apt-get install postgresql")
+            raise PostgresUnavailable(
+                "PostgreSQL binaries (initdb, pg_ctl) not found; apt-get install postgresql"
+            )
         self.as_root = os.geteuid() == 0
         if self.as_root:
             try:
                 self._owner = pwd.getpwnam("postgres")
             except KeyError as exc:
-                raise PostgresUnavailable("running as root but there is no user 'postgres' "
-                                          "to run the server as") from exc
+                raise PostgresUnavailable(
+                    "running as root but there is no user 'postgres' to run the server as"
+                ) from exc
         self.fsync = fsync
         self.root = Path(tempfile.mkdtemp(prefix="movierec-pg-"))
         self.root.chmod(0o755)  # the server user must traverse it
@@ -70,24 +74,47 @@ class ThrowawayPostgres:
         if check and result.returncode != 0:
             log = self.data / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise PostgresUnavailable(f"{args[0]} failed ({result.returncode}): "
-                                      f"{result.stderr.strip()[-1000:]} {tail}".strip())
+            raise PostgresUnavailable(
+                f"{args[0]} failed ({result.returncode}): "
+                f"{result.stderr.strip()[-1000:]} {tail}".strip()
+            )
         return result
 
     def init(self) -> ThrowawayPostgres:
         self.data.mkdir()
         if self.as_root:
             os.chown(self.data, self._owner.pw_uid, self._owner.pw_gid)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--locale=C.UTF-8", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
         return self.start()
 
     def start(self) -> ThrowawayPostgres:
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data}"
         if not self.fsync:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.data / "server.log"), "-w",
-                  "-t", "30", "-o", options, "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.data / "server.log"),
+            "-w",
+            "-t",
+            "30",
+            "-o",
+            options,
+            "start",
+        )
         return self
 
     def stop(self, mode: str = "fast") -> None:

@@ -36,8 +36,8 @@ class TestPostgresStore(RatingStoreContract):
             conn.rollback()
 
     def test_server_crash_keeps_every_acknowledged_rating(
-            self, store: RatingStore, location: str, data: Dataset,
-            pg_server: ThrowawayPostgres) -> None:
+        self, store: RatingStore, location: str, data: Dataset, pg_server: ThrowawayPostgres
+    ) -> None:
         def crash(_proc: Any) -> None:
             pg_server.stop("immediate")  # no checkpoint: recovery replays the WAL
             pg_server.start()
@@ -62,6 +62,5 @@ def test_server_down_is_a_clear_error() -> None:
 
 def test_password_never_in_messages() -> None:
     with pytest.raises(StoreUnavailableError) as caught:
-        open_store(f"postgresql://someone:hunter2@127.0.0.1:{free_port()}/movies", NAME,
-                   timeout=1)
+        open_store(f"postgresql://someone:hunter2@127.0.0.1:{free_port()}/movies", NAME, timeout=1)
     assert "hunter2" not in str(caught.value)

@@ -71,8 +71,10 @@ def test_damaged_database_is_named(tmp_path: Path) -> None:
     raw = bytearray(path.read_bytes())
     raw[100:] = b"\xff" * (len(raw) - 100)  # keep the header, ruin every page
     path.write_bytes(bytes(raw))
-    with pytest.raises(StoreCorruptError, match=f"{path}.*malformed"), \
-            open_store(path, NAME) as store:
+    with (
+        pytest.raises(StoreCorruptError, match=f"{path}.*malformed"),
+        open_store(path, NAME) as store,
+    ):
         store.all_ratings()
     assert path.read_bytes() == bytes(raw)
 

@@ -43,8 +43,12 @@ def overlap_rating(worker: int, workers: int, j: int) -> tuple[int, int, float, 
     The winner (newest timestamp) of pair j is the worker with the largest
     ``(worker + j) % workers``; its rating is ``0.5 * (worker + 1)``, which names it.
     """
-    return OVERLAP_USER, j % N_MOVIES + 1, 0.5 * (worker + 1), 10_000 + 10 * j + \
-        (worker + j) % workers
+    return (
+        OVERLAP_USER,
+        j % N_MOVIES + 1,
+        0.5 * (worker + 1),
+        10_000 + 10 * j + (worker + j) % workers,
+    )
 
 
 def stream(location: str, dataset: str) -> None:
@@ -64,8 +68,9 @@ def concurrent(location: str, dataset: str, worker: int, workers: int, n: int) -
         for j in range(n):
             store.add_rating(worker_user(worker), j % N_MOVIES + 1, 0.5 + (j % 10) / 2, 1_000 + j)
             store.add_rating(*overlap_rating(worker, workers, j))
-        store.add_ratings([(batch_user(worker), j % N_MOVIES + 1, 3.0, 5_000 + j)
-                           for j in range(BATCH)])
+        store.add_ratings(
+            [(batch_user(worker), j % N_MOVIES + 1, 3.0, 5_000 + j) for j in range(BATCH)]
+        )
         print("done", store.last_seq(), flush=True)
 
 

@@ -25,9 +25,15 @@ import pytest
 from tests.conftest import shared_dataset
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 STARTUP_S = 60.0
 
 
@@ -92,21 +98,38 @@ def server_url(request, tmp_path_factory) -> Iterator[str]:
     env.pop("MOVIEREC_DB", None)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "movierec", "serve", "--home", str(web_home),
-             "--port", str(port), "--dataset", "ml-100k"],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
+            [
+                sys.executable,
+                "-m",
+                "movierec",
+                "serve",
+                "--home",
+                str(web_home),
+                "--port",
+                str(port),
+                "--dataset",
+                "ml-100k",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     try:
         deadline = time.monotonic() + STARTUP_S
         while True:
             if process.poll() is not None:
-                pytest.fail(f"movierec serve exited with {process.returncode}:\n"
-                            f"{log_path.read_text(errors='replace')[-3000:]}")
+                pytest.fail(
+                    f"movierec serve exited with {process.returncode}:\n"
+                    f"{log_path.read_text(errors='replace')[-3000:]}"
+                )
             with contextlib.suppress(OSError, urllib.error.URLError, ValueError):
                 _get_json(f"{url}/healthz", timeout=2)
                 break
             if time.monotonic() > deadline:
-                pytest.fail(f"movierec serve did not answer /healthz within {STARTUP_S:.0f} s:\n"
-                            f"{log_path.read_text(errors='replace')[-3000:]}")
+                pytest.fail(
+                    f"movierec serve did not answer /healthz within {STARTUP_S:.0f} s:\n"
+                    f"{log_path.read_text(errors='replace')[-3000:]}"
+                )
             time.sleep(0.25)
         # The content model is built on its first use: build it now, not under a 5 s expect.
         started = time.monotonic()

@@ -171,8 +171,10 @@ def test_phone_width_single_column(page: Page, server_url: str) -> None:
     for by in KINDS:
         expect(page.locator(f"#similar .panel[data-by={by}] .movies li").first).to_be_visible()
     boxes = page.eval_on_selector_all(
-        "#similar .panel", "els => els.map(e => { const r = e.getBoundingClientRect();"
-        " return {x: r.x, y: r.y, width: r.width, height: r.height}; })")
+        "#similar .panel",
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return {x: r.x, y: r.y, width: r.width, height: r.height}; })",
+    )
     for above, below in zip(boxes, boxes[1:], strict=False):
         assert below["y"] >= above["y"] + above["height"] - 1, f"panels are not stacked: {boxes}"
         assert below["x"] == above["x"]
@@ -182,8 +184,10 @@ def test_phone_width_single_column(page: Page, server_url: str) -> None:
 
 def test_a_profile_the_server_forgot_says_so(page: Page, server_url: str) -> None:
     page.goto(server_url)
-    page.evaluate("localStorage.setItem('movierec.visitor', JSON.stringify("
-                  "{user_id: 2000000000, token: 'stale', rated: {}}))")
+    page.evaluate(
+        "localStorage.setItem('movierec.visitor', JSON.stringify("
+        "{user_id: 2000000000, token: 'stale', rated: {}}))"
+    )
     page.reload()
     error = page.locator("#mine-status.error")
     expect(error).to_contain_text("start over")
@@ -208,8 +212,11 @@ def test_search_by_description_with_filters(page: Page, server_url: str) -> None
     fifties = titles(page, "#describe-results")
     assert all(re.search(r"\(195\d\)$", t) for t in fifties), fifties
 
-    with page.expect_response(lambda r: "/movies/find" in r.url and "genre=Comedy" in r.url
-                              and "min_rating=3.5" not in r.url):
+    with page.expect_response(
+        lambda r: (
+            "/movies/find" in r.url and "genre=Comedy" in r.url and "min_rating=3.5" not in r.url
+        )
+    ):
         page.get_by_label("Kind").select_option("Comedy")
     settled(page, "#describe-status")
     metas = page.locator("#describe-results li .meta").all_inner_texts()

@@ -41,15 +41,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state: Service = app.state.service
-        anyio.to_thread.current_default_thread_limiter().total_tokens = \
+        anyio.to_thread.current_default_thread_limiter().total_tokens = (
             state.settings.request_threads
+        )
         state.engine  # noqa: B018  (build and warm before the first request)
         yield
         state.close()
 
-    app = FastAPI(title="movierec", version=__version__, lifespan=lifespan,
-                  description="Movie recommendations: charts, similar movies, personal picks "
-                  "that absorb new ratings at once.")
+    app = FastAPI(
+        title="movierec",
+        version=__version__,
+        lifespan=lifespan,
+        description="Movie recommendations: charts, similar movies, personal picks "
+        "that absorb new ratings at once.",
+    )
     app.state.service = Service(settings, engine)
     errors.install(app)
     app.include_router(catalog.router)
@@ -62,4 +67,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         @app.get("/", include_in_schema=False)
         def page() -> FileResponse:
             return FileResponse(index)
+
     return app

@@ -23,16 +23,26 @@ def bearer(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def check_writer(users: Users, user_id: int, *, authorization: str | None,
-                 admin_key: str | None, configured_admin_key: str | None) -> None:
+def check_writer(
+    users: Users,
+    user_id: int,
+    *,
+    authorization: str | None,
+    admin_key: str | None,
+    configured_admin_key: str | None,
+) -> None:
     """Pass when the caller is ``user_id`` or the admin; raise :class:`AuthError` otherwise."""
     token = bearer(authorization)
     if token is None and admin_key is None:
-        raise AuthError("writing ratings needs 'Authorization: Bearer <token>' (the user's "
-                        "token from POST /users) or 'X-Admin-Key'", 401)
+        raise AuthError(
+            "writing ratings needs 'Authorization: Bearer <token>' (the user's "
+            "token from POST /users) or 'X-Admin-Key'",
+            401,
+        )
     if admin_key is not None:
-        if configured_admin_key and hmac.compare_digest(admin_key.encode(),
-                                                        configured_admin_key.encode()):
+        if configured_admin_key and hmac.compare_digest(
+            admin_key.encode(), configured_admin_key.encode()
+        ):
             return
         raise AuthError("the admin key is wrong (or no admin key is configured)", 403)
     stored = users.token_hash(user_id)

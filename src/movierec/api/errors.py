@@ -75,10 +75,14 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     first = errors[0] if errors else {}
     where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
-    message = f"{where}: {first.get('msg', 'invalid request')}" if where else \
-        str(first.get("msg", "invalid request"))
-    return JSONResponse({"error": "ValidationError", "message": message,
-                         "field": where or None}, status_code=422)
+    message = (
+        f"{where}: {first.get('msg', 'invalid request')}"
+        if where
+        else str(first.get("msg", "invalid request"))
+    )
+    return JSONResponse(
+        {"error": "ValidationError", "message": message, "field": where or None}, status_code=422
+    )
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
@@ -87,8 +91,9 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(getattr(exc, "headers", None) or {})
     if status == 405:  # Starlette names only the first route's methods; a path has several
         headers["Allow"] = ", ".join(_methods_of(request))
-    return JSONResponse({"error": "HTTPError", "message": str(detail)}, status_code=status,
-                        headers=headers or None)
+    return JSONResponse(
+        {"error": "HTTPError", "message": str(detail)}, status_code=status, headers=headers or None
+    )
 
 
 def _methods_of(request: Request) -> list[str]:
@@ -123,13 +128,24 @@ def install(app: FastAPI) -> None:
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the error statuses an endpoint can return."""
-    text = {400: "malformed request body (not JSON)", 401: "no credentials",
-            403: "wrong credentials", 404: "not found",
-            409: "conflict (ambiguous title, id taken)", 422: "invalid input; names the field",
-            500: "internal error", 503: "ratings store unavailable; retry later"}
+    text = {
+        400: "malformed request body (not JSON)",
+        401: "no credentials",
+        403: "wrong credentials",
+        404: "not found",
+        409: "conflict (ambiguous title, id taken)",
+        422: "invalid input; names the field",
+        500: "internal error",
+        503: "ratings store unavailable; retry later",
+    }
     return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}
 
 
 #: OpenAPI ``responses`` entry of the routes that may refuse to fit a model inside a request
-NOT_TRAINED = {409: {"model": ErrorBody, "description": "the model is not trained for this "
-                     "dataset, which is too large to fit it in a request"}}
+NOT_TRAINED = {
+    409: {
+        "model": ErrorBody,
+        "description": "the model is not trained for this "
+        "dataset, which is too large to fit it in a request",
+    }
+}

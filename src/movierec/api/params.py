@@ -16,8 +16,10 @@ MovieId = Annotated[int, Path(ge=0, le=_ID_MAX, description="A movie id of the c
 UserId = Annotated[int, Path(ge=0, le=_ID_MAX, description="A user id.")]
 K = Annotated[int, Query(ge=1, le=100, description="How many results.")]
 Years = Annotated[str | None, Query(max_length=40, description="1950-1959, 1950s, 1994…")]
-Genre = Annotated[str | None, Query(max_length=200,
-                                    description="Genre name(s), comma-separated.")]
-MinRating = Annotated[float | None, Query(allow_inf_nan=False,
-                                          description="Only movies rated at least this "
-                                          "(vote-count shrunk mean).")]
+Genre = Annotated[str | None, Query(max_length=200, description="Genre name(s), comma-separated.")]
+MinRating = Annotated[
+    float | None,
+    Query(
+        allow_inf_nan=False, description="Only movies rated at least this (vote-count shrunk mean)."
+    ),
+]

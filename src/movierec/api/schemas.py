@@ -19,6 +19,7 @@ Score = float | None
 
 # --- requests ---------------------------------------------------------------------------------
 
+
 class RatingIn(BaseModel):
     """One rating on the dataset's scale (e.g. 1–5; the store refuses off-scale values)."""
 
@@ -48,6 +49,7 @@ class NewUserIn(BaseModel):
 
 
 # --- responses --------------------------------------------------------------------------------
+
 
 class Movie(BaseModel):
     """A movie as shown to people, with the figures behind "well rated"."""

@@ -36,9 +36,12 @@ class Service:
         if self._engine is None or self._users is None:
             with self._lock:
                 if self._engine is None:
-                    self._engine = Engine.open(self.settings.resolved_home(),
-                                               self.settings.dataset, db=self.settings.db,
-                                               policy=self.settings.policy())
+                    self._engine = Engine.open(
+                        self.settings.resolved_home(),
+                        self.settings.dataset,
+                        db=self.settings.db,
+                        policy=self.settings.policy(),
+                    )
                 if self._users is None:
                     self.warm(self._engine)
                     self._users = Users(self._engine)

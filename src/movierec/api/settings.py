@@ -50,8 +50,9 @@ class Settings(BaseModel):
         for name in cls.model_fields:
             raw = env.get(PREFIX + name.upper())
             if raw is not None and raw != "":
-                values[name] = None if name == "retrain_after_seconds" and \
-                    raw.lower() == "none" else raw
+                values[name] = (
+                    None if name == "retrain_after_seconds" and raw.lower() == "none" else raw
+                )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
 
@@ -59,5 +60,6 @@ class Settings(BaseModel):
         return Home.resolve(self.home)
 
     def policy(self) -> RetrainPolicy:
-        return RetrainPolicy(after_ratings=self.retrain_after_ratings,
-                             after_seconds=self.retrain_after_seconds)
+        return RetrainPolicy(
+            after_ratings=self.retrain_after_ratings, after_seconds=self.retrain_after_seconds
+        )

@@ -22,8 +22,12 @@ err = Console(stderr=True, soft_wrap=True)
 
 HomeOption = Annotated[
     str | None,
-    typer.Option("--home", help="Home folder (default: $MOVIEREC_HOME or ~/.local/share/movierec).",
-                 envvar="MOVIEREC_HOME", show_envvar=False),
+    typer.Option(
+        "--home",
+        help="Home folder (default: $MOVIEREC_HOME or ~/.local/share/movierec).",
+        envvar="MOVIEREC_HOME",
+        show_envvar=False,
+    ),
 ]
 DatasetOption = Annotated[
     str, typer.Option("--dataset", "-d", help="Name of a stored dataset (see `data list`).")
@@ -56,9 +60,14 @@ def progress(description: str, *, enabled: bool = True) -> Iterator[Callable[[fl
     if not enabled or os.environ.get("MOVIEREC_NO_PROGRESS"):
         yield lambda fraction: None
         return
-    bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                   console=err, transient=True)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
     with bar:
         task = bar.add_task(description, total=1.0)
         yield lambda fraction: bar.update(task, completed=min(max(fraction, 0.0), 1.0))

@@ -32,10 +32,15 @@ app = typer.Typer(help="Get, import and describe datasets.", no_args_is_help=Tru
 
 @app.command("fetch")
 def fetch_command(
-    name: Annotated[str, typer.Argument(help="ml-100k, ml-latest-small, ml-1m, ml-25m, ml-32m "
-                                             "or ml-latest.")] = "ml-100k",
-    offline: Annotated[bool, typer.Option(help="Do not try GroupLens; ml-100k then comes "
-                                               "from the recbole wheel on PyPI.")] = False,
+    name: Annotated[
+        str, typer.Argument(help="ml-100k, ml-latest-small, ml-1m, ml-25m, ml-32m or ml-latest.")
+    ] = "ml-100k",
+    offline: Annotated[
+        bool,
+        typer.Option(
+            help="Do not try GroupLens; ml-100k then comes from the recbole wheel on PyPI."
+        ),
+    ] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -53,11 +58,16 @@ def fetch_command(
 
 @app.command("import")
 def import_command(
-    paths: Annotated[list[Path], typer.Argument(
-        help="A folder or .zip you downloaded; more paths add their files to it (e.g. ML-1M's "
-             "movies.dat beside RecBole's ml-100k, to re-link its knowledge graph).")],
-    name: Annotated[str | None, typer.Option("--name", help="Store under this name "
-                                             "(default: the folder name).")] = None,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="A folder or .zip you downloaded; more paths add their files to it (e.g. ML-1M's "
+            "movies.dat beside RecBole's ml-100k, to re-link its knowledge graph)."
+        ),
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Store under this name (default: the folder name).")
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -72,10 +82,14 @@ def import_command(
 @app.command("enrich")
 def enrich_command(
     name: Annotated[str, typer.Argument(help="A stored MovieLens dataset.")],
-    sources: Annotated[list[Path], typer.Option("--with", help="A TMDB-side folder or .zip "
-                                                "(repeat to layer several).")],
-    save_as: Annotated[str | None, typer.Option("--as", help="Store the result under another "
-                                                "name (default: replace NAME).")] = None,
+    sources: Annotated[
+        list[Path],
+        typer.Option("--with", help="A TMDB-side folder or .zip (repeat to layer several)."),
+    ],
+    save_as: Annotated[
+        str | None,
+        typer.Option("--as", help="Store the result under another name (default: replace NAME)."),
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -106,15 +120,21 @@ def enrich_command(
 
 @app.command("synth")
 def synth_command(
-    ratings: Annotated[str, typer.Option("--ratings", help="Number of ratings: 100k, 33.8M, "
-                                         "or a plain integer.")] = "33.8M",
-    users: Annotated[str | None, typer.Option(help="Users (default: scaled from MovieLens "
-                                              "latest's shape).")] = None,
+    ratings: Annotated[
+        str, typer.Option("--ratings", help="Number of ratings: 100k, 33.8M, or a plain integer.")
+    ] = "33.8M",
+    users: Annotated[
+        str | None, typer.Option(help="Users (default: scaled from MovieLens latest's shape).")
+    ] = None,
     movies: Annotated[str | None, typer.Option(help="Movies (default: scaled likewise).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     name: Annotated[str, typer.Option("--name", help="Store under this name.")] = "synthetic",
-    csv: Annotated[Path | None, typer.Option(help="Also write ratings.csv and movies.csv "
-                                             "(MovieLens CSV format) into this folder.")] = None,
+    csv: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write ratings.csv and movies.csv (MovieLens CSV format) into this folder."
+        ),
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -128,10 +148,14 @@ def synth_command(
     from movierec.data import synthetic
 
     scale = n_ratings / synthetic.DEFAULT_RATINGS
-    n_users = parse_count(users, "--users") if users else max(
-        2, round(synthetic.DEFAULT_USERS * scale))
-    n_movies = parse_count(movies, "--movies") if movies else max(
-        2, round(synthetic.DEFAULT_MOVIES * scale))
+    n_users = (
+        parse_count(users, "--users") if users else max(2, round(synthetic.DEFAULT_USERS * scale))
+    )
+    n_movies = (
+        parse_count(movies, "--movies")
+        if movies
+        else max(2, round(synthetic.DEFAULT_MOVIES * scale))
+    )
     check_name(name)
     started = time.perf_counter()
     with progress("generating", enabled=not quiet) as update:
@@ -141,8 +165,13 @@ def synth_command(
     if csv is not None:
         with status(f"writing CSV to {escape(str(csv))}", enabled=not quiet):
             synthetic.write_movielens_csv(dataset, csv)
-    _store(dataset, home_of(home), as_json=as_json, quiet=quiet,
-           extra={"generate_seconds": round(generated, 2)})
+    _store(
+        dataset,
+        home_of(home),
+        as_json=as_json,
+        quiet=quiet,
+        extra={"generate_seconds": round(generated, 2)},
+    )
 
 
 @app.command("list")
@@ -154,8 +183,9 @@ def list_command(home: HomeOption = None, as_json: JsonOption = False) -> None:
         emit_json({"home": str(where.root), "datasets": names})
         return
     if not names:
-        out.print(f"no datasets in {escape(str(where.datasets))}; try `movierec data fetch "
-                  "ml-100k`")
+        out.print(
+            f"no datasets in {escape(str(where.datasets))}; try `movierec data fetch ml-100k`"
+        )
     for entry in names:
         out.print(entry)
 
@@ -180,10 +210,16 @@ def info_command(
 @app.command("embed")
 def embed_command(
     dataset: DatasetOption = "ml-100k",
-    backend: Annotated[str, typer.Option(help="auto (the sentence model when installed, else "
-                                         "TF-IDF), sentence or tfidf.")] = "auto",
-    threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for the sentence "
-                                                "model (default: torch's choice).")] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="auto (the sentence model when installed, else TF-IDF), sentence or tfidf."
+        ),
+    ] = "auto",
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="CPU threads for the sentence model (default: torch's choice)."),
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -201,18 +237,24 @@ def embed_command(
     started = time.perf_counter()
     with progress("embedding movie descriptions", enabled=not quiet) as update:
         index, built = search.index(backend, threads=threads, progress=update)
-    info = {"dataset": dataset, **index.manifest(), "built": built,
-            "seconds": round(time.perf_counter() - started, 2),
-            "stored_at": str(search.folder) if index.backend == "sentence" else None}
+    info = {
+        "dataset": dataset,
+        **index.manifest(),
+        "built": built,
+        "seconds": round(time.perf_counter() - started, 2),
+        "stored_at": str(search.folder) if index.backend == "sentence" else None,
+    }
     if as_json:
         emit_json(info)
         return
     if index.note:
         show_notes([index.note])
     verb = "embedded" if built else "already embedded:"
-    out.print(f"{verb} {info['with_text']:,} of {info['movies']:,} movies of "
-              f"[bold]{escape(dataset)}[/] with {escape(index.model_name)} "
-              f"({index.dimension:,}-d) in {info['seconds']:.1f} s")
+    out.print(
+        f"{verb} {info['with_text']:,} of {info['movies']:,} movies of "
+        f"[bold]{escape(dataset)}[/] with {escape(index.model_name)} "
+        f"({index.dimension:,}-d) in {info['seconds']:.1f} s"
+    )
 
 
 _COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmMbB]?)\s*$")
@@ -230,8 +272,9 @@ def parse_count(text: str, option: str) -> int:
     return value
 
 
-def _store(dataset: Dataset, home: Any, *, as_json: bool, quiet: bool,
-           extra: dict[str, Any] | None = None) -> None:
+def _store(
+    dataset: Dataset, home: Any, *, as_json: bool, quiet: bool, extra: dict[str, Any] | None = None
+) -> None:
     with status(f"storing {escape(dataset.name)}", enabled=not quiet):
         folder = save_dataset(dataset, home)
     info = dataset.info()
@@ -256,8 +299,10 @@ def _info_table(info: dict[str, Any]) -> Table:
         ("movies", f"{info['movies']:,} ({info['movies_rated']:,} rated)"),
         ("ratings", f"{info['ratings']:,}"),
         ("density", f"{info['density']:.4%}"),
-        ("rating scale", f"{scale['low']:g}–{scale['high']:g} step {scale['step']:g}"
-         if scale else "—"),
+        (
+            "rating scale",
+            f"{scale['low']:g}–{scale['high']:g} step {scale['step']:g}" if scale else "—",
+        ),
         ("dates", " → ".join(info["date_range"]) if info["date_range"] else "—"),
         ("demographics", ", ".join(info["demographics"]) or "—"),
     ]

@@ -75,14 +75,39 @@ q̃(list)), s the scores scaled to [0, 1]. Times are seconds per fold: fit, pred
 ratings), recommend (all lists, re-ranking included). Std is over folds (ddof=0, as Surprise).
 """
 
-_ORDER = ("rmse", "mae", "precision", "recall", "ndcg", "map", "hit_rate", "longtail_ndcg",
-          "longtail_recall", "miscalibration", "popularity_lift", "personalization", "coverage",
-          "novelty", "intra_list_diversity", "popularity", "fit_seconds", "fold_in_seconds",
-          "predict_seconds", "recommend_seconds")
-_LABELS = {"fit_seconds": "fit s", "fold_in_seconds": "fold-in s", "predict_seconds": "predict s",
-           "recommend_seconds": "recommend s", "hit_rate": "hit rate",
-           "longtail_ndcg": "long-tail ndcg", "longtail_recall": "long-tail recall",
-           "popularity_lift": "popularity lift", "intra_list_diversity": "ILD"}
+_ORDER = (
+    "rmse",
+    "mae",
+    "precision",
+    "recall",
+    "ndcg",
+    "map",
+    "hit_rate",
+    "longtail_ndcg",
+    "longtail_recall",
+    "miscalibration",
+    "popularity_lift",
+    "personalization",
+    "coverage",
+    "novelty",
+    "intra_list_diversity",
+    "popularity",
+    "fit_seconds",
+    "fold_in_seconds",
+    "predict_seconds",
+    "recommend_seconds",
+)
+_LABELS = {
+    "fit_seconds": "fit s",
+    "fold_in_seconds": "fold-in s",
+    "predict_seconds": "predict s",
+    "recommend_seconds": "recommend s",
+    "hit_rate": "hit rate",
+    "longtail_ndcg": "long-tail ndcg",
+    "longtail_recall": "long-tail recall",
+    "popularity_lift": "popularity lift",
+    "intra_list_diversity": "ILD",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -91,37 +116,67 @@ def register(app: typer.Typer) -> None:
 
 
 def evaluate_command(
-    models: Annotated[str, typer.Option("--models", "-m", help="Model names, comma-separated "
-                                        "(e.g. mf,als,knn).")],
-    split: Annotated[str, typer.Option(help="kfold, user-holdout, user-temporal, temporal "
-                                       "or cold-users.")] = "kfold",
+    models: Annotated[
+        str, typer.Option("--models", "-m", help="Model names, comma-separated (e.g. mf,als,knn).")
+    ],
+    split: Annotated[
+        str, typer.Option(help="kfold, user-holdout, user-temporal, temporal or cold-users.")
+    ] = "kfold",
     cv: Annotated[int, typer.Option(help="Folds of kfold (at least 2).")] = 5,
     k: Annotated[int, typer.Option("-k", "--k", help="Ranking cut-off.")] = 10,
-    relevance: Annotated[str, typer.Option(help="Lowest relevant test rating, 'auto' (80% of "
-                                           "the scale's top) or 'all'.")] = "auto",
+    relevance: Annotated[
+        str,
+        typer.Option(help="Lowest relevant test rating, 'auto' (80% of the scale's top) or 'all'."),
+    ] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
-    fraction: Annotated[float, typer.Option(help="user-holdout: share of each user's "
-                                            "ratings tested; cold-users: share of the users "
-                                            "withheld.")] = 0.2,
-    n_test: Annotated[int | None, typer.Option("--n-test", help="user-holdout and "
-                                               "user-temporal: ratings tested per user.")]
-    = None,
-    quantile: Annotated[float, typer.Option(help="temporal: ratings after this quantile of "
-                                            "timestamps are tested.")] = 0.8,
-    repeats: Annotated[int, typer.Option(help="user-holdout: independent draws "
-                                         "(seeds seed, seed+1, …).")] = 1,
-    profile: Annotated[str | None, typer.Option("--profile", help="cold-users: profile sizes, "
-                                                "comma-separated (e.g. 1,3,5,10,20): ratings "
-                                                "of each withheld user a model is told, their "
-                                                "earliest; 0: none.")] = None,
-    n_profile: Annotated[int | None, typer.Option("--n-profile", help="cold-users: a single "
-                                                  "profile size (default 5); --profile is "
-                                                  "the general form.")] = None,
-    calibrate: Annotated[float, typer.Option(help="λ of Steck's calibrated re-ranking of each "
-                                             "model's top 50, 0..1; 0: off.")] = 0.0,
-    head_share: Annotated[float, typer.Option("--head-share", help="Share of the rated movies "
-                                              "forming the short head of the long-tail "
-                                              "figures.")] = 0.1,
+    fraction: Annotated[
+        float,
+        typer.Option(
+            help="user-holdout: share of each user's "
+            "ratings tested; cold-users: share of the users "
+            "withheld."
+        ),
+    ] = 0.2,
+    n_test: Annotated[
+        int | None,
+        typer.Option("--n-test", help="user-holdout and user-temporal: ratings tested per user."),
+    ] = None,
+    quantile: Annotated[
+        float, typer.Option(help="temporal: ratings after this quantile of timestamps are tested.")
+    ] = 0.8,
+    repeats: Annotated[
+        int, typer.Option(help="user-holdout: independent draws (seeds seed, seed+1, …).")
+    ] = 1,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="cold-users: profile sizes, "
+            "comma-separated (e.g. 1,3,5,10,20): ratings "
+            "of each withheld user a model is told, their "
+            "earliest; 0: none.",
+        ),
+    ] = None,
+    n_profile: Annotated[
+        int | None,
+        typer.Option(
+            "--n-profile",
+            help="cold-users: a single profile size (default 5); --profile is the general form.",
+        ),
+    ] = None,
+    calibrate: Annotated[
+        float,
+        typer.Option(
+            help="λ of Steck's calibrated re-ranking of each model's top 50, 0..1; 0: off."
+        ),
+    ] = 0.0,
+    head_share: Annotated[
+        float,
+        typer.Option(
+            "--head-share",
+            help="Share of the rated movies forming the short head of the long-tail figures.",
+        ),
+    ] = 0.1,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -149,26 +204,44 @@ def evaluate_command(
         raise ValueError(f"--head-share must be in [0, 1), got {head_share:g}")
     data = load_dataset(home_of(home), dataset)
     with progress(f"evaluating {', '.join(names)}", enabled=not quiet) as update:
-        result = evaluate(data, names, split=split, k=k, cv=cv, seed=seed,
-                          relevance=parse_relevance(relevance), fraction=fraction,
-                          n_test=n_test, quantile=quantile, repeats=repeats,
-                          n_profile=5 if n_profile is None else n_profile, profiles=sizes,
-                          calibrate=calibrate, head_share=head_share, progress=update)
+        result = evaluate(
+            data,
+            names,
+            split=split,
+            k=k,
+            cv=cv,
+            seed=seed,
+            relevance=parse_relevance(relevance),
+            fraction=fraction,
+            n_test=n_test,
+            quantile=quantile,
+            repeats=repeats,
+            n_profile=5 if n_profile is None else n_profile,
+            profiles=sizes,
+            calibrate=calibrate,
+            head_share=head_share,
+            progress=update,
+        )
     if as_json:
         emit_json(result.to_json())
         return
     out.print(results_table(result.to_json()))
     skipped_models = {m.name: m.not_applicable for m in result.models if m.not_applicable}
     if skipped_models:
-        err.print(f"note: not applicable on {result.split}: "
-                  + "; ".join(f"{name} — {why}" for name, why in skipped_models.items()),
-                  highlight=False)
+        err.print(
+            f"note: not applicable on {result.split}: "
+            + "; ".join(f"{name} — {why}" for name, why in skipped_models.items()),
+            highlight=False,
+        )
     dropped = sum(f["unknown_user"] + f["unknown_movie"] for f in result.folds)
     skipped = sum(f["skipped_users"] for f in result.folds)
     if not quiet and (dropped or skipped):
-        err.print(f"note: {dropped:,} test rating(s) with a user or movie unseen in training "
-                  f"were left out of rmse/mae; {skipped:,} user-fold(s) with nothing relevant "
-                  "were left out of the ranking metrics", highlight=False)
+        err.print(
+            f"note: {dropped:,} test rating(s) with a user or movie unseen in training "
+            f"were left out of rmse/mae; {skipped:,} user-fold(s) with nothing relevant "
+            "were left out of the ranking metrics",
+            highlight=False,
+        )
 
 
 def parse_relevance(text: str) -> float | None | str:
@@ -181,8 +254,9 @@ def parse_relevance(text: str) -> float | None | str:
     try:
         value = float(word)
     except ValueError:
-        raise ValueError(f"--relevance: expected a rating such as 4.0, 'auto' or 'all', "
-                         f"got {text!r}") from None
+        raise ValueError(
+            f"--relevance: expected a rating such as 4.0, 'auto' or 'all', got {text!r}"
+        ) from None
     if not math.isfinite(value):
         raise ValueError(f"--relevance must be finite, got {text!r}")
     return value
@@ -205,13 +279,17 @@ def results_table(document: dict[str, Any]) -> Table:
     """Metrics down, models across (one column per model and profile size), ``mean ± std``."""
     settings = document["settings"]
     relevance = settings["relevance"]
-    title = (f"{escape(document['dataset'])} · {document['split']} · {settings['folds']} "
-             f"fold(s) · k={settings['k']} · relevant ≥ "
-             f"{'all' if relevance is None else f'{relevance:g}'}")
+    title = (
+        f"{escape(document['dataset'])} · {document['split']} · {settings['folds']} "
+        f"fold(s) · k={settings['k']} · relevant ≥ "
+        f"{'all' if relevance is None else f'{relevance:g}'}"
+    )
     if settings.get("calibrate"):
         title += f" · calibrated λ={settings['calibrate']:g}"
-    headers = [escape(m["model"]) + ("" if m.get("profile") is None else f" · {m['profile']}")
-               for m in document["models"]]
+    headers = [
+        escape(m["model"]) + ("" if m.get("profile") is None else f" · {m['profile']}")
+        for m in document["models"]
+    ]
     table = Table("metric", *headers, title=title)
     for metric in _ORDER:
         cells = [_cell(m["summary"].get(metric), metric) for m in document["models"]]

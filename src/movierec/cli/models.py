@@ -20,16 +20,23 @@ def _versions(home: str | None, dataset: str, model: str) -> ModelVersions:
 
 @app.command("list")
 def list_command(
-    model: Annotated[str | None, typer.Option("--model", "-m", help="One model (default: "
-                                              "every model of the dataset).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="One model (default: every model of the dataset)."),
+    ] = None,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Versions of each model, newest last, with their metrics; * marks the one served."""
     root = home_of(home).models / dataset
-    names = [model] if model else sorted(p.name for p in root.iterdir() if p.is_dir()) \
-        if root.is_dir() else []
+    names = (
+        [model]
+        if model
+        else sorted(p.name for p in root.iterdir() if p.is_dir())
+        if root.is_dir()
+        else []
+    )
     listed = {name: [v.to_json() for v in ModelVersions(root / name).list()] for name in names}
     if as_json:
         emit_json({"dataset": dataset, "models": listed})
@@ -37,23 +44,31 @@ def list_command(
     if not any(listed.values()):
         out.print(f"no stored models for {escape(dataset)}; try `movierec train`")
         return
-    table = Table("model", "version", "", "created", "trained from", "ratings", "fit s",
-                  "validation")
+    table = Table(
+        "model", "version", "", "created", "trained from", "ratings", "fit s", "validation"
+    )
     for name, versions in listed.items():
         for v in versions:
             metrics = v["metrics"]
-            table.add_row(escape(name), f"v{v['version']:04d}", "*" if v["current"] else "",
-                          v["created_at"], str(metrics.get("trained_from", "")),
-                          f"{metrics.get('ratings', 0):,}", str(metrics.get("fit_seconds", "")),
-                          escape(str(metrics.get("validation", ""))))
+            table.add_row(
+                escape(name),
+                f"v{v['version']:04d}",
+                "*" if v["current"] else "",
+                v["created_at"],
+                str(metrics.get("trained_from", "")),
+                f"{metrics.get('ratings', 0):,}",
+                str(metrics.get("fit_seconds", "")),
+                escape(str(metrics.get("validation", ""))),
+            )
     out.print(table)
 
 
 @app.command("rollback")
 def rollback_command(
     model: Annotated[str, typer.Option("--model", "-m", help="The model to roll back.")],
-    to: Annotated[int | None, typer.Option(help="Version number (default: the one before the "
-                                           "current).")] = None,
+    to: Annotated[
+        int | None, typer.Option(help="Version number (default: the one before the current).")
+    ] = None,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,

@@ -28,10 +28,16 @@ def register(app: typer.Typer) -> None:
 
 
 def train(
-    model: Annotated[str, typer.Option("--model", "-m", help="mf, mf-bounded, mf-tuned, als, knn, "
-                                       "ease, ials, twotower, hybrid, chart, content, "
-                                       "content-soup, content-tfidf or content-kg.")]
-    = DEFAULT_MODEL,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="mf, mf-bounded, mf-tuned, als, knn, "
+            "ease, ials, twotower, hybrid, chart, content, "
+            "content-soup, content-tfidf or content-kg.",
+        ),
+    ] = DEFAULT_MODEL,
     default: Annotated[bool, typer.Option(help="Make it the model `recommend` uses.")] = True,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
@@ -42,35 +48,58 @@ def train(
     engine = Engine.open(home_of(home), dataset)
     with status(f"fitting {escape(model)} on {escape(dataset)}", enabled=not quiet):
         fitted, seconds = engine.train(model, make_default=default)
-    summary = {"dataset": dataset, "model": model, "fit_seconds": round(seconds, 3),
-               "users": len(fitted.users), "movies": len(fitted.movies),
-               "config": fitted.config.to_json(), "default": default}
+    summary = {
+        "dataset": dataset,
+        "model": model,
+        "fit_seconds": round(seconds, 3),
+        "users": len(fitted.users),
+        "movies": len(fitted.movies),
+        "config": fitted.config.to_json(),
+        "default": default,
+    }
     if as_json:
         emit_json(summary)
         return
-    out.print(f"trained [bold]{escape(model)}[/] on {escape(dataset)} in {seconds:.2f} s "
-              f"({len(fitted.users):,} users, {len(fitted.movies):,} movies)"
-              + (" — now the default for `movierec recommend`" if default else ""))
+    out.print(
+        f"trained [bold]{escape(model)}[/] on {escape(dataset)} in {seconds:.2f} s "
+        f"({len(fitted.users):,} users, {len(fitted.movies):,} movies)"
+        + (" — now the default for `movierec recommend`" if default else "")
+    )
 
 
 def recommend(
-    user: Annotated[int | None, typer.Option("--user", "-u", help="A user id of the dataset.")]
-    = None,
-    likes: Annotated[str | None, typer.Option("--likes", help="Instead of --user: genres a "
-                                              "newcomer likes, comma-separated (two-tower "
-                                              "model).")] = None,
+    user: Annotated[
+        int | None, typer.Option("--user", "-u", help="A user id of the dataset.")
+    ] = None,
+    likes: Annotated[
+        str | None,
+        typer.Option(
+            "--likes",
+            help="Instead of --user: genres a newcomer likes, comma-separated (two-tower model).",
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="How many movies.")] = 10,
-    model: Annotated[str | None, typer.Option(
-        "--model", "-m", help="Which model ranks the picks (e.g. ease, als, mf, knn, chart, "
-        f"hybrid). Default: the last one trained, else {DEFAULT_MODEL}. A user known only from "
-        "`movierec rate` is folded into the model asked for on first use.")] = None,
-    genre: Annotated[str | None, typer.Option("--genre", "-g", help="Genre(s), "
-                                              "comma-separated.")] = None,
-    years: Annotated[str | None, typer.Option("--years", "-y", help="1950-1959, 1950s…")]
-    = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Which model ranks the picks (e.g. ease, als, mf, knn, chart, "
+            f"hybrid). Default: the last one trained, else {DEFAULT_MODEL}. A user known only from "
+            "`movierec rate` is folded into the model asked for on first use.",
+        ),
+    ] = None,
+    genre: Annotated[
+        str | None, typer.Option("--genre", "-g", help="Genre(s), comma-separated.")
+    ] = None,
+    years: Annotated[str | None, typer.Option("--years", "-y", help="1950-1959, 1950s…")] = None,
     min_rating: Annotated[float | None, typer.Option(help="Only well-rated movies.")] = None,
-    db: Annotated[str | None, typer.Option(help="Ratings store (default: ratings.db in the "
-                                           "home folder).", envvar="MOVIEREC_DB")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="Ratings store (default: ratings.db in the home folder).", envvar="MOVIEREC_DB"
+        ),
+    ] = None,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -78,38 +107,52 @@ def recommend(
     """A user's top picks among movies they have not rated, each with a reason; or, with
     --likes Comedy,Animation, picks for someone who has rated nothing yet."""
     if (user is None) == (likes is None):
-        raise ValueError("give exactly one of --user (a user id) and --likes (genres, e.g. "
-                         "--likes Comedy,Animation)")
+        raise ValueError(
+            "give exactly one of --user (a user id) and --likes (genres, e.g. "
+            "--likes Comedy,Animation)"
+        )
     engine = Engine.open(home_of(home), dataset, db=db)
     if likes is not None:
-        answer = engine.recommend_for_genres(likes, k=k, genres=genre, years=years,
-                                             min_rating=min_rating)
+        answer = engine.recommend_for_genres(
+            likes, k=k, genres=genre, years=years, min_rating=min_rating
+        )
     else:
-        answer = engine.recommend(user, model=model, k=k, genres=genre, years=years,
-                                  min_rating=min_rating)
+        answer = engine.recommend(
+            user, model=model, k=k, genres=genre, years=years, min_rating=min_rating
+        )
     if as_json:
         emit_json(answer.to_json())
         return
-    who = (f"user {answer.user_id}" if answer.user_id is not None
-           else f"a newcomer who likes {likes}")
-    table = Table("#", "title", "year", "score", "why",
-                  title=f"for {escape(who)} · {escape(answer.model)}")
+    who = (
+        f"user {answer.user_id}" if answer.user_id is not None else f"a newcomer who likes {likes}"
+    )
+    table = Table(
+        "#", "title", "year", "score", "why", title=f"for {escape(who)} · {escape(answer.model)}"
+    )
     reasons = answer.reasons or [""] * len(answer.movies)
     for rank, (row, why) in enumerate(zip(answer.movies, reasons, strict=False), 1):
-        table.add_row(str(rank), escape(row.title), str(row.year or ""), f"{row.score:.2f}",
-                      escape(why))
+        table.add_row(
+            str(rank), escape(row.title), str(row.year or ""), f"{row.score:.2f}", escape(why)
+        )
     out.print(table)
 
 
 def rate(
-    user: Annotated[int, typer.Option("--user", "-u", help="The user's id (a new id makes a new "
-                                      "user).")],
+    user: Annotated[
+        int, typer.Option("--user", "-u", help="The user's id (a new id makes a new user).")
+    ],
     movie: Annotated[str, typer.Argument(help="A title (fuzzy) or a movie id.")],
-    rating: Annotated[float, typer.Argument(help="On the dataset's scale (e.g. 1-5, or 0.5-5 "
-                                            "in half stars).")],
-    db: Annotated[str | None, typer.Option(help="Ratings store: a file path or postgresql:// "
-                                           "URL (default: ratings.db in the home folder).",
-                                           envvar="MOVIEREC_DB")] = None,
+    rating: Annotated[
+        float, typer.Argument(help="On the dataset's scale (e.g. 1-5, or 0.5-5 in half stars).")
+    ],
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="Ratings store: a file path or postgresql:// "
+            "URL (default: ratings.db in the home folder).",
+            envvar="MOVIEREC_DB",
+        ),
+    ] = None,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -124,9 +167,11 @@ def rate(
         emit_json(result.to_json())
         return
     title = engine.movie(result.movie_id).title
-    out.print(f"stored #{result.seq}: user {result.user_id} rated {escape(title)} "
-              f"{result.rating:g}★"
-              + (f"; folded in ({result.fold_in_ms:.2f} ms)" if result.folded_in else "")
-              + ("; retrained" if result.retrain else ""))
+    out.print(
+        f"stored #{result.seq}: user {result.user_id} rated {escape(title)} "
+        f"{result.rating:g}★"
+        + (f"; folded in ({result.fold_in_ms:.2f} ms)" if result.folded_in else "")
+        + ("; retrained" if result.retrain else "")
+    )
     for note in result.notes:
         out.print(f"note: {escape(note)}")

@@ -23,20 +23,38 @@ from movierec.engine.core import Engine
 from movierec.plots import embedding_map as maps
 
 # help text is rich markup: the extra's brackets are escaped
-app = typer.Typer(help="Pictures of what a model learned, as PNG files (needs matplotlib: "
-                  "pip install movierec\\[plot]).", no_args_is_help=True)
+app = typer.Typer(
+    help="Pictures of what a model learned, as PNG files (needs matplotlib: "
+    "pip install movierec\\[plot]).",
+    no_args_is_help=True,
+)
 
 
 @app.command("embeddings")
 def embeddings(
-    out_path: Annotated[Path | None, typer.Option(
-        "--out", "-o", dir_okay=False,
-        help="Where to write the PNG (default: embeddings-MODEL.png here).")] = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="A model with movie vectors: mf, "
-                                       "mf-bounded, mf-tuned, als, ials…")] = "mf",
-    n: Annotated[int, typer.Option("-n", "--n", help=f"How many of the most-rated movies "
-                                   f"({maps.MIN_MOVIES}-{maps.MAX_MOVIES}).")]
-    = maps.DEFAULT_MOVIES,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            dir_okay=False,
+            help="Where to write the PNG (default: embeddings-MODEL.png here).",
+        ),
+    ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", help="A model with movie vectors: mf, mf-bounded, mf-tuned, als, ials…"
+        ),
+    ] = "mf",
+    n: Annotated[
+        int,
+        typer.Option(
+            "-n",
+            "--n",
+            help=f"How many of the most-rated movies ({maps.MIN_MOVIES}-{maps.MAX_MOVIES}).",
+        ),
+    ] = maps.DEFAULT_MOVIES,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -52,13 +70,15 @@ def embeddings(
     maps.check_n(n)
     maps.require_movie_vectors(model)  # before any fitting
     if not maps.available():
-        raise maps.PlotDependencyError("drawing plots needs matplotlib: "
-                                       "pip install movierec[plot]")
+        raise maps.PlotDependencyError("drawing plots needs matplotlib: pip install movierec[plot]")
     engine = Engine.open(home_of(home), dataset)
     versions = engine.versions(model)
     if not quiet and (versions is None or versions.current() is None):
-        err.print(f"fitting {escape(model)} on {escape(dataset)} (no stored version yet; it is "
-                  "stored for next time)", highlight=False)
+        err.print(
+            f"fitting {escape(model)} on {escape(dataset)} (no stored version yet; it is "
+            "stored for next time)",
+            highlight=False,
+        )
     with status(f"loading {escape(model)} for {escape(dataset)}", enabled=not quiet):
         fitted = engine.model(model)
     target = (out_path or Path(f"embeddings-{model}.png")).resolve()
@@ -66,9 +86,13 @@ def embeddings(
         drawn = maps.embedding_map(fitted, engine.dataset, n, name=model, path=target)
     first, second = drawn.explained
     if as_json:
-        emit_json({"path": str(target), "dataset": dataset, "bytes": len(drawn.png),
-                   **drawn.to_json()})
+        emit_json(
+            {"path": str(target), "dataset": dataset, "bytes": len(drawn.png), **drawn.to_json()}
+        )
         return
-    out.print(f"wrote {escape(str(target))}: {escape(model)}, the {drawn.n} most-rated movies "
-              f"of {escape(dataset)}; the two axes explain {first + second:.1%} of the "
-              f"variance (PC1 {first:.1%}, PC2 {second:.1%})", highlight=False)
+    out.print(
+        f"wrote {escape(str(target))}: {escape(model)}, the {drawn.n} most-rated movies "
+        f"of {escape(dataset)}; the two axes explain {first + second:.1%} of the "
+        f"variance (PC1 {first:.1%}, PC2 {second:.1%})",
+        highlight=False,
+    )

@@ -15,15 +15,26 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")]
-    = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (loopback by default).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    db: Annotated[str | None, typer.Option(help="Ratings store: a file path or postgresql:// "
-                                           "URL (default: ratings.db in the home folder).",
-                                           envvar="MOVIEREC_DB")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes. Each holds its own model and "
-                                         "folds in, on its next read, the ratings the others "
-                                         "stored.")] = 1,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="Ratings store: a file path or postgresql:// "
+            "URL (default: ratings.db in the home folder).",
+            envvar="MOVIEREC_DB",
+        ),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes. Each holds its own model and "
+            "folds in, on its next read, the ratings the others "
+            "stored."
+        ),
+    ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
@@ -42,9 +53,18 @@ def serve(
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
         return
     # Worker processes build their own app from the environment: pass the settings on.
-    for name, value in (("HOME", settings.home), ("DATASET", settings.dataset),
-                        ("DB", settings.db)):
+    for name, value in (
+        ("HOME", settings.home),
+        ("DATASET", settings.dataset),
+        ("DB", settings.db),
+    ):
         if value is not None:
             os.environ[f"MOVIEREC_{name}"] = str(value)
-    uvicorn.run("movierec.api.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level)
+    uvicorn.run(
+        "movierec.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )

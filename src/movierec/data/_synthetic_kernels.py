@@ -72,8 +72,9 @@ def alias_tables(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragm
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
-def sample_movies(offsets, table, weights, alias_prob, alias_idx, rejection_limit, seed,
-                  out):  # pragma: no cover - compiled
+def sample_movies(
+    offsets, table, weights, alias_prob, alias_idx, rejection_limit, seed, out
+):  # pragma: no cover - compiled
     """Each user's distinct movies, drawn from their archetype's table, sorted by id.
 
     Small picks draw with replacement and redraw repeats (a per-chunk stamp array makes the
@@ -104,7 +105,7 @@ def sample_movies(offsets, table, weights, alias_prob, alias_idx, rejection_limi
                         seen[m] = u
                         out[begin + j] = m
                         j += 1
-                out[begin:begin + k].sort()
+                out[begin : begin + k].sort()
             else:
                 if len(keys) == 0:
                     keys = np.empty(n_movies, np.float64)
@@ -119,8 +120,22 @@ def sample_movies(offsets, table, weights, alias_prob, alias_idx, rejection_limi
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
-def scores(offsets, movies, user_bias, movie_bias, user_factors, movie_factors, noise_sd,
-           start, span, release, last, seed, score, timestamp):  # pragma: no cover - compiled
+def scores(
+    offsets,
+    movies,
+    user_bias,
+    movie_bias,
+    user_factors,
+    movie_factors,
+    noise_sd,
+    start,
+    span,
+    release,
+    last,
+    seed,
+    score,
+    timestamp,
+):  # pragma: no cover - compiled
     """Latent score and timestamp of every rating, from hashes of the rating's index.
 
     A rating falls at a uniform moment of its user's active spell, or, when that comes before

@@ -65,12 +65,14 @@ class RatingScale:
         values = np.asarray(values)
         mask = np.empty(values.shape, dtype=bool)
         for start in range(0, len(values), _BLOCK):
-            block = values[start:start + _BLOCK].astype(np.float64)
+            block = values[start : start + _BLOCK].astype(np.float64)
             steps = (block - self.low) / self.step
             with np.errstate(invalid="ignore"):
-                mask[start:start + _BLOCK] = ((block >= self.low - 1e-6)
-                                              & (block <= self.high + 1e-6)
-                                              & (np.abs(steps - np.round(steps)) < 1e-4))
+                mask[start : start + _BLOCK] = (
+                    (block >= self.low - 1e-6)
+                    & (block <= self.high + 1e-6)
+                    & (np.abs(steps - np.round(steps)) < 1e-4)
+                )
         return mask
 
     def describe(self) -> str:
@@ -103,8 +105,12 @@ class Note:
         return f"{where}{self.message}{at}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"message": self.message, "file": self.file, "count": self.count,
-                "lines": list(self.lines)}
+        return {
+            "message": self.message,
+            "file": self.file,
+            "count": self.count,
+            "lines": list(self.lines),
+        }
 
 
 @dataclass
@@ -113,8 +119,14 @@ class LoadReport:
 
     notes: list[Note] = field(default_factory=list)
 
-    def add(self, message: str, *, file: str | None = None, count: int = 0,
-            lines: tuple[int, ...] | list[int] = ()) -> None:
+    def add(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        count: int = 0,
+        lines: tuple[int, ...] | list[int] = (),
+    ) -> None:
         self.notes.append(Note(message, file, int(count), tuple(int(n) for n in lines)))
 
     def extend(self, other: LoadReport) -> None:
@@ -193,8 +205,11 @@ class Dataset:
             dates = [first.date().isoformat(), last.date().isoformat()]
         coverage = {}
         for column in ("title", "year", "genres", *self.metadata_columns):
-            coverage[column] = round(float(present_mask(self.catalog[column]).mean()), 4) \
-                if len(self.catalog) else 0.0
+            coverage[column] = (
+                round(float(present_mask(self.catalog[column]).mean()), 4)
+                if len(self.catalog)
+                else 0.0
+            )
         return {
             "name": self.name,
             "format": self.source_format,
@@ -205,10 +220,12 @@ class Dataset:
             "density": round(len(ratings) / (n_users * n_rated), 6) if n_users and n_rated else 0.0,
             "rating_scale": self.scale.to_json() if self.scale else None,
             "rating_range": [float(ratings["rating"].min()), float(ratings["rating"].max())]
-            if len(ratings) else None,
+            if len(ratings)
+            else None,
             "date_range": dates,
             "demographics": [c for c in self.users.columns if c != "user_id"]
-            if self.users is not None else [],
+            if self.users is not None
+            else [],
             "coverage": coverage,
         }
 
@@ -223,24 +240,29 @@ def present_mask(column: pd.Series) -> np.ndarray:
 
 
 def empty_ratings() -> pd.DataFrame:
-    return pd.DataFrame({
-        "user_id": np.empty(0, np.int32),
-        "movie_id": np.empty(0, np.int32),
-        "rating": np.empty(0, np.float32),
-        "timestamp": np.empty(0, np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "user_id": np.empty(0, np.int32),
+            "movie_id": np.empty(0, np.int32),
+            "rating": np.empty(0, np.float32),
+            "timestamp": np.empty(0, np.int64),
+        }
+    )
 
 
 def normalise_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in RATING_COLUMNS if c not in ratings.columns]
     if missing:
         raise DataFormatError(f"ratings table lacks column(s) {', '.join(missing)}")
-    return pd.DataFrame({
-        "user_id": _as_int32(ratings["user_id"], "user_id"),
-        "movie_id": _as_int32(ratings["movie_id"], "movie_id"),
-        "rating": ratings["rating"].to_numpy(np.float32, copy=False),
-        "timestamp": ratings["timestamp"].to_numpy(np.int64, copy=False),
-    }, copy=False)  # 33.8M ratings: no second copy of 540 MB
+    return pd.DataFrame(
+        {
+            "user_id": _as_int32(ratings["user_id"], "user_id"),
+            "movie_id": _as_int32(ratings["movie_id"], "movie_id"),
+            "rating": ratings["rating"].to_numpy(np.float32, copy=False),
+            "timestamp": ratings["timestamp"].to_numpy(np.int64, copy=False),
+        },
+        copy=False,
+    )  # 33.8M ratings: no second copy of 540 MB
 
 
 def normalise_catalog(catalog: pd.DataFrame) -> pd.DataFrame:

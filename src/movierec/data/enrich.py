@@ -22,12 +22,29 @@ from movierec.errors import DataFormatError
 KEYS = ("tmdb_id", "imdb_id")
 # Filled cell by cell, in this order. title, year and genres are MovieLens's own and only
 # filled where a movie lacks them; the two ids are filled so a later source can match on them.
-COLUMNS = ("title", "year", "genres", "overview", "cast", "director", "keywords", "language",
-           "vote_count", "vote_average", "tmdb_id", "imdb_id")
+COLUMNS = (
+    "title",
+    "year",
+    "genres",
+    "overview",
+    "cast",
+    "director",
+    "keywords",
+    "language",
+    "vote_count",
+    "vote_average",
+    "tmdb_id",
+    "imdb_id",
+)
 # Filled together from one source: a count from IMDb with an average from TMDB means nothing.
 VOTES = ("vote_count", "vote_average")
-_EMPTY = {"year": "Int16", "vote_count": "Int64", "vote_average": "float64",
-          "tmdb_id": "Int64", "imdb_id": "Int64"}
+_EMPTY = {
+    "year": "Int16",
+    "vote_count": "Int64",
+    "vote_average": "float64",
+    "tmdb_id": "Int64",
+    "imdb_id": "Int64",
+}
 _UNMATCHED, _BY_TMDB, _BY_IMDB = 0, 1, 2
 
 
@@ -56,12 +73,15 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
         raise ValueError("enrich needs at least one source dataset")
     catalog = dataset.catalog.copy()
     if not any(key in catalog for key in KEYS):
-        raise DataFormatError(f"dataset {dataset.name!r} has no tmdb_id or imdb_id column to "
-                              "match on; load it with its links.csv")
+        raise DataFormatError(
+            f"dataset {dataset.name!r} has no tmdb_id or imdb_id column to "
+            "match on; load it with its links.csv"
+        )
     for source in sources:
         if not any(key in source.catalog for key in KEYS):
-            raise DataFormatError(f"source {source.name!r} has no tmdb_id or imdb_id column to "
-                                  "match on")
+            raise DataFormatError(
+                f"source {source.name!r} has no tmdb_id or imdb_id column to match on"
+            )
     added = [column for column in COLUMNS if column not in catalog]
     for column in added:
         catalog[column] = _empty_column(column, len(catalog))
@@ -74,11 +94,17 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
         filled = _fill(catalog, source.catalog, rows)
         first = matched_by == _UNMATCHED
         matched_by[first] = how[first]
-        per_source.append({
-            "name": source.name, "format": source.source_format, "movies": len(source.catalog),
-            "matched": int((how != _UNMATCHED).sum()), "by_tmdb": int((how == _BY_TMDB).sum()),
-            "by_imdb": int((how == _BY_IMDB).sum()), "filled": filled,
-        })
+        per_source.append(
+            {
+                "name": source.name,
+                "format": source.source_format,
+                "movies": len(source.catalog),
+                "matched": int((how != _UNMATCHED).sum()),
+                "by_tmdb": int((how == _BY_TMDB).sum()),
+                "by_imdb": int((how == _BY_IMDB).sum()),
+                "filled": filled,
+            }
+        )
 
     unused = [c for c in added if not present_mask(catalog[c]).any()]
     catalog = catalog.drop(columns=unused)
@@ -86,13 +112,17 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
     for column in COLUMNS:
         if column in catalog:
             now = present_mask(catalog[column])
-            columns[column] = {"gained": int((now & ~before[column]).sum()),
-                               "coverage": round(float(now.mean()), 4) if len(now) else 0.0}
+            columns[column] = {
+                "gained": int((now & ~before[column]).sum()),
+                "coverage": round(float(now.mean()), 4) if len(now) else 0.0,
+            }
     coverage = {
         "movies": len(catalog),
-        "matched": {"tmdb": int((matched_by == _BY_TMDB).sum()),
-                    "imdb": int((matched_by == _BY_IMDB).sum()),
-                    "unmatched": int((matched_by == _UNMATCHED).sum())},
+        "matched": {
+            "tmdb": int((matched_by == _BY_TMDB).sum()),
+            "imdb": int((matched_by == _BY_IMDB).sum()),
+            "unmatched": int((matched_by == _UNMATCHED).sum()),
+        },
         "sources": per_source,
         "columns": columns,
     }
@@ -102,7 +132,9 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
         enriched.report.add(
             f"enriched from {figures['name']} ({figures['format'] or 'unknown format'}): matched "
             f"{figures['matched']} of {len(catalog)} movies ({figures['by_tmdb']} by TMDB id, "
-            f"{figures['by_imdb']} by IMDb id); filled {gains}", count=figures["matched"])
+            f"{figures['by_imdb']} by IMDb id); filled {gains}",
+            count=figures["matched"],
+        )
     return enriched, coverage
 
 
@@ -150,8 +182,9 @@ def _fill(catalog: pd.DataFrame, source: pd.DataFrame, rows: np.ndarray) -> dict
     return filled
 
 
-def _with_cells(column: pd.Series, at: np.ndarray, source: pd.Series,
-                source_rows: np.ndarray) -> pd.Series:
+def _with_cells(
+    column: pd.Series, at: np.ndarray, source: pd.Series, source_rows: np.ndarray
+) -> pd.Series:
     """``column`` with the cells at ``at`` replaced by ``source``'s cells at ``source_rows``."""
     if column.dtype == object:
         values = column.to_numpy(dtype=object, copy=True)

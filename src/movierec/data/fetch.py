@@ -79,30 +79,52 @@ def _grouplens(name: str, sha256: str, md5: str | None = None, size: int | None 
     return Remote(name, f"{_BASE}/{name}.zip", sha256, md5, size)
 
 
-REGISTRY: dict[str, Remote] = {remote.name: remote for remote in (
-    # sha256/size [TFDS]; md5 [GL-MD5].
-    _grouplens("ml-100k", "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
-               "0e33842e24a9c977be4e0107933c0723", 4_924_029),
-    # sha256/size [TFDS] (the 2018-09-26 release; GroupLens has not replaced it since).
-    _grouplens("ml-latest-small",
-               "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436", size=978_202),
-    # sha256/size [TFDS]; md5 [GL-MD5].
-    _grouplens("ml-1m", "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
-               "c4d9eecfca2ab87c1945afe126590906", 5_917_549),
-    # sha256/size [TFDS]; md5 [GL-MD5].
-    _grouplens("ml-25m", "8b21cfb7eb1706b4ec0aac894368d90acf26ebdfb6aced3ebd4ad5bd1eb9c6aa",
-               "6b51fb2759a8657d3bfcbfc42b592ada", 261_978_986),
-    # md5 [GL-MD5] (several independent projects). sha256 and size from two public data
-    # manifests that pinned the archive they downloaded (238,950,008 bytes, the same size other
-    # projects record beside the GroupLens md5); the md5 check backs up the weaker provenance.
-    _grouplens("ml-32m", "e4a68655d7386b8f95f2f2424b2ff975dfdd15ffd59e0d864a14dca43e99d6ee",
-               "d472be332d4daa821edc399621853b57", 238_950_008),
-    # sha256 from ISG-Siegen/OmniRec src/omnirec/data_loaders/movielens_large.py, pinned the same
-    # by three other public projects (one notes the snapshot README is dated 2023-07-20).
-    # "latest" is a rolling release: if GroupLens replaces it this digest stops matching and the
-    # fetch fails loudly rather than caching data nobody vouched for.
-    _grouplens("ml-latest", "66a9e518c747d76b241d9a859b001a2619d3ed1672ceef599eb50daf73a7b4a3"),
-)}
+REGISTRY: dict[str, Remote] = {
+    remote.name: remote
+    for remote in (
+        # sha256/size [TFDS]; md5 [GL-MD5].
+        _grouplens(
+            "ml-100k",
+            "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
+            "0e33842e24a9c977be4e0107933c0723",
+            4_924_029,
+        ),
+        # sha256/size [TFDS] (the 2018-09-26 release; GroupLens has not replaced it since).
+        _grouplens(
+            "ml-latest-small",
+            "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
+            size=978_202,
+        ),
+        # sha256/size [TFDS]; md5 [GL-MD5].
+        _grouplens(
+            "ml-1m",
+            "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
+            "c4d9eecfca2ab87c1945afe126590906",
+            5_917_549,
+        ),
+        # sha256/size [TFDS]; md5 [GL-MD5].
+        _grouplens(
+            "ml-25m",
+            "8b21cfb7eb1706b4ec0aac894368d90acf26ebdfb6aced3ebd4ad5bd1eb9c6aa",
+            "6b51fb2759a8657d3bfcbfc42b592ada",
+            261_978_986,
+        ),
+        # md5 [GL-MD5] (several independent projects). sha256 and size from two public data
+        # manifests that pinned the archive they downloaded (238,950,008 bytes, the same size other
+        # projects record beside the GroupLens md5); the md5 check backs up the weaker provenance.
+        _grouplens(
+            "ml-32m",
+            "e4a68655d7386b8f95f2f2424b2ff975dfdd15ffd59e0d864a14dca43e99d6ee",
+            "d472be332d4daa821edc399621853b57",
+            238_950_008,
+        ),
+        # sha256 from ISG-Siegen/OmniRec src/omnirec/data_loaders/movielens_large.py, pinned
+        # the same by three other public projects (one notes the snapshot README is dated
+        # 2023-07-20). "latest" is a rolling release: if GroupLens replaces it this digest stops
+        # matching and the fetch fails loudly rather than caching data nobody vouched for.
+        _grouplens("ml-latest", "66a9e518c747d76b241d9a859b001a2619d3ed1672ceef599eb50daf73a7b4a3"),
+    )
+}
 
 # The fallback for ml-100k: RecBole's copy inside its wheel on PyPI. The wheel digest and the
 # per-file digests are those recorded in ../shared/data/ml-100k-recbole/SOURCE.md.
@@ -137,8 +159,14 @@ def offline_from_env() -> bool:
     return os.environ.get("MOVIEREC_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def fetch(name: str, home: Home, *, progress: bool | ProgressCallback = True,
-          timeout: float = 10.0, offline: bool = False) -> Path:
+def fetch(
+    name: str,
+    home: Home,
+    *,
+    progress: bool | ProgressCallback = True,
+    timeout: float = 10.0,
+    offline: bool = False,
+) -> Path:
     """Get a known dataset's files into ``home.downloads`` and return their folder.
 
     Args:
@@ -161,8 +189,10 @@ def fetch(name: str, home: Home, *, progress: bool | ProgressCallback = True,
     """
     remote = REGISTRY.get(name)
     if remote is None:
-        raise FetchError(f"unknown dataset {name!r}; fetchable: {', '.join(known_datasets())}. "
-                         "For a folder or zip you downloaded, use `movierec data import PATH`.")
+        raise FetchError(
+            f"unknown dataset {name!r}; fetchable: {', '.join(known_datasets())}. "
+            "For a folder or zip you downloaded, use `movierec data import PATH`."
+        )
     if not timeout > 0:
         raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
     home.downloads.mkdir(parents=True, exist_ok=True)
@@ -189,8 +219,12 @@ def fetch(name: str, home: Home, *, progress: bool | ProgressCallback = True,
             reason = str(exc)
     if name == "ml-100k":
         cached = (home.downloads / RECBOLE_FOLDER).is_dir()
-        logger.log(logging.INFO if cached else logging.WARNING, "GroupLens not used (%s); "
-                   "ml-100k comes from the %s wheel", reason, RECBOLE_REQUIREMENT)
+        logger.log(
+            logging.INFO if cached else logging.WARNING,
+            "GroupLens not used (%s); ml-100k comes from the %s wheel",
+            reason,
+            RECBOLE_REQUIREMENT,
+        )
         try:
             return recover_ml100k_from_recbole(home, progress=progress is True)
         except FetchError as exc:
@@ -199,8 +233,9 @@ def fetch(name: str, home: Home, *, progress: bool | ProgressCallback = True,
     raise FetchError(f"cannot get {name} from GroupLens: {reason}. {_by_hand(remote, archive)}")
 
 
-def recover_ml100k_from_recbole(home: Home, *, progress: bool = False,
-                                pip_timeout: float = PIP_TIMEOUT) -> Path:
+def recover_ml100k_from_recbole(
+    home: Home, *, progress: bool = False, pip_timeout: float = PIP_TIMEOUT
+) -> Path:
     """Read MovieLens 100k out of the RecBole wheel into ``downloads/ml-100k-recbole``.
 
     Only registry access is needed: ``pip download`` fetches the wheel through whatever index
@@ -218,8 +253,10 @@ def recover_ml100k_from_recbole(home: Home, *, progress: bool = False,
             wheel = _pip_download(scratch / "wheel", pip_timeout)
         digest = _digests(wheel, md5=False)[0]
         if digest != RECBOLE_WHEEL_SHA256:
-            raise FetchError(f"{wheel.name} does not match its recorded sha256 (expected "
-                             f"{RECBOLE_WHEEL_SHA256}, got {digest}); it was deleted")
+            raise FetchError(
+                f"{wheel.name} does not match its recorded sha256 (expected "
+                f"{RECBOLE_WHEEL_SHA256}, got {digest}); it was deleted"
+            )
         staging = scratch / RECBOLE_FOLDER
         staging.mkdir()
         try:
@@ -228,8 +265,10 @@ def recover_ml100k_from_recbole(home: Home, *, progress: bool = False,
                     data = archive.read(RECBOLE_MEMBER_DIR + filename)
                     actual = hashlib.sha256(data).hexdigest()
                     if actual != expected:
-                        raise FetchError(f"{filename} in {wheel.name} does not match its "
-                                         f"recorded sha256 (expected {expected}, got {actual})")
+                        raise FetchError(
+                            f"{filename} in {wheel.name} does not match its "
+                            f"recorded sha256 (expected {expected}, got {actual})"
+                        )
                     (staging / filename).write_bytes(data)
         except (KeyError, zipfile.BadZipFile) as exc:
             raise FetchError(f"{wheel.name} does not hold the ml-100k files: {exc}") from exc
@@ -239,12 +278,15 @@ def recover_ml100k_from_recbole(home: Home, *, progress: bool = False,
 
 
 def _by_hand(remote: Remote, archive: Path) -> str:
-    return (f"Download {remote.url} by hand, then run `movierec data import PATH` on the zip "
-            f"or its unzipped folder (or put the zip at {archive} and fetch again).")
+    return (
+        f"Download {remote.url} by hand, then run `movierec data import PATH` on the zip "
+        f"or its unzipped folder (or put the zip at {archive} and fetch again)."
+    )
 
 
-def _download(remote: Remote, dest: Path, *, progress: bool | ProgressCallback,
-              timeout: float) -> None:
+def _download(
+    remote: Remote, dest: Path, *, progress: bool | ProgressCallback, timeout: float
+) -> None:
     """Stream into a temporary sibling, verify, then rename; nothing half-written survives."""
     request = urllib.request.Request(remote.url, headers={"User-Agent": f"movierec/{__version__}"})
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
@@ -267,8 +309,9 @@ def _download(remote: Remote, dest: Path, *, progress: bool | ProgressCallback,
                         received += len(chunk)
                         report(received)
                 if header and header.isdigit() and received < int(header):
-                    raise _Unreachable(f"{remote.url} closed the connection after {received} "
-                                       f"of {header} bytes")
+                    raise _Unreachable(
+                        f"{remote.url} closed the connection after {received} of {header} bytes"
+                    )
             out.flush()
             os.fsync(out.fileno())
         _verify(tmp, remote, origin=remote.url)
@@ -283,8 +326,9 @@ def _read(response: http.client.HTTPResponse, url: str, received: int) -> bytes:
     try:
         return response.read(_CHUNK)
     except (OSError, http.client.HTTPException) as exc:
-        raise _Unreachable(f"download of {url} broke off after {received} bytes "
-                           f"({_reason(exc)})") from exc
+        raise _Unreachable(
+            f"download of {url} broke off after {received} bytes ({_reason(exc)})"
+        ) from exc
 
 
 def _verify(path: Path, remote: Remote, *, origin: str) -> None:
@@ -298,7 +342,8 @@ def _verify(path: Path, remote: Remote, *, origin: str) -> None:
                 f"{remote.filename} from {origin} does not match its published checksum "
                 f"({algorithm} expected {expected}, got {actual}); the file was deleted. If "
                 f"GroupLens has published a new release of {remote.name}, download it by hand "
-                "and run `movierec data import PATH`.")
+                "and run `movierec data import PATH`."
+            )
 
 
 def _digests(path: Path, *, md5: bool) -> tuple[str, str | None]:
@@ -321,16 +366,24 @@ def _extract(archive: Path, folder: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         with zipfile.ZipFile(archive) as zf:
-            members = [m for m in zf.infolist() if not m.is_dir()
-                       and "__MACOSX" not in m.filename
-                       and not PurePosixPath(m.filename).name.startswith("._")]
+            members = [
+                m
+                for m in zf.infolist()
+                if not m.is_dir()
+                and "__MACOSX" not in m.filename
+                and not PurePosixPath(m.filename).name.startswith("._")
+            ]
             parts = [PurePosixPath(m.filename).parts for m in members]
             tops = {p[0] for p in parts if p}
             strip = 1 if len(tops) == 1 and all(len(p) > 1 for p in parts) else 0
             for member, part in zip(members, parts, strict=True):
                 relative = part[strip:]
-                if (not relative or PurePosixPath(member.filename).is_absolute()
-                        or any(piece in ("..", "") for piece in relative) or ":" in part[0]):
+                if (
+                    not relative
+                    or PurePosixPath(member.filename).is_absolute()
+                    or any(piece in ("..", "") for piece in relative)
+                    or ":" in part[0]
+                ):
                     raise FetchError(f"{archive} holds an unsafe member path {member.filename!r}")
                 target = staging.joinpath(*relative)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -376,26 +429,43 @@ def _recbole_folder_ok(folder: Path) -> bool:
 
 
 def _pip_download(dest: Path, timeout: float) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--no-input", "--quiet",
-               RECBOLE_REQUIREMENT, "--dest", str(dest)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--quiet",
+        RECBOLE_REQUIREMENT,
+        "--dest",
+        str(dest),
+    ]
     logger.info("running %s", " ".join(command))
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                check=False)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired as exc:
-        raise PipDownloadError(f"`pip download {RECBOLE_REQUIREMENT}` did not finish within "
-                               f"{timeout:.0f} s") from exc
+        raise PipDownloadError(
+            f"`pip download {RECBOLE_REQUIREMENT}` did not finish within {timeout:.0f} s"
+        ) from exc
     except OSError as exc:
         raise PipDownloadError(f"cannot run pip: {exc}") from exc
     if result.returncode != 0:
         tail = " | ".join(line.strip() for line in result.stderr.strip().splitlines()[-3:])
-        raise PipDownloadError(f"`pip download {RECBOLE_REQUIREMENT}` failed (exit "
-                               f"{result.returncode}): {tail or 'no message'}")
+        raise PipDownloadError(
+            f"`pip download {RECBOLE_REQUIREMENT}` failed (exit "
+            f"{result.returncode}): {tail or 'no message'}"
+        )
     wheels = sorted(dest.glob("recbole-1.2.1-*.whl"))
     if len(wheels) != 1:
-        raise PipDownloadError(f"`pip download {RECBOLE_REQUIREMENT}` left no single wheel in "
-                               f"{dest} (found: {[w.name for w in dest.iterdir()]})")
+        raise PipDownloadError(
+            f"`pip download {RECBOLE_REQUIREMENT}` left no single wheel in "
+            f"{dest} (found: {[w.name for w in dest.iterdir()]})"
+        )
     return wheels[0]
 
 
@@ -406,13 +476,19 @@ def _reason(exc: BaseException) -> str:
 
 
 @contextmanager
-def _progress(progress: bool | ProgressCallback, total: int | None,
-              label: str) -> Iterator[Callable[[int], None]]:
+def _progress(
+    progress: bool | ProgressCallback, total: int | None, label: str
+) -> Iterator[Callable[[int], None]]:
     if callable(progress):
         yield lambda done: progress(done, total)
     elif progress and not os.environ.get("MOVIEREC_NO_PROGRESS"):
-        columns = (bars.TextColumn("{task.description}"), bars.BarColumn(),
-                   bars.DownloadColumn(), bars.TransferSpeedColumn(), bars.TimeRemainingColumn())
+        columns = (
+            bars.TextColumn("{task.description}"),
+            bars.BarColumn(),
+            bars.DownloadColumn(),
+            bars.TransferSpeedColumn(),
+            bars.TimeRemainingColumn(),
+        )
         with bars.Progress(*columns, console=Console(stderr=True)) as bar:
             task = bar.add_task(label, total=total)
             yield lambda done: bar.update(task, completed=done)

@@ -37,8 +37,10 @@ class GenreIndex:
         for genre in genres:
             bit = self._bit.get(genre.strip().lower())
             if bit is None:
-                raise NoMatchError(f"unknown genre {genre!r}; this dataset has: "
-                                   f"{', '.join(self.names) or 'no genres'}")
+                raise NoMatchError(
+                    f"unknown genre {genre!r}; this dataset has: "
+                    f"{', '.join(self.names) or 'no genres'}"
+                )
             mask |= bit
         return mask
 
@@ -61,13 +63,15 @@ def parse_years(text: str) -> tuple[int | None, int | None]:
         return int(cleaned), int(cleaned)
     match = _RANGE.match(cleaned)
     if not match or not (match.group(1) or match.group(2)):
-        raise InvalidValueError("years", text, "a range such as 1950-1959, a decade such as "
-                                "1950s, or a year")
+        raise InvalidValueError(
+            "years", text, "a range such as 1950-1959, a decade such as 1950s, or a year"
+        )
     first = int(match.group(1)) if match.group(1) else None
     last = int(match.group(2)) if match.group(2) else None
     if first is not None and last is not None and first > last:
-        raise InvalidValueError("years", text, f"a range in order; this one is reversed, did "
-                                f"you mean {last}-{first}?")
+        raise InvalidValueError(
+            "years", text, f"a range in order; this one is reversed, did you mean {last}-{first}?"
+        )
     return first, last
 
 
@@ -81,18 +85,29 @@ class CatalogFilter:
     language: str | None = None
 
     @classmethod
-    def parse(cls, *, genres: str | list[str] | None = None, years: str | None = None,
-              min_votes: int = 0, language: str | None = None) -> CatalogFilter:
+    def parse(
+        cls,
+        *,
+        genres: str | list[str] | None = None,
+        years: str | None = None,
+        min_votes: int = 0,
+        language: str | None = None,
+    ) -> CatalogFilter:
         """From command-line or query-string text (genres comma-separated)."""
         if isinstance(genres, str):
             genres = [g for g in genres.split(",") if g.strip()]
         if min_votes < 0:
             raise ValueError(f"min_votes must be 0 or more, got {min_votes}")
-        return cls(tuple(genres or ()), parse_years(years) if years else None, min_votes,
-                   language.strip().lower() if language else None)
+        return cls(
+            tuple(genres or ()),
+            parse_years(years) if years else None,
+            min_votes,
+            language.strip().lower() if language else None,
+        )
 
-    def mask(self, catalog: pd.DataFrame, genre_index: GenreIndex,
-             votes: np.ndarray | None = None) -> np.ndarray:
+    def mask(
+        self, catalog: pd.DataFrame, genre_index: GenreIndex, votes: np.ndarray | None = None
+    ) -> np.ndarray:
         """Boolean mask over catalog rows."""
         keep = np.ones(len(catalog), dtype=bool)
         if self.genres:

@@ -42,7 +42,7 @@ class IdMap:
     @property
     def ids(self) -> np.ndarray:
         """The ids in index order (read-only view)."""
-        view = self._buffer[:self._size].view()
+        view = self._buffer[: self._size].view()
         view.flags.writeable = False
         return view
 
@@ -53,8 +53,9 @@ class IdMap:
             return found
         return int(self._index.get_loc(id_))
 
-    def indices(self, ids: np.ndarray | Iterable[int],
-                missing: Literal["raise", "mask", "add"] = "raise") -> np.ndarray:
+    def indices(
+        self, ids: np.ndarray | Iterable[int], missing: Literal["raise", "mask", "add"] = "raise"
+    ) -> np.ndarray:
         """Indices of many ids at once.
 
         Args:
@@ -102,7 +103,7 @@ class IdMap:
 
     def to_array(self) -> np.ndarray:
         """For saving: the ids in index order (``IdMap(arr)`` rebuilds the map)."""
-        return self._buffer[:self._size].copy()
+        return self._buffer[: self._size].copy()
 
     def _lookup(self, ids: np.ndarray) -> np.ndarray:
         found = self._index.get_indexer(ids).astype(np.int64)

@@ -17,12 +17,17 @@ from movierec.data.dataset import LoadReport, RatingScale
 from movierec.data.readers import Table, note_skipped, require_columns
 from movierec.errors import DataFormatError
 
-RATINGS_TYPES = {"user_id": pa.int32(), "movie_id": pa.int32(), "rating": pa.float32(),
-                 "timestamp": pa.int64()}
+RATINGS_TYPES = {
+    "user_id": pa.int32(),
+    "movie_id": pa.int32(),
+    "rating": pa.float32(),
+    "timestamp": pa.int64(),
+}
 
 
-def clean_ratings(table: Table, scale: RatingScale, report: LoadReport, *,
-                  columns: dict[str, str] | None = None) -> pd.DataFrame:
+def clean_ratings(
+    table: Table, scale: RatingScale, report: LoadReport, *, columns: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Validated ratings from a table whose columns are (renamed to) the shared names.
 
     Args:
@@ -50,8 +55,13 @@ def clean_ratings(table: Table, scale: RatingScale, report: LoadReport, *,
     _drop(keep, missing_id, "a user or movie id is missing", table, report)
     nan = np.isnan(ratings)
     _drop(keep, ~missing_id & nan, "the rating is missing or NaN", table, report)
-    _drop(keep, ~nan & ~scale.valid(ratings), f"the rating is outside the scale {scale.describe()}",
-          table, report)
+    _drop(
+        keep,
+        ~nan & ~scale.valid(ratings),
+        f"the rating is outside the scale {scale.describe()}",
+        table,
+        report,
+    )
 
     if keep.all():
         rows = None
@@ -60,16 +70,23 @@ def clean_ratings(table: Table, scale: RatingScale, report: LoadReport, *,
         users, movies, ratings, stamps = users[rows], movies[rows], ratings[rows], stamps[rows]
     if not len(users):
         raise DataFormatError("no valid ratings left after dropping bad rows", file=table.file)
-    frame = pd.DataFrame({"user_id": users, "movie_id": movies, "rating": ratings,
-                          "timestamp": stamps}, copy=False)
+    frame = pd.DataFrame(
+        {"user_id": users, "movie_id": movies, "rating": ratings, "timestamp": stamps}, copy=False
+    )
     kept = rows
     return drop_duplicate_pairs(
-        frame, report, file=table.file,
-        line_of=table.line_numbers if kept is None else lambda r: table.line_numbers(kept[r]))
+        frame,
+        report,
+        file=table.file,
+        line_of=table.line_numbers if kept is None else lambda r: table.line_numbers(kept[r]),
+    )
 
 
 def drop_duplicate_pairs(
-    frame: pd.DataFrame, report: LoadReport, *, file: str | None = None,
+    frame: pd.DataFrame,
+    report: LoadReport,
+    *,
+    file: str | None = None,
     line_of: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Keep the latest rating of each (user, movie) pair (the last one on equal timestamps)."""
@@ -88,8 +105,12 @@ def drop_duplicate_pairs(
     keep_rows = np.sort(order[last_of_pair])
     gone = np.setdiff1d(np.arange(len(key)), keep_rows, assume_unique=True)
     shown = (line_of(gone[:5]) if line_of is not None else gone[:5] + 1).tolist()
-    report.add(f"dropped {dropped} duplicate (user, movie) rating(s), kept the latest by "
-               "timestamp", file=file, count=dropped, lines=shown)
+    report.add(
+        f"dropped {dropped} duplicate (user, movie) rating(s), kept the latest by timestamp",
+        file=file,
+        count=dropped,
+        lines=shown,
+    )
     return frame.iloc[keep_rows].reset_index(drop=True)
 
 
@@ -98,8 +119,12 @@ def _drop(keep: np.ndarray, mask: np.ndarray, why: str, table: Table, report: Lo
     count = int(mask.sum())
     if count:
         rows = np.flatnonzero(mask)[:5]
-        report.add(f"dropped {count} rating(s): {why}", file=table.file, count=count,
-                   lines=table.line_numbers(rows).tolist())
+        report.add(
+            f"dropped {count} rating(s): {why}",
+            file=table.file,
+            count=count,
+            lines=table.line_numbers(rows).tolist(),
+        )
         keep &= ~mask
 
 
@@ -111,8 +136,11 @@ def _take_column(table: Table, name: str, dtype: type) -> tuple[np.ndarray, np.n
     """
     column = table.data.column(name)
     table.data = table.data.drop_columns([name])
-    nulls = (column.is_null().to_numpy(zero_copy_only=False) if column.null_count
-             else np.zeros(len(column), dtype=bool))
+    nulls = (
+        column.is_null().to_numpy(zero_copy_only=False)
+        if column.null_count
+        else np.zeros(len(column), dtype=bool)
+    )
     target = pa.from_numpy_dtype(dtype)
     if column.type != target:
         try:

@@ -82,16 +82,22 @@ def read_table(
             return pacsv.read_csv(
                 source,
                 read_options=pacsv.ReadOptions(
-                    use_threads=use_threads, encoding=encoding, block_size=_BLOCK,
-                    column_names=names or None, skip_rows=1 if (header and names) else 0,
+                    use_threads=use_threads,
+                    encoding=encoding,
+                    block_size=_BLOCK,
+                    column_names=names or None,
+                    skip_rows=1 if (header and names) else 0,
                     autogenerate_column_names=False,
                 ),
                 parse_options=pacsv.ParseOptions(
-                    delimiter=delimiter, quote_char='"' if quoting else False,
-                    newlines_in_values=quoting and multiline, invalid_row_handler=on_invalid,
+                    delimiter=delimiter,
+                    quote_char='"' if quoting else False,
+                    newlines_in_values=quoting and multiline,
+                    invalid_row_handler=on_invalid,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=types or {}, strings_can_be_null=False,
+                    column_types=types or {},
+                    strings_can_be_null=False,
                     quoted_strings_can_be_null=False,
                 ),
             )
@@ -107,8 +113,9 @@ def read_table(
         if skipped and any(number is None for number, _ in skipped):
             table = attempt(use_threads=False)
     except pa.ArrowInvalid as exc:
-        raise _locate(ref, exc, types or {}, delimiter, encoding, quoting, header, names, data) \
-            from exc
+        raise _locate(
+            ref, exc, types or {}, delimiter, encoding, quoting, header, names, data
+        ) from exc
     if header and table.num_rows == 0 and not skipped:
         raise DataFormatError("the file has a header but no rows", file=ref.display)
     lines = np.array(sorted(n for n, _ in skipped if n is not None), dtype=np.int64)
@@ -120,8 +127,12 @@ def note_skipped(table: Table, report: LoadReport) -> None:
     count = max(len(table.skipped_lines), len(table.skipped_examples))
     if count:
         example = f", e.g. {table.skipped_examples[0]!r}" if table.skipped_examples else ""
-        report.add(f"skipped {count} malformed row(s) (wrong number of fields{example})",
-                   file=table.file, count=count, lines=table.skipped_lines[:5].tolist())
+        report.add(
+            f"skipped {count} malformed row(s) (wrong number of fields{example})",
+            file=table.file,
+            count=count,
+            lines=table.skipped_lines[:5].tolist(),
+        )
 
 
 def require_columns(table: Table, columns: list[str], delimiter: str = ",") -> None:
@@ -132,11 +143,14 @@ def require_columns(table: Table, columns: list[str], delimiter: str = ",") -> N
         hint = "" if len(found) > 1 else f"; is the separator {delimiter!r} right?"
         raise DataFormatError(
             f"missing column(s) {', '.join(missing)}; found {', '.join(found)}{hint}",
-            file=table.file, line=1)
+            file=table.file,
+            line=1,
+        )
 
 
-def _check_header(ref: FileRef, data: bytes | None, names: list[str], delimiter: str,
-                  encoding: str) -> None:
+def _check_header(
+    ref: FileRef, data: bytes | None, names: list[str], delimiter: str, encoding: str
+) -> None:
     """The header must have one field per expected column (else the separator is likely wrong)."""
     if data is not None:
         first = data.split(b"\n", 1)[0]
@@ -147,17 +161,29 @@ def _check_header(ref: FileRef, data: bytes | None, names: list[str], delimiter:
     if len(fields) != len(names):
         raise DataFormatError(
             f"expected {len(names)} columns ({', '.join(names)}), found {len(fields)} in the "
-            f"header; is the separator {delimiter!r} right?", file=ref.display, line=1)
+            f"header; is the separator {delimiter!r} right?",
+            file=ref.display,
+            line=1,
+        )
 
 
-def _locate(ref: FileRef, exc: pa.ArrowInvalid, types: dict[str, pa.DataType], delimiter: str,
-            encoding: str, quoting: bool, header: bool, names: list[str] | None,
-            data: bytes | None) -> DataFormatError:
+def _locate(
+    ref: FileRef,
+    exc: pa.ArrowInvalid,
+    types: dict[str, pa.DataType],
+    delimiter: str,
+    encoding: str,
+    quoting: bool,
+    header: bool,
+    names: list[str] | None,
+    data: bytes | None,
+) -> DataFormatError:
     """Find the first value that does not convert, by a slow pass (error path only)."""
     raw = data if data is not None else ref.read_bytes()
     text = io.StringIO(raw.decode(encoding, errors="replace"), newline="")
-    reader = csv.reader(text, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting
-                        else csv.QUOTE_NONE)
+    reader = csv.reader(
+        text, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE
+    )
     column_names = names
     if header:
         head = next(reader, [])
@@ -171,7 +197,9 @@ def _locate(ref: FileRef, exc: pa.ArrowInvalid, types: dict[str, pa.DataType], d
             if not _converts(value, kind):
                 return DataFormatError(
                     f"column {column_names[i]!r}: {value!r} is not {_describe(kind)}",
-                    file=ref.display, line=reader.line_num)
+                    file=ref.display,
+                    line=reader.line_num,
+                )
     message = str(exc).split("\n")[0]
     return DataFormatError(f"cannot parse: {message}", file=ref.display)
 

@@ -43,10 +43,30 @@ if TYPE_CHECKING:
 
 #: Leading words dropped to make the article-less alias: those that are almost always articles.
 #: German "die", Portuguese "o"/"as", Italian "i" are left out: "Die Hard" must not become "Hard".
-STRIPPED_ARTICLES = frozenset({
-    "the", "a", "an", "le", "la", "les", "l", "el", "los", "las", "il", "lo", "gli", "un", "una",
-    "une", "der", "das", "ein", "eine",
-})
+STRIPPED_ARTICLES = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "le",
+        "la",
+        "les",
+        "l",
+        "el",
+        "los",
+        "las",
+        "il",
+        "lo",
+        "gli",
+        "un",
+        "una",
+        "une",
+        "der",
+        "das",
+        "ein",
+        "eine",
+    }
+)
 #: Scores of the word tiers; fuzzy matches score at most FUZZY_WEIGHT * 100.
 EXACT, PREFIX, PHRASE, ALL_WORDS = 100.0, 95.0, 90.0, 85.0
 FUZZY_WEIGHT = 0.85
@@ -60,14 +80,36 @@ CLEAR_LEAD = 3.0  # popularity ratio at which one partial match wins over equal 
 MAX_LISTED = 12  # candidates named in an ambiguity message
 
 # Combining marks (accents) that NFKD splits off; other scripts keep theirs.
-_MARK_RANGES = ((0x0300, 0x0370), (0x1AB0, 0x1B00), (0x1DC0, 0x1E00), (0x20D0, 0x2100),
-                (0xFE20, 0xFE30))
-_FOLD = str.maketrans({
-    **{chr(cp): None for lo, hi in _MARK_RANGES for cp in range(lo, hi)
-       if unicodedata.combining(chr(cp))},
-    "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i",
-    "&": " and ", "'": "", "’": "", "`": "", ".": "",
-})
+_MARK_RANGES = (
+    (0x0300, 0x0370),
+    (0x1AB0, 0x1B00),
+    (0x1DC0, 0x1E00),
+    (0x20D0, 0x2100),
+    (0xFE20, 0xFE30),
+)
+_FOLD = str.maketrans(
+    {
+        **{
+            chr(cp): None
+            for lo, hi in _MARK_RANGES
+            for cp in range(lo, hi)
+            if unicodedata.combining(chr(cp))
+        },
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+        "&": " and ",
+        "'": "",
+        "’": "",
+        "`": "",
+        ".": "",
+    }
+)
 _ELISION = re.compile(r"\b(l|d|j|m|n|s|t|c|qu)['’](?=\w)", re.IGNORECASE)  # l'amour → l amour
 _NON_WORD = re.compile(r"[\W_]+")
 _ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
@@ -108,8 +150,10 @@ def aliases(title: str) -> list[str]:
     title = move_article(title.strip())
     raw = [title.split("(", 1)[0]]
     if "(" in title:
-        raw += [_AKA.sub("", title), *(move_article(_AKA.sub("", alt).strip())
-                                       for alt in _PARENS.findall(title))]
+        raw += [
+            _AKA.sub("", title),
+            *(move_article(_AKA.sub("", alt).strip()) for alt in _PARENS.findall(title)),
+        ]
     out: list[str] = []
     for name in map(normalise, raw):
         for variant in (name, strip_article(name)):
@@ -148,8 +192,9 @@ def popularity_of(dataset: Dataset) -> np.ndarray:
 class TitleIndex:
     """Pre-normalised titles with a positional word index; build once, query many times."""
 
-    def __init__(self, ids: np.ndarray, titles: list[str], years: np.ndarray,
-                 popularity: np.ndarray):
+    def __init__(
+        self, ids: np.ndarray, titles: list[str], years: np.ndarray, popularity: np.ndarray
+    ):
         self.ids, self.titles, self.years, self.popularity = ids, titles, years, popularity
         n = len(ids)
         self._row_of = {int(m): i for i, m in enumerate(ids.tolist())}
@@ -159,8 +204,10 @@ class TitleIndex:
         names = [aliases(t) for t in titles]
         # The fuzzy key: the head title without its article, the shortest telling name.
         self._keys = [strip_article(group[0]) if group else "" for group in names]
-        self._index_words([name for group in names for name in group],
-                          np.array([len(group) for group in names], dtype=np.int64))
+        self._index_words(
+            [name for group in names for name in group],
+            np.array([len(group) for group in names], dtype=np.int64),
+        )
         self._index_trigrams()
 
     def _index_words(self, flat: list[str], per_row: np.ndarray) -> None:
@@ -209,11 +256,17 @@ class TitleIndex:
             popularity = np.zeros(len(catalog))
         popularity = np.asarray(popularity, dtype=np.float64)
         if popularity.shape != (len(catalog),):
-            raise ValueError(f"popularity must hold one number per catalog row ({len(catalog)}), "
-                             f"got shape {popularity.shape}")
-        years = (pd.to_numeric(catalog["year"], errors="coerce").astype("Float64")
-                 .to_numpy(np.float64, na_value=np.nan)
-                 if "year" in catalog.columns else np.full(len(catalog), np.nan))
+            raise ValueError(
+                f"popularity must hold one number per catalog row ({len(catalog)}), "
+                f"got shape {popularity.shape}"
+            )
+        years = (
+            pd.to_numeric(catalog["year"], errors="coerce")
+            .astype("Float64")
+            .to_numpy(np.float64, na_value=np.nan)
+            if "year" in catalog.columns
+            else np.full(len(catalog), np.nan)
+        )
         titles = catalog["title"].fillna("").astype(str).tolist()
         return cls(catalog["movie_id"].to_numpy(np.int64), titles, years, popularity)
 
@@ -225,8 +278,9 @@ class TitleIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def search(self, query: str, k: int = 10, *, min_score: float = SEARCH_MIN_SCORE
-               ) -> list[Match]:
+    def search(
+        self, query: str, k: int = 10, *, min_score: float = SEARCH_MIN_SCORE
+    ) -> list[Match]:
         """The ``k`` best matches, by score then popularity; empty for an empty query.
 
         Args:
@@ -293,7 +347,8 @@ class TitleIndex:
         listed = ", ".join(f"{m.label()} [id {m.movie_id}]" for m in tied)
         raise AmbiguousTitleError(
             f"{query!r} matches {len(tied)} movies: {listed}; add the year or use the id",
-            [{"movie_id": m.movie_id, "title": m.title, "year": m.year} for m in tied])
+            [{"movie_id": m.movie_id, "title": m.title, "year": m.year} for m in tied],
+        )
 
     # --- scoring ---------------------------------------------------------------------------
 
@@ -302,8 +357,9 @@ class TitleIndex:
         best = np.full(len(self), -np.inf)
         if not key:
             return best
-        rows, scores = self._word_tiers(np.array([self._word_id.get(w, -1) for w in key.split()],
-                                                 dtype=np.int64))
+        rows, scores = self._word_tiers(
+            np.array([self._word_id.get(w, -1) for w in key.split()], dtype=np.int64)
+        )
         np.maximum.at(best, rows, scores)
         hit = np.flatnonzero(best > -np.inf)
         best[hit] -= self._year_penalty(hit, year)
@@ -329,15 +385,17 @@ class TitleIndex:
             in_order &= self._tokens[at + j] == word
         alias, start = alias[in_order], start[in_order]
         prefix = start == 0
-        tier = np.where(prefix & (self._alias_len[alias] == n), EXACT,
-                        np.where(prefix, PREFIX, PHRASE))
+        tier = np.where(
+            prefix & (self._alias_len[alias] == n), EXACT, np.where(prefix, PREFIX, PHRASE)
+        )
         rows, scores = [self._alias_row[alias]], [tier]
         if n > 1:  # every word somewhere: read the words of the aliases holding the rarest one
             holders = np.unique(self._post_alias[span])
             lengths = self._alias_len[holders]
             owner = np.repeat(np.arange(len(holders)), lengths)
             flat = np.arange(int(lengths.sum())) + np.repeat(
-                self._alias_start[holders] - (np.cumsum(lengths) - lengths), lengths)
+                self._alias_start[holders] - (np.cumsum(lengths) - lengths), lengths
+            )
             tokens = self._tokens[flat]
             has_all = np.ones(len(holders), dtype=bool)
             for word in set(word_ids.tolist()):
@@ -368,8 +426,9 @@ class TitleIndex:
         slot = np.minimum(np.searchsorted(self._grams, grams), max(len(self._grams) - 1, 0))
         known = slot[self._grams[slot] == grams] if len(self._grams) else slot[:0]
         if not len(known):
-            found = process.extract(key, self._keys, scorer=fuzz.ratio, processor=None,
-                                    limit=_FUZZY_POOL)
+            found = process.extract(
+                key, self._keys, scorer=fuzz.ratio, processor=None, limit=_FUZZY_POOL
+            )
             return np.array(sorted(row for _, _, row in found), dtype=np.int64)
         lo, hi = self._gram_ptr[known], self._gram_ptr[known + 1]
         hits = np.concatenate([self._gram_rows[a:b] for a, b in zip(lo, hi, strict=True)])
@@ -378,20 +437,30 @@ class TitleIndex:
         shared = shared[rows]
         tie = self._pop_rank[rows] / (len(self) + 1.0)
         jaccard = shared / (len(grams) + self._gram_count[rows] - shared)
-        return np.unique(np.r_[rows[_top(jaccard * 1000 + tie, _FUZZY_POOL)],
-                               rows[_top(shared * 1000 + tie, _FUZZY_POOL)]])
+        return np.unique(
+            np.r_[
+                rows[_top(jaccard * 1000 + tie, _FUZZY_POOL)],
+                rows[_top(shared * 1000 + tie, _FUZZY_POOL)],
+            ]
+        )
 
     def _year_penalty(self, rows: np.ndarray, year: int | None) -> np.ndarray:
         if year is None:
             return np.zeros(len(rows))
         gap = np.abs(self.years[rows] - year)
-        return np.select([np.isnan(gap), gap == 0, gap == 1],
-                         [YEAR_UNKNOWN, 0.0, YEAR_OFF_BY_ONE], YEAR_MISMATCH)
+        return np.select(
+            [np.isnan(gap), gap == 0, gap == 1], [YEAR_UNKNOWN, 0.0, YEAR_OFF_BY_ONE], YEAR_MISMATCH
+        )
 
     def _match(self, row: int, score: float) -> Match:
         year = self.years[row]
-        return Match(int(self.ids[row]), self.titles[row], None if np.isnan(year) else int(year),
-                     float(score), float(self.popularity[row]))
+        return Match(
+            int(self.ids[row]),
+            self.titles[row],
+            None if np.isnan(year) else int(year),
+            float(score),
+            float(self.popularity[row]),
+        )
 
 
 def _run_starts(ordered: np.ndarray) -> np.ndarray:

@@ -34,7 +34,8 @@ def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(
             f"dataset name {name!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit")
+            "starting with a letter or digit"
+        )
     return name
 
 
@@ -46,8 +47,11 @@ def save_dataset(dataset: Dataset, home: Home, name: str | None = None) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
     try:
         _write_table(dataset.catalog, staging / "catalog.parquet")
-        pq.write_table(pa.Table.from_pandas(dataset.ratings, preserve_index=False),
-                       staging / "ratings.parquet", compression="zstd")
+        pq.write_table(
+            pa.Table.from_pandas(dataset.ratings, preserve_index=False),
+            staging / "ratings.parquet",
+            compression="zstd",
+        )
         if dataset.users is not None:
             _write_table(dataset.users, staging / "users.parquet")
         meta = {
@@ -85,7 +89,8 @@ def load_dataset(home: Home, name: str) -> Dataset:
         hint = f"stored: {', '.join(stored)}" if stored else "no dataset is stored yet"
         raise DatasetNotFoundError(
             f"dataset {name!r} is not in {home.datasets} ({hint}). Get it with "
-            f"`movierec data fetch {name}` or `movierec data import PATH --name {name}`.")
+            f"`movierec data fetch {name}` or `movierec data import PATH --name {name}`."
+        )
     try:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:
@@ -93,29 +98,45 @@ def load_dataset(home: Home, name: str) -> Dataset:
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise DataFormatError(
             f"stored by a newer movierec (format {meta['format_version']}); upgrade movierec",
-            file=meta_path)
+            file=meta_path,
+        )
     report = LoadReport()
     for note in meta.get("notes", []):
-        report.add(note["message"], file=note.get("file"), count=note.get("count", 0),
-                   lines=note.get("lines", []))
+        report.add(
+            note["message"],
+            file=note.get("file"),
+            count=note.get("count", 0),
+            lines=note.get("lines", []),
+        )
     try:
         catalog = pq.read_table(folder / "catalog.parquet").to_pandas()
-        ratings = pq.read_table(folder / "ratings.parquet").to_pandas(self_destruct=True,
-                                                                      split_blocks=True)
+        ratings = pq.read_table(folder / "ratings.parquet").to_pandas(
+            self_destruct=True, split_blocks=True
+        )
         users_path = folder / "users.parquet"
         users = pq.read_table(users_path).to_pandas() if users_path.exists() else None
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataFormatError(f"cannot read stored dataset: {exc}", file=folder) from exc
     scale = RatingScale(**meta["scale"]) if meta.get("scale") else None
-    return Dataset(meta.get("name", name), catalog, ratings, users, scale,
-                   meta.get("source_format", ""), report)
+    return Dataset(
+        meta.get("name", name),
+        catalog,
+        ratings,
+        users,
+        scale,
+        meta.get("source_format", ""),
+        report,
+    )
 
 
 def list_datasets(home: Home) -> list[str]:
     if not home.datasets.exists():
         return []
-    return sorted(p.name for p in home.datasets.iterdir()
-                  if not p.name.startswith(".") and (p / "dataset.json").exists())
+    return sorted(
+        p.name
+        for p in home.datasets.iterdir()
+        if not p.name.startswith(".") and (p / "dataset.json").exists()
+    )
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -42,10 +42,25 @@ DEFAULT_RANK = 16
 
 #: MovieLens genres with roughly the share of ml-latest movies that carry each.
 GENRES: dict[str, float] = {
-    "Drama": 0.39, "Comedy": 0.27, "Thriller": 0.13, "Romance": 0.12, "Action": 0.12,
-    "Horror": 0.10, "Crime": 0.10, "Documentary": 0.09, "Adventure": 0.07, "Sci-Fi": 0.06,
-    "Animation": 0.05, "Children": 0.05, "Mystery": 0.05, "Fantasy": 0.05, "War": 0.03,
-    "Western": 0.02, "Musical": 0.02, "Film-Noir": 0.005, "IMAX": 0.002,
+    "Drama": 0.39,
+    "Comedy": 0.27,
+    "Thriller": 0.13,
+    "Romance": 0.12,
+    "Action": 0.12,
+    "Horror": 0.10,
+    "Crime": 0.10,
+    "Documentary": 0.09,
+    "Adventure": 0.07,
+    "Sci-Fi": 0.06,
+    "Animation": 0.05,
+    "Children": 0.05,
+    "Mystery": 0.05,
+    "Fantasy": 0.05,
+    "War": 0.03,
+    "Western": 0.02,
+    "Musical": 0.02,
+    "Film-Noir": 0.005,
+    "IMAX": 0.002,
 }
 NO_GENRES = "(no genres listed)"
 #: Share of each half star 0.5, 1.0, …, 5.0 among MovieLens latest ratings.
@@ -116,8 +131,16 @@ def generate(
     report(0.05)
 
     movie_index = np.empty(n_ratings, np.int32)
-    kernels.sample_movies(offsets, archetype, weights, alias_prob, alias_idx, rejection_limit,
-                   _seed_of(rng), movie_index)
+    kernels.sample_movies(
+        offsets,
+        archetype,
+        weights,
+        alias_prob,
+        alias_idx,
+        rejection_limit,
+        _seed_of(rng),
+        movie_index,
+    )
     del alias_prob, alias_idx
     report(0.45)
 
@@ -129,9 +152,22 @@ def generate(
     user_bias = _USER_BIAS_SD * rng.standard_normal(n_users)
     rating = np.empty(n_ratings, np.float32)
     timestamp = np.empty(n_ratings, np.int64)
-    kernels.scores(offsets, movie_index, user_bias, movie_bias, user_factors, movie_factors,
-                   _NOISE_SD, start, span, release.astype(np.int64), LAST_TIMESTAMP,
-                   _seed_of(rng), rating, timestamp)
+    kernels.scores(
+        offsets,
+        movie_index,
+        user_bias,
+        movie_bias,
+        user_factors,
+        movie_factors,
+        _NOISE_SD,
+        start,
+        span,
+        release.astype(np.int64),
+        LAST_TIMESTAMP,
+        _seed_of(rng),
+        rating,
+        timestamp,
+    )
     report(0.8)
 
     stride = max(1, n_ratings // 2_000_000)
@@ -141,19 +177,24 @@ def generate(
 
     movie_id = movie_index
     movie_id += 1  # in place: a second 33.8M-row array would raise the peak by 135 MB
-    ratings = pd.DataFrame({
-        "user_id": np.repeat(np.arange(1, n_users + 1, dtype=np.int32), counts),
-        "movie_id": movie_id,
-        "rating": rating,
-        "timestamp": timestamp,
-    }, copy=False)
+    ratings = pd.DataFrame(
+        {
+            "user_id": np.repeat(np.arange(1, n_users + 1, dtype=np.int32), counts),
+            "movie_id": movie_id,
+            "rating": rating,
+            "timestamp": timestamp,
+        },
+        copy=False,
+    )
     del movie_id, movie_index, rating, timestamp
-    catalog = pd.DataFrame({
-        "movie_id": np.arange(1, n_movies + 1, dtype=np.int32),
-        "title": [f"Synthetic movie {i}" for i in range(1, n_movies + 1)],
-        "year": years,
-        "genres": _genres(rng, movie_factors),
-    })
+    catalog = pd.DataFrame(
+        {
+            "movie_id": np.arange(1, n_movies + 1, dtype=np.int32),
+            "title": [f"Synthetic movie {i}" for i in range(1, n_movies + 1)],
+            "year": years,
+            "genres": _genres(rng, movie_factors),
+        }
+    )
     dataset = Dataset("synthetic", catalog, ratings, scale=HALF_STARS, source_format="synthetic")
     report(1.0)
     return dataset
@@ -171,28 +212,34 @@ def write_movielens_csv(dataset: Dataset, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     ratings = dataset.ratings
-    table = pa.table({
-        "userId": ratings["user_id"].to_numpy(),
-        "movieId": ratings["movie_id"].to_numpy(),
-        "rating": _rating_text(ratings["rating"].to_numpy()),
-        "timestamp": ratings["timestamp"].to_numpy(),
-    })
+    table = pa.table(
+        {
+            "userId": ratings["user_id"].to_numpy(),
+            "movieId": ratings["movie_id"].to_numpy(),
+            "rating": _rating_text(ratings["rating"].to_numpy()),
+            "timestamp": ratings["timestamp"].to_numpy(),
+        }
+    )
     _write_csv(table, folder / "ratings.csv")
     del table
     catalog = dataset.catalog
     years = catalog["year"]
-    titles = [f"{title} ({year})" if not pd.isna(year) else title
-              for title, year in zip(catalog["title"], years, strict=True)]
+    titles = [
+        f"{title} ({year})" if not pd.isna(year) else title
+        for title, year in zip(catalog["title"], years, strict=True)
+    ]
     genres = ["|".join(g) if len(g) else NO_GENRES for g in catalog["genres"]]
-    movies = pa.table({"movieId": catalog["movie_id"].to_numpy(), "title": titles,
-                       "genres": genres})
+    movies = pa.table(
+        {"movieId": catalog["movie_id"].to_numpy(), "title": titles, "genres": genres}
+    )
     plain = not any("," in t or '"' in t for t in titles)  # else quote, as CSV requires
     _write_csv(movies, folder / "movies.csv", quoting="none" if plain else "needed")
     return folder
 
 
-def user_counts(rng: np.random.Generator, n_users: int, n_movies: int,
-                n_ratings: int) -> np.ndarray:
+def user_counts(
+    rng: np.random.Generator, n_users: int, n_movies: int, n_ratings: int
+) -> np.ndarray:
     """Ratings per user: Lomax-shaped, at least 1, at most a cap, summing to ``n_ratings``.
 
     The Lomax draws are scaled by the factor (found by bisection) that makes the capped counts
@@ -226,8 +273,12 @@ def user_counts(rng: np.random.Generator, n_users: int, n_movies: int,
 
 
 def _check_shape(n_users: int, n_movies: int, n_ratings: int, rank: int) -> None:
-    for name, value in (("n_users", n_users), ("n_movies", n_movies),
-                        ("n_ratings", n_ratings), ("rank", rank)):
+    for name, value in (
+        ("n_users", n_users),
+        ("n_movies", n_movies),
+        ("n_ratings", n_ratings),
+        ("rank", rank),
+    ):
         positive_int(value, name)
     if n_users > np.iinfo(np.int32).max or n_movies > np.iinfo(np.int32).max - 1:
         raise ValueError("n_users and n_movies must fit 32-bit ids")
@@ -235,7 +286,8 @@ def _check_shape(n_users: int, n_movies: int, n_ratings: int, rank: int) -> None
         raise ValueError(
             f"n_ratings must lie between n_users ({n_users}: everyone rates once) and "
             f"n_users * n_movies ({n_users * n_movies}: everyone rates everything), "
-            f"got {n_ratings}")
+            f"got {n_ratings}"
+        )
 
 
 def _seed_of(rng: np.random.Generator) -> np.uint64:
@@ -264,8 +316,9 @@ def _years(rng: np.random.Generator, n_movies: int) -> np.ndarray:
     return np.clip(LAST_YEAR - age, 1890, LAST_YEAR).astype(np.int16)
 
 
-def _active_spells(rng: np.random.Generator, n_users: int,
-                   counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _active_spells(
+    rng: np.random.Generator, n_users: int, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """When each user starts rating and for how long (active users stay longer)."""
     start = rng.integers(FIRST_TIMESTAMP, LAST_TIMESTAMP - 86_400, n_users, dtype=np.int64)
     days = rng.lognormal(1.0, 2.0, n_users) * np.sqrt(counts)
@@ -307,5 +360,6 @@ def _write_csv(table: pa.Table, path: Path, quoting: str = "none") -> None:
     """With a bare header as GroupLens writes it (pyarrow would quote the column names)."""
     with open(path, "wb") as handle:
         handle.write((",".join(table.column_names) + "\n").encode())
-        pacsv.write_csv(table, handle, pacsv.WriteOptions(include_header=False,
-                                                          quoting_style=quoting))
+        pacsv.write_csv(
+            table, handle, pacsv.WriteOptions(include_header=False, quoting_style=quoting)
+        )

@@ -5,8 +5,35 @@ from __future__ import annotations
 import re
 
 ARTICLES = (
-    "The", "A", "An", "La", "Le", "Les", "L'", "Il", "Lo", "I", "Gli", "El", "Los", "Las", "Un",
-    "Una", "Une", "Das", "Der", "Die", "Den", "Det", "De", "Het", "O", "Os", "As", "Ein", "Eine",
+    "The",
+    "A",
+    "An",
+    "La",
+    "Le",
+    "Les",
+    "L'",
+    "Il",
+    "Lo",
+    "I",
+    "Gli",
+    "El",
+    "Los",
+    "Las",
+    "Un",
+    "Una",
+    "Une",
+    "Das",
+    "Der",
+    "Die",
+    "Den",
+    "Det",
+    "De",
+    "Het",
+    "O",
+    "Os",
+    "As",
+    "Ein",
+    "Eine",
 )
 _YEAR = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 _ARTICLE = re.compile(

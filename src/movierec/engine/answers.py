@@ -35,8 +35,13 @@ class SimilarAnswer:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"movie": self.movie.to_json(), "by": self.by, "features": self.features,
-                "notes": self.notes, "movies": [m.to_json() for m in self.movies]}
+        return {
+            "movie": self.movie.to_json(),
+            "by": self.by,
+            "features": self.features,
+            "notes": self.notes,
+            "movies": [m.to_json() for m in self.movies],
+        }
 
 
 @dataclass
@@ -68,5 +73,7 @@ def fuse_rankings(rankings: list[Ranking], k: int) -> Ranking:
         for rank, movie_id in enumerate(ranking.movie_ids.tolist(), 1):
             scores[movie_id] = scores.get(movie_id, 0.0) + 1.0 / (FUSION_K + rank)
     best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
-    return Ranking(np.array([m for m, _ in best], dtype=np.int64),
-                   np.array([s for _, s in best], dtype=np.float64))
+    return Ranking(
+        np.array([m for m, _ in best], dtype=np.int64),
+        np.array([s for _, s in best], dtype=np.float64),
+    )

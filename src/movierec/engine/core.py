@@ -64,8 +64,14 @@ COLLAB_KINDS = ("als", "mf", "knn", "ease", "ials")
 class Engine:
     """Everything one dataset can answer."""
 
-    def __init__(self, dataset: Dataset, home: Home | None = None, *, db: str | None = None,
-                 policy: RetrainPolicy | None = None):
+    def __init__(
+        self,
+        dataset: Dataset,
+        home: Home | None = None,
+        *,
+        db: str | None = None,
+        policy: RetrainPolicy | None = None,
+    ):
         self.dataset = dataset
         self.home = home
         self.db = db
@@ -74,8 +80,14 @@ class Engine:
         self._online: OnlineUpdater | None = None
 
     @classmethod
-    def open(cls, home: Home, dataset_name: str, *, db: str | None = None,
-             policy: RetrainPolicy | None = None) -> Engine:
+    def open(
+        cls,
+        home: Home,
+        dataset_name: str,
+        *,
+        db: str | None = None,
+        policy: RetrainPolicy | None = None,
+    ) -> Engine:
         """The engine of a stored dataset; ``db`` is a ratings-store path or PostgreSQL URL
         (default: ``ratings.db`` in the home folder)."""
         return cls(load_dataset(home, dataset_name), home, db=db, policy=policy)
@@ -120,12 +132,24 @@ class Engine:
         name = self.default_model()
         return name if registry.resolve(name)[0].supports_online else DEFAULT_MODEL
 
-    def rate(self, user_id: int, movie: str | int, rating: float, *,
-             timestamp: int | None = None, background: bool = True) -> RateResult:
+    def rate(
+        self,
+        user_id: int,
+        movie: str | int,
+        rating: float,
+        *,
+        timestamp: int | None = None,
+        background: bool = True,
+    ) -> RateResult:
         """Store a rating durably and fold it in; the next recommendation reflects it."""
         movie_id = self.resolve(movie)
-        return self.online().rate(user_id, movie_id, rating, timestamp,  # type: ignore[union-attr]
-                                  background=background)
+        return self.online().rate(
+            user_id,
+            movie_id,
+            rating,
+            timestamp,  # type: ignore[union-attr]
+            background=background,
+        )
 
     def count_vote(self, movie_id: int, rating: float, previous: float | None) -> None:
         """Keep the charts' vote counts and means current as a rating arrives (or changes)."""
@@ -157,8 +181,11 @@ class Engine:
     def _display(self) -> tuple[list[str], list[int | None], list[list[str]]]:
         """Titles, years and genres as Python lists: what every answer shows, cheap to read."""
         years = [None if pd.isna(y) else int(y) for y in self.catalog["year"].tolist()]
-        return (self.catalog["title"].astype(str).tolist(), years,
-                [list(g) for g in self.catalog["genres"].tolist()])
+        return (
+            self.catalog["title"].astype(str).tolist(),
+            years,
+            [list(g) for g in self.catalog["genres"].tolist()],
+        )
 
     @cached_property
     def _fingerprint(self) -> str:
@@ -190,8 +217,7 @@ class Engine:
         return TitleIndex.build(self.catalog, popularity_of(self.dataset))
 
     def row(self, movie_id: int) -> int:
-        found = self._row_of.get(int(movie_id)) if isinstance(movie_id, int | np.integer) \
-            else None
+        found = self._row_of.get(int(movie_id)) if isinstance(movie_id, int | np.integer) else None
         if found is None:
             raise UnknownMovieError(movie_id)
         return found
@@ -201,9 +227,15 @@ class Engine:
         titles, years, genres = self._display
         votes, means = self._votes
         mean = float(means[i])
-        return MovieRow(int(movie_id), titles[i], years[i], list(genres[i]),
-                        None if score is None else round(float(score), 6), int(votes[i]),
-                        None if mean != mean else round(mean, 4))
+        return MovieRow(
+            int(movie_id),
+            titles[i],
+            years[i],
+            list(genres[i]),
+            None if score is None else round(float(score), 6),
+            int(votes[i]),
+            None if mean != mean else round(mean, 4),
+        )
 
     def details(self, movie_id: int) -> dict[str, Any]:
         """Every catalog field of one movie, JSON-ready."""
@@ -227,26 +259,50 @@ class Engine:
 
     # --- charts -------------------------------------------------------------------------------
 
-    def top(self, *, k: int = 10, genres: str | None = None, years: str | None = None,
-            min_votes: int = 0, language: str | None = None, segment: str | None = None,
-            quantile: float = 0.90, votes: VoteSource = "auto") -> Chart:
-        filters = CatalogFilter.parse(genres=genres, years=years, min_votes=min_votes,
-                                      language=language)
+    def top(
+        self,
+        *,
+        k: int = 10,
+        genres: str | None = None,
+        years: str | None = None,
+        min_votes: int = 0,
+        language: str | None = None,
+        segment: str | None = None,
+        quantile: float = 0.90,
+        votes: VoteSource = "auto",
+    ) -> Chart:
+        filters = CatalogFilter.parse(
+            genres=genres, years=years, min_votes=min_votes, language=language
+        )
         live = None
         if votes == "auto" or (votes == "ratings" and len(self.dataset.ratings)):
             live = self._vote_stats  # kept current as ratings arrive
-        return weighted_chart(self.dataset, k=k, quantile=quantile, filters=filters,
-                              segment=Segment.parse(segment) if segment else None,
-                              source=votes, genre_index=self.genres, stats=live)
+        return weighted_chart(
+            self.dataset,
+            k=k,
+            quantile=quantile,
+            filters=filters,
+            segment=Segment.parse(segment) if segment else None,
+            source=votes,
+            genre_index=self.genres,
+            stats=live,
+        )
 
     # --- similar movies -----------------------------------------------------------------------
 
-    def candidates(self, *, genres: str | None = None, years: str | None = None,
-                   min_rating: float | None = None, min_votes: int = 0,
-                   language: str | None = None) -> np.ndarray | None:
+    def candidates(
+        self,
+        *,
+        genres: str | None = None,
+        years: str | None = None,
+        min_rating: float | None = None,
+        min_votes: int = 0,
+        language: str | None = None,
+    ) -> np.ndarray | None:
         """Movie ids passing the filters; None when no filter is set (everything passes)."""
-        filters = CatalogFilter.parse(genres=genres, years=years, min_votes=min_votes,
-                                      language=language)
+        filters = CatalogFilter.parse(
+            genres=genres, years=years, min_votes=min_votes, language=language
+        )
         if not filters.active and min_rating is None:
             return None
         keep = filters.mask(self.catalog, self.genres, self._votes[0])
@@ -254,8 +310,16 @@ class Engine:
             keep &= np.nan_to_num(self._well_rated, nan=-np.inf) >= min_rating
         return self.catalog["movie_id"].to_numpy()[keep]
 
-    def similar(self, movie: str | int, *, by: str = "content", features: str = "auto",
-                k: int = 10, same_genre: bool = False, **filters: Any) -> SimilarAnswer:
+    def similar(
+        self,
+        movie: str | int,
+        *,
+        by: str = "content",
+        features: str = "auto",
+        k: int = 10,
+        same_genre: bool = False,
+        **filters: Any,
+    ) -> SimilarAnswer:
         """Movies like ``movie``, optionally only well rated, from some years, of some genres.
 
         ``same_genre`` keeps movies sharing at least one genre with it (a bit-set AND over the
@@ -265,29 +329,36 @@ class Engine:
         movie_id = self.resolve(movie)
         candidates = self.candidates(**filters)
         if same_genre:
-            overlap = self.catalog["movie_id"].to_numpy()[self.genres.overlapping(
-                self.row(movie_id))]
+            overlap = self.catalog["movie_id"].to_numpy()[
+                self.genres.overlapping(self.row(movie_id))
+            ]
             candidates = overlap if candidates is None else np.intersect1d(candidates, overlap)
         notes: list[str] = []
         voted = self._voted(candidates)
         if by == "hybrid":
             content, _ = self._content_model(movie_id, features, notes)
-            lists = [self._collab_model().similar_movies(movie_id, FUSION_DEPTH,
-                                                         candidates=voted)]
+            lists = [self._collab_model().similar_movies(movie_id, FUSION_DEPTH, candidates=voted)]
             if content is not None:
-                lists.insert(0, content.similar_movies(movie_id, FUSION_DEPTH,
-                                                       candidates=candidates))
+                lists.insert(
+                    0, content.similar_movies(movie_id, FUSION_DEPTH, candidates=candidates)
+                )
             ranking = fuse_rankings(lists, k)
-            features = "+".join(([content.features] if content is not None  # type: ignore
-                                 else []) + [self._collab_name()])
+            features = "+".join(
+                (
+                    [content.features]
+                    if content is not None  # type: ignore
+                    else []
+                )
+                + [self._collab_name()]
+            )
         elif by in ("content", "collab"):
-            model = self._content_model(movie_id, features, notes)[0] if by == "content" \
-                else None
+            model = self._content_model(movie_id, features, notes)[0] if by == "content" else None
             if model is None:
                 by, model = "collab", self._collab_model()
             features = getattr(model, "features", None) or self._collab_name()
-            ranking = model.similar_movies(movie_id, k, candidates=candidates if by == "content"
-                                           else voted)
+            ranking = model.similar_movies(
+                movie_id, k, candidates=candidates if by == "content" else voted
+            )
         else:
             raise NoMatchError(f"similar --by must be content, collab or hybrid, got {by!r}")
         rows = [self.movie(m, s) for m, s in ranking]
@@ -295,14 +366,17 @@ class Engine:
             notes.append(f"only {len(rows)} movies pass the filters")
         return SimilarAnswer(self.movie(movie_id), by, features, rows, notes)
 
-    def _content_model(self, movie_id: int, features: str,
-                       notes: list[str]) -> tuple[Recommender | None, str]:
+    def _content_model(
+        self, movie_id: int, features: str, notes: list[str]
+    ) -> tuple[Recommender | None, str]:
         """The content model, or None (with a note) when the movie has no metadata in it."""
         model = self.model("content" if features == "auto" else f"content-{features}")
         if model.has_features(movie_id):  # type: ignore[attr-defined]
             return model, model.features  # type: ignore[attr-defined]
-        notes.append(f"{self.movie(movie_id).title} has no {model.features} metadata in "  # type: ignore[attr-defined]
-                     f"{self.dataset.name}; using collaborative neighbours")
+        notes.append(
+            f"{self.movie(movie_id).title} has no {model.features} metadata in "  # type: ignore[attr-defined]
+            f"{self.dataset.name}; using collaborative neighbours"
+        )
         return None, ""
 
     def _voted(self, candidates: np.ndarray | None) -> np.ndarray:
@@ -326,24 +400,46 @@ class Engine:
 
     # --- search by description ----------------------------------------------------------------
 
-    def find(self, query: str, *, k: int = 10, genres: str | None = None,
-             years: str | None = None, min_rating: float | None = None,
-             backend: str = "auto", progress: Any = None) -> Any:
+    def find(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        genres: str | None = None,
+        years: str | None = None,
+        min_rating: float | None = None,
+        backend: str = "auto",
+        progress: Any = None,
+    ) -> Any:
         """Movies whose title, genres, overview, tags and keywords match ``query`` ("a '50s
         comedy"): cosine of sentence embeddings (TF-IDF, with a note, without the model), with
         the same filters as :meth:`similar`. Returns a :class:`~movierec.engine.describe.
         FindAnswer`; ``progress(fraction)`` follows the first, embedding, call."""
         from movierec.engine.describe import descriptions_of
 
-        return descriptions_of(self).find(query, k=k, genres=genres, years=years,
-                                          min_rating=min_rating, backend=backend,
-                                          progress=progress)
+        return descriptions_of(self).find(
+            query,
+            k=k,
+            genres=genres,
+            years=years,
+            min_rating=min_rating,
+            backend=backend,
+            progress=progress,
+        )
 
     # --- personal recommendations -------------------------------------------------------------
 
-    def recommend(self, user_id: int, *, model: str | None = None, k: int = 10,
-                  genres: str | None = None, years: str | None = None,
-                  min_rating: float | None = None, reasons: bool = True) -> RecommendAnswer:
+    def recommend(
+        self,
+        user_id: int,
+        *,
+        model: str | None = None,
+        k: int = 10,
+        genres: str | None = None,
+        years: str | None = None,
+        min_rating: float | None = None,
+        reasons: bool = True,
+    ) -> RecommendAnswer:
         """A user's top ``k`` unseen movies, each with a true reason (:mod:`~movierec.engine.
         reasons`).
 
@@ -378,13 +474,20 @@ class Engine:
                 raise ModelCannotFoldInError(name, int(user_id)) from None
             return self._cold_start(int(user_id), k, genres=genres, years=years)
         rows = [self.movie(m, s) for m, s in ranking]
-        why = self._reasons(recommender, int(user_id), history, ranking.movie_ids) \
-            if reasons else []
+        why = (
+            self._reasons(recommender, int(user_id), history, ranking.movie_ids) if reasons else []
+        )
         return RecommendAnswer(int(user_id), name, rows, why)
 
-    def recommend_for_genres(self, likes: str | list[str], *, k: int = 10,
-                             genres: str | None = None, years: str | None = None,
-                             min_rating: float | None = None) -> RecommendAnswer:
+    def recommend_for_genres(
+        self,
+        likes: str | list[str],
+        *,
+        k: int = 10,
+        genres: str | None = None,
+        years: str | None = None,
+        min_rating: float | None = None,
+    ) -> RecommendAnswer:
         """Picks for someone who has rated nothing and only names genres they like.
 
         The two-tower model places them among the users who like those genres most: always the
@@ -398,14 +501,16 @@ class Engine:
         names = likes.split(",") if isinstance(likes, str) else list(likes)
         names = [name.strip() for name in names if name.strip()]
         if not names:
-            raise InvalidValueError("likes", likes, "name at least one genre you like, e.g. "
-                                    "Comedy,Animation")
+            raise InvalidValueError(
+                "likes", likes, "name at least one genre you like, e.g. Comedy,Animation"
+            )
         tower = self.model("twotower")
         candidates = self.candidates(genres=genres, years=years, min_rating=min_rating)
         ranking = tower.recommend_for_genres(names, k, candidates=candidates)  # type: ignore[attr-defined]
         rows = [self.movie(m, s) for m, s in ranking]
-        return RecommendAnswer(None, tower.kind, rows,
-                               [f"liked by fans of {' and '.join(names)}"] * len(rows))
+        return RecommendAnswer(
+            None, tower.kind, rows, [f"liked by fans of {' and '.join(names)}"] * len(rows)
+        )
 
     def _history(self, user_id: int, live: OnlineUpdater | None) -> tuple[np.ndarray, np.ndarray]:
         """The user's (movie ids, ratings): from the store when one is live, else the dataset.
@@ -426,15 +531,20 @@ class Engine:
         """The dataset's ratings sorted by user, so one user's history is a slice."""
         ratings = self.dataset.ratings
         order = np.argsort(ratings["user_id"].to_numpy(), kind="stable")
-        return (ratings["user_id"].to_numpy()[order], ratings["movie_id"].to_numpy()[order],
-                ratings["rating"].to_numpy()[order])
+        return (
+            ratings["user_id"].to_numpy()[order],
+            ratings["movie_id"].to_numpy()[order],
+            ratings["rating"].to_numpy()[order],
+        )
 
     def _cold_start(self, user_id: int, k: int, **filters: Any) -> RecommendAnswer:
         """A user with no ratings yet gets the chart, said so."""
         chart = self.top(k=k, **filters)
         rows = [self.movie(e.movie_id, e.score) for e in chart.entries]
-        reasons = [f"popular and well rated ({e.votes:,} votes, {e.mean:.1f}★ average)"
-                   for e in chart.entries]
+        reasons = [
+            f"popular and well rated ({e.votes:,} votes, {e.mean:.1f}★ average)"
+            for e in chart.entries
+        ]
         return RecommendAnswer(user_id, "charts", rows, reasons)
 
     def default_model(self) -> str:
@@ -458,8 +568,13 @@ class Engine:
     def _explainer(self) -> Explainer:
         return Explainer(self)
 
-    def _reasons(self, model: Recommender, user_id: int,
-                 history: tuple[np.ndarray, np.ndarray], movie_ids: np.ndarray) -> list[str]:
+    def _reasons(
+        self,
+        model: Recommender,
+        user_id: int,
+        history: tuple[np.ndarray, np.ndarray],
+        movie_ids: np.ndarray,
+    ) -> list[str]:
         """One true reason per pick; the rules are in :mod:`movierec.engine.reasons`."""
         return self._explainer.explain(model, user_id, history, movie_ids)
 
@@ -511,9 +626,15 @@ class Engine:
         seconds = time.perf_counter() - started
         versions = self.versions(name)
         if versions is not None:
-            versions.publish(model, {
-                "base_fingerprint": self._fingerprint, "trained_from": "dataset",
-                "fit_seconds": round(seconds, 3), "ratings": len(self.dataset.ratings)})
+            versions.publish(
+                model,
+                {
+                    "base_fingerprint": self._fingerprint,
+                    "trained_from": "dataset",
+                    "fit_seconds": round(seconds, 3),
+                    "ratings": len(self.dataset.ratings),
+                },
+            )
         return model, seconds
 
 
@@ -530,8 +651,10 @@ class ModelCannotFoldInError(InvalidValueError):
     def __init__(self, model: str, user_id: int):
         super().__init__("model", model, "a model that folds in ratings (supports_online)")
         self.user_id = user_id
-        self.args = (f"the {model!r} model cannot fold in ratings, and user {user_id} is known "
-                     f"only from the ratings store; ask a model that can (e.g. {COLLAB_MODEL})",)
+        self.args = (
+            f"the {model!r} model cannot fold in ratings, and user {user_id} is known "
+            f"only from the ratings store; ask a model that can (e.g. {COLLAB_MODEL})",
+        )
 
 
 def check_model_name(name: str) -> None:

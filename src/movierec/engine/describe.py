@@ -43,8 +43,13 @@ class FindAnswer:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"query": self.query, "backend": self.backend, "model": self.model,
-                "notes": self.notes, "movies": [m.to_json() for m in self.movies]}
+        return {
+            "query": self.query,
+            "backend": self.backend,
+            "model": self.model,
+            "notes": self.notes,
+            "movies": [m.to_json() for m in self.movies],
+        }
 
 
 class DescriptionSearch:
@@ -62,23 +67,34 @@ class DescriptionSearch:
         home = self.engine.home
         return None if home is None else home.dataset_dir(self.engine.dataset.name) / INDEX_FOLDER
 
-    def index(self, backend: str = "auto", *, threads: int | None = None,
-              progress: Progress | None = None) -> tuple[DescriptionIndex, bool]:
+    def index(
+        self, backend: str = "auto", *, threads: int | None = None, progress: Progress | None = None
+    ) -> tuple[DescriptionIndex, bool]:
         """The index for ``backend``, and whether it was built by this call."""
         _check_backend(backend)
         with self._lock:
             if backend in self._indexes:
                 return self._indexes[backend], False
-            config = DescriptionConfig(backend=backend, batch_size=self.config.batch_size,
-                                       threads=threads or self.config.threads)
-            index, built = open_index(self.engine.catalog, self.folder, config,
-                                      progress=progress)
+            config = DescriptionConfig(
+                backend=backend,
+                batch_size=self.config.batch_size,
+                threads=threads or self.config.threads,
+            )
+            index, built = open_index(self.engine.catalog, self.folder, config, progress=progress)
             self._indexes[backend] = index
             return index, built
 
-    def find(self, query: str, *, k: int = 10, genres: str | None = None,
-             years: str | None = None, min_rating: float | None = None,
-             backend: str = "auto", progress: Progress | None = None) -> FindAnswer:
+    def find(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        genres: str | None = None,
+        years: str | None = None,
+        min_rating: float | None = None,
+        backend: str = "auto",
+        progress: Progress | None = None,
+    ) -> FindAnswer:
         text = _check_query(query)
         check_k(k)
         _check_backend(backend)
@@ -104,8 +120,12 @@ def descriptions_of(engine: Engine) -> DescriptionSearch:
 def _check_query(query: Any) -> str:
     text = query.strip() if isinstance(query, str) else ""
     if not text or len(text) > MAX_QUERY_CHARS:
-        raise InvalidValueError("q", query, f"a description of 1 to {MAX_QUERY_CHARS} "
-                                "characters, not only spaces (e.g. \"a '50s comedy\")")
+        raise InvalidValueError(
+            "q",
+            query,
+            f"a description of 1 to {MAX_QUERY_CHARS} "
+            'characters, not only spaces (e.g. "a \'50s comedy")',
+        )
     return text
 
 

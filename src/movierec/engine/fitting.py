@@ -32,8 +32,10 @@ def model_for_request(engine: Engine, name: str) -> Recommender:
         stored = versions is not None and versions.current() is not None
         ratings = len(engine.dataset.ratings)
         if not stored and ratings > FIT_ON_REQUEST_RATINGS and name != engine.serving_model():
-            raise ModelNotTrainedError(f"model {name!r} is not trained for {engine.dataset.name} "
-                                       f"({ratings:,} ratings is too many to fit it in a request); "
-                                       f"run `movierec train --model {name} --dataset "
-                                       f"{engine.dataset.name} --no-default` first")
+            raise ModelNotTrainedError(
+                f"model {name!r} is not trained for {engine.dataset.name} "
+                f"({ratings:,} ratings is too many to fit it in a request); "
+                f"run `movierec train --model {name} --dataset "
+                f"{engine.dataset.name} --no-default` first"
+            )
         return engine.model(name)

@@ -79,8 +79,13 @@ class _View:
 class OnlineUpdater:
     """One engine's live side: its store, the serving model's fold-ins, the retrain policy."""
 
-    def __init__(self, engine: Engine, store: RatingStore, model_name: str,
-                 policy: RetrainPolicy | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        store: RatingStore,
+        model_name: str,
+        policy: RetrainPolicy | None = None,
+    ):
         self.engine = engine
         self.store = store
         self.model_name = model_name
@@ -102,8 +107,15 @@ class OnlineUpdater:
 
     # --- writes -----------------------------------------------------------------------------
 
-    def rate(self, user_id: int, movie_id: int, rating: float, timestamp: int | None = None, *,
-             background: bool = True) -> RateResult:
+    def rate(
+        self,
+        user_id: int,
+        movie_id: int,
+        rating: float,
+        timestamp: int | None = None,
+        *,
+        background: bool = True,
+    ) -> RateResult:
         """Store one rating durably, fold it in, and start a retrain if one is due."""
         int_at_least(user_id, "user_id", 0)
         self.engine.row(movie_id)  # a movie the engine can show
@@ -114,11 +126,13 @@ class OnlineUpdater:
             with self._write_lock:
                 self._fold_in_movie_if_new(int(movie_id))
             folded, ms = self._fold_in_user(int(user_id))
-        return self._finish(RateResult(seq, int(user_id), int(movie_id), float(rating), folded,
-                                       ms), background)
+        return self._finish(
+            RateResult(seq, int(user_id), int(movie_id), float(rating), folded, ms), background
+        )
 
-    def rate_batch(self, user_id: int, rows: list[tuple[int, float]], *,
-                   background: bool = True) -> RateResult:
+    def rate_batch(
+        self, user_id: int, rows: list[tuple[int, float]], *, background: bool = True
+    ) -> RateResult:
         """Store several ratings of one user (all or none), then fold the user in once."""
         if not rows:
             raise ValueError("ratings: expected at least one (movie_id, rating)")
@@ -133,8 +147,12 @@ class OnlineUpdater:
                     self._fold_in_movie_if_new(movie_id)
             folded, ms = self._fold_in_user(int(user_id))
         last_movie, last_rating = rows[-1]
-        return self._finish(RateResult(seq, int(user_id), int(last_movie), float(last_rating),
-                                       folded, ms, count=len(rows)), background)
+        return self._finish(
+            RateResult(
+                seq, int(user_id), int(last_movie), float(last_rating), folded, ms, count=len(rows)
+            ),
+            background,
+        )
 
     @property
     def retraining(self) -> bool:
@@ -143,8 +161,9 @@ class OnlineUpdater:
 
     def _finish(self, result: RateResult, background: bool) -> RateResult:
         if not result.folded_in:
-            result.notes.append(f"{self.model_name} cannot fold in new ratings; they count from "
-                                "the next retrain")
+            result.notes.append(
+                f"{self.model_name} cannot fold in new ratings; they count from the next retrain"
+            )
         if self.due():
             result.retrain = "started" if background else "ran"
             self.retrain(block=not background)
@@ -229,8 +248,11 @@ class OnlineUpdater:
         if not model.supports_online:
             return
         known = movie_id in model.movies
-        if known and model.movie_votes is not None and \
-                model.movie_votes[model.movies.index(movie_id)] > 0:
+        if (
+            known
+            and model.movie_votes is not None
+            and model.movie_votes[model.movies.index(movie_id)] > 0
+        ):
             return
         users, ratings = self.store.movie_ratings(movie_id)
         mask = model.users.indices(users, missing="mask") >= 0
@@ -258,16 +280,20 @@ class OnlineUpdater:
         if pending >= self.policy.after_ratings:
             return True
         waited = time.monotonic() - self._fitted_at
-        return bool(pending and self.policy.after_seconds is not None
-                    and waited >= self.policy.after_seconds)
+        return bool(
+            pending
+            and self.policy.after_seconds is not None
+            and waited >= self.policy.after_seconds
+        )
 
     def retrain(self, *, block: bool = False) -> None:
         """Start a full retrain (unless one is running); ``block`` waits for it."""
         with self._retrain_lock:
             running = self._retrain_thread is not None and self._retrain_thread.is_alive()
             if not running:
-                self._retrain_thread = threading.Thread(target=self._retrain, daemon=True,
-                                                        name=f"retrain-{self.model_name}")
+                self._retrain_thread = threading.Thread(
+                    target=self._retrain, daemon=True, name=f"retrain-{self.model_name}"
+                )
                 self._retrain_thread.start()
             thread = self._retrain_thread
         if block and thread is not None:
@@ -287,21 +313,35 @@ class OnlineUpdater:
             seconds = time.perf_counter() - started
             validation = validate(model, data)
             versions = self.engine.versions(self.model_name)
-            metrics = {"base_fingerprint": self.engine.base_fingerprint, "trained_from": "store",
-                       "store_seq": seq, "fit_seconds": round(seconds, 3),
-                       "ratings": len(data.ratings), "validation": validation}
+            metrics = {
+                "base_fingerprint": self.engine.base_fingerprint,
+                "trained_from": "store",
+                "store_seq": seq,
+                "fit_seconds": round(seconds, 3),
+                "ratings": len(data.ratings),
+                "validation": validation,
+            }
             number = versions.publish(model, metrics) if versions is not None else 0
             with self._write_lock:
                 self.engine.swap_model(self.model_name, model)
                 self._fitted_seq, self._fitted_at = seq, time.monotonic()
             self.catch_up()  # writes that arrived while fitting
             self.last_retrain_error = None
-            log.info("retrained %s from %d ratings in %.2f s → v%04d (%s)", self.model_name,
-                     len(data.ratings), seconds, number, validation)
+            log.info(
+                "retrained %s from %d ratings in %.2f s → v%04d (%s)",
+                self.model_name,
+                len(data.ratings),
+                seconds,
+                number,
+                validation,
+            )
         except Exception as exc:  # the old model keeps serving; say why
             self.last_retrain_error = f"{type(exc).__name__}: {exc}"
-            log.error("retrain of %s failed, the previous model keeps serving: %s",
-                      self.model_name, self.last_retrain_error)
+            log.error(
+                "retrain of %s failed, the previous model keeps serving: %s",
+                self.model_name,
+                self.last_retrain_error,
+            )
 
     def training_data(self) -> Dataset:
         """The base catalog plus movies added since, and every rating in the store."""
@@ -309,10 +349,13 @@ class OnlineUpdater:
         catalog = base.catalog
         added = self.store.new_movies()
         if len(added):
-            catalog = pd.concat([catalog, added[[c for c in added.columns
-                                                 if c in catalog.columns]]], ignore_index=True)
-        return Dataset(base.name, catalog, self.store.all_ratings(), base.users, base.scale,
-                       base.source_format)
+            catalog = pd.concat(
+                [catalog, added[[c for c in added.columns if c in catalog.columns]]],
+                ignore_index=True,
+            )
+        return Dataset(
+            base.name, catalog, self.store.all_ratings(), base.users, base.scale, base.source_format
+        )
 
     def _model_seq(self, name: str | None = None) -> int:
         """The store seq a model's current version was fitted at (0: from the dataset)."""
@@ -349,8 +392,9 @@ def validate(model: Recommender, data: Dataset, sample: int = 5_000) -> dict[str
     error = float(np.sqrt(np.mean((predicted - recent["rating"].to_numpy()) ** 2)))
     width = (data.scale.high - data.scale.low) if data.scale else 4.0
     if error > width / 2:
-        raise MovieRecError(f"validation failed: RMSE {error:.3f} on recent ratings exceeds "
-                            f"{width / 2:g}")
+        raise MovieRecError(
+            f"validation failed: RMSE {error:.3f} on recent ratings exceeds {width / 2:g}"
+        )
     return {"recent_rmse": round(error, 4), "checked": len(recent)}
 
 
@@ -358,4 +402,3 @@ def _resolve(name: str) -> tuple[type[Recommender], Any]:
     from movierec.models import registry
 
     return registry.resolve(name)
-

@@ -81,19 +81,27 @@ class Explainer:
         known = columns >= 0
         shape = (len(users), len(self._catalog_ids))
         values = ratings["rating"].to_numpy()[known]
-        rated = sp.csc_matrix((np.ones(int(known.sum()), np.float32),
-                               (rows[known], columns[known])), shape=shape)
+        rated = sp.csc_matrix(
+            (np.ones(int(known.sum()), np.float32), (rows[known], columns[known])), shape=shape
+        )
         high = values >= self.threshold
-        liked = sp.csc_matrix((np.ones(int(high.sum()), np.float32),
-                               (rows[known][high], columns[known][high])), shape=shape)
+        liked = sp.csc_matrix(
+            (np.ones(int(high.sum()), np.float32), (rows[known][high], columns[known][high])),
+            shape=shape,
+        )
         rated.sum_duplicates()
         liked.sum_duplicates()
         rated.data[:] = 1.0  # a repeated (user, movie) counts once
         liked.data[:] = 1.0
         return _Raters(users, liked, rated, np.diff(rated.indptr).astype(np.float64))
 
-    def explain(self, model: Recommender, user_id: int, history: tuple[np.ndarray, np.ndarray],
-                picks: np.ndarray) -> list[str]:
+    def explain(
+        self,
+        model: Recommender,
+        user_id: int,
+        history: tuple[np.ndarray, np.ndarray],
+        picks: np.ndarray,
+    ) -> list[str]:
         """One reason per pick: the first rule of this module's list that holds for it.
 
         Args:
@@ -108,14 +116,18 @@ class Explainer:
         rows = self._catalog_ids.indices(picks, missing="mask")
         movies, ratings = (np.asarray(a) for a in history)
         in_catalog = self._catalog_ids.indices(movies, missing="mask")
-        movies, ratings, history_rows = (movies[in_catalog >= 0], ratings[in_catalog >= 0],
-                                         in_catalog[in_catalog >= 0])
+        movies, ratings, history_rows = (
+            movies[in_catalog >= 0],
+            ratings[in_catalog >= 0],
+            in_catalog[in_catalog >= 0],
+        )
         liked = self._liked(ratings)
         reasons = self._neighbours(model, movies[liked], ratings[liked], picks)
         todo = [i for i, r in enumerate(reasons) if r is None and rows[i] >= 0]
         if todo and int(liked.sum()) >= 2:
-            for i, text in self._co_raters(user_id, history_rows[liked], ratings[liked],
-                                           rows[todo]).items():
+            for i, text in self._co_raters(
+                user_id, history_rows[liked], ratings[liked], rows[todo]
+            ).items():
                 reasons[todo[i]] = text
         todo = [i for i, r in enumerate(reasons) if r is None and rows[i] >= 0]
         if todo and liked.any():
@@ -123,8 +135,10 @@ class Explainer:
                 reasons[todo[i]] = text
         if any(r is None for r in reasons):
             popular, overall = self._cutoffs()
-            reasons = [r if r is not None else self._chart(int(row), popular, overall)
-                       for r, row in zip(reasons, rows.tolist(), strict=True)]
+            reasons = [
+                r if r is not None else self._chart(int(row), popular, overall)
+                for r, row in zip(reasons, rows.tolist(), strict=True)
+            ]
         return [r or "" for r in reasons]
 
     def _liked(self, ratings: np.ndarray) -> np.ndarray:
@@ -133,8 +147,9 @@ class Explainer:
             return np.zeros(0, bool)
         return (ratings >= np.quantile(ratings, LIKED_QUANTILE)) & (ratings >= self.threshold)
 
-    def _neighbours(self, model: Recommender, liked_ids: np.ndarray, stars: np.ndarray,
-                    picks: np.ndarray) -> list[str | None]:
+    def _neighbours(
+        self, model: Recommender, liked_ids: np.ndarray, stars: np.ndarray, picks: np.ndarray
+    ) -> list[str | None]:
         """ "because you rated X N★" where X is among the pick's nearest, else None.
 
         A liked movie's rank counts every movie at least as similar (ties against it), so a
@@ -143,8 +158,11 @@ class Explainer:
         out: list[str | None] = [None] * len(picks)
         if model.kind in IMPERSONAL_KINDS:
             return out
-        columns = model.movies.indices(liked_ids, missing="mask") if len(liked_ids) else \
-            np.zeros(0, np.int64)
+        columns = (
+            model.movies.indices(liked_ids, missing="mask")
+            if len(liked_ids)
+            else np.zeros(0, np.int64)
+        )
         if not (columns >= 0).any():
             return out
         every = np.array(model.movies.ids)  # a snapshot: a fold-in may append movies meanwhile
@@ -170,8 +188,9 @@ class Explainer:
                 out[i] = f"because you rated {title} {float(stars[best]):g}★"
         return out
 
-    def _co_raters(self, user_id: int, liked_rows: np.ndarray, stars: np.ndarray,
-                   pick_rows: np.ndarray) -> dict[int, str]:
+    def _co_raters(
+        self, user_id: int, liked_rows: np.ndarray, stars: np.ndarray, pick_rows: np.ndarray
+    ) -> dict[int, str]:
         """ "popular with people who rated X and Y highly", by position in ``pick_rows``.
 
         Sparse products over the users who liked two of the pooled movies: ``AᵀA`` counts the
@@ -194,7 +213,7 @@ class Explainer:
         share = raters.raters[pick_rows] / max(len(raters.users), 1)
         out: dict[int, str] = {}
         for j in range(len(pick_rows)):  # one sparse product per pick
-            who = picked.indices[picked.indptr[j]:picked.indptr[j + 1]]
+            who = picked.indices[picked.indptr[j] : picked.indptr[j + 1]]
             if len(who) < PAIR_MIN_RATERS or share[j] <= 0:
                 continue
             sub = both[who]
@@ -203,15 +222,21 @@ class Explainer:
                 lift = np.where(pairs > 0, also / pairs, 0.0) / share[j]
             valid = upper & (also >= PAIR_MIN_RATERS) & (lift >= PAIR_LIFT)
             if valid.any():
-                x, y = np.unravel_index(int(np.argmax(np.where(valid, lift, -np.inf))),
-                                        lift.shape)
+                x, y = np.unravel_index(int(np.argmax(np.where(valid, lift, -np.inf))), lift.shape)
                 titles = self.engine._display[0]
-                out[j] = (f"popular with people who rated {titles[int(pool[x])]} and "
-                          f"{titles[int(pool[y])]} highly")
+                out[j] = (
+                    f"popular with people who rated {titles[int(pool[x])]} and "
+                    f"{titles[int(pool[y])]} highly"
+                )
         return out
 
-    def _genres(self, history_rows: np.ndarray, ratings: np.ndarray, liked: np.ndarray,
-                pick_rows: np.ndarray) -> dict[int, str]:
+    def _genres(
+        self,
+        history_rows: np.ndarray,
+        ratings: np.ndarray,
+        liked: np.ndarray,
+        pick_rows: np.ndarray,
+    ) -> dict[int, str]:
         """ "well rated in G, which you rate highly", by position in ``pick_rows``."""
         index = self.engine.genres
         if not index.names:
@@ -238,8 +263,10 @@ class Explainer:
         rated = votes > 0
         if not rated.any():
             return np.inf, np.inf
-        return (float(np.quantile(votes[rated], POPULAR_QUANTILE)),
-                float(np.average(np.nan_to_num(means[rated]), weights=votes[rated])))
+        return (
+            float(np.quantile(votes[rated], POPULAR_QUANTILE)),
+            float(np.average(np.nan_to_num(means[rated]), weights=votes[rated])),
+        )
 
     def _well_rated(self, rows: np.ndarray, overall: float) -> np.ndarray:
         """Enough votes, and a mean rating at least the catalogue's mean."""
@@ -255,9 +282,15 @@ class Explainer:
         count = int(votes[row])
         if count <= 0 or not np.isfinite(means[row]):
             return "a new pick: no votes yet"
-        words = [word for word, holds in (
-            ("popular", count >= popular),
-            ("well rated", bool(self._well_rated(np.array([row]), overall)[0]))) if holds]
+        words = [
+            word
+            for word, holds in (
+                ("popular", count >= popular),
+                ("well rated", bool(self._well_rated(np.array([row]), overall)[0])),
+            )
+            if holds
+        ]
         label = " and ".join(words) or "a lesser-known pick"
-        return (f"{label} ({count:,} vote{'' if count == 1 else 's'}, "
-                f"{float(means[row]):.1f}★ average)")
+        return (
+            f"{label} ({count:,} vote{'' if count == 1 else 's'}, {float(means[row]):.1f}★ average)"
+        )

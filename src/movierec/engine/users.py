@@ -79,8 +79,9 @@ class Users:
         """Refuse bad rows before anything is written (unknown movie 404, bad value 422)."""
         for movie_id, _ in rows:
             self.engine.row(movie_id)
-        validate.rating_batch([(user_id, m, r) for m, r in rows], self._store.scale(),
-                              int(time.time()))
+        validate.rating_batch(
+            [(user_id, m, r) for m, r in rows], self._store.scale(), int(time.time())
+        )
 
     def rate(self, user_id: int, rows: list[tuple[int, float]]) -> WriteResult:
         """Store ``rows`` for ``user_id`` (all or none) and fold them in."""
@@ -90,8 +91,9 @@ class Users:
             done = live.rate(user_id, rows[0][0], rows[0][1], background=True)
         else:
             done = live.rate_batch(user_id, rows, background=True)
-        return WriteResult(user_id, done.count, done.seq, done.folded_in, done.fold_in_ms,
-                           done.retrain, done.notes)
+        return WriteResult(
+            user_id, done.count, done.seq, done.folded_in, done.fold_in_ms, done.retrain, done.notes
+        )
 
     def create(self, rows: list[tuple[int, float]], **demographics: Any) -> NewUser:
         """A new user with a token and, optionally, first ratings; nothing is written when a

@@ -34,8 +34,13 @@ class Version:
     current: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": self.number, "path": str(self.path), "created_at": self.created_at,
-                "metrics": self.metrics, "current": self.current}
+        return {
+            "version": self.number,
+            "path": str(self.path),
+            "created_at": self.created_at,
+            "metrics": self.metrics,
+            "current": self.current,
+        }
 
 
 class ModelVersions:
@@ -71,8 +76,15 @@ class ModelVersions:
         versions = []
         for number in self.numbers():
             manifest = read_manifest(self.path(number))
-            versions.append(Version(number, self.path(number), manifest.get("created_at", ""),
-                                    manifest.get("metrics", {}), number == current))
+            versions.append(
+                Version(
+                    number,
+                    self.path(number),
+                    manifest.get("created_at", ""),
+                    manifest.get("metrics", {}),
+                    number == current,
+                )
+            )
         return versions
 
     def publish(self, model: Recommender, metrics: dict[str, Any] | None = None) -> int:
@@ -101,12 +113,15 @@ class ModelVersions:
         if to is None:
             earlier = [n for n in numbers if current is not None and n < current]
             if not earlier:
-                raise MovieRecError(f"no version before v{current or 0:04d} to roll back to "
-                                    f"(versions: {', '.join(f'v{n:04d}' for n in numbers)})")
+                raise MovieRecError(
+                    f"no version before v{current or 0:04d} to roll back to "
+                    f"(versions: {', '.join(f'v{n:04d}' for n in numbers)})"
+                )
             to = earlier[-1]
         if to not in numbers:
-            raise MovieRecError(f"no version {to}; versions: "
-                                f"{', '.join(str(n) for n in numbers) or 'none'}")
+            raise MovieRecError(
+                f"no version {to}; versions: {', '.join(str(n) for n in numbers) or 'none'}"
+            )
         self._point_to(to)
         return to
 

@@ -14,5 +14,15 @@ from movierec.evaluate.splits import (
     user_temporal,
 )
 
-__all__ = ["EvaluationResult", "ModelResult", "Split", "cold_users", "evaluate", "kfold",
-           "make_splits", "temporal", "user_holdout", "user_temporal"]
+__all__ = [
+    "EvaluationResult",
+    "ModelResult",
+    "Split",
+    "cold_users",
+    "evaluate",
+    "kfold",
+    "make_splits",
+    "temporal",
+    "user_holdout",
+    "user_temporal",
+]

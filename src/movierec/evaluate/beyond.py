@@ -98,8 +98,14 @@ def short_head(popularity: TrainingPopularity, share: float = HEAD_SHARE) -> np.
     return np.sort(ids[np.lexsort((ids, -counts))[:size]])
 
 
-def longtail_scores(user_ids: np.ndarray, recommended: np.ndarray, lengths: np.ndarray,
-                    relevant: pd.DataFrame, k: int, head: np.ndarray) -> RankingScores:
+def longtail_scores(
+    user_ids: np.ndarray,
+    recommended: np.ndarray,
+    lengths: np.ndarray,
+    relevant: pd.DataFrame,
+    k: int,
+    head: np.ndarray,
+) -> RankingScores:
     """``longtail_ndcg`` and ``longtail_recall`` per user: relevant head movies removed.
 
     Arguments as :func:`movierec.evaluate.metrics.ranking_scores`, plus the short head
@@ -107,13 +113,14 @@ def longtail_scores(user_ids: np.ndarray, recommended: np.ndarray, lengths: np.n
     """
     tail = relevant[~np.isin(relevant["movie_id"].to_numpy(), head)]
     scores = ranking_scores(user_ids, recommended, lengths, tail, k)
-    return RankingScores(scores.users, {"longtail_ndcg": scores.per_user["ndcg"],
-                                        "longtail_recall": scores.per_user["recall"]},
-                         scores.skipped_users)
+    return RankingScores(
+        scores.users,
+        {"longtail_ndcg": scores.per_user["ndcg"], "longtail_recall": scores.per_user["recall"]},
+        scores.skipped_users,
+    )
 
 
-def novelty(recommended: np.ndarray, lengths: np.ndarray,
-            popularity: TrainingPopularity) -> float:
+def novelty(recommended: np.ndarray, lengths: np.ndarray, popularity: TrainingPopularity) -> float:
     """Mean self-information ``−log2(share(i))`` of the recommended slots, in bits."""
     movies = real_slots(recommended, lengths)
     if not len(movies):
@@ -122,8 +129,13 @@ def novelty(recommended: np.ndarray, lengths: np.ndarray,
     return float(np.mean(-np.log2(counts / max(popularity.n_users, 1))))
 
 
-def popularity_lift(recommended: np.ndarray, lengths: np.ndarray, profile_rows: np.ndarray,
-                    profile_movies: np.ndarray, popularity: TrainingPopularity) -> float:
+def popularity_lift(
+    recommended: np.ndarray,
+    lengths: np.ndarray,
+    profile_rows: np.ndarray,
+    profile_movies: np.ndarray,
+    popularity: TrainingPopularity,
+) -> float:
     """Mean relative GAP of the lists over the profiles (module docstring).
 
     Args:
@@ -148,8 +160,13 @@ def popularity_lift(recommended: np.ndarray, lengths: np.ndarray, profile_rows: 
     return float(np.mean((gap_list - gap_profile) / gap_profile))
 
 
-def miscalibration(recommended: np.ndarray, lengths: np.ndarray, taste: np.ndarray,
-                   genres: GenreMatrix, alpha: float = ALPHA) -> float:
+def miscalibration(
+    recommended: np.ndarray,
+    lengths: np.ndarray,
+    taste: np.ndarray,
+    genres: GenreMatrix,
+    alpha: float = ALPHA,
+) -> float:
     """Mean ``KL(p_u ‖ (1−α)q_u + αp_u)`` (module docstring).
 
     Args:
@@ -161,16 +178,16 @@ def miscalibration(recommended: np.ndarray, lengths: np.ndarray, taste: np.ndarr
     """
     slots = np.arange(recommended.shape[1]) < lengths[:, None]
     rows = np.nonzero(slots)[0]
-    q = genre_distributions(genres.rows, rows, genres.index(recommended[slots]),
-                            len(recommended))
+    q = genre_distributions(genres.rows, rows, genres.index(recommended[slots]), len(recommended))
     keep = (taste.sum(axis=1) > 0) & (lengths > 0)
     if not keep.any():
         return float("nan")
     return float(kl_divergence(taste[keep], q[keep], alpha).mean())
 
 
-def intra_list_diversity(recommended: np.ndarray, lengths: np.ndarray,
-                         genres: GenreMatrix) -> float:
+def intra_list_diversity(
+    recommended: np.ndarray, lengths: np.ndarray, genres: GenreMatrix
+) -> float:
     """Mean over users of the mean genre distance ``1 − Jaccard`` of pairs in the list."""
     members = np.vstack([genres.rows > 0, np.zeros((1, len(genres.names)), bool)])
     where = genres.index(recommended)  # −1 (unknown) picks the all-false last row
@@ -179,7 +196,7 @@ def intra_list_diversity(recommended: np.ndarray, lengths: np.ndarray,
     upper = np.triu(np.ones((width, width), bool), 1)
     sums, pairs = [], []
     for start in range(0, len(recommended), _BLOCK):
-        sets = members[where[start:start + _BLOCK]].astype(np.float64)  # users × k × genres
+        sets = members[where[start : start + _BLOCK]].astype(np.float64)  # users × k × genres
         common = np.einsum("ukg,ulg->ukl", sets, sets)
         size = sets.sum(axis=2)
         union = size[:, :, None] + size[:, None, :] - common

@@ -45,8 +45,17 @@ from movierec.validate import check_k
 
 RANKING_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
 RATING_METRICS = ("rmse", "mae")
-BEYOND_METRICS = ("coverage", "popularity", "longtail_ndcg", "longtail_recall", "miscalibration",
-                  "popularity_lift", "personalization", "novelty", "intra_list_diversity")
+BEYOND_METRICS = (
+    "coverage",
+    "popularity",
+    "longtail_ndcg",
+    "longtail_recall",
+    "miscalibration",
+    "popularity_lift",
+    "personalization",
+    "novelty",
+    "intra_list_diversity",
+)
 
 
 def rmse(truth: np.ndarray, predicted: np.ndarray) -> float:
@@ -77,7 +86,7 @@ def stack_rankings(lists: Sequence[np.ndarray], k: int) -> tuple[np.ndarray, np.
     lengths = np.zeros(len(lists), np.int64)
     for row, movies in enumerate(lists):
         movies = np.asarray(movies)[:k]
-        matrix[row, :len(movies)] = movies
+        matrix[row, : len(movies)] = movies
         lengths[row] = len(movies)
     return matrix, lengths
 
@@ -92,12 +101,19 @@ class RankingScores:
 
     def means(self) -> dict[str, float]:
         """Each metric's mean over the evaluated users (NaN when none was evaluated)."""
-        return {name: float(values.mean()) if len(values) else float("nan")
-                for name, values in self.per_user.items()}
+        return {
+            name: float(values.mean()) if len(values) else float("nan")
+            for name, values in self.per_user.items()
+        }
 
 
-def ranking_scores(user_ids: np.ndarray, recommended: np.ndarray, lengths: np.ndarray,
-                   relevant: pd.DataFrame, k: int) -> RankingScores:
+def ranking_scores(
+    user_ids: np.ndarray,
+    recommended: np.ndarray,
+    lengths: np.ndarray,
+    relevant: pd.DataFrame,
+    k: int,
+) -> RankingScores:
     """Precision, recall, NDCG, AP and hit rate at ``k`` for each user (module docstring).
 
     Args:
@@ -148,8 +164,9 @@ def coverage(recommended: np.ndarray, lengths: np.ndarray, catalog_size: int) ->
     return len(np.unique(real_slots(recommended, lengths))) / catalog_size
 
 
-def mean_popularity(recommended: np.ndarray, lengths: np.ndarray,
-                    train_ratings: pd.DataFrame) -> float:
+def mean_popularity(
+    recommended: np.ndarray, lengths: np.ndarray, train_ratings: pd.DataFrame
+) -> float:
     """Mean number of training ratings of the recommended movies, slot by slot."""
     movies = real_slots(recommended, lengths)
     if not len(movies):
@@ -175,6 +192,7 @@ def _pairs(truth: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.nda
     truth = np.asarray(truth, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     if truth.shape != predicted.shape:
-        raise ValueError(f"truth and predictions differ in shape: {truth.shape} vs "
-                         f"{predicted.shape}")
+        raise ValueError(
+            f"truth and predictions differ in shape: {truth.shape} vs {predicted.shape}"
+        )
     return truth, predicted

@@ -89,10 +89,14 @@ class ModelResult:
         return result
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.name, "profile": self.profile,
-                "predicts_ratings": self.predicts_ratings,
-                "not_applicable": self.not_applicable, "summary": self.summary(),
-                "folds": self.folds}
+        return {
+            "model": self.name,
+            "profile": self.profile,
+            "predicts_ratings": self.predicts_ratings,
+            "not_applicable": self.not_applicable,
+            "summary": self.summary(),
+            "folds": self.folds,
+        }
 
 
 @dataclass
@@ -106,21 +110,41 @@ class EvaluationResult:
     folds: list[dict[str, int]]
 
     def to_json(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "split": self.split, "settings": self.settings,
-                "folds": self.folds, "models": [m.to_json() for m in self.models]}
+        return {
+            "dataset": self.dataset,
+            "split": self.split,
+            "settings": self.settings,
+            "folds": self.folds,
+            "models": [m.to_json() for m in self.models],
+        }
 
     def by_profile(self) -> dict[int, EvaluationResult]:
         """cold-users: one result per profile size, smallest first; empty on other splits."""
         sizes = sorted({m.profile for m in self.models if m.profile is not None})
-        return {size: EvaluationResult(self.dataset, self.split,
-                                       {**self.settings, "n_profile": size, "profiles": [size]},
-                                       [m for m in self.models if m.profile == size], self.folds)
-                for size in sizes}
+        return {
+            size: EvaluationResult(
+                self.dataset,
+                self.split,
+                {**self.settings, "n_profile": size, "profiles": [size]},
+                [m for m in self.models if m.profile == size],
+                self.folds,
+            )
+            for size in sizes
+        }
 
 
-def make_splits(data: Dataset, split: str = "kfold", *, cv: int = 5, seed: int = 0,
-                fraction: float = 0.2, n_test: int | None = None, quantile: float = 0.8,
-                repeats: int = 1, n_profile: int = 5) -> Iterator[Split]:
+def make_splits(
+    data: Dataset,
+    split: str = "kfold",
+    *,
+    cv: int = 5,
+    seed: int = 0,
+    fraction: float = 0.2,
+    n_test: int | None = None,
+    quantile: float = 0.8,
+    repeats: int = 1,
+    n_profile: int = 5,
+) -> Iterator[Split]:
     """The folds of a split by name (see :mod:`movierec.evaluate.splits`).
 
     ``cv`` is the number of folds of ``kfold``; ``fraction`` (or ``n_test`` per user) sizes
@@ -131,8 +155,9 @@ def make_splits(data: Dataset, split: str = "kfold", *, cv: int = 5, seed: int =
     if split == "kfold":
         return kfold(data, cv, seed=seed)
     if split == "user-holdout":
-        return user_holdout(data, None if n_test else fraction, n=n_test, seed=seed,
-                            repeats=repeats)
+        return user_holdout(
+            data, None if n_test else fraction, n=n_test, seed=seed, repeats=repeats
+        )
     if split == "user-temporal":
         return user_temporal(data, n_test or 1)
     if split == "temporal":
@@ -148,13 +173,26 @@ def default_relevance(data: Dataset) -> float:
     return 0.8 * top
 
 
-def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: int = 10,
-             cv: int = 5, seed: int = 0, relevance: float | None | Literal["auto"] = "auto",
-             fraction: float = 0.2, n_test: int | None = None, quantile: float = 0.8,
-             repeats: int = 1, n_profile: int = 5, profiles: Sequence[int] | None = None,
-             calibrate: float = 0.0, head_share: float = beyond.HEAD_SHARE,
-             progress: Callable[[float], None] | None = None,
-             factory: Callable[[str], Recommender] | None = None) -> EvaluationResult:
+def evaluate(
+    data: Dataset,
+    model_names: list[str],
+    *,
+    split: str = "kfold",
+    k: int = 10,
+    cv: int = 5,
+    seed: int = 0,
+    relevance: float | None | Literal["auto"] = "auto",
+    fraction: float = 0.2,
+    n_test: int | None = None,
+    quantile: float = 0.8,
+    repeats: int = 1,
+    n_profile: int = 5,
+    profiles: Sequence[int] | None = None,
+    calibrate: float = 0.0,
+    head_share: float = beyond.HEAD_SHARE,
+    progress: Callable[[float], None] | None = None,
+    factory: Callable[[str], Recommender] | None = None,
+) -> EvaluationResult:
     """Fit and score each named model on every fold of a split.
 
     Args:
@@ -185,19 +223,37 @@ def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: 
         factory = registry.create
     threshold = default_relevance(data) if relevance == "auto" else relevance
     genres = calibration.GenreMatrix.from_catalog(data.catalog)
-    splits = make_splits(data, split, cv=cv, seed=seed, fraction=fraction, n_test=n_test,
-                         quantile=quantile, repeats=repeats,
-                         n_profile=max(s or 0 for s in sizes))  # lazy: one fold in memory
+    splits = make_splits(
+        data,
+        split,
+        cv=cv,
+        seed=seed,
+        fraction=fraction,
+        n_test=n_test,
+        quantile=quantile,
+        repeats=repeats,
+        n_profile=max(s or 0 for s in sizes),
+    )  # lazy: one fold in memory
     n_folds = {"kfold": cv, "user-holdout": repeats}.get(split, 1)
-    results = {(name, size): ModelResult(name, False, profile=size)
-               for size in sizes for name in model_names}
+    results = {
+        (name, size): ModelResult(name, False, profile=size)
+        for size in sizes
+        for name in model_names
+    }
     fold_info = []
     steps, done = (1 + len(sizes)) * n_folds * len(model_names), 0
     for part in splits:
         info = _Fold(part, threshold, genres, head_share)
-        fold_info.append({"fold": part.fold, "train_ratings": len(part.train.ratings),
-                          **part.coverage_of_test(), "test_users": len(info.users),
-                          "skipped_users": info.skipped, **info.cold_counts()})
+        fold_info.append(
+            {
+                "fold": part.fold,
+                "train_ratings": len(part.train.ratings),
+                **part.coverage_of_test(),
+                "test_users": len(info.users),
+                "skipped_users": info.skipped,
+                **info.cold_counts(),
+            }
+        )
         for name in model_names:
             model = factory(name)
             mine = [results[name, size] for size in sizes]
@@ -207,7 +263,8 @@ def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: 
                 for result in mine:
                     result.not_applicable = (
                         f"{type(model).__name__} cannot absorb a user it was not trained on "
-                        "(supports_online is False)")
+                        "(supports_online is False)"
+                    )
                 done += 1 + len(sizes)
                 _tick(progress, done, steps)
                 continue
@@ -221,9 +278,15 @@ def evaluate(data: Dataset, model_names: list[str], *, split: str = "kfold", k: 
                 result.folds.append({"fit_seconds": fit_seconds, **figures})
                 done += 1
                 _tick(progress, done, steps)
-    settings = {"k": k, "cv": cv if split == "kfold" else None, "seed": seed,
-                "relevance": threshold, "folds": len(fold_info), "calibrate": calibrate,
-                "head_share": head_share}
+    settings = {
+        "k": k,
+        "cv": cv if split == "kfold" else None,
+        "seed": seed,
+        "relevance": threshold,
+        "folds": len(fold_info),
+        "calibrate": calibrate,
+        "head_share": head_share,
+    }
     if split == "user-holdout":
         settings.update(fraction=None if n_test else fraction, n_test=n_test, repeats=repeats)
     elif split == "user-temporal":
@@ -245,15 +308,21 @@ class _Profiles:
     taste: np.ndarray  # users × genres: the liked-genre distribution p
 
     @classmethod
-    def of(cls, users: np.ndarray, ratings: pd.DataFrame, genres: calibration.GenreMatrix,
-           threshold: float | None) -> _Profiles:
+    def of(
+        cls,
+        users: np.ndarray,
+        ratings: pd.DataFrame,
+        genres: calibration.GenreMatrix,
+        threshold: float | None,
+    ) -> _Profiles:
         rows = pd.Index(users).get_indexer(ratings["user_id"].to_numpy())
         inside = rows >= 0
         rows = rows[inside]
         movies = ratings["movie_id"].to_numpy()[inside]
         values = ratings["rating"].to_numpy(np.float64)[inside]
-        taste = calibration.taste_distributions(genres.rows, rows, genres.index(movies), values,
-                                                len(users), threshold)
+        taste = calibration.taste_distributions(
+            genres.rows, rows, genres.index(movies), values, len(users), threshold
+        )
         return cls(rows, movies, values, taste)
 
 
@@ -261,8 +330,13 @@ class _Fold:
     """What is computed once per fold and shared by every model: known pairs, relevant sets,
     training popularity, the short head and the users' profiles."""
 
-    def __init__(self, part: Split, threshold: float | None, genres: calibration.GenreMatrix,
-                 head_share: float):
+    def __init__(
+        self,
+        part: Split,
+        threshold: float | None,
+        genres: calibration.GenreMatrix,
+        head_share: float,
+    ):
         self.part, self.threshold, self.genres = part, threshold, genres
         train, test = part.train.ratings, part.test
         train_movies = np.unique(train["movie_id"].to_numpy())
@@ -304,22 +378,25 @@ class _Fold:
         order = np.argsort(profiles.rows, kind="stable")
         bounds = np.searchsorted(profiles.rows[order], np.arange(len(self.users) + 1))
         for row, user in enumerate(self.users.tolist()):
-            mine = order[bounds[row]:bounds[row + 1]]
+            mine = order[bounds[row] : bounds[row + 1]]
             movies, ratings = profiles.movies[mine], profiles.ratings[mine]
             known = model.movies.indices(movies, missing="mask") >= 0
             model.fold_in_user(user, movies[known], ratings[known])  # type: ignore[attr-defined]
         return time.perf_counter() - started
 
-    def score(self, model: Recommender, k: int, size: int | None = None,
-              calibrate: float = 0.0) -> dict[str, float]:
+    def score(
+        self, model: Recommender, k: int, size: int | None = None, calibrate: float = 0.0
+    ) -> dict[str, float]:
         figures: dict[str, float] = {}
         profiles = self.profiles(size)
         if self.cold:
             figures["fold_in_seconds"] = self.fold_in(model, profiles)
         if model.predicts_ratings:
             started = time.perf_counter()
-            predicted = model.predict(self.rated["user_id"].to_numpy(),  # type: ignore[attr-defined]
-                                      self.rated["movie_id"].to_numpy())
+            predicted = model.predict(
+                self.rated["user_id"].to_numpy(),  # type: ignore[attr-defined]
+                self.rated["movie_id"].to_numpy(),
+            )
             figures["predict_seconds"] = time.perf_counter() - started
             truth = self.rated["rating"].to_numpy()
             figures["rmse"] = metrics.rmse(truth, predicted)
@@ -330,37 +407,42 @@ class _Fold:
         recommended, lengths = metrics.stack_rankings(lists, k)
         ranking = metrics.ranking_scores(self.users, recommended, lengths, self.relevant, k)
         figures.update(ranking.means())
-        longtail = beyond.longtail_scores(self.users, recommended, lengths, self.relevant, k,
-                                          self.head)
+        longtail = beyond.longtail_scores(
+            self.users, recommended, lengths, self.relevant, k, self.head
+        )
         figures.update(longtail.means())
         train = self.part.train
         figures.update(
             coverage=metrics.coverage(recommended, lengths, len(train.catalog)),
             popularity=metrics.mean_popularity(recommended, lengths, train.ratings),
             novelty=beyond.novelty(recommended, lengths, self.popularity),
-            popularity_lift=beyond.popularity_lift(recommended, lengths, profiles.rows,
-                                                   profiles.movies, self.popularity),
+            popularity_lift=beyond.popularity_lift(
+                recommended, lengths, profiles.rows, profiles.movies, self.popularity
+            ),
             personalization=calibration.personalization(recommended, lengths),
-            miscalibration=beyond.miscalibration(recommended, lengths, profiles.taste,
-                                                 self.genres),
-            intra_list_diversity=beyond.intra_list_diversity(recommended, lengths,
-                                                             self.genres),
+            miscalibration=beyond.miscalibration(recommended, lengths, profiles.taste, self.genres),
+            intra_list_diversity=beyond.intra_list_diversity(recommended, lengths, self.genres),
             n_ranked_users=float(len(ranking.users)),
-            n_longtail_users=float(len(longtail.users)))
+            n_longtail_users=float(len(longtail.users)),
+        )
         return figures
 
-    def recommend(self, model: Recommender, k: int, profiles: _Profiles,
-                  calibrate: float) -> list[np.ndarray]:
+    def recommend(
+        self, model: Recommender, k: int, profiles: _Profiles, calibrate: float
+    ) -> list[np.ndarray]:
         """Each user's top ``k``, seen excluded; re-ranked toward their taste when λ > 0."""
         if calibrate <= 0:
-            return [model.recommend(user, k, exclude_seen=True).movie_ids
-                    for user in self.users.tolist()]
+            return [
+                model.recommend(user, k, exclude_seen=True).movie_ids
+                for user in self.users.tolist()
+            ]
         lists = []
         pool_size = max(k, calibration.RERANK_POOL)
         for row, user in enumerate(self.users.tolist()):
             pool = model.recommend(user, pool_size, exclude_seen=True)
-            order = calibration.calibrated_rerank(pool.scores, self.genres.rows_of(pool.movie_ids),
-                                                  profiles.taste[row], k, calibrate)
+            order = calibration.calibrated_rerank(
+                pool.scores, self.genres.rows_of(pool.movie_ids), profiles.taste[row], k, calibrate
+            )
             lists.append(pool.movie_ids[order])
         return lists
 
@@ -375,15 +457,16 @@ def _check_settings(data: Dataset, model_names: list[str], k: int, cv: int, spli
         int_at_least(cv, "cv", 2)
     n_users = data.ratings["user_id"].nunique()
     if n_users < 2:
-        raise ValueError(f"dataset {data.name!r} has {n_users} user(s); evaluation needs at "
-                         "least 2 (a model learns from the others)")
+        raise ValueError(
+            f"dataset {data.name!r} has {n_users} user(s); evaluation needs at "
+            "least 2 (a model learns from the others)"
+        )
     duplicates = [name for name in set(model_names) if model_names.count(name) > 1]
     if duplicates:
         raise ValueError(f"model(s) named twice: {', '.join(sorted(duplicates))}")
 
 
-def _profile_sizes(split: str, n_profile: int, profiles: Sequence[int] | None
-                   ) -> list[int | None]:
+def _profile_sizes(split: str, n_profile: int, profiles: Sequence[int] | None) -> list[int | None]:
     """The profile sizes to score: ``[None]`` off cold-users, else sorted, checked sizes."""
     if split != "cold-users":
         if profiles is not None:

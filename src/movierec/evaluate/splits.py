@@ -63,8 +63,11 @@ class Split:
             raise ValueError("only a cold-users split has profiles")
         int_at_least(n, "profile size", 0)
         users = self.profile["user_id"].to_numpy()
-        starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else \
-            np.empty(0, np.int64)
+        starts = (
+            np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+            if len(users)
+            else np.empty(0, np.int64)
+        )
         position = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
         return self.profile[position < n].reset_index(drop=True)
 
@@ -80,20 +83,27 @@ class Split:
             users = np.union1d(users, self.test["user_id"].unique())
         unknown_user = ~self.test["user_id"].isin(users).to_numpy()
         unknown_movie = ~self.test["movie_id"].isin(train["movie_id"].unique()).to_numpy()
-        return {"test_ratings": len(self.test),
-                "unknown_user": int(unknown_user.sum()),
-                "unknown_movie": int((unknown_movie & ~unknown_user).sum())}
+        return {
+            "test_ratings": len(self.test),
+            "unknown_user": int(unknown_user.sum()),
+            "unknown_movie": int((unknown_movie & ~unknown_user).sum()),
+        }
 
 
-def kfold_indices(n_ratings: int, n_splits: int = 5, seed: int | None = 0,
-                  shuffle: bool = True) -> list[np.ndarray]:
+def kfold_indices(
+    n_ratings: int, n_splits: int = 5, seed: int | None = 0, shuffle: bool = True
+) -> list[np.ndarray]:
     """Test row indices of each fold, as Surprise's ``KFold(n_splits, random_state=seed)``.
 
     ``seed=None`` draws from numpy's global RandomState, as Surprise does; only an integer seed
     gives reproducible (and Surprise-identical) folds.
     """
-    require(is_int(n_splits) and 2 <= n_splits <= n_ratings, "n_splits",
-            f"an integer from 2 to the number of ratings ({n_ratings})", n_splits)
+    require(
+        is_int(n_splits) and 2 <= n_splits <= n_ratings,
+        "n_splits",
+        f"an integer from 2 to the number of ratings ({n_ratings})",
+        n_splits,
+    )
     indices = np.arange(n_ratings)
     if shuffle:
         rng = np.random.mtrand._rand if seed is None else np.random.RandomState(seed)
@@ -101,11 +111,12 @@ def kfold_indices(n_ratings: int, n_splits: int = 5, seed: int | None = 0,
     sizes = np.full(n_splits, n_ratings // n_splits)
     sizes[: n_ratings % n_splits] += 1
     stops = np.cumsum(sizes)
-    return [indices[stop - size:stop] for stop, size in zip(stops, sizes, strict=True)]
+    return [indices[stop - size : stop] for stop, size in zip(stops, sizes, strict=True)]
 
 
-def kfold(data: Dataset, n_splits: int = 5, *, seed: int | None = 0,
-          shuffle: bool = True) -> Iterator[Split]:
+def kfold(
+    data: Dataset, n_splits: int = 5, *, seed: int | None = 0, shuffle: bool = True
+) -> Iterator[Split]:
     """k-fold over ratings: each rating is tested exactly once (Surprise's folds)."""
     _check_data(data)
     for fold, test_rows in enumerate(kfold_indices(len(data.ratings), n_splits, seed, shuffle)):
@@ -114,8 +125,15 @@ def kfold(data: Dataset, n_splits: int = 5, *, seed: int | None = 0,
         yield _split(data, mask, fold, test_order=np.sort(test_rows))
 
 
-def user_holdout(data: Dataset, fraction: float | None = 0.2, *, n: int | None = None,
-                 seed: int = 0, min_ratings: int = 2, repeats: int = 1) -> Iterator[Split]:
+def user_holdout(
+    data: Dataset,
+    fraction: float | None = 0.2,
+    *,
+    n: int | None = None,
+    seed: int = 0,
+    min_ratings: int = 2,
+    repeats: int = 1,
+) -> Iterator[Split]:
     """Per user, hold out a random ``fraction`` of their ratings (or exactly ``n``).
 
     A user with ``c`` ratings gets ``round(fraction·c)`` test ratings (halves round up),
@@ -131,8 +149,9 @@ def user_holdout(data: Dataset, fraction: float | None = 0.2, *, n: int | None =
         yield _split(data, mask, repeat)
 
 
-def user_temporal(data: Dataset, n: int | None = 1, *, fraction: float | None = None,
-                  min_ratings: int = 2) -> Iterator[Split]:
+def user_temporal(
+    data: Dataset, n: int | None = 1, *, fraction: float | None = None, min_ratings: int = 2
+) -> Iterator[Split]:
     """Per user, hold out their last ``n`` ratings by timestamp (or the last ``fraction``).
 
     Ratings with equal timestamps keep their row order (the later row counts as later).
@@ -147,8 +166,7 @@ def user_temporal(data: Dataset, n: int | None = 1, *, fraction: float | None = 
     yield _split(data, mask, 0)
 
 
-def temporal(data: Dataset, *, cutoff: int | None = None, quantile: float = 0.8
-             ) -> Iterator[Split]:
+def temporal(data: Dataset, *, cutoff: int | None = None, quantile: float = 0.8) -> Iterator[Split]:
     """Hold out every rating made after a time: ``cutoff`` seconds, or a timestamp quantile.
 
     With ``quantile`` q the cutoff is the lower q-quantile of all timestamps, so about
@@ -164,13 +182,21 @@ def temporal(data: Dataset, *, cutoff: int | None = None, quantile: float = 0.8
         cutoff = int(np.quantile(stamps, quantile, method="lower"))
     mask = stamps > cutoff
     if not mask.any() or mask.all():
-        raise ValueError(f"time cutoff {cutoff} leaves {'no' if not mask.any() else 'every'} "
-                         f"rating in test; timestamps run {stamps.min()}..{stamps.max()}")
+        raise ValueError(
+            f"time cutoff {cutoff} leaves {'no' if not mask.any() else 'every'} "
+            f"rating in test; timestamps run {stamps.min()}..{stamps.max()}"
+        )
     yield _split(data, mask, 0)
 
 
-def cold_users(data: Dataset, fraction: float = 0.2, *, n_profile: int = 5, seed: int = 0,
-               min_ratings: int | None = None) -> Iterator[Split]:
+def cold_users(
+    data: Dataset,
+    fraction: float = 0.2,
+    *,
+    n_profile: int = 5,
+    seed: int = 0,
+    min_ratings: int | None = None,
+) -> Iterator[Split]:
     """Withhold a random ``fraction`` of users from training entirely (cold-start users).
 
     Eligible users have more than ``n_profile`` ratings (and at least ``min_ratings``, by
@@ -193,12 +219,13 @@ def cold_users(data: Dataset, fraction: float = 0.2, *, n_profile: int = 5, seed
     ids, counts = np.unique(users, return_counts=True)
     eligible = ids[counts >= max(min_ratings, n_profile + 1)]
     if not len(eligible):
-        raise ValueError(f"no user of {data.name!r} has more than {n_profile} ratings (and at "
-                         f"least {min_ratings}); lower n_profile or min_ratings")
+        raise ValueError(
+            f"no user of {data.name!r} has more than {n_profile} ratings (and at "
+            f"least {min_ratings}); lower n_profile or min_ratings"
+        )
     n_cold = min(max(int(np.floor(fraction * len(eligible) + 0.5)), 1), len(ids) - 1)
     if n_cold < 1:
-        raise ValueError(f"dataset {data.name!r} has one user; cold users need another to "
-                         "train on")
+        raise ValueError(f"dataset {data.name!r} has one user; cold users need another to train on")
     rng = np.random.default_rng(seed)
     cold = np.sort(rng.choice(eligible, n_cold, replace=False))
     stamps = ratings["timestamp"].to_numpy()
@@ -211,15 +238,19 @@ def cold_users(data: Dataset, fraction: float = 0.2, *, n_profile: int = 5, seed
     position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
     in_profile = np.zeros(len(ratings), bool)
     in_profile[order[position < n_profile]] = True
-    train = dataclasses.replace(data, ratings=ratings[~is_cold].reset_index(drop=True),
-                                report=LoadReport(list(data.report.notes)))
+    train = dataclasses.replace(
+        data,
+        ratings=ratings[~is_cold].reset_index(drop=True),
+        report=LoadReport(list(data.report.notes)),
+    )
     test = ratings[is_cold & ~in_profile].reset_index(drop=True)
     profile = ratings.iloc[order[position < n_profile]].reset_index(drop=True)
     yield Split(train, test, 0, profile)
 
 
-def _per_user_tail(data: Dataset, keys: np.ndarray, fraction: float | None, n: int | None,
-                   min_ratings: int) -> np.ndarray:
+def _per_user_tail(
+    data: Dataset, keys: np.ndarray, fraction: float | None, n: int | None, min_ratings: int
+) -> np.ndarray:
     """Mask of each user's test ratings: those with the largest ``keys`` (ties: later row)."""
     if (fraction is None) == (n is None):
         raise ValueError("give exactly one of fraction and n")
@@ -246,13 +277,15 @@ def _per_user_tail(data: Dataset, keys: np.ndarray, fraction: float | None, n: i
     return mask
 
 
-def _split(data: Dataset, test_mask: np.ndarray, fold: int,
-           test_order: np.ndarray | None = None) -> Split:
+def _split(
+    data: Dataset, test_mask: np.ndarray, fold: int, test_order: np.ndarray | None = None
+) -> Split:
     ratings = data.ratings
     train_ratings = ratings[~test_mask].reset_index(drop=True)
     test = ratings.iloc[test_order] if test_order is not None else ratings[test_mask]
-    train = dataclasses.replace(data, ratings=train_ratings,
-                                report=LoadReport(list(data.report.notes)))
+    train = dataclasses.replace(
+        data, ratings=train_ratings, report=LoadReport(list(data.report.notes))
+    )
     return Split(train, test.reset_index(drop=True), fold)
 
 
@@ -260,11 +293,13 @@ def _check_data(data: Dataset) -> None:
     if not isinstance(data, Dataset):
         raise ValueError(f"a split needs a Dataset, got {type(data).__name__}")
     if len(data.ratings) < 2:
-        raise ValueError(f"dataset {data.name!r} has {len(data.ratings)} rating(s); a split "
-                         "needs at least 2")
+        raise ValueError(
+            f"dataset {data.name!r} has {len(data.ratings)} rating(s); a split needs at least 2"
+        )
 
 
 def _check_timestamps(data: Dataset) -> None:
     if not (data.ratings["timestamp"].to_numpy() > 0).any():
-        raise ValueError(f"dataset {data.name!r} has no timestamps; use a random split "
-                         "(kfold or user-holdout)")
+        raise ValueError(
+            f"dataset {data.name!r} has no timestamps; use a random split (kfold or user-holdout)"
+        )

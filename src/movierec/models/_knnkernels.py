@@ -28,10 +28,18 @@ import numpy as np
 from numba import njit, prange
 
 
-def item_neighbours(item_indptr: np.ndarray, item_users: np.ndarray, item_values: np.ndarray,
-                    user_indptr: np.ndarray, user_items: np.ndarray, user_values: np.ndarray,
-                    shrinkage: float, min_support: int, limit: int, first: int = 0
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def item_neighbours(
+    item_indptr: np.ndarray,
+    item_users: np.ndarray,
+    item_values: np.ndarray,
+    user_indptr: np.ndarray,
+    user_items: np.ndarray,
+    user_values: np.ndarray,
+    shrinkage: float,
+    min_support: int,
+    limit: int,
+    first: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each item's ``limit`` most similar items (positive similarity), best first, as CSR.
 
     Args:
@@ -49,19 +57,37 @@ def item_neighbours(item_indptr: np.ndarray, item_users: np.ndarray, item_values
     kept_items = np.zeros((n_rows, limit), dtype=np.int32)
     kept_sims = np.zeros((n_rows, limit), dtype=np.float32)
     counts = np.zeros(n_rows, dtype=np.int64)
-    _similarity_kernel(item_indptr, item_users, item_values, user_indptr, user_items,
-                       user_values, float(shrinkage), int(min_support), bounds, kept_items,
-                       kept_sims, counts)
+    _similarity_kernel(
+        item_indptr,
+        item_users,
+        item_values,
+        user_indptr,
+        user_items,
+        user_values,
+        float(shrinkage),
+        int(min_support),
+        bounds,
+        kept_items,
+        kept_sims,
+        counts,
+    )
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     mask = np.arange(limit)[None, :] < counts[:, None]
     return indptr, kept_items[mask], kept_sims[mask]
 
 
-def add_neighbourhood(rows: np.ndarray, movies: np.ndarray,
-                      history: tuple[np.ndarray, np.ndarray, np.ndarray],
-                      neighbours: tuple[np.ndarray, np.ndarray, np.ndarray], *, k: int,
-                      min_k: int, normalise: bool, out: np.ndarray) -> None:
+def add_neighbourhood(
+    rows: np.ndarray,
+    movies: np.ndarray,
+    history: tuple[np.ndarray, np.ndarray, np.ndarray],
+    neighbours: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    k: int,
+    min_k: int,
+    normalise: bool,
+    out: np.ndarray,
+) -> None:
     """Add each pair's neighbourhood term to ``out``; pairs come sorted by history row.
 
     Args:
@@ -79,9 +105,20 @@ def add_neighbourhood(rows: np.ndarray, movies: np.ndarray,
 
 
 @njit(parallel=True, cache=True)
-def _similarity_kernel(item_indptr, item_users, item_values, user_indptr, user_items,
-                       user_values, shrinkage, min_support, bounds, kept_items, kept_sims,
-                       counts):  # pragma: no cover - compiled
+def _similarity_kernel(
+    item_indptr,
+    item_users,
+    item_values,
+    user_indptr,
+    user_items,
+    user_values,
+    shrinkage,
+    min_support,
+    bounds,
+    kept_items,
+    kept_sims,
+    counts,
+):  # pragma: no cover - compiled
     n_items = len(item_indptr) - 1
     limit = kept_items.shape[1]
     first = bounds[0]  # row 0 of the outputs
@@ -135,9 +172,21 @@ def _similarity_kernel(item_indptr, item_users, item_values, user_indptr, user_i
 
 
 @njit(parallel=True, cache=True)
-def _neighbourhood_kernel(rows, movies, seen_indptr, seen_indices, residuals, nb_indptr,
-                          nb_indices, nb_sims, k, min_k, normalise, bounds, out
-                          ):  # pragma: no cover - compiled
+def _neighbourhood_kernel(
+    rows,
+    movies,
+    seen_indptr,
+    seen_indices,
+    residuals,
+    nb_indptr,
+    nb_indices,
+    nb_sims,
+    k,
+    min_k,
+    normalise,
+    bounds,
+    out,
+):  # pragma: no cover - compiled
     """Add the neighbourhood term to ``out``; pairs come sorted by history row.
 
     ``Σ sim·residual / Σ sim`` over the pair's neighbourhood (``normalise``), or the sum alone.

@@ -42,11 +42,14 @@ class Towers(nn.Module):
         return (u * m).sum(dim=1)
 
 
-def train_towers(user_x: torch.Tensor, movie_x: torch.Tensor,
-                 fit: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-                 held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
-                 blanks: list[tuple[torch.Tensor, torch.Tensor]],
-                 config: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def train_towers(
+    user_x: torch.Tensor,
+    movie_x: torch.Tensor,
+    fit: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+    blanks: list[tuple[torch.Tensor, torch.Tensor]],
+    config: Any,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Minibatch Adam on MSE; early stopping on ``held`` keeps the best epoch's weights.
 
     Args:
@@ -73,14 +76,18 @@ def train_towers(user_x: torch.Tensor, movie_x: torch.Tensor,
         torch.set_num_threads(threads)
 
 
-def _train(user_x: torch.Tensor, movie_x: torch.Tensor,
-           fit: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-           held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
-           blanks: list[tuple[torch.Tensor, torch.Tensor]],
-           config: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _train(
+    user_x: torch.Tensor,
+    movie_x: torch.Tensor,
+    fit: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+    blanks: list[tuple[torch.Tensor, torch.Tensor]],
+    config: Any,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     model = Towers(user_x.shape[1], movie_x.shape[1], config.widths)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate,
-                                 weight_decay=config.weight_decay)
+    optimiser = torch.optim.Adam(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
     users, movies, target = fit
     shuffle = torch.Generator().manual_seed(config.seed)
     best, best_loss, stale, log = None, float("inf"), 0, []
@@ -90,7 +97,7 @@ def _train(user_x: torch.Tensor, movie_x: torch.Tensor,
         order = torch.randperm(len(target), generator=shuffle)
         total = 0.0
         for start in range(0, len(order), config.batch_size):
-            batch = order[start:start + config.batch_size]
+            batch = order[start : start + config.batch_size]
             movie_batch = movie_x[movies[batch]]
             if config.feature_dropout > 0:
                 movie_batch = _drop(movie_batch, blanks, config.feature_dropout, shuffle)
@@ -98,7 +105,8 @@ def _train(user_x: torch.Tensor, movie_x: torch.Tensor,
             loss = nn.functional.mse_loss(predicted, target[batch])
             if config.negatives:
                 loss = loss + config.negative_weight * _negative_loss(
-                    model, user_x, movie_x, users[batch], config.negatives, shuffle)
+                    model, user_x, movie_x, users[batch], config.negatives, shuffle
+                )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -106,8 +114,13 @@ def _train(user_x: torch.Tensor, movie_x: torch.Tensor,
         train_loss = total / max(len(order), 1)
         held_loss = _mse(model, user_x, movie_x, held) if held is not None else float("nan")
         log.append((train_loss, held_loss, time.perf_counter() - started))
-        logger.info("two-tower epoch %d: train MSE %.4f, validation MSE %.4f (%.2f s)",
-                    epoch + 1, train_loss, held_loss, log[-1][2])
+        logger.info(
+            "two-tower epoch %d: train MSE %.4f, validation MSE %.4f (%.2f s)",
+            epoch + 1,
+            train_loss,
+            held_loss,
+            log[-1][2],
+        )
         watched = held_loss if held is not None else train_loss
         if watched < best_loss - 1e-5:
             best_loss, stale = watched, 0
@@ -121,9 +134,14 @@ def _train(user_x: torch.Tensor, movie_x: torch.Tensor,
     return _arrays(model), np.array(log, dtype=np.float64).reshape(-1, 3)
 
 
-def _negative_loss(model: Towers, user_x: torch.Tensor, movie_x: torch.Tensor,
-                   users: torch.Tensor, per_rating: int, generator: torch.Generator
-                   ) -> torch.Tensor:
+def _negative_loss(
+    model: Towers,
+    user_x: torch.Tensor,
+    movie_x: torch.Tensor,
+    users: torch.Tensor,
+    per_rating: int,
+    generator: torch.Generator,
+) -> torch.Tensor:
     """MSE of uniformly drawn movies for the batch's users against the bottom of the scale."""
     users = users.repeat(per_rating)
     movies = torch.randint(len(movie_x), (len(users),), generator=generator)
@@ -131,8 +149,12 @@ def _negative_loss(model: Towers, user_x: torch.Tensor, movie_x: torch.Tensor,
     return nn.functional.mse_loss(predicted, torch.full_like(predicted, -1.0))
 
 
-def _drop(rows: torch.Tensor, blanks: list[tuple[torch.Tensor, torch.Tensor]],
-          chance: float, generator: torch.Generator) -> torch.Tensor:
+def _drop(
+    rows: torch.Tensor,
+    blanks: list[tuple[torch.Tensor, torch.Tensor]],
+    chance: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
     """A copy of the rows where a random share shows each blank (DropoutNet)."""
     rows = rows.clone()
     for columns, values in blanks:
@@ -145,8 +167,12 @@ def _drop(rows: torch.Tensor, blanks: list[tuple[torch.Tensor, torch.Tensor]],
 
 
 @torch.no_grad()
-def _mse(model: Towers, user_x: torch.Tensor, movie_x: torch.Tensor,
-         part: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> float:
+def _mse(
+    model: Towers,
+    user_x: torch.Tensor,
+    movie_x: torch.Tensor,
+    part: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+) -> float:
     model.eval()
     users, movies, target = part
     total = 0.0

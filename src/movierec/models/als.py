@@ -100,8 +100,11 @@ class ALS(OnlineFactorModel):
         """
         if not isinstance(previous, ALS) or previous.config.n_factors != self.config.n_factors:
             raise ValueError("warm_start needs a fitted ALS with the same n_factors")
-        self._warm = (previous.movies.to_array(), np.asarray(previous.item_factors, np.float64),
-                      np.asarray(previous.item_bias, np.float64))
+        self._warm = (
+            previous.movies.to_array(),
+            np.asarray(previous.item_factors, np.float64),
+            np.asarray(previous.item_bias, np.float64),
+        )
         return self
 
     def fit(self, data: Dataset) -> Self:
@@ -121,22 +124,42 @@ class ALS(OnlineFactorModel):
             known = found >= 0
             Q[known], bi[known] = factors[found[known]], biases[found[known]]
             self._warm = None
-        user_rows = (by_user.indptr.astype(np.int64), by_user.indices.astype(np.int64),
-                     by_user.data.astype(np.float64))
-        item_rows = (by_item.indptr.astype(np.int64), by_item.indices.astype(np.int64),
-                     by_item.data.astype(np.float64))
+        user_rows = (
+            by_user.indptr.astype(np.int64),
+            by_user.indices.astype(np.int64),
+            by_user.data.astype(np.float64),
+        )
+        item_rows = (
+            by_item.indptr.astype(np.int64),
+            by_item.indices.astype(np.int64),
+            by_item.data.astype(np.float64),
+        )
         mu, reg, reg_bias = self.global_mean, float(cfg.reg), float(cfg.bias_penalty)
         started = time.perf_counter()
         for _ in range(cfg.n_iterations):
             solve_rows(*user_rows, Q, bi, mu, reg, reg_bias, cfg.scale_reg, P, bu)
             solve_rows(*item_rows, P, bu, mu, reg, reg_bias, cfg.scale_reg, Q, bi)
-        logger.info("als: %d iterations over %d ratings, %d factors in %.3f s",
-                    cfg.n_iterations, by_user.nnz, cfg.n_factors, time.perf_counter() - started)
+        logger.info(
+            "als: %d iterations over %d ratings, %d factors in %.3f s",
+            cfg.n_iterations,
+            by_user.nnz,
+            cfg.n_factors,
+            time.perf_counter() - started,
+        )
         # One last user step against the float32 item factors that are kept, so a user's
         # stored factors are exactly what _solve_user gives for the same ratings.
         self._install(P, Q, bu, bi, mu)
-        solve_rows(*user_rows, self.item_factors.astype(np.float64),
-                    self.item_bias.astype(np.float64), mu, reg, reg_bias, cfg.scale_reg, P, bu)
+        solve_rows(
+            *user_rows,
+            self.item_factors.astype(np.float64),
+            self.item_bias.astype(np.float64),
+            mu,
+            reg,
+            reg_bias,
+            cfg.scale_reg,
+            P,
+            bu,
+        )
         self._install(P, self.item_factors, bu, self.item_bias, mu)
         return self
 

@@ -77,8 +77,10 @@ class Config:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for {cls.__name__}; "
-                             f"expected {', '.join(sorted(names))}")
+            raise ValueError(
+                f"unknown parameter(s) {', '.join(unknown)} for {cls.__name__}; "
+                f"expected {', '.join(sorted(names))}"
+            )
         return cls(**data)
 
 
@@ -107,8 +109,10 @@ class NoMovieVectorsError(InvalidValueError):
 
     def __init__(self, model: str, *, allowed: str = "a model that learns one vector per movie"):
         super().__init__("model", model, allowed)
-        self.args = (f"the {model!r} model has no movie vectors (embeds_movies is False); "
-                     f"expected {allowed}",)
+        self.args = (
+            f"the {model!r} model has no movie vectors (embeds_movies is False); "
+            f"expected {allowed}",
+        )
 
 
 class Recommender(ABC):
@@ -134,8 +138,10 @@ class Recommender(ABC):
         elif overrides:
             config = dataclasses.replace(config, **overrides)
         if not isinstance(config, self.config_class):
-            raise ValueError(f"{type(self).__name__} needs a {self.config_class.__name__}, "
-                             f"got {type(config).__name__}")
+            raise ValueError(
+                f"{type(self).__name__} needs a {self.config_class.__name__}, "
+                f"got {type(config).__name__}"
+            )
         self.config = config
         self.users: IdMap | None = None
         self.movies: IdMap | None = None
@@ -171,8 +177,14 @@ class Recommender(ABC):
 
     # --- the public contract ------------------------------------------------------------------
 
-    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
-                  candidates: np.ndarray | None = None) -> Ranking:
+    def recommend(
+        self,
+        user_id: int,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+    ) -> Ranking:
         """The top ``k`` movies for a user, best first.
 
         Args:
@@ -188,8 +200,9 @@ class Recommender(ABC):
         excluded = self._seen(user) if exclude_seen else None
         return self._top(scores, k, excluded, candidates)
 
-    def similar_movies(self, movie_id: int, k: int = 10, *,
-                       candidates: np.ndarray | None = None) -> Ranking:
+    def similar_movies(
+        self, movie_id: int, k: int = 10, *, candidates: np.ndarray | None = None
+    ) -> Ranking:
         """The ``k`` movies most similar to one movie, itself excluded."""
         self._check_fitted()
         check_k(k)
@@ -204,8 +217,9 @@ class Recommender(ABC):
         One call explains a whole ranking ("because you rated …") instead of one query per pick.
         """
         self._check_fitted()
-        rows = np.array([self._movie_index(m) for m in np.asarray(movie_ids).tolist()],
-                        dtype=np.int64)
+        rows = np.array(
+            [self._movie_index(m) for m in np.asarray(movie_ids).tolist()], dtype=np.int64
+        )
         columns = self.movies.indices(np.asarray(other_ids), missing="mask")
         return self._pair_scores(rows, columns)
 
@@ -234,7 +248,8 @@ class Recommender(ABC):
             raise NoMovieVectorsError(self.kind)
         self._check_fitted()
         raise NotImplementedError(  # pragma: no cover - a model's own bug, not a user's
-            f"{type(self).__name__} declares embeds_movies but does not define movie_vectors")
+            f"{type(self).__name__} declares embeds_movies but does not define movie_vectors"
+        )
 
     def save(self, path: str | Path) -> None:
         """Write ``manifest.json`` and ``.npy`` arrays to a folder, atomically."""
@@ -244,9 +259,13 @@ class Recommender(ABC):
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
             seen_indptr, seen_indices = self._seen_arrays()
-            arrays = {"users": self.users.to_array(), "movies": self.movies.to_array(),
-                      "seen_indptr": seen_indptr, "seen_indices": seen_indices,
-                      **self._state()}
+            arrays = {
+                "users": self.users.to_array(),
+                "movies": self.movies.to_array(),
+                "seen_indptr": seen_indptr,
+                "seen_indices": seen_indices,
+                **self._state(),
+            }
             for name, array in arrays.items():
                 np.save(staging / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
             manifest = {
@@ -278,8 +297,9 @@ class Recommender(ABC):
         folder = Path(path)
         manifest = read_manifest(folder)
         if manifest["kind"] != cls.kind:
-            raise DataFormatError(f"holds a {manifest['kind']!r} model, not {cls.kind!r}",
-                                  file=folder)
+            raise DataFormatError(
+                f"holds a {manifest['kind']!r} model, not {cls.kind!r}", file=folder
+            )
         model = cls(cls.config_class.from_json(manifest["config"]))
         arrays = {}
         for name in manifest["arrays"]:
@@ -337,7 +357,7 @@ class Recommender(ABC):
         folded = self._seen_overlay.get(user)
         if folded is not None:
             return folded
-        return self._seen_indices[self._seen_indptr[user]:self._seen_indptr[user + 1]]
+        return self._seen_indices[self._seen_indptr[user] : self._seen_indptr[user + 1]]
 
     def _seen_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The seen lists of every user as one CSR (indptr, indices), the overlay merged in."""
@@ -358,7 +378,7 @@ class Recommender(ABC):
         offsets = np.arange(len(rows)) - self._seen_indptr[rows]
         indices[indptr[rows[keep]] + offsets[keep]] = self._seen_indices[keep]
         for user in folded.tolist():
-            indices[indptr[user]:indptr[user + 1]] = overlay[user]
+            indices[indptr[user] : indptr[user + 1]] = overlay[user]
         return indptr, indices
 
     def _user_index(self, user_id: int) -> int:
@@ -387,12 +407,13 @@ class Recommender(ABC):
         if self.movies is None:
             raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() or load()")
 
-    def _top(self, scores: np.ndarray, k: int, excluded: np.ndarray | None,
-             candidates: np.ndarray | None) -> Ranking:
+    def _top(
+        self, scores: np.ndarray, k: int, excluded: np.ndarray | None, candidates: np.ndarray | None
+    ) -> Ranking:
         # Lengths can differ by the movie an online fold-in is appending right now (its
         # arrays are published before its id): only what both sides already know counts.
         ids = self.movies.ids
-        scores = scores[:len(ids)]
+        scores = scores[: len(ids)]
         if excluded is not None:
             excluded = excluded[excluded < len(scores)]
         allowed = None
@@ -403,8 +424,13 @@ class Recommender(ABC):
         return Ranking(ids[top], scores[top])
 
 
-def top_k(scores: np.ndarray, k: int, *, excluded: np.ndarray | None = None,
-          allowed: np.ndarray | None = None) -> np.ndarray:
+def top_k(
+    scores: np.ndarray,
+    k: int,
+    *,
+    excluded: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+) -> np.ndarray:
     """Indices of the ``k`` best finite scores, best first; ties broken by lower index."""
     if allowed is not None:
         pool = np.unique(allowed)
@@ -462,14 +488,17 @@ class RatingPredictor(Recommender):
     def _predict(self, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
         """Predicted ratings of (user index, movie index) pairs."""
 
-    def predict(self, user_ids: np.ndarray | list[int], movie_ids: np.ndarray | list[int]
-                ) -> np.ndarray:
+    def predict(
+        self, user_ids: np.ndarray | list[int], movie_ids: np.ndarray | list[int]
+    ) -> np.ndarray:
         """Predicted ratings for pairs of raw ids (the same length); named errors for unknowns."""
         self._check_fitted()
         user_ids, movie_ids = np.asarray(user_ids), np.asarray(movie_ids)
         if user_ids.shape != movie_ids.shape or user_ids.ndim != 1:
-            raise ValueError(f"user_ids and movie_ids must be 1-d and of one length, got "
-                             f"{user_ids.shape} and {movie_ids.shape}")
+            raise ValueError(
+                f"user_ids and movie_ids must be 1-d and of one length, got "
+                f"{user_ids.shape} and {movie_ids.shape}"
+            )
         users = self.users.indices(user_ids, missing="mask")
         if (users < 0).any():
             raise UnknownUserError(user_ids[users < 0][0].item())
@@ -478,8 +507,14 @@ class RatingPredictor(Recommender):
             raise UnknownMovieError(movie_ids[movies < 0][0].item())
         return np.asarray(self._predict(users, movies), dtype=np.float64)
 
-    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
-                  candidates: np.ndarray | None = None) -> Ranking:
+    def recommend(
+        self,
+        user_id: int,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+    ) -> Ranking:
         self._check_fitted()
         check_k(k)
         user = self._user_index(user_id)

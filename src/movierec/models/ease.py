@@ -101,17 +101,20 @@ class EASE(RatedHistory):
         counts = np.bincount(x.indices, minlength=x.shape[1])
         modelled = np.flatnonzero(counts)
         if len(modelled) > cfg.max_items:
-            keep = np.argsort(-counts[modelled], kind="stable")[:cfg.max_items]
-            logger.warning("ease: %d movies have ratings; modelling only the %d most rated "
-                           "(max_items); the others score 0", len(modelled), cfg.max_items)
+            keep = np.argsort(-counts[modelled], kind="stable")[: cfg.max_items]
+            logger.warning(
+                "ease: %d movies have ratings; modelling only the %d most rated "
+                "(max_items); the others score 0",
+                len(modelled),
+                cfg.max_items,
+            )
             modelled = np.sort(modelled[keep])
         weights, diagonal = ease_weights(x[:, modelled], cfg.l2)
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self._precision_root = np.sqrt(diagonal)
         self._set_modelled(modelled)
         self._start_history(matrix.data)
-        self.movie_votes = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(
-            np.float64)
+        self.movie_votes = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
         logger.info("ease: %d users × %d movies, λ=%g", x.shape[0], len(modelled), cfg.l2)
         return self
 
@@ -148,28 +151,37 @@ class EASE(RatedHistory):
         return scores
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights, "modelled": self._modelled,
-                "precision_root": self._precision_root,
-                "seen_ratings": self._seen_ratings_array()}
+        return {
+            "weights": self.weights,
+            "modelled": self._modelled,
+            "precision_root": self._precision_root,
+            "seen_ratings": self._seen_ratings_array(),
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.weights = arrays["weights"]
         self._precision_root = np.asarray(arrays["precision_root"])
         self._set_modelled(np.asarray(arrays["modelled"]))
         ratings = arrays.get("seen_ratings")
-        self._start_history(self._ratings_from_feedback(arrays) if ratings is None
-                            else np.asarray(ratings))
+        self._start_history(
+            self._ratings_from_feedback(arrays) if ratings is None else np.asarray(ratings)
+        )
         self.movie_votes = np.bincount(self._seen_indices, minlength=len(self.movies)).astype(
-            np.float64)
+            np.float64
+        )
 
     def _ratings_from_feedback(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """Ratings for an artifact saved before EASE folded in, which kept only the feedback
         strengths: values that give the same strengths (exact for ``rating``, a stand-in of
         the right side of ``like_threshold`` for ``liked``, 1 for ``binary``)."""
-        x = sp.csr_matrix((np.asarray(arrays["feedback_data"]),
-                           np.asarray(arrays["feedback_indices"]),
-                           np.asarray(arrays["feedback_indptr"])),
-                          shape=(len(self._seen_indptr) - 1, len(self.movies)))
+        x = sp.csr_matrix(
+            (
+                np.asarray(arrays["feedback_data"]),
+                np.asarray(arrays["feedback_indices"]),
+                np.asarray(arrays["feedback_indptr"]),
+            ),
+            shape=(len(self._seen_indptr) - 1, len(self.movies)),
+        )
         rows = np.repeat(np.arange(x.shape[0]), np.diff(self._seen_indptr))
         strength = np.asarray(x[rows, self._seen_indices]).ravel()
         if self.config.weighting == "liked":
@@ -179,8 +191,9 @@ class EASE(RatedHistory):
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]) -> None:
+    def fold_in_user(
+        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         """Set the user's history; their scores are the new row times ``B``, exactly.
 
         Nothing is re-solved: ``B`` stays as fitted (the user's ratings enter it at a refit).
@@ -188,8 +201,9 @@ class EASE(RatedHistory):
         """
         self._replace_history(*self._user_input(user_id, movie_ids, ratings))
 
-    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
-                      ratings: np.ndarray | list[float]) -> None:
+    def fold_in_movie(
+        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         """Append a new movie; a known one needs nothing (seen lists follow ``fold_in_user``).
 
         Unlike the factor models, EASE cannot place a new movie from its raters: its weights

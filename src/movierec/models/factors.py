@@ -46,8 +46,11 @@ def training_triples(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.
     """
     counts = np.diff(matrix.indptr)
     users = np.repeat(np.arange(matrix.shape[0], dtype=np.int32), counts)
-    return (users, np.ascontiguousarray(matrix.indices, dtype=np.int32),
-            np.ascontiguousarray(matrix.data, dtype=np.float32))
+    return (
+        users,
+        np.ascontiguousarray(matrix.indices, dtype=np.int32),
+        np.ascontiguousarray(matrix.data, dtype=np.float32),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,8 +181,14 @@ class FactorModel(RatingPredictor):
             self.bounds = (float(matrix.data.min()), float(matrix.data.max()))
         return matrix
 
-    def _install(self, user_factors: np.ndarray, item_factors: np.ndarray,
-                 user_bias: np.ndarray, item_bias: np.ndarray, offset: float) -> None:
+    def _install(
+        self,
+        user_factors: np.ndarray,
+        item_factors: np.ndarray,
+        user_bias: np.ndarray,
+        item_bias: np.ndarray,
+        offset: float,
+    ) -> None:
         """Keep the learned arrays as float32 and precompute the unit item vectors.
 
         Movies nobody rated in training keep whatever their initialisation was; their factors
@@ -215,16 +224,22 @@ class FactorModel(RatingPredictor):
         z += self.offset + float(self.user_bias[user]) + items.bias
         return self._clip(self._link(z))
 
-    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
-                  candidates: np.ndarray | None = None) -> Ranking:
+    def recommend(
+        self,
+        user_id: int,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+    ) -> Ranking:
         if getattr(self.config, "rank_by", "rating") == "rating":
-            return super().recommend(user_id, k, exclude_seen=exclude_seen,
-                                     candidates=candidates)
+            return super().recommend(user_id, k, exclude_seen=exclude_seen, candidates=candidates)
         self._check_fitted()
         check_k(k)
         user = self._user_index(user_id)
-        return self._top(self.taste_scores(user), k, self._seen(user) if exclude_seen else None,
-                         candidates)
+        return self._top(
+            self.taste_scores(user), k, self._seen(user) if exclude_seen else None, candidates
+        )
 
     recommend.__doc__ = RatingPredictor.recommend.__doc__
 
@@ -249,7 +264,7 @@ class FactorModel(RatingPredictor):
         1.27; for regulars NDCG@10 0.113 to 0.146 at personalization 0.89.
         """
         items = self._items
-        votes = np.asarray(items.votes[:len(items)], dtype=np.float64)
+        votes = np.asarray(items.votes[: len(items)], dtype=np.float64)
         m = float(self.config.prior_votes)  # type: ignore[attr-defined]
         quality = weighted_rating(votes, items.bias.astype(np.float64), m, 0.0)
         rated = votes > 0
@@ -270,11 +285,12 @@ class FactorModel(RatingPredictor):
         items = self._items
         out = np.empty(len(users), np.float64)
         for start in range(0, len(users), _PREDICT_CHUNK):
-            u = users[start:start + _PREDICT_CHUNK]
-            m = movies[start:start + _PREDICT_CHUNK]
+            u = users[start : start + _PREDICT_CHUNK]
+            m = movies[start : start + _PREDICT_CHUNK]
             dots = np.einsum("ij,ij->i", self.user_factors[u], items.factors[m])
-            out[start:start + len(u)] = (dots.astype(np.float64) + self.offset
-                                         + self.user_bias[u] + items.bias[m])
+            out[start : start + len(u)] = (
+                dots.astype(np.float64) + self.offset + self.user_bias[u] + items.bias[m]
+            )
         return self._clip(self._link(out))
 
     def _similar_scores(self, movie: int) -> np.ndarray:
@@ -307,8 +323,9 @@ class FactorModel(RatingPredictor):
         check_k(k)
         items = self._items
         votes = np.asarray(items.votes, dtype=np.float64)
-        scores = weighted_rating(votes, np.asarray(items.bias, dtype=np.float64),
-                                 self.config.shrink_votes, 0.0).copy()
+        scores = weighted_rating(
+            votes, np.asarray(items.bias, dtype=np.float64), self.config.shrink_votes, 0.0
+        ).copy()
         scores[votes == 0] = -np.inf
         return self._top(scores, k, None, candidates)
 
@@ -322,8 +339,9 @@ class FactorModel(RatingPredictor):
         """
         self._check_fitted()
         items = self._items
-        return self._solve_checked(items.factors, items.bias, movie_idx, ratings,
-                                   self._fold_in_reg(), "movie_idx")
+        return self._solve_checked(
+            items.factors, items.bias, movie_idx, ratings, self._fold_in_reg(), "movie_idx"
+        )
 
     def _solve_movie(self, user_idx: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
         """A movie's factors and bias from its (user index, rating) pairs, users fixed.
@@ -331,43 +349,72 @@ class FactorModel(RatingPredictor):
         The item step of ALS for one movie, under the item-side penalty.
         """
         self._check_fitted()
-        return self._solve_checked(self.user_factors, self.user_bias, user_idx, ratings,
-                                   self._fold_in_reg(item=True), "user_idx")
+        return self._solve_checked(
+            self.user_factors,
+            self.user_bias,
+            user_idx,
+            ratings,
+            self._fold_in_reg(item=True),
+            "user_idx",
+        )
 
-    def _solve_checked(self, fixed: np.ndarray, fixed_bias: np.ndarray, idx: np.ndarray,
-                       ratings: np.ndarray, reg: tuple[float, float, bool],
-                       name: str) -> tuple[np.ndarray, float]:
+    def _solve_checked(
+        self,
+        fixed: np.ndarray,
+        fixed_bias: np.ndarray,
+        idx: np.ndarray,
+        ratings: np.ndarray,
+        reg: tuple[float, float, bool],
+        name: str,
+    ) -> tuple[np.ndarray, float]:
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         values = np.ascontiguousarray(ratings, dtype=np.float64)
         if idx.shape != values.shape or idx.ndim != 1:
-            raise ValueError(f"{name} and ratings must be 1-d and of one length, got "
-                             f"{idx.shape} and {values.shape}")
+            raise ValueError(
+                f"{name} and ratings must be 1-d and of one length, got "
+                f"{idx.shape} and {values.shape}"
+            )
         if len(idx) and (idx.min() < 0 or idx.max() >= len(fixed_bias)):
             raise ValueError(f"{name} must lie in 0..{len(fixed_bias) - 1}")
         return self._solve_row(fixed, fixed_bias, idx, values, reg)
 
-    def _solve_row(self, fixed: np.ndarray, fixed_bias: np.ndarray, idx: np.ndarray,
-                   ratings: np.ndarray, reg: tuple[float, float, bool]
-                   ) -> tuple[np.ndarray, float]:
+    def _solve_row(
+        self,
+        fixed: np.ndarray,
+        fixed_bias: np.ndarray,
+        idx: np.ndarray,
+        ratings: np.ndarray,
+        reg: tuple[float, float, bool],
+    ) -> tuple[np.ndarray, float]:
         """One row's factors (float32) and bias against a fixed side: the ridge minimiser."""
         reg_factors, reg_bias, scaled = reg
-        vector, bias = ridge_solve(fixed, fixed_bias, idx, ratings, self.offset,
-                                   reg_factors, reg_bias, scaled)
+        vector, bias = ridge_solve(
+            fixed, fixed_bias, idx, ratings, self.offset, reg_factors, reg_bias, scaled
+        )
         return vector.astype(np.float32), float(bias)
 
     # --- state --------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:
         items = self._items
-        return {"user_factors": self.user_factors, "item_factors": items.factors,
-                "user_bias": self.user_bias, "item_bias": items.bias,
-                "movie_votes": items.votes,
-                "scalars": np.array([self.offset, self.global_mean, *self.bounds], np.float64)}
+        return {
+            "user_factors": self.user_factors,
+            "item_factors": items.factors,
+            "user_bias": self.user_bias,
+            "item_bias": items.bias,
+            "movie_votes": items.votes,
+            "scalars": np.array([self.offset, self.global_mean, *self.bounds], np.float64),
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         offset, self.global_mean, low, high = (float(v) for v in arrays["scalars"])
         self.bounds = (low, high)
         self._items = None
         self.movie_votes = np.asarray(arrays["movie_votes"])
-        self._install(arrays["user_factors"], arrays["item_factors"], arrays["user_bias"],
-                      arrays["item_bias"], offset)
+        self._install(
+            arrays["user_factors"],
+            arrays["item_factors"],
+            arrays["user_bias"],
+            arrays["item_bias"],
+            offset,
+        )

@@ -12,8 +12,7 @@ from movierec.validate import finite_number, one_of
 WEIGHTINGS = ("binary", "rating", "liked")
 
 
-def feedback_matrix(matrix: sp.csr_matrix, weighting: str, like_threshold: float
-                    ) -> sp.csr_matrix:
+def feedback_matrix(matrix: sp.csr_matrix, weighting: str, like_threshold: float) -> sp.csr_matrix:
     """Ratings turned into implicit-feedback strengths (float64 CSR, same pattern or fewer).
 
     Args:

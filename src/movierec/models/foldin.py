@@ -60,8 +60,9 @@ def reserve(current: np.ndarray, buffer: np.ndarray | None, needed: int) -> np.n
     return grown
 
 
-def write_rows(current: np.ndarray, buffer: np.ndarray | None, start: int,
-               rows: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+def write_rows(
+    current: np.ndarray, buffer: np.ndarray | None, start: int, rows: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray]:
     """Write ``rows`` over ``current`` from row ``start`` on; the one write step of a fold-in.
 
     The rows go into a buffer the caller owns (reserved by :func:`reserve`), beyond the
@@ -83,7 +84,7 @@ def write_rows(current: np.ndarray, buffer: np.ndarray | None, start: int,
     rows = np.asarray(rows, current.dtype).reshape(-1, *current.shape[1:])
     n = max(len(current), start + len(rows))
     buffer = reserve(current, buffer, n)
-    buffer[start:start + len(rows)] = rows
+    buffer[start : start + len(rows)] = rows
     return buffer, buffer[:n]
 
 
@@ -107,8 +108,9 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
 
     # --- the public contract ------------------------------------------------------------------
 
-    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]) -> None:
+    def fold_in_user(
+        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
         vector, bias = self._fold_in_row(movies, values, item=False)
         known = user is not None
@@ -122,8 +124,9 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
         if not known:
             self.users.add(np.array([user_id], np.int64))  # last: the row is complete
 
-    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
-                      ratings: np.ndarray | list[float]) -> None:
+    def fold_in_movie(
+        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
         vector, bias = self._fold_in_row(users, values, item=True)
         known = movie is not None
@@ -144,8 +147,9 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
 
     # --- what a subclass may change -----------------------------------------------------------
 
-    def _fold_in_row(self, idx: np.ndarray, ratings: np.ndarray, *,
-                     item: bool) -> tuple[np.ndarray, float]:
+    def _fold_in_row(
+        self, idx: np.ndarray, ratings: np.ndarray, *, item: bool
+    ) -> tuple[np.ndarray, float]:
         """A user's (or, with ``item``, a movie's) factors and bias from sorted, unique
         indices of the other side and their ratings; the exact ridge solve by default."""
         if item:
@@ -171,11 +175,14 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
         buffers = self._item_buffers
         if buffers is None or len(buffers) < needed:
             items = self._items
-            grown = {field.name: reserve(getattr(items, field.name),
-                                         None if buffers is None else getattr(buffers, field.name),
-                                         needed)
-                     for field in dataclasses.fields(ItemSide)}
+            grown = {
+                field.name: reserve(
+                    getattr(items, field.name),
+                    None if buffers is None else getattr(buffers, field.name),
+                    needed,
+                )
+                for field in dataclasses.fields(ItemSide)
+            }
             buffers = self._item_buffers = ItemSide(**grown)
             self._items = buffers.head(len(items))
         return buffers
-

@@ -42,8 +42,9 @@ class RatedHistory(OnlineRecommender):
         self._rated_overlay[user] = (movies, ratings.astype(np.float32))
         self._seen_overlay[user] = movies
 
-    def _replace_history(self, user_id: int, user: int | None, movies: np.ndarray,
-                         ratings: np.ndarray) -> None:
+    def _replace_history(
+        self, user_id: int, user: int | None, movies: np.ndarray, ratings: np.ndarray
+    ) -> None:
         """A fold-in that only records the history: votes move, a new user's id comes last.
 
         For models whose scores follow from the history alone (``movie_votes``: per movie
@@ -72,13 +73,13 @@ class RatedHistory(OnlineRecommender):
         kept = (rows < n_base) & ~np.isin(rows, np.fromiter(overlay, np.int64, len(overlay)))
         out[kept] = self._seen_ratings[self._seen_indptr[rows[kept]] + offsets[kept]]
         for user, (_, ratings) in overlay.items():
-            out[indptr[user]:indptr[user + 1]] = ratings
+            out[indptr[user] : indptr[user + 1]] = ratings
         return out
 
     def _add_to_raters(self, movie: int, users: np.ndarray, ratings: np.ndarray) -> None:
         """A new movie (the largest index) joins each rater's history, order kept."""
         for user, rating in zip(users.tolist(), ratings.tolist(), strict=True):
             movies, values = self._history(user)
-            self._set_history(user, np.append(movies, np.int32(movie)),
-                              np.append(values, np.float32(rating)))
-
+            self._set_history(
+                user, np.append(movies, np.int32(movie)), np.append(values, np.float32(rating))
+            )

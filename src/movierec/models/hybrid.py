@@ -81,8 +81,12 @@ class HybridConfig(Config):
     def validate(self) -> None:
         super().validate()
         names = self.names
-        require(bool(names) and len(set(names)) == len(names) and "hybrid" not in names,
-                "parts", "distinct model names other than hybrid, comma-separated", self.parts)
+        require(
+            bool(names) and len(set(names)) == len(names) and "hybrid" not in names,
+            "parts",
+            "distinct model names other than hybrid, comma-separated",
+            self.parts,
+        )
         number_in(self.validation, "validation", 0, 1, low_open=True, high_open=True)
         number_in(self.cold_users, "cold_users", 0, 0.5, high_open=True)
         int_at_least(self.cold_profile, "cold_profile", 0)
@@ -124,16 +128,23 @@ class Hybrid(OnlineRecommender):
         names = self.config.names
         for name in names:
             model_class, _ = registry.resolve(name)
-            require(model_class.supports_online, "parts", "online models (each must fold in "
-                    f"users); {name!r} is not", self.config.parts)
+            require(
+                model_class.supports_online,
+                "parts",
+                f"online models (each must fold in users); {name!r} is not",
+                self.config.parts,
+            )
         self._index_dataset(data)
         threshold = self.config.relevance
         if threshold is None:
-            threshold = 0.8 * (data.scale.high if data.scale
-                               else float(data.ratings["rating"].max()))
+            threshold = 0.8 * (
+                data.scale.high if data.scale else float(data.ratings["rating"].max())
+            )
         fit_ratings, warm, profiles, cold = _validation_split(data.ratings, self.config)
-        probe = [registry.create(name).fit(dataclasses.replace(data, ratings=fit_ratings))
-                 for name in names]
+        probe = [
+            registry.create(name).fit(dataclasses.replace(data, ratings=fit_ratings))
+            for name in names
+        ]
         self._genres = _catalog_genres(data, self.movies.ids)
         self._threshold = float(threshold)
         rng = np.random.default_rng(self.config.seed)
@@ -148,15 +159,24 @@ class Hybrid(OnlineRecommender):
         self.calibration = np.array(lambdas)
         self.validation_figures = np.array(report)
         self.validation_ndcg = self.validation_figures[:, :, 0]
-        logger.info("hybrid weights (%s): warm %s λ=%.1f, cold %s λ=%.1f", ",".join(names),
-                    np.round(self.weights[0], 3), self.calibration[0],
-                    np.round(self.weights[1], 3), self.calibration[1])
+        logger.info(
+            "hybrid weights (%s): warm %s λ=%.1f, cold %s λ=%.1f",
+            ",".join(names),
+            np.round(self.weights[0], 3),
+            self.calibration[0],
+            np.round(self.weights[1], 3),
+            self.calibration[1],
+        )
         self.parts = [registry.create(name).fit(data) for name in names]
         return self
 
-    def _labelled(self, parts: list[Recommender], held: pd.DataFrame,
-                  profiles: pd.DataFrame | None, threshold: float
-                  ) -> list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]:
+    def _labelled(
+        self,
+        parts: list[Recommender],
+        held: pd.DataFrame,
+        profiles: pd.DataFrame | None,
+        threshold: float,
+    ) -> list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]:
         """Per validation user: (candidates × parts z-scores, relevance, relevant count,
         candidates' movie indices, the user's taste distribution over genres).
 
@@ -181,13 +201,20 @@ class Hybrid(OnlineRecommender):
             z[:, seen] = -np.inf
             relevant = parts[0].movies.indices(movies.to_numpy(), missing="mask")
             relevant = relevant[relevant >= 0]
-            pool = np.unique(np.concatenate(
-                [np.argpartition(-row, min(self.config.pool, len(row) - 1))[:self.config.pool]
-                 for row in z] + [relevant]))
+            pool = np.unique(
+                np.concatenate(
+                    [
+                        np.argpartition(-row, min(self.config.pool, len(row) - 1))[
+                            : self.config.pool
+                        ]
+                        for row in z
+                    ]
+                    + [relevant]
+                )
+            )
             pool = pool[np.isfinite(z[0, pool])]
             taste = self._taste(parts, parts[0]._user_index(int(user_id)))
-            sets.append((z[:, pool].T.copy(), np.isin(pool, relevant), len(relevant), pool,
-                         taste))
+            sets.append((z[:, pool].T.copy(), np.isin(pool, relevant), len(relevant), pool, taste))
         return sets
 
     def _taste(self, parts: list[Recommender], user: int) -> np.ndarray:
@@ -201,9 +228,14 @@ class Hybrid(OnlineRecommender):
             ratings = np.full(len(movies), self._threshold)
         movies = np.asarray(movies, np.int64)
         known = movies < len(self._genres)  # a movie added after the fit has no genre row
-        return taste_distributions(self._genres, np.zeros(int(known.sum())), movies[known],
-                                   np.asarray(ratings, np.float64)[known], 1,
-                                   self._threshold)[0]
+        return taste_distributions(
+            self._genres,
+            np.zeros(int(known.sum())),
+            movies[known],
+            np.asarray(ratings, np.float64)[known],
+            1,
+            self._threshold,
+        )[0]
 
     # --- scoring ------------------------------------------------------------------------------
 
@@ -230,8 +262,14 @@ class Hybrid(OnlineRecommender):
         """0 for a regular, 1 for a newcomer (fewer than ``cold_history`` ratings)."""
         return int(len(self._seen(user)) < self.config.cold_history)
 
-    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
-                  candidates: np.ndarray | None = None) -> Ranking:
+    def recommend(
+        self,
+        user_id: int,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+    ) -> Ranking:
         """The blend's top ``k``, re-ranked toward the user's genre mix when the fitted λ of
         their regime is above 0 (:mod:`movierec.models.blend`); scores stay the blend's."""
         self._check_fitted()
@@ -276,8 +314,9 @@ class Hybrid(OnlineRecommender):
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]) -> None:
+    def fold_in_user(
+        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
         ids = self.movies.ids[movies]
         for part in self.parts:  # input checked above: none of them can fail half-way
@@ -286,8 +325,9 @@ class Hybrid(OnlineRecommender):
         if user is None:
             self.users.add(np.array([user_id], np.int64))
 
-    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
-                      ratings: np.ndarray | list[float]) -> None:
+    def fold_in_movie(
+        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
         ids = self.users.ids[users]
         for part in self.parts:
@@ -302,18 +342,22 @@ class Hybrid(OnlineRecommender):
     # --- state --------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights, "validation_ndcg": self.validation_ndcg,
-                "calibration": self.calibration, "validation_figures": self.validation_figures,
-                "genres": self._genres, "threshold": np.array([self._threshold]),
-                "part_names": np.array(self.config.names, dtype=str)}
+        return {
+            "weights": self.weights,
+            "validation_ndcg": self.validation_ndcg,
+            "calibration": self.calibration,
+            "validation_figures": self.validation_figures,
+            "genres": self._genres,
+            "threshold": np.array([self._threshold]),
+            "part_names": np.array(self.config.names, dtype=str),
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.weights = np.asarray(arrays["weights"])
         self.validation_ndcg = np.asarray(arrays["validation_ndcg"])
         # artifacts from before calibration: no re-ranking, the blend as it was
         self.calibration = np.asarray(arrays.get("calibration", np.zeros(2)))
-        self.validation_figures = np.asarray(arrays.get("validation_figures",
-                                                        np.zeros((2, 0, 3))))
+        self.validation_figures = np.asarray(arrays.get("validation_figures", np.zeros((2, 0, 3))))
         self._genres = np.asarray(arrays.get("genres", np.zeros((0, 0), np.float32)))
         self._threshold = float(np.asarray(arrays.get("threshold", [4.0]))[0])
 
@@ -324,12 +368,14 @@ class Hybrid(OnlineRecommender):
     def _load_parts(self, folder: Path) -> None:
         from movierec.models import registry
 
-        self.parts = [registry.resolve(name)[0].load(folder / "parts" / name)
-                      for name in self.config.names]
+        self.parts = [
+            registry.resolve(name)[0].load(folder / "parts" / name) for name in self.config.names
+        ]
 
 
-def _validation_split(ratings: pd.DataFrame, config: HybridConfig
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _validation_split(
+    ratings: pd.DataFrame, config: HybridConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(ratings the parts are fitted on, warm held-out ratings, cold users' profiles, cold
     users' later ratings); a cold user's profile is their earliest ``cold_profile`` ratings."""
     rng = np.random.default_rng(config.seed)
@@ -344,7 +390,7 @@ def _validation_split(ratings: pd.DataFrame, config: HybridConfig
     starts = np.r_[0, np.flatnonzero(sorted_users[1:] != sorted_users[:-1]) + 1]
     rank = np.empty(len(users), np.int64)
     rank[order] = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
-    warm_users = rng.permutation(ids[~np.isin(ids, cold)])[:config.fit_users]
+    warm_users = rng.permutation(ids[~np.isin(ids, cold)])[: config.fit_users]
     held = ~is_cold & np.isin(users, warm_users) & (rng.random(len(users)) < config.validation)
     profile = is_cold & (rank < config.cold_profile)
 
@@ -362,8 +408,9 @@ def _catalog_genres(data: Dataset, movie_ids: np.ndarray) -> np.ndarray:
     return GenreMatrix.from_catalog(catalog).rows_of(movie_ids).astype(np.float32)
 
 
-def _fit_regime(sets: list, genres: np.ndarray, n_parts: int, config: HybridConfig,
-                rng: np.random.Generator) -> tuple[np.ndarray, float, np.ndarray]:
+def _fit_regime(
+    sets: list, genres: np.ndarray, n_parts: int, config: HybridConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, float, np.ndarray]:
     """One regime's weights and λ, bagged over bootstrap resamples of its validation users.
 
     One ascent on a few hundred users chases their noise; the mean of the resamples' weights
@@ -378,15 +425,19 @@ def _fit_regime(sets: list, genres: np.ndarray, n_parts: int, config: HybridConf
     data = blend.stack(sets, genres, k)
     weights, lam, alone, best = blend.constrained_ascent(data, k)
     if config.bags > 1:
-        draws = [blend.constrained_ascent(data.take(rng.integers(0, len(sets), len(sets))), k)
-                 for _ in range(config.bags)]
+        draws = [
+            blend.constrained_ascent(data.take(rng.integers(0, len(sets), len(sets))), k)
+            for _ in range(config.bags)
+        ]
         bagged_w = np.mean([d[0] for d in draws], axis=0)
         bagged_lam = float(np.median([d[1] for d in draws]))
         bagged = blend.figures(data, bagged_w, bagged_lam, k)
         anchor = max(alone, key=lambda f: f.personalization)
-        if (bagged.personalization >= anchor.personalization - blend.PERSONALIZATION_SLACK
-                and bagged.miscalibration <= anchor.miscalibration + 1e-9
-                and bagged.ndcg >= anchor.ndcg):
+        if (
+            bagged.personalization >= anchor.personalization - blend.PERSONALIZATION_SLACK
+            and bagged.miscalibration <= anchor.miscalibration + 1e-9
+            and bagged.ndcg >= anchor.ndcg
+        ):
             weights, lam, best = bagged_w, bagged_lam, bagged
     report = np.array([[f.ndcg, f.personalization, f.miscalibration] for f in [*alone, best]])
     return weights, lam, report

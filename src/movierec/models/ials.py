@@ -137,8 +137,13 @@ class ImplicitALS(RatedHistory):
         self._start_history(matrix.data)
         self.movie_votes = np.bincount(matrix.indices, minlength=n_items).astype(np.float64)
         self._buffers, self._grams = {}, {}
-        logger.info("ials: %d users × %d movies, %d factors, %d iterations", n_users, n_items,
-                    cfg.factors, cfg.iterations)
+        logger.info(
+            "ials: %d users × %d movies, %d factors, %d iterations",
+            n_users,
+            n_items,
+            cfg.factors,
+            cfg.iterations,
+        )
         return self
 
     def _user_scores(self, user: int) -> np.ndarray:
@@ -157,8 +162,11 @@ class ImplicitALS(RatedHistory):
     movie_vectors.__doc__ = Recommender.movie_vectors.__doc__
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors, "item_factors": self.item_factors,
-                "seen_ratings": self._seen_ratings_array()}
+        return {
+            "user_factors": self.user_factors,
+            "item_factors": self.item_factors,
+            "seen_ratings": self._seen_ratings_array(),
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.user_factors = arrays["user_factors"]
@@ -168,29 +176,34 @@ class ImplicitALS(RatedHistory):
             ratings = np.full(len(self._seen_indices), np.nan)  # no score reads them)
         self._start_history(ratings)
         self.movie_votes = np.bincount(self._seen_indices, minlength=len(self.movies)).astype(
-            np.float64)
+            np.float64
+        )
         self._buffers, self._grams = {}, {}
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]) -> None:
+    def fold_in_user(
+        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
         vector = self._solve_one(movies, values, self.item_factors, "items")
         row = len(self.users) if user is None else user
         self._buffers["users"], self.user_factors = write_rows(
-            self.user_factors, self._buffers.get("users"), row, vector)
+            self.user_factors, self._buffers.get("users"), row, vector
+        )
         self._grams.pop("users", None)  # XᵀX has changed
         self._replace_history(user_id, user, movies, values)  # the id, if new, comes last
 
-    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
-                      ratings: np.ndarray | list[float]) -> None:
+    def fold_in_movie(
+        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
         vector = self._solve_one(users, values, self.user_factors, "users")
         known = movie is not None
         movie = len(self.movies) if movie is None else movie
         self._buffers["items"], self.item_factors = write_rows(
-            self.item_factors, self._buffers.get("items"), movie, vector)
+            self.item_factors, self._buffers.get("items"), movie, vector
+        )
         self._grams.pop("items", None)  # YᵀY has changed
         if known:
             return  # seen lists and votes of known movies move with fold_in_user
@@ -198,8 +211,9 @@ class ImplicitALS(RatedHistory):
         self.movies.add(np.array([movie_id], np.int64))  # after its row is complete
         self._add_to_raters(movie, users, values)
 
-    def _solve_one(self, idx: np.ndarray, ratings: np.ndarray, fixed: np.ndarray,
-                   side: str) -> np.ndarray:
+    def _solve_one(
+        self, idx: np.ndarray, ratings: np.ndarray, fixed: np.ndarray, side: str
+    ) -> np.ndarray:
         """One row's factors against ``fixed`` (rows ``idx`` rated ``ratings``), from zero, by
         the training kernel: exact, or CG for ``factors`` steps (converged)."""
         cfg = self.config
@@ -210,17 +224,19 @@ class ImplicitALS(RatedHistory):
         if gram is None:
             gram = self._grams[side] = _gram(fixed, cfg.regularization)
         rows = np.asarray(fixed[confidence.indices], dtype=np.float64)  # only the rated rows
-        local = sp.csr_matrix((confidence.data, np.arange(len(rows)), [0, len(rows)]),
-                              shape=(1, max(len(rows), 1)))
+        local = sp.csr_matrix(
+            (confidence.data, np.arange(len(rows)), [0, len(rows)]), shape=(1, max(len(rows), 1))
+        )
         target = np.zeros((1, cfg.factors), np.float32)
-        _solve_rows(local, target, rows, cfg.regularization,
-                    cfg.factors if cfg.solver == "cg" else 0, gram)
+        _solve_rows(
+            local, target, rows, cfg.regularization, cfg.factors if cfg.solver == "cg" else 0, gram
+        )
         return target[0]
 
 
-
-def training_loss(confidence: sp.csr_matrix, users: np.ndarray, items: np.ndarray,
-                  regularization: float) -> float:
+def training_loss(
+    confidence: sp.csr_matrix, users: np.ndarray, items: np.ndarray, regularization: float
+) -> float:
     """The objective, ``Σ c (p − x·y)² + λ(‖X‖² + ‖Y‖²)`` over all pairs, per pair.
 
     ``confidence`` holds ``c − 1`` on the observed pairs. The dense part is
@@ -244,8 +260,14 @@ def _gram(fixed: np.ndarray, regularization: float) -> np.ndarray:
     return gram
 
 
-def _solve_rows(confidence: sp.csr_matrix, target: np.ndarray, fixed: np.ndarray,
-                regularization: float, cg_steps: int, gram: np.ndarray | None = None) -> None:
+def _solve_rows(
+    confidence: sp.csr_matrix,
+    target: np.ndarray,
+    fixed: np.ndarray,
+    regularization: float,
+    cg_steps: int,
+    gram: np.ndarray | None = None,
+) -> None:
     """Re-solve every row of ``target`` against ``fixed`` (in place); ``cg_steps`` 0: exact.
 
     ``gram`` is ``_gram(fixed)``, given when ``fixed`` holds only the rows ``confidence`` uses.
@@ -253,8 +275,14 @@ def _solve_rows(confidence: sp.csr_matrix, target: np.ndarray, fixed: np.ndarray
     fixed64 = np.asarray(fixed, dtype=np.float64)
     if gram is None:
         gram = _gram(fixed64, regularization)
-    arrays = (confidence.indptr.astype(np.int64), confidence.indices.astype(np.int64),
-              confidence.data.astype(np.float64), target, fixed64, gram)
+    arrays = (
+        confidence.indptr.astype(np.int64),
+        confidence.indices.astype(np.int64),
+        confidence.data.astype(np.float64),
+        target,
+        fixed64,
+        gram,
+    )
     if cg_steps:
         _cg_kernel(*arrays, cg_steps)
     else:  # a kernel of its own: LAPACK in numba is slow to compile, and only this needs it
@@ -262,8 +290,9 @@ def _solve_rows(confidence: sp.csr_matrix, target: np.ndarray, fixed: np.ndarray
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _cg_kernel(indptr, indices, extra, target, fixed, gram, cg_steps
-               ):  # pragma: no cover - compiled
+def _cg_kernel(
+    indptr, indices, extra, target, fixed, gram, cg_steps
+):  # pragma: no cover - compiled
     """``cg_steps`` of CG on ``(YᵀY + λI + Σ (c−1) y yᵀ) x = Σ c y``, from the current ``x``."""
     n_rows, f = target.shape
     for row in prange(n_rows):

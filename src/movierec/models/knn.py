@@ -169,8 +169,15 @@ class ItemKNN(RatingPredictor, RatedHistory):
         self.global_mean = float(ratings.mean())
         self.movie_votes = np.bincount(cols, minlength=n_items).astype(np.int64)
         self.user_bias, self.item_bias = baselines(
-            rows, cols, ratings, (n_users, n_items), self.global_mean,
-            reg_users=cfg.reg_users, reg_items=cfg.reg_items, epochs=cfg.baseline_epochs)
+            rows,
+            cols,
+            ratings,
+            (n_users, n_items),
+            self.global_mean,
+            reg_users=cfg.reg_users,
+            reg_items=cfg.reg_items,
+            epochs=cfg.baseline_epochs,
+        )
         self._residuals = self._centred(ratings, self.user_bias[rows], cols)
         self._start_history(matrix.data)
         self._buffers = {}
@@ -180,20 +187,33 @@ class ItemKNN(RatingPredictor, RatedHistory):
         by_item.sort_indices()
         limit = n_items if cfg.max_neighbors is None else min(cfg.max_neighbors, n_items)
         self._nb_indptr, self._nb_indices, self._nb_sims = item_neighbours(
-            by_item.indptr.astype(np.int64), by_item.indices.astype(np.int32), by_item.data,
-            matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32), values,
-            shrinkage, min_support, limit)
-        logger.info("knn (%s): %d movies, %.1f neighbours per movie on average",
-                    cfg.similarity, n_items, len(self._nb_indices) / max(n_items, 1))
+            by_item.indptr.astype(np.int64),
+            by_item.indices.astype(np.int32),
+            by_item.data,
+            matrix.indptr.astype(np.int64),
+            matrix.indices.astype(np.int32),
+            values,
+            shrinkage,
+            min_support,
+            limit,
+        )
+        logger.info(
+            "knn (%s): %d movies, %.1f neighbours per movie on average",
+            cfg.similarity,
+            n_items,
+            len(self._nb_indices) / max(n_items, 1),
+        )
         return self
 
-    def _centred(self, ratings: np.ndarray, user_bias: np.ndarray,
-                 movies: np.ndarray) -> np.ndarray:
+    def _centred(
+        self, ratings: np.ndarray, user_bias: np.ndarray, movies: np.ndarray
+    ) -> np.ndarray:
         """Residuals ``r − μ − b_u − b_i`` (float64), in training's order of operations."""
         return ratings.astype(np.float64) - self.global_mean - user_bias - self.item_bias[movies]
 
-    def _similarity_input(self, ratings: np.ndarray, residuals: np.ndarray
-                          ) -> tuple[np.ndarray, float, int]:
+    def _similarity_input(
+        self, ratings: np.ndarray, residuals: np.ndarray
+    ) -> tuple[np.ndarray, float, int]:
         """The values similarities are computed on, the shrinkage and the minimum support."""
         cfg = self.config
         if cfg.similarity == "pearson_baseline":
@@ -202,14 +222,20 @@ class ItemKNN(RatingPredictor, RatedHistory):
 
     # --- scoring ------------------------------------------------------------------------------
 
-    def recommend(self, user_id: int, k: int = 10, *, exclude_seen: bool = True,
-                  candidates: np.ndarray | None = None) -> Ranking:
+    def recommend(
+        self,
+        user_id: int,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+    ) -> Ranking:
         if self.config.rank_by == "rating":
-            return super().recommend(user_id, k, exclude_seen=exclude_seen,
-                                     candidates=candidates)
+            return super().recommend(user_id, k, exclude_seen=exclude_seen, candidates=candidates)
         # taste scores are not ratings: no shrinkage toward the mean (see the module notes)
-        return Recommender.recommend(self, user_id, k, exclude_seen=exclude_seen,
-                                     candidates=candidates)
+        return Recommender.recommend(
+            self, user_id, k, exclude_seen=exclude_seen, candidates=candidates
+        )
 
     recommend.__doc__ = Recommender.recommend.__doc__
 
@@ -233,13 +259,14 @@ class ItemKNN(RatingPredictor, RatedHistory):
         self._neighbourhood(users, movies, scores, normalise=False)
         weight = self.config.baseline_weight
         if weight > 0:
-            prior = np.asarray(self.item_bias[:len(movies)], dtype=np.float64)
-            votes = np.asarray(self.movie_votes[:len(movies)], dtype=np.float64)
+            prior = np.asarray(self.item_bias[: len(movies)], dtype=np.float64)
+            votes = np.asarray(self.movie_votes[: len(movies)], dtype=np.float64)
             scores += weight * weighted_rating(votes, prior, self.config.shrink_votes, 0.0)
         return scores
 
-    def _neighbourhood(self, users: np.ndarray, movies: np.ndarray, out: np.ndarray, *,
-                       normalise: bool) -> None:
+    def _neighbourhood(
+        self, users: np.ndarray, movies: np.ndarray, out: np.ndarray, *, normalise: bool
+    ) -> None:
         """Add each pair's neighbourhood term to ``out``: the similarity-weighted mean of the
         user's residuals (``normalise``) or their weighted sum. Pairs come sorted by user."""
         nb = self._nb_indptr, self._nb_indices, self._nb_sims  # before reading histories
@@ -250,11 +277,20 @@ class ItemKNN(RatingPredictor, RatedHistory):
         else:  # a folded-in user: the requested users' histories as one small CSR
             rows = np.searchsorted(distinct, users)
             history = self._residual_rows(distinct, len(nb[0]) - 1)
-        add_neighbourhood(rows, movies, history, nb, k=self.config.k, min_k=self.config.min_k,
-                          normalise=normalise, out=out)
+        add_neighbourhood(
+            rows,
+            movies,
+            history,
+            nb,
+            k=self.config.k,
+            min_k=self.config.min_k,
+            normalise=normalise,
+            out=out,
+        )
 
-    def _residual_rows(self, users: np.ndarray, n_items: int
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _residual_rows(
+        self, users: np.ndarray, n_items: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The users' rated movies and residuals as CSR (indptr, indices, residuals), row per
         user in the order given; movies beyond ``n_items`` (one being appended) left out."""
         indptr, indices, ratings = self._stacked_histories(users)
@@ -265,16 +301,18 @@ class ItemKNN(RatingPredictor, RatedHistory):
         np.cumsum(np.bincount(rows, minlength=len(users)), out=indptr[1:])
         return indptr, indices[keep], residuals
 
-    def _stacked_histories(self, users: np.ndarray
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _stacked_histories(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(indptr, movie indices, ratings) of the users' histories, one row each."""
         parts = [self._history(u) for u in users.tolist()]
         indptr = np.zeros(len(parts) + 1, np.int64)
         np.cumsum([len(movies) for movies, _ in parts], out=indptr[1:])
         if not parts:
             return indptr, np.empty(0, np.int32), np.empty(0, np.float32)
-        return (indptr, np.concatenate([movies for movies, _ in parts]).astype(np.int32),
-                np.concatenate([ratings for _, ratings in parts]))
+        return (
+            indptr,
+            np.concatenate([movies for movies, _ in parts]).astype(np.int32),
+            np.concatenate([ratings for _, ratings in parts]),
+        )
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         scores = np.zeros(len(self.movies))
@@ -284,22 +322,28 @@ class ItemKNN(RatingPredictor, RatedHistory):
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]) -> None:
+    def fold_in_user(
+        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         """Set the user's history and re-solve their ``b_u``, items fixed; exact (module notes).
 
         Contract and errors: :meth:`OnlineRecommender.fold_in_user`.
         """
         user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
-        bias = regularised_means(np.zeros(len(movies), np.int64),
-                                 (values - self.global_mean) - self.item_bias[movies], 1,
-                                 self.config.reg_users)[0]
-        self.user_bias = self._write("user_bias", self.user_bias,
-                                     len(self.users) if user is None else user, bias)
+        bias = regularised_means(
+            np.zeros(len(movies), np.int64),
+            (values - self.global_mean) - self.item_bias[movies],
+            1,
+            self.config.reg_users,
+        )[0]
+        self.user_bias = self._write(
+            "user_bias", self.user_bias, len(self.users) if user is None else user, bias
+        )
         self._replace_history(user_id, user, movies, values)  # the id, if new, comes last
 
-    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
-                      ratings: np.ndarray | list[float]) -> None:
+    def fold_in_movie(
+        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         """Append a new movie with its ``b_i`` and its own neighbour list from its raters.
 
         ``b_i`` is the regularised mean of ``r − μ − b_u`` (users fixed), and the movie's list
@@ -317,8 +361,9 @@ class ItemKNN(RatingPredictor, RatedHistory):
         movie = len(self.movies)
         user_bias = self.user_bias[users]
         centred = (values - self.global_mean) - user_bias
-        bias = regularised_means(np.zeros(len(users), np.int64), centred, 1,
-                                 self.config.reg_items)[0]
+        bias = regularised_means(np.zeros(len(users), np.int64), centred, 1, self.config.reg_items)[
+            0
+        ]
         own = centred - bias  # the raters' residuals of the new movie
         neighbours, sims = self._neighbours_of_new(movie, users, values, own)
         # grown copies or buffers, published before the id: the list, then where it starts
@@ -328,29 +373,41 @@ class ItemKNN(RatingPredictor, RatedHistory):
             self._nb_sims = self._write("nb_sims", self._nb_sims, end, sims)
         self.item_bias = np.append(self.item_bias[:movie], bias)
         self.movie_votes = np.append(self.movie_votes[:movie], len(users))
-        self._nb_indptr = np.append(self._nb_indptr[:movie + 1], end + len(neighbours))
+        self._nb_indptr = np.append(self._nb_indptr[: movie + 1], end + len(neighbours))
         self.movies.add(np.array([movie_id], np.int64))
         self._add_to_raters(movie, users, values)
 
-    def _neighbours_of_new(self, movie: int, users: np.ndarray, ratings: np.ndarray,
-                           residuals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _neighbours_of_new(
+        self, movie: int, users: np.ndarray, ratings: np.ndarray, residuals: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The new movie's list (movie indices, similarities), by the training kernel over
         its raters' histories."""
         indptr, indices, rated = self._stacked_histories(users)
         rows = np.repeat(np.arange(len(users)), np.diff(indptr))
         values, shrinkage, min_support = self._similarity_input(
-            rated, self._centred(rated, self.user_bias[users][rows], indices))
+            rated, self._centred(rated, self.user_bias[users][rows], indices)
+        )
         own, _, _ = self._similarity_input(ratings, residuals)
         item_indptr = np.zeros(movie + 2, np.int64)  # one column, the new movie's
         item_indptr[-1] = len(users)
         limit = movie if self.config.max_neighbors is None else self.config.max_neighbors
         _, neighbours, sims = item_neighbours(
-            item_indptr, np.arange(len(users), dtype=np.int32), own, indptr, indices, values,
-            shrinkage, min_support, max(1, min(limit, movie)), first=movie)
+            item_indptr,
+            np.arange(len(users), dtype=np.int32),
+            own,
+            indptr,
+            indices,
+            values,
+            shrinkage,
+            min_support,
+            max(1, min(limit, movie)),
+            first=movie,
+        )
         return neighbours, sims
 
-    def _write(self, name: str, current: np.ndarray, start: int,
-               values: np.ndarray | float) -> np.ndarray:
+    def _write(
+        self, name: str, current: np.ndarray, start: int, values: np.ndarray | float
+    ) -> np.ndarray:
         """:func:`~movierec.models.foldin.write_rows` in this model's buffer ``name``."""
         self._buffers[name], view = write_rows(current, self._buffers.get(name), start, values)
         return view
@@ -358,10 +415,16 @@ class ItemKNN(RatingPredictor, RatedHistory):
     # --- state --------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"global_mean": np.array([self.global_mean]), "movie_votes": self.movie_votes,
-                "user_bias": self.user_bias, "item_bias": self.item_bias,
-                "seen_ratings": self._seen_ratings_array(), "nb_indptr": self._nb_indptr,
-                "nb_indices": self._nb_indices, "nb_sims": self._nb_sims}
+        return {
+            "global_mean": np.array([self.global_mean]),
+            "movie_votes": self.movie_votes,
+            "user_bias": self.user_bias,
+            "item_bias": self.item_bias,
+            "seen_ratings": self._seen_ratings_array(),
+            "nb_indptr": self._nb_indptr,
+            "nb_indices": self._nb_indices,
+            "nb_sims": self._nb_sims,
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.global_mean = float(arrays["global_mean"][0])
@@ -375,8 +438,9 @@ class ItemKNN(RatingPredictor, RatedHistory):
         ratings = arrays.get("seen_ratings")
         if ratings is None:  # saved before knn folded in: residuals only, ratings follow
             self._residuals = np.asarray(arrays["residuals"])
-            ratings = (self._residuals + self.global_mean + base_bias
-                       + self.item_bias[self._seen_indices])
+            ratings = (
+                self._residuals + self.global_mean + base_bias + self.item_bias[self._seen_indices]
+            )
         else:
             self._residuals = self._centred(np.asarray(ratings), base_bias, self._seen_indices)
         self._start_history(ratings)
@@ -391,9 +455,17 @@ def regularised_means(index: np.ndarray, values: np.ndarray, n: int, reg: float)
     return np.divide(sums, denominator, out=np.zeros(n), where=denominator > 0)
 
 
-def baselines(rows: np.ndarray, cols: np.ndarray, ratings: np.ndarray, shape: tuple[int, int],
-              global_mean: float, *, reg_users: float, reg_items: float, epochs: int
-              ) -> tuple[np.ndarray, np.ndarray]:
+def baselines(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    ratings: np.ndarray,
+    shape: tuple[int, int],
+    global_mean: float,
+    *,
+    reg_users: float,
+    reg_items: float,
+    epochs: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """User and item biases by alternating least squares, as Surprise's ``baseline_als``.
 
     Each sweep sets every item bias to its regularised mean residual given the user biases,

@@ -114,14 +114,16 @@ class MFConfig(FactorConfig):
     def rates(self) -> np.ndarray:
         """``[lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi]``, float32."""
         values = [self.lr_all if getattr(self, n) is None else getattr(self, n) for n in _RATES]
-        values += [self.reg_all if getattr(self, n) is None else getattr(self, n)
-                   for n in _PENALTIES]
+        values += [
+            self.reg_all if getattr(self, n) is None else getattr(self, n) for n in _PENALTIES
+        ]
         return np.array(values, np.float32)
 
 
 @njit(cache=True)
-def _shuffle(users: np.ndarray, items: np.ndarray, ratings: np.ndarray,
-             state: np.uint64) -> np.uint64:
+def _shuffle(
+    users: np.ndarray, items: np.ndarray, ratings: np.ndarray, state: np.uint64
+) -> np.uint64:
     """Fisher–Yates on the three triple arrays together; returns the advanced state.
 
     Shuffling the arrays themselves (not an index into them) lets the SGD loop read them
@@ -143,10 +145,23 @@ def _shuffle(users: np.ndarray, items: np.ndarray, ratings: np.ndarray,
 
 
 @njit(cache=True, fastmath=True)
-def _sgd(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, P: np.ndarray,
-         Q: np.ndarray, bu: np.ndarray, bi: np.ndarray, offset: np.ndarray, rates: np.ndarray,
-         n_epochs: int, biased: bool, shuffle: bool, seed: int, bounded: bool,
-         top: np.float32) -> None:
+def _sgd(
+    users: np.ndarray,
+    items: np.ndarray,
+    ratings: np.ndarray,
+    P: np.ndarray,
+    Q: np.ndarray,
+    bu: np.ndarray,
+    bi: np.ndarray,
+    offset: np.ndarray,
+    rates: np.ndarray,
+    n_epochs: int,
+    biased: bool,
+    shuffle: bool,
+    seed: int,
+    bounded: bool,
+    top: np.float32,
+) -> None:
     """All epochs of SGD in place; ``offset`` is a 1-element array (learned when bounded).
 
     Per rating, as Surprise: error from the current parameters; then ``b_u``, ``b_i``; then
@@ -187,9 +202,19 @@ def _sgd(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, P: np.ndarra
 
 
 @njit(cache=True, fastmath=True)
-def _sgd_row(fixed: np.ndarray, fixed_bias: np.ndarray, idx: np.ndarray, ratings: np.ndarray,
-             start: np.ndarray, offset: np.float32, rates: np.ndarray, n_epochs: int,
-             biased: bool, bounded: bool, top: np.float32) -> tuple[np.ndarray, np.float32]:
+def _sgd_row(
+    fixed: np.ndarray,
+    fixed_bias: np.ndarray,
+    idx: np.ndarray,
+    ratings: np.ndarray,
+    start: np.ndarray,
+    offset: np.float32,
+    rates: np.ndarray,
+    n_epochs: int,
+    biased: bool,
+    bounded: bool,
+    top: np.float32,
+) -> tuple[np.ndarray, np.float32]:
     """:func:`_sgd`'s updates of one row only, the other side frozen: a training replay.
 
     ``rates`` is ``[lr_bias, lr_factors, reg_bias, reg_factors]`` of the row's side. Each
@@ -249,10 +274,31 @@ class MatrixFactorization(OnlineFactorModel):
         offset = np.array([self._initial_offset()], np.float32)
         top = np.float32(self.bounds[1])
         started = time.perf_counter()
-        _sgd(users, items, ratings, P, Q, bu, bi, offset, cfg.rates(), cfg.n_epochs,
-             cfg.biased, cfg.shuffle, int(rng.integers(2**63 - 1)), self._bounded, top)
-        logger.info("%s: %d epochs over %d ratings, %d factors in %.3f s", self.kind,
-                    cfg.n_epochs, len(ratings), cfg.n_factors, time.perf_counter() - started)
+        _sgd(
+            users,
+            items,
+            ratings,
+            P,
+            Q,
+            bu,
+            bi,
+            offset,
+            cfg.rates(),
+            cfg.n_epochs,
+            cfg.biased,
+            cfg.shuffle,
+            int(rng.integers(2**63 - 1)),
+            self._bounded,
+            top,
+        )
+        logger.info(
+            "%s: %d epochs over %d ratings, %d factors in %.3f s",
+            self.kind,
+            cfg.n_epochs,
+            len(ratings),
+            cfg.n_factors,
+            time.perf_counter() - started,
+        )
         if not np.isfinite(P).all() or not np.isfinite(Q).all():
             raise ValueError(f"{self.kind} diverged: lower lr_all (now {cfg.lr_all})")
         self._install(P, Q, bu, bi, float(offset[0]))
@@ -268,8 +314,9 @@ class MatrixFactorization(OnlineFactorModel):
         # Unbiased MF has no biases: a penalty of 1e12 pins the solved bias at zero.
         return float(factors), float(bias) if self.config.biased else 1e12, True
 
-    def _fold_in_row(self, idx: np.ndarray, ratings: np.ndarray, *,
-                     item: bool) -> tuple[np.ndarray, float]:
+    def _fold_in_row(
+        self, idx: np.ndarray, ratings: np.ndarray, *, item: bool
+    ) -> tuple[np.ndarray, float]:
         cfg = self.config
         if cfg.fold_in == "ridge":
             return super()._fold_in_row(idx, ratings, item=item)
@@ -283,9 +330,19 @@ class MatrixFactorization(OnlineFactorModel):
             items = self._items
             fixed, fixed_bias = items.factors, items.bias
         start = np.full(fixed.shape[1], cfg.init_mean, np.float32)
-        vector, bias = _sgd_row(fixed, fixed_bias, idx, ratings.astype(np.float32), start,
-                                np.float32(self.offset), steps, cfg.n_epochs, cfg.biased,
-                                self._bounded, np.float32(self.bounds[1]))
+        vector, bias = _sgd_row(
+            fixed,
+            fixed_bias,
+            idx,
+            ratings.astype(np.float32),
+            start,
+            np.float32(self.offset),
+            steps,
+            cfg.n_epochs,
+            cfg.biased,
+            self._bounded,
+            np.float32(self.bounds[1]),
+        )
         return vector, float(bias)
 
 
@@ -315,9 +372,14 @@ class BoundedMatrixFactorization(MatrixFactorization):
     def _link(self, z: np.ndarray) -> np.ndarray:
         return self.bounds[1] * expit(z)
 
-    def _solve_row(self, fixed: np.ndarray, fixed_bias: np.ndarray, idx: np.ndarray,
-                   ratings: np.ndarray, reg: tuple[float, float, bool]
-                   ) -> tuple[np.ndarray, float]:
+    def _solve_row(
+        self,
+        fixed: np.ndarray,
+        fixed_bias: np.ndarray,
+        idx: np.ndarray,
+        ratings: np.ndarray,
+        reg: tuple[float, float, bool],
+    ) -> tuple[np.ndarray, float]:
         """Gauss–Newton on the sigmoid model, started from the ridge solve on logits.
 
         No closed form exists through the sigmoid; each step is the ridge solve of the
@@ -344,4 +406,3 @@ class BoundedMatrixFactorization(MatrixFactorization):
             if np.abs(step).max() < 1e-7:
                 break
         return x.astype(np.float32), float(b)
-

@@ -41,8 +41,9 @@ class OnlineRecommender(Recommender):
     fold_in_matches_training: ClassVar[bool] = False
 
     @abstractmethod
-    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]) -> None:
+    def fold_in_user(
+        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         """Re-solve one user's taste from their complete history, movies held fixed.
 
         A user id the model has never seen is appended. The user's seen movies become
@@ -60,8 +61,9 @@ class OnlineRecommender(Recommender):
         """
 
     @abstractmethod
-    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
-                      ratings: np.ndarray | list[float]) -> None:
+    def fold_in_movie(
+        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         """Re-solve one movie's factors from its complete history, users held fixed.
 
         A movie id the model has never seen is appended, which makes it recommendable and
@@ -80,10 +82,9 @@ class OnlineRecommender(Recommender):
             NotFittedError: before ``fit`` or ``load``.
         """
 
-
-    def _user_input(self, user_id: object, movie_ids: np.ndarray | list[int],
-                    ratings: np.ndarray | list[float]
-                    ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
+    def _user_input(
+        self, user_id: object, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
         """Checked ``fold_in_user`` input: (raw id, index or None when new, sorted movie
         indices, their ratings); raises as the contract says before anything changes."""
         self._check_fitted()
@@ -95,9 +96,9 @@ class OnlineRecommender(Recommender):
         movies, values = sorted_unique(movies, values, ids, "movie_ids")
         return user_id, _known(self.users, user_id), movies, values
 
-    def _movie_input(self, movie_id: object, user_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]
-                     ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
+    def _movie_input(
+        self, movie_id: object, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
         """Checked ``fold_in_movie`` input: (raw id, index or None when new, sorted user
         indices, their ratings)."""
         self._check_fitted()
@@ -123,29 +124,37 @@ def check_id(value: object, name: str) -> int:
     return int(value)
 
 
-def check_history(ids: np.ndarray | list[int], ratings: np.ndarray | list[float],
-                  ids_name: str) -> tuple[np.ndarray, np.ndarray]:
+def check_history(
+    ids: np.ndarray | list[int], ratings: np.ndarray | list[float], ids_name: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate a fold-in's (ids, ratings) pair; returns them as int64 and float64 arrays."""
     ids = np.asarray(ids)
     values = np.asarray(ratings)
     if ids.ndim != 1 or values.ndim != 1 or len(ids) != len(values):
-        raise ValueError(f"{ids_name} and ratings must be 1-d and of one length, got shapes "
-                         f"{ids.shape} and {values.shape}")
+        raise ValueError(
+            f"{ids_name} and ratings must be 1-d and of one length, got shapes "
+            f"{ids.shape} and {values.shape}"
+        )
     if len(ids) and not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"{ids_name} must be integer ids, got dtype {ids.dtype}")
-    if len(values) and not (np.issubdtype(values.dtype, np.number)
-                            and not np.issubdtype(values.dtype, np.complexfloating)):
+    if len(values) and not (
+        np.issubdtype(values.dtype, np.number)
+        and not np.issubdtype(values.dtype, np.complexfloating)
+    ):
         raise ValueError(f"ratings must be real numbers, got dtype {values.dtype}")
     values = values.astype(np.float64)
     if not np.isfinite(values).all():
         bad = values[~np.isfinite(values)][0]
-        raise ValueError(f"ratings must be finite, got {bad!r} for {ids_name[:-1]} "
-                         f"{ids[~np.isfinite(values)][0]!r}")
+        raise ValueError(
+            f"ratings must be finite, got {bad!r} for {ids_name[:-1]} "
+            f"{ids[~np.isfinite(values)][0]!r}"
+        )
     return ids.astype(np.int64), values
 
 
-def sorted_unique(idx: np.ndarray, values: np.ndarray, ids: np.ndarray,
-                  name: str) -> tuple[np.ndarray, np.ndarray]:
+def sorted_unique(
+    idx: np.ndarray, values: np.ndarray, ids: np.ndarray, name: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices in ascending order with their ratings; a repeated id is a ValueError.
 
     Sorting makes a fold-in independent of the order the store returns a history in (and is
@@ -155,6 +164,7 @@ def sorted_unique(idx: np.ndarray, values: np.ndarray, ids: np.ndarray,
     idx, values = idx[order], values[order]
     repeats = np.flatnonzero(idx[1:] == idx[:-1])
     if len(repeats):
-        raise ValueError(f"{name} must not repeat an id; {int(ids[order][repeats[0]])} "
-                         "appears more than once")
+        raise ValueError(
+            f"{name} must not repeat an id; {int(ids[order][repeats[0]])} appears more than once"
+        )
     return idx, values

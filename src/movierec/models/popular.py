@@ -80,8 +80,11 @@ class ChartRecommender(RatedHistory):
         self.m = float(np.quantile(self.movie_votes[rated], self.config.quantile))
         self.C = float(np.mean(self._sums[rated] / self.movie_votes[rated]))
         catalog = data.catalog.drop_duplicates("movie_id")  # the IdMap kept first occurrences
-        self._genres = (GenreIndex(catalog["genres"]).masks if "genres" in catalog
-                        else np.zeros(len(catalog), np.int64))
+        self._genres = (
+            GenreIndex(catalog["genres"]).masks
+            if "genres" in catalog
+            else np.zeros(len(catalog), np.int64)
+        )
         return self
 
     def _count_votes(self) -> None:
@@ -92,8 +95,11 @@ class ChartRecommender(RatedHistory):
         self._sums = np.bincount(indices, weights=ratings.astype(np.float64), minlength=n)
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"seen_ratings": self._seen_ratings_array(), "genre_masks": self._genres,
-                "prior": np.array([self.m, self.C])}
+        return {
+            "seen_ratings": self._seen_ratings_array(),
+            "genre_masks": self._genres,
+            "prior": np.array([self.m, self.C]),
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self._start_history(np.asarray(arrays["seen_ratings"]))
@@ -118,7 +124,7 @@ class ChartRecommender(RatedHistory):
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         chart = self.chart_scores()
-        genres = self._genres[:len(chart)]
+        genres = self._genres[: len(chart)]
         span = chart.max() - chart.min()
         scaled = (chart - chart.min()) / span if span > 0 else np.zeros_like(chart)
         union = np.bitwise_count(genres | genres[movie]).astype(np.float64)
@@ -128,8 +134,9 @@ class ChartRecommender(RatedHistory):
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]) -> None:
+    def fold_in_user(
+        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
         if user is None:
             user, (old_movies, old_values) = len(self.users), (movies[:0], values[:0])
@@ -144,8 +151,9 @@ class ChartRecommender(RatedHistory):
         if user == len(self.users):
             self.users.add(np.array([user_id], np.int64))  # last: the history is in place
 
-    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
-                      ratings: np.ndarray | list[float]) -> None:
+    def fold_in_movie(
+        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
         if movie is not None:
             return  # a known movie's votes move with fold_in_user; nothing else is learned
@@ -164,4 +172,3 @@ class ChartRecommender(RatedHistory):
         if not self._sums.flags.writeable:
             self._sums = self._sums.copy()
         return self.movie_votes, self._sums
-

@@ -18,9 +18,17 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "mf": ("movierec.models.mf:MatrixFactorization", {}),
     "mf-bounded": ("movierec.models.mf:BoundedMatrixFactorization", {}),
     # tuned on a validation split of ml-100k's training part: 5-fold RMSE 0.908
-    "mf-tuned": ("movierec.models.mf:MatrixFactorization",
-                 {"n_epochs": 120, "reg_all": 0.1, "reg_bu": 0.02, "reg_bi": 0.02,
-                  "lr_bu": 0.002, "lr_bi": 0.002}),
+    "mf-tuned": (
+        "movierec.models.mf:MatrixFactorization",
+        {
+            "n_epochs": 120,
+            "reg_all": 0.1,
+            "reg_bu": 0.02,
+            "reg_bi": 0.02,
+            "lr_bu": 0.002,
+            "lr_bi": 0.002,
+        },
+    ),
     "als": ("movierec.models.als:ALS", {}),
     "twotower": ("movierec.models.twotower:TwoTower", {}),
     # also fitted to sampled unrated movies: ranks far better, predicts ratings worse
@@ -32,12 +40,16 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "ease": ("movierec.models.ease:EASE", {}),
     "ease-binary": ("movierec.models.ease:EASE", {"weighting": "binary", "l2": 500.0}),
     "ials": ("movierec.models.ials:ImplicitALS", {}),
-    "ials-binary": ("movierec.models.ials:ImplicitALS",
-                    {"weighting": "binary", "alpha": 6.0, "regularization": 45.0}),
+    "ials-binary": (
+        "movierec.models.ials:ImplicitALS",
+        {"weighting": "binary", "alpha": 6.0, "regularization": 45.0},
+    ),
     # idf keeps genre-only movies from crowding neighbour lists of partly enriched catalogs
     "content": ("movierec.models.content:ContentRecommender", {"features": "auto", "idf": True}),
-    "content-soup": ("movierec.models.content:ContentRecommender",
-                     {"features": "soup", "idf": True}),
+    "content-soup": (
+        "movierec.models.content:ContentRecommender",
+        {"features": "soup", "idf": True},
+    ),
     "content-tfidf": ("movierec.models.content:ContentRecommender", {"features": "tfidf"}),
     "content-kg": ("movierec.models.content:ContentRecommender", {"features": "kg"}),
     "chart": ("movierec.models.popular:ChartRecommender", {}),

@@ -20,8 +20,9 @@ _CHUNK = 256  # ratings gathered per block of a Gram build: the block stays in L
 
 
 @njit(cache=True, fastmath=True)
-def _normal_equations(fixed: np.ndarray, fixed_bias: np.ndarray, idx: np.ndarray,
-                      ratings: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray]:
+def _normal_equations(
+    fixed: np.ndarray, fixed_bias: np.ndarray, idx: np.ndarray, ratings: np.ndarray, offset: float
+) -> tuple[np.ndarray, np.ndarray]:
     """``[Y 1]ᵀ[Y 1]`` (lower 4×4 blocks, padded to a multiple of 4) and ``[Y 1]ᵀ r``.
 
     The fixed side's rows are gathered, transposed, a block of ratings at a time, and each
@@ -124,9 +125,16 @@ def _cholesky_solve(gram: np.ndarray, rhs: np.ndarray) -> None:
 
 
 @njit(cache=True, fastmath=True)
-def ridge_solve(fixed: np.ndarray, fixed_bias: np.ndarray, idx: np.ndarray,
-                ratings: np.ndarray, offset: float, reg_factors: float, reg_bias: float,
-                scaled: bool) -> tuple[np.ndarray, float]:
+def ridge_solve(
+    fixed: np.ndarray,
+    fixed_bias: np.ndarray,
+    idx: np.ndarray,
+    ratings: np.ndarray,
+    offset: float,
+    reg_factors: float,
+    reg_bias: float,
+    scaled: bool,
+) -> tuple[np.ndarray, float]:
     """Factors and bias of one row that minimise its squared error plus an L2 penalty.
 
     Minimises ``Σ_j (r_j − offset − c_j − b − x·y_j)² + s·(λ_f‖x‖² + λ_b b²)`` over ``x`` and
@@ -157,9 +165,19 @@ def ridge_solve(fixed: np.ndarray, fixed_bias: np.ndarray, idx: np.ndarray,
 
 
 @njit(cache=True, fastmath=True, parallel=True)
-def solve_rows(indptr: np.ndarray, indices: np.ndarray, ratings: np.ndarray, fixed: np.ndarray,
-               fixed_bias: np.ndarray, offset: float, reg_factors: float, reg_bias: float,
-               scaled: bool, out: np.ndarray, out_bias: np.ndarray) -> None:
+def solve_rows(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    ratings: np.ndarray,
+    fixed: np.ndarray,
+    fixed_bias: np.ndarray,
+    offset: float,
+    reg_factors: float,
+    reg_bias: float,
+    scaled: bool,
+    out: np.ndarray,
+    out_bias: np.ndarray,
+) -> None:
     """:func:`ridge_solve` for every row of a CSR (an ALS half-step), rows in parallel.
 
     It lives beside :func:`ridge_solve` on purpose: numba's on-disk cache of a kernel is keyed
@@ -168,7 +186,8 @@ def solve_rows(indptr: np.ndarray, indices: np.ndarray, ratings: np.ndarray, fix
     """
     for row in prange(len(indptr) - 1):
         lo, hi = indptr[row], indptr[row + 1]
-        x, b = ridge_solve(fixed, fixed_bias, indices[lo:hi], ratings[lo:hi], offset,
-                           reg_factors, reg_bias, scaled)
+        x, b = ridge_solve(
+            fixed, fixed_bias, indices[lo:hi], ratings[lo:hi], offset, reg_factors, reg_bias, scaled
+        )
         out[row] = x
         out_bias[row] = b

@@ -31,8 +31,12 @@ FEATURES = ("tfidf", "soup", "kg")
 TEXT_SOURCES = ("overview", "tags")
 SOUP_SOURCES = ("cast", "director", "keywords", "genres")
 # `auto` picks the richest feature set the catalog can feed, in this order of preference.
-_AUTO_ORDER = (("kg", ("kg_tokens",)), ("soup", ("cast", "director", "keywords")),
-               ("tfidf", TEXT_SOURCES), ("soup", ("genres",)))
+_AUTO_ORDER = (
+    ("kg", ("kg_tokens",)),
+    ("soup", ("cast", "director", "keywords")),
+    ("tfidf", TEXT_SOURCES),
+    ("soup", ("genres",)),
+)
 
 
 def resolve_features(requested: str, catalog: pd.DataFrame) -> str:
@@ -46,21 +50,31 @@ def resolve_features(requested: str, catalog: pd.DataFrame) -> str:
     """
     if requested != "auto":
         return requested
-    coverage = [(features, max(_coverage(catalog, column) for column in columns))
-                for features, columns in _AUTO_ORDER]
+    coverage = [
+        (features, max(_coverage(catalog, column) for column in columns))
+        for features, columns in _AUTO_ORDER
+    ]
     for features, share in coverage:
         if share >= 0.5:
             return features
     features, share = max(coverage, key=lambda pair: pair[1])
     if share == 0:
-        raise DataFormatError("the catalog has no metadata to compare movies by (no kg_tokens, "
-                              "cast, director, keywords, overview, tags or genres)")
+        raise DataFormatError(
+            "the catalog has no metadata to compare movies by (no kg_tokens, "
+            "cast, director, keywords, overview, tags or genres)"
+        )
     return features
 
 
-def feature_matrix(features: str, catalog: pd.DataFrame, *, min_df: int = 1,
-                   max_features: int | None = None, top_cast: int = 3,
-                   idf: bool = False) -> sp.csr_matrix:
+def feature_matrix(
+    features: str,
+    catalog: pd.DataFrame,
+    *,
+    min_df: int = 1,
+    max_features: int | None = None,
+    top_cast: int = 3,
+    idf: bool = False,
+) -> sp.csr_matrix:
     """Movies (in catalog order) × tokens, float32 CSR with unit-norm or all-zero rows.
 
     Args:
@@ -75,8 +89,9 @@ def feature_matrix(features: str, catalog: pd.DataFrame, *, min_df: int = 1,
     """
     if features == "tfidf":
         _require_columns(catalog, TEXT_SOURCES, features)
-        vectoriser = TfidfVectorizer(stop_words="english", min_df=min_df,
-                                     max_features=max_features, dtype=np.float32)
+        vectoriser = TfidfVectorizer(
+            stop_words="english", min_df=min_df, max_features=max_features, dtype=np.float32
+        )
         documents: Sequence = text_documents(catalog)
     elif features == "soup":
         _require_columns(catalog, SOUP_SOURCES, features)
@@ -91,8 +106,10 @@ def feature_matrix(features: str, catalog: pd.DataFrame, *, min_df: int = 1,
     try:
         matrix = vectoriser.fit_transform(documents)
     except ValueError as exc:  # sklearn: empty vocabulary, or min_df above the catalog size
-        raise DataFormatError(f"no {features} features to compare movies by (min_df={min_df}, "
-                              f"{len(catalog)} movies): {exc}") from exc
+        raise DataFormatError(
+            f"no {features} features to compare movies by (min_df={min_df}, "
+            f"{len(catalog)} movies): {exc}"
+        ) from exc
     matrix = normalize(sp.csr_matrix(matrix, dtype=np.float32), norm="l2", copy=False)
     matrix.eliminate_zeros()  # the scoring kernel counts on every stored weight being > 0
     matrix.sort_indices()
@@ -107,8 +124,9 @@ def clean_token(value: str) -> str:
 def soup_documents(catalog: pd.DataFrame, top_cast: int = 3) -> list[list[str]]:
     """Per movie: cleaned top cast, directors, keywords and genres (repeats kept, as counts)."""
     empty: list[list[str]] = [[] for _ in range(len(catalog))]
-    parts = {column: catalog[column].tolist() if column in catalog else empty
-             for column in SOUP_SOURCES}
+    parts = {
+        column: catalog[column].tolist() if column in catalog else empty for column in SOUP_SOURCES
+    }
     documents = []
     for cast, director, keywords, genres in zip(*(parts[c] for c in SOUP_SOURCES), strict=True):
         items = [*list(cast)[:top_cast], *director, *keywords, *genres]
@@ -119,18 +137,21 @@ def soup_documents(catalog: pd.DataFrame, top_cast: int = 3) -> list[list[str]]:
 def text_documents(catalog: pd.DataFrame) -> list[str]:
     """Per movie: the overview and the tags joined (either may be missing)."""
     columns = [catalog[c].tolist() for c in TEXT_SOURCES if c in catalog]
-    return [" ".join(v for v in values if isinstance(v, str) and v)
-            for values in zip(*columns, strict=True)]
+    return [
+        " ".join(v for v in values if isinstance(v, str) and v)
+        for values in zip(*columns, strict=True)
+    ]
 
 
-def _token_vectoriser(min_df: int, max_features: int | None,
-                      idf: bool) -> CountVectorizer:
+def _token_vectoriser(min_df: int, max_features: int | None, idf: bool) -> CountVectorizer:
     """A vectoriser for token lists: plain counts, or counts × idf."""
     if idf:
-        return TfidfVectorizer(analyzer=_as_tokens, min_df=min_df, max_features=max_features,
-                               dtype=np.float32)
-    return CountVectorizer(analyzer=_as_tokens, min_df=min_df, max_features=max_features,
-                           dtype=np.float32)
+        return TfidfVectorizer(
+            analyzer=_as_tokens, min_df=min_df, max_features=max_features, dtype=np.float32
+        )
+    return CountVectorizer(
+        analyzer=_as_tokens, min_df=min_df, max_features=max_features, dtype=np.float32
+    )
 
 
 def _as_tokens(document: list[str]) -> list[str]:
@@ -147,5 +168,7 @@ def _coverage(catalog: pd.DataFrame, column: str) -> float:
 def _require_columns(catalog: pd.DataFrame, columns: Sequence[str], features: str) -> None:
     if not any(_coverage(catalog, column) > 0 for column in columns):
         present = ", ".join(str(c) for c in catalog.columns)
-        raise DataFormatError(f"features={features!r} needs a non-empty {' or '.join(columns)} "
-                              f"column; the catalog has {present}")
+        raise DataFormatError(
+            f"features={features!r} needs a non-empty {' or '.join(columns)} "
+            f"column; the catalog has {present}"
+        )

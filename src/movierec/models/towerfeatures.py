@@ -45,17 +45,22 @@ class Demographics:
 
     @property
     def width(self) -> int:
-        return (1 + int(self.has_age) + len(self.genders) + len(self.occupations)
-                if self.genders or self.occupations or self.has_age else 0)
+        return (
+            1 + int(self.has_age) + len(self.genders) + len(self.occupations)
+            if self.genders or self.occupations or self.has_age
+            else 0
+        )
 
     @classmethod
     def of(cls, users: pd.DataFrame | None) -> Demographics:
         if users is None or not len(users):
             return cls()
+
         def categories(column: str) -> tuple[str, ...]:
             if column not in users.columns:
                 return ()
             return tuple(sorted(users[column].dropna().astype(str).unique().tolist()))[:64]
+
         return cls(categories("gender"), categories("occupation"), "age" in users.columns)
 
     def rows(self, users: pd.DataFrame | None, user_ids: np.ndarray) -> np.ndarray:
@@ -100,8 +105,9 @@ def genre_matrix(catalog: pd.DataFrame, genres: list[str]) -> sp.csr_matrix:
     return sp.csr_matrix((data, (rows, cols)), shape=(len(catalog), len(genres)))
 
 
-def user_features(ratings: sp.csr_matrix, genres: sp.csr_matrix, global_mean: float,
-                  demographics: np.ndarray) -> np.ndarray:
+def user_features(
+    ratings: sp.csr_matrix, genres: sp.csr_matrix, global_mean: float, demographics: np.ndarray
+) -> np.ndarray:
     """User tower inputs (see the module docstring), one row per CSR row.
 
     Args:
@@ -114,12 +120,14 @@ def user_features(ratings: sp.csr_matrix, genres: sp.csr_matrix, global_mean: fl
     sums = np.asarray(ratings.sum(axis=1), dtype=np.float32).ravel()
     means = np.divide(sums, counts, out=np.full_like(sums, global_mean), where=counts > 0)
     taste, shares = genre_taste(ratings, genres, means)
-    return np.hstack([taste, shares, np.log1p(counts)[:, None], means[:, None],
-                      demographics]).astype(np.float32)
+    return np.hstack(
+        [taste, shares, np.log1p(counts)[:, None], means[:, None], demographics]
+    ).astype(np.float32)
 
 
-def genre_taste(ratings: sp.csr_matrix, genres: sp.csr_matrix,
-                means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def genre_taste(
+    ratings: sp.csr_matrix, genres: sp.csr_matrix, means: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per user and genre: shrunk centred mean rating, and the share of ratings in the genre."""
     pattern = ratings.copy()
     pattern.data = np.ones_like(pattern.data)
@@ -131,9 +139,16 @@ def genre_taste(ratings: sp.csr_matrix, genres: sp.csr_matrix,
     return taste, per_genre / counts[:, None]
 
 
-def movie_features(ratings: sp.csr_matrix, catalog: pd.DataFrame, genres: sp.csr_matrix,
-                   user_means: np.ndarray, user_taste: np.ndarray, global_mean: float,
-                   content: np.ndarray, median_year: float) -> np.ndarray:
+def movie_features(
+    ratings: sp.csr_matrix,
+    catalog: pd.DataFrame,
+    genres: sp.csr_matrix,
+    user_means: np.ndarray,
+    user_taste: np.ndarray,
+    global_mean: float,
+    content: np.ndarray,
+    median_year: float,
+) -> np.ndarray:
     """Movie tower inputs (see the module docstring), one row per catalog movie.
 
     Args:
@@ -149,13 +164,20 @@ def movie_features(ratings: sp.csr_matrix, catalog: pd.DataFrame, genres: sp.csr
     missing = np.isnan(year)
     year = np.where(missing, median_year, year)
     by_movie = ratings.T.tocsr()
-    return np.hstack([genres.toarray(), year[:, None], missing[:, None],
-                      rating_stats(by_movie, user_means, user_taste, global_mean),
-                      content]).astype(np.float32)
+    return np.hstack(
+        [
+            genres.toarray(),
+            year[:, None],
+            missing[:, None],
+            rating_stats(by_movie, user_means, user_taste, global_mean),
+            content,
+        ]
+    ).astype(np.float32)
 
 
-def rating_stats(by_movie: sp.csr_matrix, user_means: np.ndarray, user_taste: np.ndarray,
-                 global_mean: float) -> np.ndarray:
+def rating_stats(
+    by_movie: sp.csr_matrix, user_means: np.ndarray, user_taste: np.ndarray, global_mean: float
+) -> np.ndarray:
     """Shrunk mean, log count and audience of each movie from a movies × users CSR."""
     counts = np.diff(by_movie.indptr).astype(np.float64)
     sums = np.asarray(by_movie.sum(axis=1), np.float64).ravel()
@@ -176,8 +198,9 @@ class Scaler:
     @classmethod
     def fit(cls, x: np.ndarray) -> Scaler:
         std = x.std(axis=0)
-        return cls(x.mean(axis=0).astype(np.float32),
-                   np.where(std > 1e-8, std, 1.0).astype(np.float32))
+        return cls(
+            x.mean(axis=0).astype(np.float32), np.where(std > 1e-8, std, 1.0).astype(np.float32)
+        )
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean) / self.scale).astype(np.float32)

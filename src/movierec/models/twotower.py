@@ -87,8 +87,12 @@ class TwoTowerConfig(RatingConfig):
     def validate(self) -> None:
         super().validate()
         widths = self.layers.split("-") if isinstance(self.layers, str) else []
-        require(bool(widths) and all(w.isdigit() and int(w) > 0 for w in widths), "layers",
-                "positive widths joined by '-', e.g. '256-128-32'", self.layers)
+        require(
+            bool(widths) and all(w.isdigit() and int(w) > 0 for w in widths),
+            "layers",
+            "positive widths joined by '-', e.g. '256-128-32'",
+            self.layers,
+        )
         positive_int(self.epochs, "epochs")
         positive_int(self.batch_size, "batch_size")
         number_at_least(self.learning_rate, "learning_rate", strict=True)
@@ -138,10 +142,15 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         years = pd.to_numeric(catalog["year"], errors="coerce")
         median_year = float(years.median()) if years.notna().any() else 2000.0
         content = _content(catalog, self.config.content_dims, self.config.seed)
-        a = {"genre_matrix_indptr": genres.indptr, "genre_matrix_indices": genres.indices,
-             "content": content, "bounds": np.array([low, high, median_year, self.global_mean]),
-             "demo_spec": np.array([",".join(spec.genders), ",".join(spec.occupations),
-                                    str(int(spec.has_age))])}
+        a = {
+            "genre_matrix_indptr": genres.indptr,
+            "genre_matrix_indices": genres.indices,
+            "content": content,
+            "bounds": np.array([low, high, median_year, self.global_mean]),
+            "demo_spec": np.array(
+                [",".join(spec.genders), ",".join(spec.occupations), str(int(spec.has_age))]
+            ),
+        }
         if data.users is not None and spec.width:
             a["demo_ids"] = data.users["user_id"].to_numpy(np.int64)
             a["demo_rows"] = spec.rows(data.users, a["demo_ids"])
@@ -150,18 +159,37 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         def features(part: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
             users = tf.user_features(part, genres, self.global_mean, demo)
             n = len(self.genres)
-            movies = tf.movie_features(part, catalog, genres, users[:, 2 * n + 1],
-                                       users[:, :n], self.global_mean, content, median_year)
+            movies = tf.movie_features(
+                part,
+                catalog,
+                genres,
+                users[:, 2 * n + 1],
+                users[:, :n],
+                self.global_mean,
+                content,
+                median_year,
+            )
             return users, movies
 
         user_x, movie_x = features(fit_part)
         user_scaler, movie_scaler = tf.Scaler.fit(user_x), tf.Scaler.fit(movie_x)
-        a.update(user_mean=user_scaler.mean, user_scale=user_scaler.scale,
-                 movie_mean=movie_scaler.mean, movie_scale=movie_scaler.scale)
+        a.update(
+            user_mean=user_scaler.mean,
+            user_scale=user_scaler.scale,
+            movie_mean=movie_scaler.mean,
+            movie_scale=movie_scaler.scale,
+        )
         blanks = self._blanks(movie_x.shape[1], median_year)
         blanks = [(columns, movie_scaler(raw)[columns]) for columns, raw in blanks]
-        weights, self.epoch_log = _train(user_scaler(user_x), movie_scaler(movie_x), fit_part,
-                                         held, (low, high), blanks, self.config)
+        weights, self.epoch_log = _train(
+            user_scaler(user_x),
+            movie_scaler(movie_x),
+            fit_part,
+            held,
+            (low, high),
+            blanks,
+            self.config,
+        )
         a.update(weights)
         user_x, movie_x = features(matrix) if held.nnz else (user_x, movie_x)
         a["user_raw"], a["movie_raw"] = user_x, movie_x
@@ -172,8 +200,11 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         spread = np.atleast_2d(np.cov(self.user_vectors.T.astype(np.float64), bias=True))
         a["metric"] = np.linalg.cholesky(spread + 1e-6 * np.eye(len(spread))).astype(np.float32)
         a["similar_vectors"] = unit_rows(self.item_vectors @ a["metric"])
-        logger.info("two-tower: %d epochs, last validation MSE %.4f", len(self.epoch_log),
-                    self.epoch_log[-1, 1])
+        logger.info(
+            "two-tower: %d epochs, last validation MSE %.4f",
+            len(self.epoch_log),
+            self.epoch_log[-1, 1],
+        )
         return self
 
     # --- scoring ------------------------------------------------------------------------------
@@ -212,10 +243,11 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         """(movie ids, movie-tower outputs): unit vectors, one row per movie."""
         self._check_fitted()
         ids = np.array(self.movies.ids, dtype=np.int64)
-        return ids, np.array(self.item_vectors[:len(ids)], dtype=np.float64)
+        return ids, np.array(self.item_vectors[: len(ids)], dtype=np.float64)
 
-    def recommend_for_genres(self, genres: list[str], k: int = 10, *,
-                             candidates: np.ndarray | None = None) -> Ranking:
+    def recommend_for_genres(
+        self, genres: list[str], k: int = 10, *, candidates: np.ndarray | None = None
+    ) -> Ranking:
         """The top ``k`` movies for someone who has rated nothing and only names genres they like.
 
         They are placed among the users who like those genres most: the fans are the
@@ -235,10 +267,12 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         lookup = {g.lower(): j for j, g in enumerate(self.genres)}
         unknown = [g for g in wanted if g.lower() not in lookup]
         if not wanted or unknown:
-            raise NoMatchError(f"unknown genre(s) {', '.join(unknown) or '(none given)'}; "
-                               f"known: {', '.join(self.genres)}")
+            raise NoMatchError(
+                f"unknown genre(s) {', '.join(unknown) or '(none given)'}; "
+                f"known: {', '.join(self.genres)}"
+            )
         n_trained = len(self._a["user_raw"])
-        taste = np.asarray(self._a["user_raw"][:n_trained, :len(self.genres)], np.float64)
+        taste = np.asarray(self._a["user_raw"][:n_trained, : len(self.genres)], np.float64)
         columns = sorted({lookup[g.lower()] for g in wanted})
         spread = taste[:, columns].std(axis=0)
         fans = (taste[:, columns] / np.where(spread > 0, spread, 1.0)).mean(axis=1)
@@ -251,13 +285,19 @@ class TwoTower(RatingPredictor, OnlineRecommender):
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(self, user_id: int, movie_ids: np.ndarray | list[int],
-                     ratings: np.ndarray | list[float]) -> None:
+    def fold_in_user(
+        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
-        history = sp.csr_matrix((values.astype(np.float32), movies, [0, len(movies)]),
-                                shape=(1, len(self.item_vectors)))
-        raw = tf.user_features(history, self._genre_matrix(len(self.item_vectors)),
-                               self.global_mean, self._demographics_of(user_id))
+        history = sp.csr_matrix(
+            (values.astype(np.float32), movies, [0, len(movies)]), shape=(1, len(self.item_vectors))
+        )
+        raw = tf.user_features(
+            history,
+            self._genre_matrix(len(self.item_vectors)),
+            self.global_mean,
+            self._demographics_of(user_id),
+        )
         vector = self._tower("user", raw)
         known = user is not None
         user = len(self.users) if user is None else user
@@ -267,26 +307,28 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         votes = self._grown("movie_votes", self.movie_votes, len(self.movie_votes))
         votes[old_seen] -= 1
         votes[movies] += 1
-        self.movie_votes = votes[:len(self.movie_votes)]
+        self.movie_votes = votes[: len(self.movie_votes)]
         self._seen_overlay[user] = movies.astype(np.int32)
         if not known:
             self.users.add(np.array([user_id], np.int64))  # last: its rows are complete
 
-    def fold_in_movie(self, movie_id: int, user_ids: np.ndarray | list[int],
-                      ratings: np.ndarray | list[float]) -> None:
+    def fold_in_movie(
+        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    ) -> None:
         movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
         known = movie is not None
         movie = len(self.movies) if movie is None else movie
-        raw = (self._a["movie_raw"][movie].copy() if known
-               else self._blank_movie())
-        raters = sp.csr_matrix((values.astype(np.float32), users, [0, len(users)]),
-                               shape=(1, len(self._a["user_raw"])))
+        raw = self._a["movie_raw"][movie].copy() if known else self._blank_movie()
+        raters = sp.csr_matrix(
+            (values.astype(np.float32), users, [0, len(users)]), shape=(1, len(self._a["user_raw"]))
+        )
         user_raw = self._a["user_raw"]
         n = len(self.genres)
-        stats = tf.rating_stats(raters, user_raw[:, 2 * n + 1], user_raw[:, :n],
-                                self.global_mean)[0]
+        stats = tf.rating_stats(raters, user_raw[:, 2 * n + 1], user_raw[:, :n], self.global_mean)[
+            0
+        ]
         start = n + 2  # after the genres, year and missing-year flag
-        raw[start:start + len(stats)] = stats
+        raw[start : start + len(stats)] = stats
         self._write("movie_raw", movie, raw)
         vector = self._tower("movie", raw[None, :])[0]
         self._write("similar_vectors", movie, unit_rows(vector @ self._a["metric"]))
@@ -295,7 +337,7 @@ class TwoTower(RatingPredictor, OnlineRecommender):
             return  # seen lists and votes of known movies move with fold_in_user
         votes = self._grown("movie_votes", self.movie_votes, movie + 1)
         votes[movie] = len(users)
-        self.movie_votes = votes[:movie + 1]
+        self.movie_votes = votes[: movie + 1]
         self.movies.add(np.array([movie_id], np.int64))
         for user in users.tolist():
             self._seen_overlay[user] = np.append(self._seen(user), np.int32(movie))
@@ -308,10 +350,14 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         arrays["user_raw"] = self._a["user_raw"][:n_users]
         arrays["movie_raw"] = self._a["movie_raw"][:n_movies]
         arrays["similar_vectors"] = self._a["similar_vectors"][:n_movies]
-        return {**arrays, "genres": np.array(self.genres, dtype=str),
-                "user_vectors": self.user_vectors[:n_users],
-                "item_vectors": self.item_vectors[:n_movies],
-                "movie_votes": self.movie_votes[:n_movies], "epoch_log": self.epoch_log}
+        return {
+            **arrays,
+            "genres": np.array(self.genres, dtype=str),
+            "user_vectors": self.user_vectors[:n_users],
+            "item_vectors": self.item_vectors[:n_movies],
+            "movie_votes": self.movie_votes[:n_movies],
+            "epoch_log": self.epoch_log,
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         arrays = {name: np.asarray(value) for name, value in arrays.items()}
@@ -342,16 +388,16 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         if len(indptr) - 1 < n_movies:  # folded-in movies have no genres
             indptr = np.concatenate([indptr, np.full(n_movies - len(indptr) + 1, indptr[-1])])
         data = np.ones(len(self._a["genre_matrix_indices"]), np.float32)
-        return sp.csr_matrix((data, self._a["genre_matrix_indices"], indptr),
-                             shape=(n_movies, len(self.genres)))
+        return sp.csr_matrix(
+            (data, self._a["genre_matrix_indices"], indptr), shape=(n_movies, len(self.genres))
+        )
 
     def _blank_movie(self) -> np.ndarray:
         """Raw inputs of a movie known only from ratings: no genres, year or content."""
         (columns, raw), _ = self._blanks(self._a["movie_raw"].shape[1], self._a["bounds"][2])
         return raw
 
-    def _blanks(self, width: int, median_year: float
-                ) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _blanks(self, width: int, median_year: float) -> list[tuple[np.ndarray, np.ndarray]]:
         """(columns, raw row) of a movie without metadata, and of a movie without ratings."""
         n = len(self.genres)
         meta = np.zeros(width, np.float32)
@@ -369,8 +415,9 @@ class TwoTower(RatingPredictor, OnlineRecommender):
             self._buffers[name] = buffer
         return buffer
 
-    def _write(self, name: str, row: int, value: np.ndarray,
-               current: np.ndarray | None = None) -> np.ndarray:
+    def _write(
+        self, name: str, row: int, value: np.ndarray, current: np.ndarray | None = None
+    ) -> np.ndarray:
         """Write one row of a per-user or per-movie array, growing it; returns the new view."""
         current = self._a[name] if current is None else current
         n = max(len(current), row + 1)
@@ -405,8 +452,7 @@ def _content(catalog: pd.DataFrame, dims: int, seed: int) -> np.ndarray:
     return TruncatedSVD(dims, random_state=seed).fit_transform(x).astype(np.float32)
 
 
-def _holdout(matrix: sp.csr_matrix, share: float, seed: int
-             ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+def _holdout(matrix: sp.csr_matrix, share: float, seed: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Split the ratings into a fitting part and a validation part (``share`` of them)."""
     coo = matrix.tocoo()
     n_held = int(round(share * coo.nnz)) if coo.nnz >= 20 else 0
@@ -414,22 +460,27 @@ def _holdout(matrix: sp.csr_matrix, share: float, seed: int
     held[np.random.default_rng(seed).permutation(coo.nnz)[:n_held]] = True
 
     def part(mask: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])),
-                             shape=matrix.shape)
+        return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=matrix.shape)
 
     return part(~held), part(held)
 
 
-def _train(user_x: np.ndarray, movie_x: np.ndarray, fit_part: sp.csr_matrix,
-           held: sp.csr_matrix, bounds: tuple[float, float],
-           blanks: list[tuple[np.ndarray, np.ndarray]], config: TwoTowerConfig
-           ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _train(
+    user_x: np.ndarray,
+    movie_x: np.ndarray,
+    fit_part: sp.csr_matrix,
+    held: sp.csr_matrix,
+    bounds: tuple[float, float],
+    blanks: list[tuple[np.ndarray, np.ndarray]],
+    config: TwoTowerConfig,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Train the towers with PyTorch; returns their weights as arrays and the epoch log."""
     try:
         import torch
     except ImportError as exc:  # pragma: no cover - torch is in the `neural` extra
-        raise ImportError("the two-tower model needs PyTorch: pip install "
-                          "'movierec[neural]' (torch==2.13.0)") from exc
+        raise ImportError(
+            "the two-tower model needs PyTorch: pip install 'movierec[neural]' (torch==2.13.0)"
+        ) from exc
     from movierec.models._towertrain import train_towers
 
     low, high = bounds
@@ -437,13 +488,20 @@ def _train(user_x: np.ndarray, movie_x: np.ndarray, fit_part: sp.csr_matrix,
     def triples(part: sp.csr_matrix) -> tuple[Any, Any, Any]:
         coo = part.tocoo()
         target = (coo.data.astype(np.float32) - (low + high) / 2) / ((high - low) / 2)
-        return (torch.from_numpy(coo.row.astype(np.int64)),
-                torch.from_numpy(coo.col.astype(np.int64)), torch.from_numpy(target))
+        return (
+            torch.from_numpy(coo.row.astype(np.int64)),
+            torch.from_numpy(coo.col.astype(np.int64)),
+            torch.from_numpy(target),
+        )
 
     started = time.perf_counter()
-    weights, log = train_towers(torch.from_numpy(user_x), torch.from_numpy(movie_x),
-                                triples(fit_part), triples(held) if held.nnz else None,
-                                [(torch.from_numpy(c), torch.from_numpy(v)) for c, v in blanks],
-                                config)
+    weights, log = train_towers(
+        torch.from_numpy(user_x),
+        torch.from_numpy(movie_x),
+        triples(fit_part),
+        triples(held) if held.nnz else None,
+        [(torch.from_numpy(c), torch.from_numpy(v)) for c, v in blanks],
+        config,
+    )
     logger.info("two-tower trained in %.1f s", time.perf_counter() - started)
     return weights, log

@@ -55,8 +55,17 @@ _DANGLING = {"a", "an", "and", "at", "de", "for", "in", "of", "on", "or", "the",
 _SIZE_INCHES = (12.0, 8.5)
 _DPI = 100
 _AXES = (0.065, 0.08, 0.70, 0.83)  # left, bottom, width, height: fixed, so placement holds
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-            "#bcbd22", "#17becf")  # tab10 without its grey, which marks "other"
+_PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#17becf",
+)  # tab10 without its grey, which marks "other"
 _OTHER = "#7f7f7f"
 _RENDER_LOCK = threading.Lock()
 
@@ -107,14 +116,29 @@ class EmbeddingMap:
         return target
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "n": self.n, "dimensions": self.dimensions,
-                "explained_variance": [round(v, 6) for v in self.explained],
-                "explained_total": round(sum(self.explained), 6),
-                "movies": [{"movie_id": int(m), "label": label, "votes": int(v),
-                            "pc1": round(float(x), 6), "pc2": round(float(y), 6)}
-                           for m, label, v, (x, y) in zip(self.movie_ids.tolist(), self.labels,
-                                                          self.votes.tolist(),
-                                                          self.coords.tolist(), strict=True)]}
+        return {
+            "model": self.model,
+            "n": self.n,
+            "dimensions": self.dimensions,
+            "explained_variance": [round(v, 6) for v in self.explained],
+            "explained_total": round(sum(self.explained), 6),
+            "movies": [
+                {
+                    "movie_id": int(m),
+                    "label": label,
+                    "votes": int(v),
+                    "pc1": round(float(x), 6),
+                    "pc2": round(float(y), 6),
+                }
+                for m, label, v, (x, y) in zip(
+                    self.movie_ids.tolist(),
+                    self.labels,
+                    self.votes.tolist(),
+                    self.coords.tolist(),
+                    strict=True,
+                )
+            ],
+        }
 
 
 def pca_2d(vectors: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -152,9 +176,15 @@ def pca_2d(vectors: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     return coords, (explained[0], explained[1])
 
 
-def embedding_map(model: Recommender, data: Dataset, n: int = DEFAULT_MOVIES, *,
-                  name: str | None = None, labels: bool = True,
-                  path: str | Path | None = None) -> EmbeddingMap:
+def embedding_map(
+    model: Recommender,
+    data: Dataset,
+    n: int = DEFAULT_MOVIES,
+    *,
+    name: str | None = None,
+    labels: bool = True,
+    path: str | Path | None = None,
+) -> EmbeddingMap:
     """Draw the map of a fitted model's vectors for the ``n`` most-rated movies of ``data``.
 
     Args:
@@ -179,17 +209,27 @@ def embedding_map(model: Recommender, data: Dataset, n: int = DEFAULT_MOVIES, *,
     votes = counts.reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
     rated = np.flatnonzero(votes > 0)
     if len(rated) < MIN_MOVIES:
-        raise PlotError(f"an embedding map needs at least {MIN_MOVIES} rated movies with "
-                        f"vectors; the {name!r} model has {len(rated)} in {data.name!r}")
-    order = rated[np.lexsort((ids[rated], -votes[rated]))][:int(n)]
+        raise PlotError(
+            f"an embedding map needs at least {MIN_MOVIES} rated movies with "
+            f"vectors; the {name!r} model has {len(rated)} in {data.name!r}"
+        )
+    order = rated[np.lexsort((ids[rated], -votes[rated]))][: int(n)]
     coords, explained = pca_2d(vectors[order])
     chosen = ids[order]
     titles, genres = _describe(data.catalog, chosen)
-    drawn = _render(coords, explained, titles, genres, votes[order], draw_labels=labels,
-                    title=f"{name}: movie vectors of the {len(chosen)} most-rated movies "
-                    f"of {data.name}", dimensions=vectors.shape[1])
-    result = EmbeddingMap(name, chosen, titles, votes[order], coords, explained,
-                          int(vectors.shape[1]), drawn)
+    drawn = _render(
+        coords,
+        explained,
+        titles,
+        genres,
+        votes[order],
+        draw_labels=labels,
+        title=f"{name}: movie vectors of the {len(chosen)} most-rated movies of {data.name}",
+        dimensions=vectors.shape[1],
+    )
+    result = EmbeddingMap(
+        name, chosen, titles, votes[order], coords, explained, int(vectors.shape[1]), drawn
+    )
     if path is not None:
         result.save(path)
     return result
@@ -197,8 +237,11 @@ def embedding_map(model: Recommender, data: Dataset, n: int = DEFAULT_MOVIES, *,
 
 def check_n(n: object) -> None:
     """Refuse a movie count the map cannot draw, naming the field ``n``."""
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) \
-            or not MIN_MOVIES <= n <= MAX_MOVIES:
+    if (
+        isinstance(n, bool)
+        or not isinstance(n, int | np.integer)
+        or not MIN_MOVIES <= n <= MAX_MOVIES
+    ):
         raise InvalidValueError("n", n, f"an integer from {MIN_MOVIES} to {MAX_MOVIES}")
 
 
@@ -212,8 +255,9 @@ def require_movie_vectors(name: str) -> None:
     from movierec.models import registry
 
     if not registry.resolve(name)[0].embeds_movies:
-        raise NoMovieVectorsError(name, allowed="a model with movie vectors: "
-                                  + ", ".join(models_with_vectors()))
+        raise NoMovieVectorsError(
+            name, allowed="a model with movie vectors: " + ", ".join(models_with_vectors())
+        )
 
 
 def models_with_vectors() -> list[str]:
@@ -232,15 +276,16 @@ def models_with_vectors() -> list[str]:
 
 
 def short_label(title: object, year: object, width: int = LABEL_CHARS) -> str:
-    """"Title (year)", a title longer than ``width`` characters cut at a word boundary
+    """ "Title (year)", a title longer than ``width`` characters cut at a word boundary
     (never after "the", "and"… or an open parenthesis) and ended with "…"."""
     text = " ".join(str(title).split()) if isinstance(title, str) else ""
     if len(text) > width:
-        words = text[:width - 1].split(" ")
+        words = text[: width - 1].split(" ")
         if len(words) > 1:
             words = words[:-1]  # the last one may be cut in the middle
-        while len(words) > 1 and (words[-1].lower() in _DANGLING
-                                  or words[-1].count("(") > words[-1].count(")")):
+        while len(words) > 1 and (
+            words[-1].lower() in _DANGLING or words[-1].count("(") > words[-1].count(")")
+        ):
             words.pop()
         text = " ".join(words).rstrip(" ,:;-") + "…"
     if year is not None and not pd.isna(year):
@@ -254,10 +299,13 @@ def _describe(catalog: pd.DataFrame, movie_ids: np.ndarray) -> tuple[list[str], 
     titles = rows["title"] if "title" in rows else pd.Series(None, index=rows.index)
     years = rows["year"] if "year" in rows else pd.Series(None, index=rows.index)
     genres = rows["genres"] if "genres" in rows else pd.Series(None, index=rows.index)
-    labels = [short_label(t, y) or f"movie {m}"
-              for m, t, y in zip(movie_ids.tolist(), titles, years, strict=True)]
-    primary = [g[0] if isinstance(g, list | tuple | np.ndarray) and len(g) else "unknown"
-               for g in genres]
+    labels = [
+        short_label(t, y) or f"movie {m}"
+        for m, t, y in zip(movie_ids.tolist(), titles, years, strict=True)
+    ]
+    primary = [
+        g[0] if isinstance(g, list | tuple | np.ndarray) and len(g) else "unknown" for g in genres
+    ]
     return labels, [str(g) for g in primary]
 
 
@@ -267,8 +315,9 @@ def _matplotlib() -> tuple[Any, Any]:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise PlotDependencyError("drawing plots needs matplotlib: "
-                                  "pip install movierec[plot]") from exc
+        raise PlotDependencyError(
+            "drawing plots needs matplotlib: pip install movierec[plot]"
+        ) from exc
     return Figure, FigureCanvasAgg
 
 
@@ -281,9 +330,17 @@ def available() -> bool:
     return True
 
 
-def _render(coords: np.ndarray, explained: tuple[float, float], labels: list[str],
-            genres: list[str], votes: np.ndarray, *, draw_labels: bool, title: str,
-            dimensions: int) -> bytes:
+def _render(
+    coords: np.ndarray,
+    explained: tuple[float, float],
+    labels: list[str],
+    genres: list[str],
+    votes: np.ndarray,
+    *,
+    draw_labels: bool,
+    title: str,
+    dimensions: int,
+) -> bytes:
     Figure, FigureCanvasAgg = _matplotlib()
     with _RENDER_LOCK:
         fig = Figure(figsize=_SIZE_INCHES, dpi=_DPI, facecolor="white")
@@ -292,9 +349,15 @@ def _render(coords: np.ndarray, explained: tuple[float, float], labels: list[str
             ax = fig.add_axes(_AXES)
             colours = _genre_colours(genres)
             sizes = _marker_sizes(votes)
-            ax.scatter(coords[:, 0], coords[:, 1], s=sizes,
-                       c=[colours.get(g, _OTHER) for g in genres],
-                       edgecolors="white", linewidths=0.8, zorder=3)
+            ax.scatter(
+                coords[:, 0],
+                coords[:, 1],
+                s=sizes,
+                c=[colours.get(g, _OTHER) for g in genres],
+                edgecolors="white",
+                linewidths=0.8,
+                zorder=3,
+            )
             _set_limits(ax, coords)
             ax.grid(True, color="0.92", zorder=0)
             ax.axhline(0, color="0.8", lw=0.8, zorder=1)
@@ -305,10 +368,17 @@ def _render(coords: np.ndarray, explained: tuple[float, float], labels: list[str
             ax.set_xlabel(f"PC1 ({explained[0]:.1%} of the variance)", fontsize=10)
             ax.set_ylabel(f"PC2 ({explained[1]:.1%} of the variance)", fontsize=10)
             ax.set_title(title, loc="left", fontsize=13, pad=22)
-            ax.text(0.0, 1.012, f"the two axes explain {sum(explained):.1%} of the variance of "
-                    f"these movies' {dimensions}-dimensional vectors · colour: primary genre · "
-                    "area: number of ratings", transform=ax.transAxes, fontsize=9,
-                    color="0.3", va="bottom")
+            ax.text(
+                0.0,
+                1.012,
+                f"the two axes explain {sum(explained):.1%} of the variance of "
+                f"these movies' {dimensions}-dimensional vectors · colour: primary genre · "
+                "area: number of ratings",
+                transform=ax.transAxes,
+                fontsize=9,
+                color="0.3",
+                va="bottom",
+            )
             if draw_labels:
                 _place_labels(ax, canvas.get_renderer(), coords, labels, sizes)
             _legend(ax, colours, genres)
@@ -349,10 +419,28 @@ def _legend(ax: Axes, colours: dict[str, str], genres: list[str]) -> None:
 
     shown = [g for g in colours if g in set(genres)]
     names = shown + (["other"] if any(g not in colours for g in genres) else [])
-    handles = [Line2D([], [], marker="o", ls="", markersize=8, markeredgecolor="white",
-                      markerfacecolor=colours.get(g, _OTHER)) for g in names]
-    ax.legend(handles, names, title="primary genre", loc="upper left",
-              bbox_to_anchor=(1.015, 1.0), frameon=False, fontsize=9, title_fontsize=10)
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            markersize=8,
+            markeredgecolor="white",
+            markerfacecolor=colours.get(g, _OTHER),
+        )
+        for g in names
+    ]
+    ax.legend(
+        handles,
+        names,
+        title="primary genre",
+        loc="upper left",
+        bbox_to_anchor=(1.015, 1.0),
+        frameon=False,
+        fontsize=9,
+        title_fontsize=10,
+    )
 
 
 # Directions tried for a label, nearest first: right, left, above, below, then the diagonals.
@@ -360,8 +448,9 @@ _DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, 
 _DISTANCES = (0.0, 10.0, 22.0, 38.0, 58.0)  # extra pixels beyond the marker, ring by ring
 
 
-def _place_labels(ax: Axes, renderer: Any, coords: np.ndarray, labels: list[str],
-                  sizes: np.ndarray) -> None:
+def _place_labels(
+    ax: Axes, renderer: Any, coords: np.ndarray, labels: list[str], sizes: np.ndarray
+) -> None:
     """Write each label at the first free spot around its point, most-rated first.
 
     A spot is free when its box overlaps no placed label, no other point and stays inside
@@ -377,8 +466,12 @@ def _place_labels(ax: Axes, renderer: Any, coords: np.ndarray, labels: list[str]
     directions = np.array(_DIRECTIONS, dtype=np.float64)
     rings = np.repeat(np.array(_DISTANCES), len(directions))  # candidates ring by ring
     units = np.tile(directions, (len(_DISTANCES), 1))
-    style = {"fontsize": 8, "color": "0.15", "zorder": 4,
-             "bbox": {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75}}
+    style = {
+        "fontsize": 8,
+        "color": "0.15",
+        "zorder": 4,
+        "bbox": {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+    }
     for i, label in enumerate(labels):
         probe = ax.text(0, 0, label, fontsize=style["fontsize"])
         extent = probe.get_window_extent(renderer)
@@ -386,8 +479,11 @@ def _place_labels(ax: Axes, renderer: Any, coords: np.ndarray, labels: list[str]
         size = np.array([extent.width + 3, extent.height + 3])  # the white box's padding
         reach = radii[i] + 3 + rings
         # bottom-left corners: beside the point along each direction, centred across it
-        corners = points[i] + units * reach[:, None] - np.where(
-            units < 0, size, np.where(units == 0, size / 2, 0.0))
+        corners = (
+            points[i]
+            + units * reach[:, None]
+            - np.where(units < 0, size, np.where(units == 0, size / 2, 0.0))
+        )
         boxes = np.column_stack([corners, corners + size])
         others = np.delete(markers, i, axis=0)
         cost = _overlaps(boxes, placed).sum(axis=1) + _overlaps(boxes, others).sum(axis=1)
@@ -396,18 +492,33 @@ def _place_labels(ax: Axes, renderer: Any, coords: np.ndarray, labels: list[str]
         pick = int(free[0]) if len(free) else int(np.argmin(cost))
         best = boxes[pick]
         placed = np.vstack([placed, best])
-        offset = ((best[0] + 1.5 - points[i, 0]) * 72 / _DPI,
-                  (best[1] + 1.5 - points[i, 1]) * 72 / _DPI)
-        arrow = ({"arrowstyle": "-", "color": "0.55", "lw": 0.6, "shrinkA": 0, "shrinkB": 0}
-                 if rings[pick] > 0 else None)
-        ax.annotate(label, xy=tuple(coords[i]), xytext=offset, textcoords="offset points",
-                    ha="left", va="bottom", arrowprops=arrow, **style)
+        offset = (
+            (best[0] + 1.5 - points[i, 0]) * 72 / _DPI,
+            (best[1] + 1.5 - points[i, 1]) * 72 / _DPI,
+        )
+        arrow = (
+            {"arrowstyle": "-", "color": "0.55", "lw": 0.6, "shrinkA": 0, "shrinkB": 0}
+            if rings[pick] > 0
+            else None
+        )
+        ax.annotate(
+            label,
+            xy=tuple(coords[i]),
+            xytext=offset,
+            textcoords="offset points",
+            ha="left",
+            va="bottom",
+            arrowprops=arrow,
+            **style,
+        )
 
 
 def _overlaps(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
     """Areas shared by each box (rows x0, y0, x1, y1) with each other box: len × len."""
-    width = (np.minimum(boxes[:, None, 2], others[None, :, 2])
-             - np.maximum(boxes[:, None, 0], others[None, :, 0]))
-    height = (np.minimum(boxes[:, None, 3], others[None, :, 3])
-              - np.maximum(boxes[:, None, 1], others[None, :, 1]))
+    width = np.minimum(boxes[:, None, 2], others[None, :, 2]) - np.maximum(
+        boxes[:, None, 0], others[None, :, 0]
+    )
+    height = np.minimum(boxes[:, None, 3], others[None, :, 3]) - np.maximum(
+        boxes[:, None, 1], others[None, :, 1]
+    )
     return np.clip(width, 0, None) * np.clip(height, 0, None)

@@ -21,8 +21,9 @@ _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _SQLITE_SCHEME = "sqlite://"
 
 
-def open_store(location: str | Path, dataset: str, *,
-               timeout: float = DEFAULT_TIMEOUT_S) -> RatingStore:
+def open_store(
+    location: str | Path, dataset: str, *, timeout: float = DEFAULT_TIMEOUT_S
+) -> RatingStore:
     """Open the store at ``location``, scoped to one dataset name.
 
     Args:
@@ -41,11 +42,12 @@ def open_store(location: str | Path, dataset: str, *,
         try:
             from movierec.store.postgres import PostgresRatingStore
         except ImportError as exc:
-            raise StoreError("a PostgreSQL store needs psycopg 3: "
-                             "pip install 'movierec[postgres]'") from exc
+            raise StoreError(
+                "a PostgreSQL store needs psycopg 3: pip install 'movierec[postgres]'"
+            ) from exc
         return PostgresRatingStore(text, dataset, timeout=timeout)
     from movierec.store.sqlite import SqliteRatingStore
 
     if text.startswith(_SQLITE_SCHEME):
-        text = text[len(_SQLITE_SCHEME):]
+        text = text[len(_SQLITE_SCHEME) :]
     return SqliteRatingStore(text, dataset, timeout=timeout)

@@ -79,8 +79,9 @@ class RatingStore(ABC):
     # --- writes --------------------------------------------------------------------------------
 
     @abstractmethod
-    def add_rating(self, user_id: int, movie_id: int, rating: float,
-                   timestamp: int | None = None) -> int:
+    def add_rating(
+        self, user_id: int, movie_id: int, rating: float, timestamp: int | None = None
+    ) -> int:
         """Store one rating durably; a user never seen before is registered on the way.
 
         An existing (user, movie) rating is replaced unless it carries a newer timestamp than
@@ -120,8 +121,7 @@ class RatingStore(ABC):
         """
 
     @abstractmethod
-    def add_user(self, user_id: int | None = None, **demographics: str | int | float | None
-                 ) -> int:
+    def add_user(self, user_id: int | None = None, **demographics: str | int | float | None) -> int:
         """Register a user, with optional demographics (``age``, ``gender``, ``occupation``…).
 
         Args:
@@ -137,8 +137,9 @@ class RatingStore(ABC):
         """
 
     @abstractmethod
-    def add_movie(self, movie_id: int | None, title: str, year: int | None = None,
-                  genres: Iterable[str] = ()) -> int:
+    def add_movie(
+        self, movie_id: int | None, title: str, year: int | None = None, genres: Iterable[str] = ()
+    ) -> int:
         """Add a movie to the catalog, so it can be rated and shows in :meth:`new_movies`.
 
         Args:

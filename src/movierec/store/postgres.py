@@ -62,8 +62,9 @@ class PostgresRatingStore(SqlRatingStore):
         super().__init__(dataset, _describe(url))
 
     def _connect(self) -> psycopg.Connection[Any]:
-        conn = psycopg.connect(self.url, autocommit=True,
-                               connect_timeout=max(1, math.ceil(self.timeout)))
+        conn = psycopg.connect(
+            self.url, autocommit=True, connect_timeout=max(1, math.ceil(self.timeout))
+        )
         try:
             conn.execute("SET synchronous_commit TO on")
             conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
@@ -71,8 +72,12 @@ class PostgresRatingStore(SqlRatingStore):
                 self._fsync_checked = True
                 row = conn.execute("SHOW fsync").fetchone()
                 if row and row[0] != "on":
-                    logger.warning("%s runs with fsync=%s: acknowledged ratings can be lost if "
-                                   "the machine crashes", self.label, row[0])
+                    logger.warning(
+                        "%s runs with fsync=%s: acknowledged ratings can be lost if "
+                        "the machine crashes",
+                        self.label,
+                        row[0],
+                    )
         except BaseException:
             conn.close()
             raise
@@ -96,7 +101,8 @@ class PostgresRatingStore(SqlRatingStore):
         if isinstance(exc, psycopg.errors.LockNotAvailable):
             return StoreUnavailableError(
                 f"{self.label}: another writer held the lock past the {self.timeout:g} s "
-                f"timeout ({message})")
+                f"timeout ({message})"
+            )
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
             return StoreUnavailableError(f"PostgreSQL at {self.label} is unavailable: {message}")
         return StoreError(f"{self.label}: {message}")

@@ -31,36 +31,41 @@ SCHEMA_VERSION = 2
 
 def migrations(float_type: str, table_options: str) -> list[list[str]]:
     """DDL per schema version: ``migrations(...)[v - 1]`` takes a database from v - 1 to v."""
-    return [[
-        f"""CREATE TABLE datasets (dataset TEXT PRIMARY KEY, scale_low {float_type} NOT NULL,
+    return [
+        [
+            f"""CREATE TABLE datasets (dataset TEXT PRIMARY KEY, scale_low {float_type} NOT NULL,
             scale_high {float_type} NOT NULL, scale_step {float_type} NOT NULL,
             last_seq BIGINT NOT NULL, base_ratings BIGINT NOT NULL,
             initialised_at BIGINT NOT NULL)""",
-        f"""CREATE TABLE movies (dataset TEXT NOT NULL, movie_id INTEGER NOT NULL,
+            f"""CREATE TABLE movies (dataset TEXT NOT NULL, movie_id INTEGER NOT NULL,
             title TEXT NOT NULL, year INTEGER, genres TEXT NOT NULL, added_seq BIGINT,
             PRIMARY KEY (dataset, movie_id)){table_options}""",
-        f"""CREATE TABLE users (dataset TEXT NOT NULL, user_id INTEGER NOT NULL,
+            f"""CREATE TABLE users (dataset TEXT NOT NULL, user_id INTEGER NOT NULL,
             demographics TEXT, token_hash TEXT, added_seq BIGINT,
             PRIMARY KEY (dataset, user_id)){table_options}""",
-        f"""CREATE TABLE ratings (dataset TEXT NOT NULL, user_id INTEGER NOT NULL,
+            f"""CREATE TABLE ratings (dataset TEXT NOT NULL, user_id INTEGER NOT NULL,
             movie_id INTEGER NOT NULL, rating {float_type} NOT NULL, rated_at BIGINT NOT NULL,
             seq BIGINT NOT NULL, PRIMARY KEY (dataset, user_id, movie_id)){table_options}""",
-        "CREATE INDEX ratings_by_movie ON ratings (dataset, movie_id)",
-    ], [
-        # v2: changed_since(seq) runs on every read of a multi-worker service
-        "CREATE INDEX ratings_by_seq ON ratings (dataset, seq)",
-    ]]
+            "CREATE INDEX ratings_by_movie ON ratings (dataset, movie_id)",
+        ],
+        [
+            # v2: changed_since(seq) runs on every read of a multi-worker service
+            "CREATE INDEX ratings_by_seq ON ratings (dataset, seq)",
+        ],
+    ]
 
 
-def base_rows(dataset: Dataset, scale: RatingScale, name: str
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def base_rows(
+    dataset: Dataset, scale: RatingScale, name: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(ratings, movies, users) rows for the bulk load, checked as new ratings would be."""
     ratings = dataset.ratings
     bad = ~scale.valid(ratings["rating"].to_numpy())
     if bad.any():
         row = int(np.argmax(bad))
-        raise InvalidRatingError("rating", float(ratings["rating"].iat[row]), scale.describe(),
-                                 row=row)
+        raise InvalidRatingError(
+            "rating", float(ratings["rating"].iat[row]), scale.describe(), row=row
+        )
     catalog = dataset.catalog
     unknown = ~np.isin(ratings["movie_id"].to_numpy(), catalog["movie_id"].to_numpy())
     if unknown.any():
@@ -69,23 +74,41 @@ def base_rows(dataset: Dataset, scale: RatingScale, name: str
         error.args = (f"ratings row {row}: {error.args[0]} (not in the catalog)",)
         raise error
     # Keep the newest rating of a (user, movie) pair, as a later add_rating would.
-    order = np.lexsort((ratings["timestamp"].to_numpy(), ratings["movie_id"].to_numpy(),
-                        ratings["user_id"].to_numpy()))
+    order = np.lexsort(
+        (
+            ratings["timestamp"].to_numpy(),
+            ratings["movie_id"].to_numpy(),
+            ratings["user_id"].to_numpy(),
+        )
+    )
     ratings = ratings.iloc[order]
     ratings = ratings[~ratings.duplicated(["user_id", "movie_id"], keep="last")]
     n = len(ratings)
-    rating_rows = pd.DataFrame({
-        "dataset": np.full(n, name, dtype=object), "user_id": ratings["user_id"].to_numpy(),
-        "movie_id": ratings["movie_id"].to_numpy(),
-        "rating": ratings["rating"].to_numpy(np.float64),
-        "rated_at": ratings["timestamp"].to_numpy(), "seq": np.zeros(n, np.int64)})
+    rating_rows = pd.DataFrame(
+        {
+            "dataset": np.full(n, name, dtype=object),
+            "user_id": ratings["user_id"].to_numpy(),
+            "movie_id": ratings["movie_id"].to_numpy(),
+            "rating": ratings["rating"].to_numpy(np.float64),
+            "rated_at": ratings["timestamp"].to_numpy(),
+            "seq": np.zeros(n, np.int64),
+        }
+    )
     years = catalog["year"]
-    movie_rows = pd.DataFrame({
-        "dataset": name, "movie_id": catalog["movie_id"].to_numpy(),
-        "title": catalog["title"].to_numpy(object),
-        "year": np.where(years.isna(), None, years.astype("Float64").fillna(0)
-                         .to_numpy(np.int64).astype(object)),
-        "genres": catalog["genres"].map("|".join).to_numpy(object), "added_seq": None})
+    movie_rows = pd.DataFrame(
+        {
+            "dataset": name,
+            "movie_id": catalog["movie_id"].to_numpy(),
+            "title": catalog["title"].to_numpy(object),
+            "year": np.where(
+                years.isna(),
+                None,
+                years.astype("Float64").fillna(0).to_numpy(np.int64).astype(object),
+            ),
+            "genres": catalog["genres"].map("|".join).to_numpy(object),
+            "added_seq": None,
+        }
+    )
     user_ids = np.unique(ratings["user_id"].to_numpy())
     demographics = np.full(len(user_ids), None, dtype=object)
     if dataset.users is not None and len(dataset.users):
@@ -96,7 +119,13 @@ def base_rows(dataset: Dataset, scale: RatingScale, name: str
         if len(extra.columns):
             texts = extra.to_json(orient="records", lines=True).rstrip("\n").split("\n")
             demographics[np.searchsorted(user_ids, known["user_id"].to_numpy())] = texts
-    user_rows = pd.DataFrame({"dataset": name, "user_id": user_ids,
-                              "demographics": demographics, "token_hash": None,
-                              "added_seq": None})
+    user_rows = pd.DataFrame(
+        {
+            "dataset": name,
+            "user_id": user_ids,
+            "demographics": demographics,
+            "token_hash": None,
+            "added_seq": None,
+        }
+    )
     return rating_rows, movie_rows, user_rows

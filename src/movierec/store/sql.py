@@ -40,8 +40,9 @@ from movierec.store.schema import SCHEMA_VERSION, base_rows, migrations
 logger = logging.getLogger(__name__)
 
 _CHUNK = 500_000  # rows per bulk-load and read chunk: bounds memory on 33M-rating datasets
-_RECORD = np.dtype([("user_id", np.int32), ("movie_id", np.int32), ("rating", np.float32),
-                    ("timestamp", np.int64)])
+_RECORD = np.dtype(
+    [("user_id", np.int32), ("movie_id", np.int32), ("rating", np.float32), ("timestamp", np.int64)]
+)
 
 
 _UPSERT = """INSERT INTO ratings (dataset, user_id, movie_id, rating, rated_at, seq)
@@ -164,8 +165,10 @@ class SqlRatingStore(RatingStore):
                 cur.close()
 
     def _not_initialised(self) -> StoreError:
-        return StoreError(f"dataset {self.dataset!r} is not initialised in {self.label}; "
-                          f"load its base data with initialise() first")
+        return StoreError(
+            f"dataset {self.dataset!r} is not initialised in {self.label}; "
+            f"load its base data with initialise() first"
+        )
 
     def _lock_dataset(self, cur: Any, writes: int = 0) -> int:
         """Lock this dataset's row for the transaction and advance its sequence by ``writes``
@@ -174,8 +177,12 @@ class SqlRatingStore(RatingStore):
         The row lock (an UPDATE locks in both engines) is what serialises writers of one
         dataset until commit, keeping sequence numbers dense and in commit order.
         """
-        cur.execute(self._q("UPDATE datasets SET last_seq = last_seq + ? WHERE dataset = ? "
-                            "RETURNING last_seq"), (writes, self.dataset))
+        cur.execute(
+            self._q(
+                "UPDATE datasets SET last_seq = last_seq + ? WHERE dataset = ? RETURNING last_seq"
+            ),
+            (writes, self.dataset),
+        )
         row = cur.fetchone()
         if row is None:
             raise self._not_initialised()
@@ -195,8 +202,10 @@ class SqlRatingStore(RatingStore):
         with self._guarded(), self._migration_lock(self._conn()), self._writing() as cur:
             if not self._has_table(cur, "schema_version"):
                 self._check_fresh(cur)
-                cur.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-                            "applied_at BIGINT NOT NULL)")
+                cur.execute(
+                    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                    "applied_at BIGINT NOT NULL)"
+                )
             cur.execute("SELECT max(version) FROM schema_version")
             found = int(cur.fetchone()[0] or 0)
             self._check_version(found)
@@ -204,8 +213,9 @@ class SqlRatingStore(RatingStore):
             for version in range(found + 1, SCHEMA_VERSION + 1):
                 for statement in steps[version - 1]:
                     cur.execute(statement)
-                cur.execute(self._q("INSERT INTO schema_version VALUES (?, ?)"),
-                            (version, int(time.time())))
+                cur.execute(
+                    self._q("INSERT INTO schema_version VALUES (?, ?)"), (version, int(time.time()))
+                )
                 logger.info("ratings store %s: schema migrated to version %d", self.label, version)
 
     def _check_version(self, found: int) -> None:
@@ -219,24 +229,34 @@ class SqlRatingStore(RatingStore):
         if scale is None:
             raise StoreError(f"dataset {dataset.name!r} has no rating scale; pass scale=")
         if dataset.name != self.dataset:
-            logger.warning("initialising store dataset %r from data named %r",
-                           self.dataset, dataset.name)
+            logger.warning(
+                "initialising store dataset %r from data named %r", self.dataset, dataset.name
+            )
         if self.is_initialised():
             return 0
         ratings, movies, users = base_rows(dataset, scale, self.dataset)
         started = time.perf_counter()
         with self._writing() as cur:
-            cur.execute(self._q("INSERT INTO datasets VALUES (?, ?, ?, ?, 0, ?, ?) "
-                                "ON CONFLICT (dataset) DO NOTHING"),
-                (self.dataset, scale.low, scale.high, scale.step, len(ratings), int(time.time())))
+            cur.execute(
+                self._q(
+                    "INSERT INTO datasets VALUES (?, ?, ?, ?, 0, ?, ?) "
+                    "ON CONFLICT (dataset) DO NOTHING"
+                ),
+                (self.dataset, scale.low, scale.high, scale.step, len(ratings), int(time.time())),
+            )
             if cur.rowcount == 0:  # another process initialised it meanwhile
                 return 0
             for table, frame in (("movies", movies), ("users", users), ("ratings", ratings)):
                 for start in range(0, len(frame), _CHUNK):
-                    self._bulk_insert(cur, table, frame.iloc[start:start + _CHUNK])
+                    self._bulk_insert(cur, table, frame.iloc[start : start + _CHUNK])
         self._scale = scale
-        logger.info("ratings store %s: dataset %r initialised with %d ratings in %.2f s",
-                    self.label, self.dataset, len(ratings), time.perf_counter() - started)
+        logger.info(
+            "ratings store %s: dataset %r initialised with %d ratings in %.2f s",
+            self.label,
+            self.dataset,
+            len(ratings),
+            time.perf_counter() - started,
+        )
         return len(ratings)
 
     def is_initialised(self) -> bool:
@@ -244,8 +264,10 @@ class SqlRatingStore(RatingStore):
 
     def scale(self) -> RatingScale:
         if self._scale is None:  # immutable once initialised, so read once
-            rows = self._rows("SELECT scale_low, scale_high, scale_step FROM datasets "
-                              "WHERE dataset = ?", (self.dataset,))
+            rows = self._rows(
+                "SELECT scale_low, scale_high, scale_step FROM datasets WHERE dataset = ?",
+                (self.dataset,),
+            )
             if not rows:
                 raise self._not_initialised()
             self._scale = RatingScale(*(float(v) for v in rows[0]))
@@ -253,10 +275,12 @@ class SqlRatingStore(RatingStore):
 
     # --- writes --------------------------------------------------------------------------------
 
-    def add_rating(self, user_id: int, movie_id: int, rating: float,
-                   timestamp: int | None = None) -> int:
-        batch = validate.one_rating(user_id, movie_id, rating, timestamp, self.scale(),
-                                    int(time.time()))
+    def add_rating(
+        self, user_id: int, movie_id: int, rating: float, timestamp: int | None = None
+    ) -> int:
+        batch = validate.one_rating(
+            user_id, movie_id, rating, timestamp, self.scale(), int(time.time())
+        )
         return self._write_ratings(batch, in_batch=False)
 
     def add_ratings(self, rows: Iterable[RatingRow] | pd.DataFrame) -> int:
@@ -272,20 +296,33 @@ class SqlRatingStore(RatingStore):
             if n == 0:
                 return last
             users = np.unique(batch.user_ids).tolist()
-            cur.executemany(self._q(_NEW_USER),
-                            zip(repeat(self.dataset), users, repeat(None), repeat(last + 1),
-                                strict=False))
+            cur.executemany(
+                self._q(_NEW_USER),
+                zip(repeat(self.dataset), users, repeat(None), repeat(last + 1), strict=False),
+            )
             seqs = np.arange(last + 1, last + n + 1, dtype=np.int64)
-            cur.executemany(self._q(_UPSERT), zip(
-                repeat(self.dataset), batch.user_ids.tolist(), batch.movie_ids.tolist(),
-                batch.ratings.tolist(), batch.timestamps.tolist(), seqs.tolist(), strict=False))
+            cur.executemany(
+                self._q(_UPSERT),
+                zip(
+                    repeat(self.dataset),
+                    batch.user_ids.tolist(),
+                    batch.movie_ids.tolist(),
+                    batch.ratings.tolist(),
+                    batch.timestamps.tolist(),
+                    seqs.tolist(),
+                    strict=False,
+                ),
+            )
         return last + n
 
     def _check_movies(self, cur: Any, movie_ids: np.ndarray, in_batch: bool) -> None:
         wanted = np.unique(movie_ids)
-        cur.execute(self._q(f"SELECT movie_id FROM movies WHERE dataset = ? AND "
-                            f"{self._ids_clause('movie_id')}"),
-                    (self.dataset, self._ids_param(wanted)))
+        cur.execute(
+            self._q(
+                f"SELECT movie_id FROM movies WHERE dataset = ? AND {self._ids_clause('movie_id')}"
+            ),
+            (self.dataset, self._ids_param(wanted)),
+        )
         known = np.array([row[0] for row in cur.fetchall()], dtype=np.int64)
         unknown = ~np.isin(movie_ids, known)
         if unknown.any():
@@ -296,32 +333,44 @@ class SqlRatingStore(RatingStore):
             error.row = row if in_batch else None  # type: ignore[attr-defined]
             raise error
 
-    def add_user(self, user_id: int | None = None, **demographics: str | int | float | None
-                 ) -> int:
+    def add_user(self, user_id: int | None = None, **demographics: str | int | float | None) -> int:
         if user_id is not None:
             user_id = validate.check_id(user_id, "user_id")
         text = validate.check_demographics(demographics)
-        return self._add_entity("users", "user_id", user_id, (text,),
-                                "INSERT INTO users (dataset, user_id, demographics, added_seq) "
-                                "VALUES (?, ?, ?, ?) ON CONFLICT (dataset, user_id) DO NOTHING")
+        return self._add_entity(
+            "users",
+            "user_id",
+            user_id,
+            (text,),
+            "INSERT INTO users (dataset, user_id, demographics, added_seq) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (dataset, user_id) DO NOTHING",
+        )
 
-    def add_movie(self, movie_id: int | None, title: str, year: int | None = None,
-                  genres: Iterable[str] = ()) -> int:
+    def add_movie(
+        self, movie_id: int | None, title: str, year: int | None = None, genres: Iterable[str] = ()
+    ) -> int:
         if movie_id is not None:
             movie_id = validate.check_id(movie_id, "movie_id")
         values = validate.check_movie(title, year, genres)
-        return self._add_entity("movies", "movie_id", movie_id, values,
-                                "INSERT INTO movies (dataset, movie_id, title, year, genres, "
-                                "added_seq) VALUES (?, ?, ?, ?, ?, ?) "
-                                "ON CONFLICT (dataset, movie_id) DO NOTHING")
+        return self._add_entity(
+            "movies",
+            "movie_id",
+            movie_id,
+            values,
+            "INSERT INTO movies (dataset, movie_id, title, year, genres, "
+            "added_seq) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (dataset, movie_id) DO NOTHING",
+        )
 
-    def _add_entity(self, table: str, key: str, wanted: int | None, values: tuple[Any, ...],
-                    insert: str) -> int:
+    def _add_entity(
+        self, table: str, key: str, wanted: int | None, values: tuple[Any, ...], insert: str
+    ) -> int:
         with self._writing() as cur:
             last = self._lock_dataset(cur)  # also serialises "next free id" between writers
             if wanted is None:
-                cur.execute(self._q(f"SELECT max({key}) FROM {table} WHERE dataset = ?"),
-                            (self.dataset,))
+                cur.execute(
+                    self._q(f"SELECT max({key}) FROM {table} WHERE dataset = ?"), (self.dataset,)
+                )
                 top = cur.fetchone()[0]
                 wanted = 1 if top is None else int(top) + 1
                 if wanted > validate.ID_MAX:
@@ -335,34 +384,47 @@ class SqlRatingStore(RatingStore):
         user_id = validate.check_id(user_id, "user_id")
         token_hash = validate.check_token_hash(token_hash)
         with self._writing() as cur:
-            cur.execute(self._q("UPDATE users SET token_hash = ? "
-                                "WHERE dataset = ? AND user_id = ?"),
-                        (token_hash, self.dataset, user_id))
+            cur.execute(
+                self._q("UPDATE users SET token_hash = ? WHERE dataset = ? AND user_id = ?"),
+                (token_hash, self.dataset, user_id),
+            )
             if cur.rowcount == 0:
                 raise UnknownUserError(user_id)
 
     # --- reads ---------------------------------------------------------------------------------
 
     def has_user(self, user_id: int) -> bool:
-        return bool(self._rows("SELECT 1 FROM users WHERE dataset = ? AND user_id = ?",
-                               (self.dataset, validate.check_id(user_id, "user_id"))))
+        return bool(
+            self._rows(
+                "SELECT 1 FROM users WHERE dataset = ? AND user_id = ?",
+                (self.dataset, validate.check_id(user_id, "user_id")),
+            )
+        )
 
     def has_movie(self, movie_id: int) -> bool:
-        return bool(self._rows("SELECT 1 FROM movies WHERE dataset = ? AND movie_id = ?",
-                               (self.dataset, validate.check_id(movie_id, "movie_id"))))
+        return bool(
+            self._rows(
+                "SELECT 1 FROM movies WHERE dataset = ? AND movie_id = ?",
+                (self.dataset, validate.check_id(movie_id, "movie_id")),
+            )
+        )
 
     def user_ratings(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = self._rows("SELECT movie_id, rating FROM ratings WHERE dataset = ? AND user_id = ? "
-                          "ORDER BY movie_id",
-                          (self.dataset, validate.check_id(user_id, "user_id")))
+        rows = self._rows(
+            "SELECT movie_id, rating FROM ratings WHERE dataset = ? AND user_id = ? "
+            "ORDER BY movie_id",
+            (self.dataset, validate.check_id(user_id, "user_id")),
+        )
         if not rows and not self.has_user(user_id):
             raise UnknownUserError(user_id)
         return _pairs(rows)
 
     def movie_ratings(self, movie_id: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = self._rows("SELECT user_id, rating FROM ratings WHERE dataset = ? AND movie_id = ? "
-                          "ORDER BY user_id",
-                          (self.dataset, validate.check_id(movie_id, "movie_id")))
+        rows = self._rows(
+            "SELECT user_id, rating FROM ratings WHERE dataset = ? AND movie_id = ? "
+            "ORDER BY user_id",
+            (self.dataset, validate.check_id(movie_id, "movie_id")),
+        )
         if not rows and not self.has_movie(movie_id):
             raise UnknownMovieError(movie_id)
         return _pairs(rows)
@@ -372,9 +434,13 @@ class SqlRatingStore(RatingStore):
         with self._guarded():
             cur = self._conn().cursor()
             try:
-                cur.execute(self._q("SELECT user_id, movie_id, rating, rated_at FROM ratings "
-                                    "WHERE dataset = ? ORDER BY user_id, movie_id"),
-                            (self.dataset,))
+                cur.execute(
+                    self._q(
+                        "SELECT user_id, movie_id, rating, rated_at FROM ratings "
+                        "WHERE dataset = ? ORDER BY user_id, movie_id"
+                    ),
+                    (self.dataset,),
+                )
                 while chunk := cur.fetchmany(_CHUNK):
                     parts.append(np.array(chunk, dtype=_RECORD))
             finally:
@@ -385,33 +451,47 @@ class SqlRatingStore(RatingStore):
         return pd.DataFrame({name: records[name] for name in _RECORD.names})
 
     def new_movies(self) -> pd.DataFrame:
-        rows = self._rows("SELECT movie_id, title, year, genres FROM movies "
-                          "WHERE dataset = ? AND added_seq IS NOT NULL ORDER BY movie_id",
-                          (self.dataset,))
-        return pd.DataFrame({
-            "movie_id": np.array([r[0] for r in rows], dtype=np.int32),
-            "title": [r[1] for r in rows],
-            "year": pd.array([r[2] for r in rows], dtype="Int16"),
-            "genres": [r[3].split("|") if r[3] else [] for r in rows],
-        })
+        rows = self._rows(
+            "SELECT movie_id, title, year, genres FROM movies "
+            "WHERE dataset = ? AND added_seq IS NOT NULL ORDER BY movie_id",
+            (self.dataset,),
+        )
+        return pd.DataFrame(
+            {
+                "movie_id": np.array([r[0] for r in rows], dtype=np.int32),
+                "title": [r[1] for r in rows],
+                "year": pd.array([r[2] for r in rows], dtype="Int16"),
+                "genres": [r[3].split("|") if r[3] else [] for r in rows],
+            }
+        )
 
     def changed_since(self, seq: int) -> pd.DataFrame:
-        rows = self._rows("SELECT user_id, movie_id, seq FROM ratings WHERE dataset = ? AND "
-                          "seq > ? ORDER BY seq", (self.dataset, int(seq)))
-        return pd.DataFrame({"user_id": np.array([r[0] for r in rows], dtype=np.int32),
-                             "movie_id": np.array([r[1] for r in rows], dtype=np.int32),
-                             "seq": np.array([r[2] for r in rows], dtype=np.int64)})
+        rows = self._rows(
+            "SELECT user_id, movie_id, seq FROM ratings WHERE dataset = ? AND seq > ? ORDER BY seq",
+            (self.dataset, int(seq)),
+        )
+        return pd.DataFrame(
+            {
+                "user_id": np.array([r[0] for r in rows], dtype=np.int32),
+                "movie_id": np.array([r[1] for r in rows], dtype=np.int32),
+                "seq": np.array([r[2] for r in rows], dtype=np.int64),
+            }
+        )
 
     def user_demographics(self, user_id: int) -> dict[str, Any]:
-        rows = self._rows("SELECT demographics FROM users WHERE dataset = ? AND user_id = ?",
-                          (self.dataset, validate.check_id(user_id, "user_id")))
+        rows = self._rows(
+            "SELECT demographics FROM users WHERE dataset = ? AND user_id = ?",
+            (self.dataset, validate.check_id(user_id, "user_id")),
+        )
         if not rows:
             raise UnknownUserError(user_id)
         return json.loads(rows[0][0]) if rows[0][0] else {}
 
     def user_token_hash(self, user_id: int) -> str | None:
-        rows = self._rows("SELECT token_hash FROM users WHERE dataset = ? AND user_id = ?",
-                          (self.dataset, validate.check_id(user_id, "user_id")))
+        rows = self._rows(
+            "SELECT token_hash FROM users WHERE dataset = ? AND user_id = ?",
+            (self.dataset, validate.check_id(user_id, "user_id")),
+        )
         return rows[0][0] if rows else None
 
     def last_seq(self) -> int:

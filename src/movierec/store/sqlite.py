@@ -60,14 +60,16 @@ class SqliteRatingStore(SqlRatingStore):
         super().__init__(dataset, str(self.path))
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
-                               check_same_thread=False)  # only close() crosses threads
+        conn = sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )  # only close() crosses threads
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
-                logger.warning("%s: journal mode is %s, not WAL; readers may wait for writers",
-                               self.path, mode)
+                logger.warning(
+                    "%s: journal mode is %s, not WAL; readers may wait for writers", self.path, mode
+                )
             conn.execute("PRAGMA synchronous = FULL")
         except BaseException:
             conn.close()
@@ -94,12 +96,15 @@ class SqliteRatingStore(SqlRatingStore):
         message = str(exc)
         lowered = message.lower()
         if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
-            return StoreCorruptError(f"{self.path} is not a valid ratings database ({message}); "
-                                     f"it was left untouched: move it away or restore a backup")
+            return StoreCorruptError(
+                f"{self.path} is not a valid ratings database ({message}); "
+                f"it was left untouched: move it away or restore a backup"
+            )
         if "locked" in lowered or "busy" in lowered:
             return StoreUnavailableError(
                 f"{self.path} is locked by another connection; gave up after the "
-                f"{self.timeout:g} s busy timeout ({message})")
+                f"{self.timeout:g} s busy timeout ({message})"
+            )
         if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
             return StoreUnavailableError(f"cannot write {self.path}: {message}")
         return StoreError(f"{self.path}: {message}")
@@ -114,12 +119,16 @@ class SqliteRatingStore(SqlRatingStore):
         return cur.fetchone() is not None
 
     def _check_fresh(self, cur: sqlite3.Cursor) -> None:
-        cur.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                    "AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        cur.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
         tables = [row[0] for row in cur.fetchall()]
         if tables:
-            raise StoreError(f"{self.path} is a SQLite database of something else (tables "
-                             f"{', '.join(tables[:5])}); refusing to add movierec's tables")
+            raise StoreError(
+                f"{self.path} is a SQLite database of something else (tables "
+                f"{', '.join(tables[:5])}); refusing to add movierec's tables"
+            )
 
     def _ids_clause(self, column: str) -> str:
         return f"{column} IN (SELECT value FROM json_each(?))"

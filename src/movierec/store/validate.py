@@ -42,57 +42,86 @@ class RatingColumns:
 
 def check_id(value: Any, field: str) -> int:
     """One id: a non-negative 32-bit integer (a bool is not an id)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) \
-            or not 0 <= int(value) <= ID_MAX:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or not 0 <= int(value) <= ID_MAX
+    ):
         raise InvalidValueError(field, value, ID_RANGE)
     return int(value)
 
 
-def one_rating(user_id: Any, movie_id: Any, rating: Any, timestamp: Any, scale: RatingScale,
-               now: int) -> RatingColumns:
+def one_rating(
+    user_id: Any, movie_id: Any, rating: Any, timestamp: Any, scale: RatingScale, now: int
+) -> RatingColumns:
     """The single-rating path: the batch checks on a one-row batch, errors without a row."""
-    return _checked({"user_id": _one(user_id), "movie_id": _one(movie_id),
-                     "rating": _one(rating), "timestamp": _one(timestamp)},
-                    scale, now, batch=False)
+    return _checked(
+        {
+            "user_id": _one(user_id),
+            "movie_id": _one(movie_id),
+            "rating": _one(rating),
+            "timestamp": _one(timestamp),
+        },
+        scale,
+        now,
+        batch=False,
+    )
 
 
-def rating_batch(rows: Iterable[Any] | pd.DataFrame, scale: RatingScale,
-                 now: int) -> RatingColumns:
+def rating_batch(rows: Iterable[Any] | pd.DataFrame, scale: RatingScale, now: int) -> RatingColumns:
     """A batch from a frame or from (user_id, movie_id, rating[, timestamp]) tuples."""
     if isinstance(rows, pd.DataFrame):
         missing = [c for c in ("user_id", "movie_id", "rating") if c not in rows.columns]
         if missing:
-            raise InvalidValueError("columns", list(rows.columns),
-                                    "user_id, movie_id, rating and optionally timestamp")
+            raise InvalidValueError(
+                "columns", list(rows.columns), "user_id, movie_id, rating and optionally timestamp"
+            )
         n = len(rows)
-        stamps = rows["timestamp"].to_numpy() if "timestamp" in rows.columns \
+        stamps = (
+            rows["timestamp"].to_numpy()
+            if "timestamp" in rows.columns
             else np.full(n, None, dtype=object)
-        columns = {"user_id": rows["user_id"].to_numpy(), "movie_id": rows["movie_id"].to_numpy(),
-                   "rating": rows["rating"].to_numpy(), "timestamp": stamps}
+        )
+        columns = {
+            "user_id": rows["user_id"].to_numpy(),
+            "movie_id": rows["movie_id"].to_numpy(),
+            "rating": rows["rating"].to_numpy(),
+            "timestamp": stamps,
+        }
         return _checked(columns, scale, now, batch=True)
     try:  # transpose without a Python loop; a short row gets None, which the checks name
         transposed = list(zip_longest(*rows, fillvalue=None))
     except TypeError as exc:
-        raise InvalidValueError("rows", type(rows).__name__,
-                                "(user_id, movie_id, rating[, timestamp]) tuples") from exc
+        raise InvalidValueError(
+            "rows", type(rows).__name__, "(user_id, movie_id, rating[, timestamp]) tuples"
+        ) from exc
     if not transposed:
         transposed = [(), (), (), ()]
     if len(transposed) not in (3, 4):
-        raise InvalidValueError("row", f"a tuple of {len(transposed)} values",
-                                "(user_id, movie_id, rating[, timestamp])")
+        raise InvalidValueError(
+            "row",
+            f"a tuple of {len(transposed)} values",
+            "(user_id, movie_id, rating[, timestamp])",
+        )
     if len(transposed) == 3:
         transposed.append((None,) * len(transposed[0]))
-    columns = {name: _column(values) for name, values in
-               zip(("user_id", "movie_id", "rating", "timestamp"), transposed, strict=True)}
+    columns = {
+        name: _column(values)
+        for name, values in zip(
+            ("user_id", "movie_id", "rating", "timestamp"), transposed, strict=True
+        )
+    }
     return _checked(columns, scale, now, batch=True)
 
 
 def check_demographics(demographics: Mapping[str, Any]) -> str | None:
     """Demographics as JSON text (None when there are none); values must be JSON scalars."""
     for key, value in demographics.items():
-        if value is not None and (isinstance(value, bool)
-                                  or not isinstance(value, str | int | float)
-                                  or (isinstance(value, float) and not math.isfinite(value))):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, str | int | float)
+            or (isinstance(value, float) and not math.isfinite(value))
+        ):
             raise InvalidValueError(key, value, "a string, a number or None")
     return json.dumps(dict(demographics), sort_keys=True) if demographics else None
 
@@ -101,8 +130,11 @@ def check_movie(title: Any, year: Any, genres: Iterable[str]) -> tuple[str, int 
     """(title, year, genres joined by ``|``) of a movie to add."""
     if not isinstance(title, str) or not title.strip():
         raise InvalidValueError("title", title, "a non-empty string")
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int | np.integer)
-                             or not 1800 <= int(year) <= 2200):
+    if year is not None and (
+        isinstance(year, bool)
+        or not isinstance(year, int | np.integer)
+        or not 1800 <= int(year) <= 2200
+    ):
         raise InvalidValueError("year", year, "an integer from 1800 to 2200, or None")
     if isinstance(genres, str):
         raise InvalidValueError("genres", genres, "a list of genre names, not one string")
@@ -115,10 +147,15 @@ def check_movie(title: Any, year: Any, genres: Iterable[str]) -> tuple[str, int 
 
 def check_token_hash(token_hash: Any) -> str:
     """A token hash: non-empty text without whitespace, at most 512 characters."""
-    if not isinstance(token_hash, str) or not token_hash or len(token_hash) > TOKEN_HASH_MAX \
-            or any(c.isspace() for c in token_hash):
-        raise InvalidValueError("token_hash", token_hash,
-                                f"a hash: 1 to {TOKEN_HASH_MAX} characters, no whitespace")
+    if (
+        not isinstance(token_hash, str)
+        or not token_hash
+        or len(token_hash) > TOKEN_HASH_MAX
+        or any(c.isspace() for c in token_hash)
+    ):
+        raise InvalidValueError(
+            "token_hash", token_hash, f"a hash: 1 to {TOKEN_HASH_MAX} characters, no whitespace"
+        )
     return token_hash
 
 
@@ -129,6 +166,7 @@ def check_dataset_name(name: Any) -> str:
 
 
 # --- internals ----------------------------------------------------------------------------------
+
 
 def _column(values: tuple[Any, ...]) -> np.ndarray:
     """int64 or float64 when every value is a plain int or float, else an object array (so a
@@ -147,8 +185,9 @@ def _one(value: Any) -> np.ndarray:
     return column
 
 
-def _checked(columns: dict[str, np.ndarray], scale: RatingScale, now: int,
-             *, batch: bool) -> RatingColumns:
+def _checked(
+    columns: dict[str, np.ndarray], scale: RatingScale, now: int, *, batch: bool
+) -> RatingColumns:
     def fail(field: str, values: np.ndarray, bad: np.ndarray, allowed: str) -> None:
         row = int(np.argmax(bad))
         value = values[row]
@@ -194,8 +233,16 @@ def _as_int(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) > 2**62)
         return np.where(bad, 0, values).astype(np.int64), bad
     if kind == "O":
-        bad = np.fromiter((isinstance(v, bool) or not isinstance(v, int | np.integer)
-                           or not -(2**63) <= int(v) < 2**63 for v in values), bool, len(values))
+        bad = np.fromiter(
+            (
+                isinstance(v, bool)
+                or not isinstance(v, int | np.integer)
+                or not -(2**63) <= int(v) < 2**63
+                for v in values
+            ),
+            bool,
+            len(values),
+        )
         out = np.zeros(len(values), np.int64)
         out[~bad] = values[~bad].astype(np.int64)
         return out, bad
@@ -208,8 +255,11 @@ def _as_float(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if kind in "iuf":
         return values.astype(np.float64), np.zeros(len(values), bool)
     if kind == "O":
-        bad = np.fromiter((isinstance(v, bool) or not isinstance(v, int | float | np.number)
-                           for v in values), bool, len(values))
+        bad = np.fromiter(
+            (isinstance(v, bool) or not isinstance(v, int | float | np.number) for v in values),
+            bool,
+            len(values),
+        )
         out = np.full(len(values), np.nan)
         out[~bad] = values[~bad].astype(np.float64)
         return out, bad

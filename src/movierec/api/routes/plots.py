@@ -29,30 +29,50 @@ from movierec.plots import embedding_map as maps
 router = APIRouter()
 
 _LOCK = threading.Lock()
-_CACHE: weakref.WeakKeyDictionary[Recommender, dict[tuple[int, int], maps.EmbeddingMap]] = \
+_CACHE: weakref.WeakKeyDictionary[Recommender, dict[tuple[int, int], maps.EmbeddingMap]] = (
     weakref.WeakKeyDictionary()
+)
 
-_PNG = {200: {"content": {"image/png": {}},
-              "description": "The map: a PNG. `X-Explained-Variance` holds the two axes' "
-                             "shares of the variance, comma-separated."}}
-_NO_MATPLOTLIB = {501: {"model": ErrorBody,
-                        "description": "matplotlib is not installed on the server"}}
+_PNG = {
+    200: {
+        "content": {"image/png": {}},
+        "description": "The map: a PNG. `X-Explained-Variance` holds the two axes' "
+        "shares of the variance, comma-separated.",
+    }
+}
+_NO_MATPLOTLIB = {
+    501: {"model": ErrorBody, "description": "matplotlib is not installed on the server"}
+}
 
 
-@router.get("/plots/embeddings.png", tags=["plots"], response_class=Response,
-            responses={**_PNG, **responses(422, 500), **NOT_TRAINED,
-                       **_NO_MATPLOTLIB})
-def embeddings(svc: Svc,
-               model: Annotated[str, Query(min_length=1, max_length=60,
-                                           description="A model with movie vectors: mf, "
-                                           "mf-bounded, mf-tuned, als, ials…")] = "mf",
-               n: Annotated[int, Query(ge=maps.MIN_MOVIES, le=maps.MAX_MOVIES,
-                                       description="How many of the most-rated movies.")]
-               = maps.DEFAULT_MOVIES) -> Response:
+@router.get(
+    "/plots/embeddings.png",
+    tags=["plots"],
+    response_class=Response,
+    responses={**_PNG, **responses(422, 500), **NOT_TRAINED, **_NO_MATPLOTLIB},
+)
+def embeddings(
+    svc: Svc,
+    model: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=60,
+            description="A model with movie vectors: mf, mf-bounded, mf-tuned, als, ials…",
+        ),
+    ] = "mf",
+    n: Annotated[
+        int,
+        Query(
+            ge=maps.MIN_MOVIES, le=maps.MAX_MOVIES, description="How many of the most-rated movies."
+        ),
+    ] = maps.DEFAULT_MOVIES,
+) -> Response:
     """A labelled 2-D PCA map of a model's movie vectors for the most-rated movies."""
     if not maps.available():
-        raise HTTPException(501, "drawing plots needs matplotlib on the server: "
-                                 "pip install movierec[plot]")
+        raise HTTPException(
+            501, "drawing plots needs matplotlib on the server: pip install movierec[plot]"
+        )
     check_model_name(model)  # unknown → 422 naming `model` and the known ones
     maps.require_movie_vectors(model)  # no vectors → 422 naming the model
     engine = svc.engine
@@ -65,5 +85,4 @@ def embeddings(svc: Svc,
         with _LOCK:
             _CACHE.setdefault(fitted, {})[key] = drawn
     shares = ",".join(f"{share:.6f}" for share in drawn.explained)
-    return Response(drawn.png, media_type="image/png",
-                    headers={"X-Explained-Variance": shares})
+    return Response(drawn.png, media_type="image/png", headers={"X-Explained-Variance": shares})

@@ -43,12 +43,14 @@ def detect(files: FileSet) -> ModuleType:
             return module
     expected = "; ".join(f"{m.FORMAT}: {m.DESCRIPTION}" for m in FORMATS)
     found = ", ".join(files) or "no files"
-    raise DataFormatError(f"unknown dataset format (found {found}). Known formats: {expected}",
-                          file=files.root)
+    raise DataFormatError(
+        f"unknown dataset format (found {found}). Known formats: {expected}", file=files.root
+    )
 
 
-def load_path(path: str | Path, name: str | None = None, *,
-              extra: list[str | Path] = ()) -> Dataset:
+def load_path(
+    path: str | Path, name: str | None = None, *, extra: list[str | Path] = ()
+) -> Dataset:
     """Detect the format of a folder or `.zip` and load it.
 
     Args:

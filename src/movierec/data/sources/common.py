@@ -32,20 +32,24 @@ def split_list(cell: object, sep: str = "|") -> list[str]:
     return [part.strip() for part in cell.split(sep) if part.strip()]
 
 
-def titled_catalog(movie_ids: pd.Series, raw_titles: pd.Series, genres: list[list[str]] | pd.Series
-                   ) -> pd.DataFrame:
+def titled_catalog(
+    movie_ids: pd.Series, raw_titles: pd.Series, genres: list[list[str]] | pd.Series
+) -> pd.DataFrame:
     """A MovieLens catalog: "Godfather, The (1972)" becomes title "The Godfather", year 1972."""
     split = raw_titles.map(split_title)
-    return pd.DataFrame({
-        "movie_id": movie_ids,
-        "title": [title for title, _ in split],
-        "year": [year for _, year in split],
-        "genres": list(genres),
-    })
+    return pd.DataFrame(
+        {
+            "movie_id": movie_ids,
+            "title": [title for title, _ in split],
+            "year": [year for _, year in split],
+            "genres": list(genres),
+        }
+    )
 
 
-def add_unlisted_movies(catalog: pd.DataFrame, ratings: pd.DataFrame, report: LoadReport,
-                        file: str | None = None) -> pd.DataFrame:
+def add_unlisted_movies(
+    catalog: pd.DataFrame, ratings: pd.DataFrame, report: LoadReport, file: str | None = None
+) -> pd.DataFrame:
     """Give rated movies missing from the catalog a row (no title), so every rating has a movie."""
     if not len(ratings):
         return catalog
@@ -54,20 +58,27 @@ def add_unlisted_movies(catalog: pd.DataFrame, ratings: pd.DataFrame, report: Lo
     unlisted = rated[~np.isin(rated, known)]
     if not len(unlisted):
         return catalog
-    report.add(f"{len(unlisted)} rated movie(s) are not in the catalog; added without a title",
-               file=file, count=len(unlisted))
+    report.add(
+        f"{len(unlisted)} rated movie(s) are not in the catalog; added without a title",
+        file=file,
+        count=len(unlisted),
+    )
     extra = pd.DataFrame({"movie_id": unlisted.astype(np.int64)})
     return pd.concat([catalog, extra], ignore_index=True)
 
 
-def drop_duplicate_ids(frame: pd.DataFrame, column: str, report: LoadReport, what: str,
-                       file: str | None = None) -> pd.DataFrame:
+def drop_duplicate_ids(
+    frame: pd.DataFrame, column: str, report: LoadReport, what: str, file: str | None = None
+) -> pd.DataFrame:
     """Keep the first row of each id, saying how many repeats there were."""
     dup = frame[column].duplicated(keep="first")
     count = int(dup.sum())
     if count:
-        report.add(f"dropped {count} duplicate {what} row(s) (same {column}, kept the first)",
-                   file=file, count=count)
+        report.add(
+            f"dropped {count} duplicate {what} row(s) (same {column}, kept the first)",
+            file=file,
+            count=count,
+        )
         frame = frame[~dup.to_numpy()].reset_index(drop=True)
     return frame
 
@@ -84,8 +95,9 @@ def read_text(ref: FileRef) -> Table:
     return read_table(ref, types={column: pa.string() for column in header}, multiline=True)
 
 
-def integer_ids(values: pd.Series, table: Table, report: LoadReport,
-                column: str) -> tuple[np.ndarray, np.ndarray]:
+def integer_ids(
+    values: pd.Series, table: Table, report: LoadReport, column: str
+) -> tuple[np.ndarray, np.ndarray]:
     """The ids that are whole numbers, and the mask of rows that have one.
 
     Rows without one (a shifted row with a date in the id column, an empty cell) are skipped
@@ -98,14 +110,23 @@ def integer_ids(values: pd.Series, table: Table, report: LoadReport,
     if not keep.all():
         bad = np.flatnonzero(~keep)
         example = text.iloc[bad[0]]
-        report.add(f"skipped {len(bad)} row(s) whose {column} is not an integer id "
-                   f"(e.g. {example!r})", file=table.file, count=len(bad),
-                   lines=table.line_numbers(bad[:5]).tolist())
+        report.add(
+            f"skipped {len(bad)} row(s) whose {column} is not an integer id (e.g. {example!r})",
+            file=table.file,
+            count=len(bad),
+            lines=table.line_numbers(bad[:5]).tolist(),
+        )
     return numbers[keep], keep
 
 
-def parse_cells(values: pd.Series, parse: Callable[[str], Any], table: Table,
-                report: LoadReport, column: str, rows: np.ndarray | None = None) -> list[list]:
+def parse_cells(
+    values: pd.Series,
+    parse: Callable[[str], Any],
+    table: Table,
+    report: LoadReport,
+    column: str,
+    rows: np.ndarray | None = None,
+) -> list[list]:
     """Each cell parsed into a list; a cell that does not parse becomes ``[]`` and is counted.
 
     Args:
@@ -135,35 +156,50 @@ def parse_cells(values: pd.Series, parse: Callable[[str], Any], table: Table,
     return parsed
 
 
-def note_bad_cells(bad: list[int], table: Table, report: LoadReport, column: str,
-                   rows: np.ndarray | None = None) -> None:
+def note_bad_cells(
+    bad: list[int], table: Table, report: LoadReport, column: str, rows: np.ndarray | None = None
+) -> None:
     """Report cells that were emptied because they did not parse."""
     if not bad:
         return
     positions = np.asarray(bad[:5], dtype=np.int64)
     if rows is not None:
         positions = rows[positions]
-    report.add(f"emptied {len(bad)} {column} cell(s) that are not a readable list",
-               file=table.file, count=len(bad), lines=table.line_numbers(positions).tolist())
+    report.add(
+        f"emptied {len(bad)} {column} cell(s) that are not a readable list",
+        file=table.file,
+        count=len(bad),
+        lines=table.line_numbers(positions).tolist(),
+    )
 
 
 def names_of(records: list, limit: int | None = None) -> list[str]:
     """The ``name`` of each record (a genre, keyword or cast member), in file order."""
-    names = [r["name"].strip() for r in records
-             if isinstance(r, dict) and isinstance(r.get("name"), str) and r["name"].strip()]
+    names = [
+        r["name"].strip()
+        for r in records
+        if isinstance(r, dict) and isinstance(r.get("name"), str) and r["name"].strip()
+    ]
     return names if limit is None else names[:limit]
 
 
 def directors_of(crew: list) -> list[str]:
     """Names of the crew members whose job is Director (a film may have several)."""
-    return [r["name"].strip() for r in crew if isinstance(r, dict) and r.get("job") == "Director"
-            and isinstance(r.get("name"), str) and r["name"].strip()]
+    return [
+        r["name"].strip()
+        for r in crew
+        if isinstance(r, dict)
+        and r.get("job") == "Director"
+        and isinstance(r.get("name"), str)
+        and r["name"].strip()
+    ]
 
 
 def year_of(dates: pd.Series) -> pd.Series:
     """The year of ``YYYY-MM-DD`` dates; anything else becomes missing."""
-    return pd.to_numeric(dates.astype(str).str.extract(r"^\s*(\d{4})", expand=False),
-                         errors="coerce").astype("Int16")
+    return pd.to_numeric(
+        dates.astype(str).str.extract(r"^\s*(\d{4})", expand=False), errors="coerce"
+    ).astype("Int16")
 
 
 def imdb_numbers(values: pd.Series) -> pd.Series:
@@ -177,9 +213,14 @@ def imdb_numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(digits, errors="coerce").astype("Int64")
 
 
-def tmdb_movie_fields(frame: pd.DataFrame, table: Table, report: LoadReport,
-                      rows: np.ndarray, parse: Callable[[str], Any],
-                      lists: tuple[str, ...] = ("genres",)) -> dict[str, Any]:
+def tmdb_movie_fields(
+    frame: pd.DataFrame,
+    table: Table,
+    report: LoadReport,
+    rows: np.ndarray,
+    parse: Callable[[str], Any],
+    lists: tuple[str, ...] = ("genres",),
+) -> dict[str, Any]:
     """The movie columns both Kaggle TMDB dumps share: title, year, name lists, overview,
     language and votes (``parse`` reads a list cell: ``json.loads`` or ``ast.literal_eval``)."""
     fields: dict[str, Any] = {"title": frame["title"].str.strip()}

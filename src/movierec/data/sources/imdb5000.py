@@ -21,15 +21,50 @@ MOVIES = "movie_metadata.csv"
 ACTORS = ("actor_1_name", "actor_2_name", "actor_3_name")
 # The file's language names → the ISO 639-1 codes TMDB uses; names not listed are kept as is.
 LANGUAGE_CODES = {
-    "Arabic": "ar", "Bosnian": "bs", "Cantonese": "cn", "Chinese": "zh", "Czech": "cs",
-    "Danish": "da", "Dari": "fa", "Dutch": "nl", "Dzongkha": "dz", "English": "en",
-    "Filipino": "tl", "French": "fr", "German": "de", "Greek": "el", "Hebrew": "he",
-    "Hindi": "hi", "Hungarian": "hu", "Icelandic": "is", "Indonesian": "id", "Italian": "it",
-    "Japanese": "ja", "Kannada": "kn", "Kazakh": "kk", "Korean": "ko", "Mandarin": "zh",
-    "Mongolian": "mn", "Norwegian": "no", "Panjabi": "pa", "Persian": "fa", "Polish": "pl",
-    "Portuguese": "pt", "Romanian": "ro", "Russian": "ru", "Slovenian": "sl", "Spanish": "es",
-    "Swahili": "sw", "Swedish": "sv", "Tamil": "ta", "Telugu": "te", "Thai": "th",
-    "Turkish": "tr", "Urdu": "ur", "Vietnamese": "vi", "Zulu": "zu",
+    "Arabic": "ar",
+    "Bosnian": "bs",
+    "Cantonese": "cn",
+    "Chinese": "zh",
+    "Czech": "cs",
+    "Danish": "da",
+    "Dari": "fa",
+    "Dutch": "nl",
+    "Dzongkha": "dz",
+    "English": "en",
+    "Filipino": "tl",
+    "French": "fr",
+    "German": "de",
+    "Greek": "el",
+    "Hebrew": "he",
+    "Hindi": "hi",
+    "Hungarian": "hu",
+    "Icelandic": "is",
+    "Indonesian": "id",
+    "Italian": "it",
+    "Japanese": "ja",
+    "Kannada": "kn",
+    "Kazakh": "kk",
+    "Korean": "ko",
+    "Mandarin": "zh",
+    "Mongolian": "mn",
+    "Norwegian": "no",
+    "Panjabi": "pa",
+    "Persian": "fa",
+    "Polish": "pl",
+    "Portuguese": "pt",
+    "Romanian": "ro",
+    "Russian": "ru",
+    "Slovenian": "sl",
+    "Spanish": "es",
+    "Swahili": "sw",
+    "Swedish": "sv",
+    "Tamil": "ta",
+    "Telugu": "te",
+    "Thai": "th",
+    "Turkish": "tr",
+    "Urdu": "ur",
+    "Vietnamese": "vi",
+    "Zulu": "zu",
 }
 
 
@@ -43,16 +78,26 @@ def load(files: FileSet, name: str) -> Dataset:
     require_columns(table, ["movie_title", "movie_imdb_link"])
     note_skipped(table, report)
     frame = table.data.to_pandas()
-    imdb = imdb_numbers(frame["movie_imdb_link"].where(
-        frame["movie_imdb_link"].str.contains("tt", regex=False), ""))
+    imdb = imdb_numbers(
+        frame["movie_imdb_link"].where(frame["movie_imdb_link"].str.contains("tt", regex=False), "")
+    )
     keep = imdb.notna().to_numpy(bool)
     if not keep.all():
         bad = (~keep).nonzero()[0]
-        report.add(f"skipped {len(bad)} row(s) without an IMDb tt id in movie_imdb_link",
-                   file=table.file, count=len(bad), lines=table.line_numbers(bad[:5]).tolist())
+        report.add(
+            f"skipped {len(bad)} row(s) without an IMDb tt id in movie_imdb_link",
+            file=table.file,
+            count=len(bad),
+            lines=table.line_numbers(bad[:5]).tolist(),
+        )
         frame, imdb = frame[keep].reset_index(drop=True), imdb[keep].reset_index(drop=True)
-    catalog = pd.DataFrame({"movie_id": imdb.astype("int64"), "imdb_id": imdb,
-                            "title": frame["movie_title"].str.strip()})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": imdb.astype("int64"),
+            "imdb_id": imdb,
+            "title": frame["movie_title"].str.strip(),
+        }
+    )
     if "title_year" in frame:
         catalog["year"] = pd.to_numeric(frame["title_year"], errors="coerce")
     if "genres" in frame:

@@ -18,13 +18,37 @@ from movierec.data.sources.common import add_unlisted_movies, split_list, titled
 
 FORMAT = "ml-1m"
 DESCRIPTION = "ratings.dat, movies.dat, users.dat with '::' separators (MovieLens 1M)"
-AGE_BANDS = {1: "Under 18", 18: "18-24", 25: "25-34", 35: "35-44", 45: "45-49", 50: "50-55",
-             56: "56+"}
+AGE_BANDS = {
+    1: "Under 18",
+    18: "18-24",
+    25: "25-34",
+    35: "35-44",
+    45: "45-49",
+    50: "50-55",
+    56: "56+",
+}
 OCCUPATIONS = (
-    "other", "academic/educator", "artist", "clerical/admin", "college/grad student",
-    "customer service", "doctor/health care", "executive/managerial", "farmer", "homemaker",
-    "K-12 student", "lawyer", "programmer", "retired", "sales/marketing", "scientist",
-    "self-employed", "technician/engineer", "tradesman/craftsman", "unemployed", "writer",
+    "other",
+    "academic/educator",
+    "artist",
+    "clerical/admin",
+    "college/grad student",
+    "customer service",
+    "doctor/health care",
+    "executive/managerial",
+    "farmer",
+    "homemaker",
+    "K-12 student",
+    "lawyer",
+    "programmer",
+    "retired",
+    "sales/marketing",
+    "scientist",
+    "self-employed",
+    "technician/engineer",
+    "tradesman/craftsman",
+    "unemployed",
+    "writer",
 )
 
 
@@ -45,41 +69,71 @@ def load(files: FileSet, name: str) -> Dataset:
     if rating_file is None:
         report.add("ratings.dat is missing: no ratings", file=str(files.root))
     else:
-        table = _read_dat(rating_file, ["user_id", "movie_id", "rating", "timestamp"],
-                          {"user_id": pa.int32(), "movie_id": pa.int32(),
-                           "rating": pa.float32(), "timestamp": pa.int64()})
+        table = _read_dat(
+            rating_file,
+            ["user_id", "movie_id", "rating", "timestamp"],
+            {
+                "user_id": pa.int32(),
+                "movie_id": pa.int32(),
+                "rating": pa.float32(),
+                "timestamp": pa.int64(),
+            },
+        )
         ratings = clean_ratings(table, FIVE_STARS, report)
         catalog = add_unlisted_movies(catalog, ratings, report, file=table.file)
     users = None
     user_file = files.get("users.dat")
     if user_file is not None:
-        table = _read_dat(user_file, ["user_id", "gender", "age", "occupation", "zip"],
-                          {"user_id": pa.int32(), "gender": pa.string(), "age": pa.int16(),
-                           "occupation": pa.int16(), "zip": pa.string()})
+        table = _read_dat(
+            user_file,
+            ["user_id", "gender", "age", "occupation", "zip"],
+            {
+                "user_id": pa.int32(),
+                "gender": pa.string(),
+                "age": pa.int16(),
+                "occupation": pa.int16(),
+                "zip": pa.string(),
+            },
+        )
         note_skipped(table, report)
         users = table.data.to_pandas()
         codes = users["occupation"].to_numpy()
         names = np.array(OCCUPATIONS, dtype=object)
-        users["occupation"] = np.where((codes >= 0) & (codes < len(names)),
-                                       names[np.clip(codes, 0, len(names) - 1)], "other")
+        users["occupation"] = np.where(
+            (codes >= 0) & (codes < len(names)), names[np.clip(codes, 0, len(names) - 1)], "other"
+        )
         users = users[["user_id", "age", "gender", "occupation", "zip"]]
-        report.add("users.dat ages are band starts (1 = under 18, 18 = 18-24, 25 = 25-34, …)",
-                   file=user_file.display)
+        report.add(
+            "users.dat ages are band starts (1 = under 18, 18 = 18-24, 25 = 25-34, …)",
+            file=user_file.display,
+        )
     return Dataset(name, catalog, ratings, users, FIVE_STARS, FORMAT, report)
 
 
 def read_movies(ref: FileRef, report: LoadReport) -> pd.DataFrame:
     """`movies.dat` as a catalog: "Toy Story (1995)" split into title and year, genres."""
-    table = _read_dat(ref, ["movie_id", "raw_title", "genres"],
-                      {"movie_id": pa.int32(), "raw_title": pa.string(), "genres": pa.string()},
-                      encoding="latin-1")
+    table = _read_dat(
+        ref,
+        ["movie_id", "raw_title", "genres"],
+        {"movie_id": pa.int32(), "raw_title": pa.string(), "genres": pa.string()},
+        encoding="latin-1",
+    )
     note_skipped(table, report)
     frame = table.data.to_pandas()
     return titled_catalog(frame["movie_id"], frame["raw_title"], frame["genres"].map(split_list))
 
 
-def _read_dat(ref: FileRef, names: list[str], types: dict[str, pa.DataType],
-              encoding: str = "utf8") -> Table:
+def _read_dat(
+    ref: FileRef, names: list[str], types: dict[str, pa.DataType], encoding: str = "utf8"
+) -> Table:
     data = ref.read_bytes().replace(b"::", b"\t")
-    return read_table(ref, header=False, delimiter="\t", quoting=False, names=names,
-                      types=types, encoding=encoding, data=data)
+    return read_table(
+        ref,
+        header=False,
+        delimiter="\t",
+        quoting=False,
+        names=names,
+        types=types,
+        encoding=encoding,
+        data=data,
+    )

@@ -37,11 +37,26 @@ def load(files: FileSet, name: str) -> Dataset:
     if ref is None:
         report.add("ratings.csv is missing: no ratings", file=str(files.root))
     else:
-        table = read_table(ref, types={"userId": pa.int32(), "movieId": pa.int32(),
-                                       "rating": pa.float32(), "timestamp": pa.int64()})
-        ratings = clean_ratings(table, HALF_STARS, report, columns={
-            "user_id": "userId", "movie_id": "movieId", "rating": "rating",
-            "timestamp": "timestamp"})
+        table = read_table(
+            ref,
+            types={
+                "userId": pa.int32(),
+                "movieId": pa.int32(),
+                "rating": pa.float32(),
+                "timestamp": pa.int64(),
+            },
+        )
+        ratings = clean_ratings(
+            table,
+            HALF_STARS,
+            report,
+            columns={
+                "user_id": "userId",
+                "movie_id": "movieId",
+                "rating": "rating",
+                "timestamp": "timestamp",
+            },
+        )
         del table
         catalog = add_unlisted_movies(catalog, ratings, report, file=ref.display)
     return Dataset(name, catalog, ratings, None, HALF_STARS, FORMAT, report)
@@ -52,8 +67,9 @@ def _movies(files: FileSet, report: LoadReport) -> pd.DataFrame:
     if ref is None:
         report.add("movies.csv is missing: movies have no titles or genres", file=str(files.root))
         return pd.DataFrame({"movie_id": np.empty(0, np.int64)})
-    table = read_table(ref, types={"movieId": pa.int32(), "title": pa.string(),
-                                   "genres": pa.string()})
+    table = read_table(
+        ref, types={"movieId": pa.int32(), "title": pa.string(), "genres": pa.string()}
+    )
     require_columns(table, ["movieId", "title", "genres"])
     note_skipped(table, report)
     frame = table.data.to_pandas()
@@ -64,15 +80,18 @@ def _movies(files: FileSet, report: LoadReport) -> pd.DataFrame:
 def _add_links(catalog: pd.DataFrame, files: FileSet, report: LoadReport) -> pd.DataFrame:
     ref = files.get("links.csv")
     if ref is None:
-        report.add("links.csv is missing: no IMDb/TMDB ids to join metadata on",
-                   file=str(files.root))
+        report.add(
+            "links.csv is missing: no IMDb/TMDB ids to join metadata on", file=str(files.root)
+        )
         return catalog
-    table = read_table(ref, types={"movieId": pa.int32(), "imdbId": pa.int64(),
-                                   "tmdbId": pa.float64()})
+    table = read_table(
+        ref, types={"movieId": pa.int32(), "imdbId": pa.int64(), "tmdbId": pa.float64()}
+    )
     require_columns(table, ["movieId", "imdbId", "tmdbId"])
     note_skipped(table, report)
-    links = table.data.to_pandas().rename(columns={"movieId": "movie_id", "imdbId": "imdb_id",
-                                                   "tmdbId": "tmdb_id"})
+    links = table.data.to_pandas().rename(
+        columns={"movieId": "movie_id", "imdbId": "imdb_id", "tmdbId": "tmdb_id"}
+    )
     links = links.drop_duplicates("movie_id")
     return catalog.merge(links[["movie_id", "imdb_id", "tmdb_id"]], on="movie_id", how="left")
 
@@ -82,8 +101,15 @@ def _add_tags(catalog: pd.DataFrame, files: FileSet, report: LoadReport) -> pd.D
     ref = files.get("tags.csv")
     if ref is None:
         return catalog
-    table = read_table(ref, types={"userId": pa.int32(), "movieId": pa.int32(),
-                                   "tag": pa.string(), "timestamp": pa.int64()})
+    table = read_table(
+        ref,
+        types={
+            "userId": pa.int32(),
+            "movieId": pa.int32(),
+            "tag": pa.string(),
+            "timestamp": pa.int64(),
+        },
+    )
     require_columns(table, ["movieId", "tag"])
     note_skipped(table, report)
     tags = table.data.select(["movieId", "tag"]).to_pandas()

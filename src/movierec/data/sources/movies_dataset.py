@@ -36,10 +36,17 @@ from movierec.data.sources.common import (
 )
 
 FORMAT = "the-movies-dataset"
-DESCRIPTION = ("movies_metadata.csv, credits.csv, keywords.csv, ratings_small.csv, links.csv "
-               "(Kaggle The Movies Dataset; any subset)")
-_SIGNATURE = ("movies_metadata.csv", "credits.csv", "keywords.csv", "ratings_small.csv",
-              "links_small.csv")
+DESCRIPTION = (
+    "movies_metadata.csv, credits.csv, keywords.csv, ratings_small.csv, links.csv "
+    "(Kaggle The Movies Dataset; any subset)"
+)
+_SIGNATURE = (
+    "movies_metadata.csv",
+    "credits.csv",
+    "keywords.csv",
+    "ratings_small.csv",
+    "links_small.csv",
+)
 _LOSSES = {
     "movies_metadata.csv": "titles, years, genres, overviews, languages, vote counts",
     "credits.csv": "cast, directors",
@@ -56,26 +63,38 @@ def matches(files: FileSet) -> bool:
 
 def load(files: FileSet, name: str) -> Dataset:
     report = LoadReport()
-    parts = [part for part in (_metadata(files, report), _credits(files, report),
-                               _keywords(files, report)) if part is not None]
+    parts = [
+        part
+        for part in (_metadata(files, report), _credits(files, report), _keywords(files, report))
+        if part is not None
+    ]
     missing = [f"{file} ({lost})" for file, lost in _LOSSES.items() if file not in files]
     if missing:
-        report.add(f"not in this copy, so movies lack what they hold: {'; '.join(missing)}",
-                   file=str(files.root), count=len(missing))
+        report.add(
+            f"not in this copy, so movies lack what they hold: {'; '.join(missing)}",
+            file=str(files.root),
+            count=len(missing),
+        )
 
     ratings_ref = files.get("ratings.csv") or files.get("ratings_small.csv")
     catalog = _links(files, report)
     if catalog is None:
         if ratings_ref is not None or not parts:
-            report.add("links.csv and links_small.csv are missing: TMDB metadata cannot be "
-                       "joined to the MovieLens ids the ratings use", file=str(files.root))
+            report.add(
+                "links.csv and links_small.csv are missing: TMDB metadata cannot be "
+                "joined to the MovieLens ids the ratings use",
+                file=str(files.root),
+            )
             catalog = pd.DataFrame({"movie_id": np.empty(0, np.int64)})
         else:
-            report.add("links.csv and links_small.csv are missing: movies are keyed by TMDB id",
-                       file=str(files.root))
+            report.add(
+                "links.csv and links_small.csv are missing: movies are keyed by TMDB id",
+                file=str(files.root),
+            )
             ids = np.unique(np.concatenate([part.index.to_numpy(np.int64) for part in parts]))
-            catalog = pd.DataFrame({"movie_id": ids, "tmdb_id": ids,
-                                    "imdb_id": pd.array([pd.NA] * len(ids), "Int64")})
+            catalog = pd.DataFrame(
+                {"movie_id": ids, "tmdb_id": ids, "imdb_id": pd.array([pd.NA] * len(ids), "Int64")}
+            )
     if "tmdb_id" in catalog:
         for part in parts:
             catalog = catalog.merge(part, left_on="tmdb_id", right_index=True, how="left")
@@ -84,18 +103,34 @@ def load(files: FileSet, name: str) -> Dataset:
 
     ratings = empty_ratings()
     if ratings_ref is None:
-        report.add("ratings.csv and ratings_small.csv are missing: no ratings",
-                   file=str(files.root))
+        report.add(
+            "ratings.csv and ratings_small.csv are missing: no ratings", file=str(files.root)
+        )
     else:
         if ratings_ref.name == "ratings.csv" and "ratings_small.csv" in files:
-            report.add("read the full ratings.csv; ratings_small.csv was not used",
-                       file=str(files.root))
-        table = read_table(ratings_ref, types={"userId": pa.int32(), "movieId": pa.int32(),
-                                               "rating": pa.float32(),
-                                               "timestamp": pa.int64()})
-        ratings = clean_ratings(table, HALF_STARS, report, columns={
-            "user_id": "userId", "movie_id": "movieId", "rating": "rating",
-            "timestamp": "timestamp"})
+            report.add(
+                "read the full ratings.csv; ratings_small.csv was not used", file=str(files.root)
+            )
+        table = read_table(
+            ratings_ref,
+            types={
+                "userId": pa.int32(),
+                "movieId": pa.int32(),
+                "rating": pa.float32(),
+                "timestamp": pa.int64(),
+            },
+        )
+        ratings = clean_ratings(
+            table,
+            HALF_STARS,
+            report,
+            columns={
+                "user_id": "userId",
+                "movie_id": "movieId",
+                "rating": "rating",
+                "timestamp": "timestamp",
+            },
+        )
         del table
         catalog = add_unlisted_movies(catalog, ratings, report, file=ratings_ref.display)
     return Dataset(name, catalog, ratings, None, HALF_STARS, FORMAT, report)
@@ -115,8 +150,11 @@ def _links(files: FileSet, report: LoadReport) -> pd.DataFrame | None:
     extra = _read_links(small, report)
     extra = extra[~extra["movie_id"].isin(links["movie_id"])]
     if len(extra):
-        report.add(f"added {len(extra)} movie(s) found only in links_small.csv",
-                   file=small.display, count=len(extra))
+        report.add(
+            f"added {len(extra)} movie(s) found only in links_small.csv",
+            file=small.display,
+            count=len(extra),
+        )
         links = pd.concat([links, extra], ignore_index=True)
     return links
 
@@ -128,11 +166,13 @@ def _read_links(ref: FileRef, report: LoadReport) -> pd.DataFrame:
     frame = table.data.to_pandas()
     ids, keep = integer_ids(frame["movieId"], table, report, "movieId")
     frame = frame[keep].reset_index(drop=True)
-    links = pd.DataFrame({
-        "movie_id": ids,
-        "tmdb_id": pd.to_numeric(frame["tmdbId"], errors="coerce").astype("Int64"),
-        "imdb_id": imdb_numbers(frame["imdbId"]),
-    })
+    links = pd.DataFrame(
+        {
+            "movie_id": ids,
+            "tmdb_id": pd.to_numeric(frame["tmdbId"], errors="coerce").astype("Int64"),
+            "imdb_id": imdb_numbers(frame["imdbId"]),
+        }
+    )
     return drop_duplicate_ids(links, "movie_id", report, "link", file=table.file)
 
 
@@ -145,8 +185,9 @@ def _metadata(files: FileSet, report: LoadReport) -> pd.DataFrame | None:
     require_columns(table, ["id", "title"])
     note_skipped(table, report)
     frame, ids, rows = _rows_with_ids(table, "id", report)
-    meta = pd.DataFrame({"tmdb_id": ids,
-                         **tmdb_movie_fields(frame, table, report, rows, ast.literal_eval)})
+    meta = pd.DataFrame(
+        {"tmdb_id": ids, **tmdb_movie_fields(frame, table, report, rows, ast.literal_eval)}
+    )
     if "imdb_id" in frame:
         meta["meta_imdb_id"] = imdb_numbers(frame["imdb_id"])
     return _by_tmdb_id(meta, report, "movie", table.file)
@@ -182,18 +223,34 @@ def _credits(files: FileSet, report: LoadReport) -> pd.DataFrame | None:
     frame, ids, rows = _rows_with_ids(table, "id", report)
     cast = _records(frame["cast"], None, TOP_CAST, table, report, "cast", rows)
     crew = _records(frame["crew"], _DIRECTOR, None, table, report, "crew", rows)
-    part = pd.DataFrame({
-        "tmdb_id": ids,
-        "cast": [names_of(c, limit=TOP_CAST) for c in cast],
-        "director": [[r["name"].strip() for r in c if isinstance(r, dict)
-                      and r.get("job") == "Director" and isinstance(r.get("name"), str)]
-                     for c in crew],
-    })
+    part = pd.DataFrame(
+        {
+            "tmdb_id": ids,
+            "cast": [names_of(c, limit=TOP_CAST) for c in cast],
+            "director": [
+                [
+                    r["name"].strip()
+                    for r in c
+                    if isinstance(r, dict)
+                    and r.get("job") == "Director"
+                    and isinstance(r.get("name"), str)
+                ]
+                for c in crew
+            ],
+        }
+    )
     return _by_tmdb_id(part, report, "credits", table.file)
 
 
-def _records(values: pd.Series, marker: str | None, limit: int | None, table: Table,
-             report: LoadReport, column: str, rows: np.ndarray) -> list[list]:
+def _records(
+    values: pd.Series,
+    marker: str | None,
+    limit: int | None,
+    table: Table,
+    report: LoadReport,
+    column: str,
+    rows: np.ndarray,
+) -> list[list]:
     """The records holding ``marker`` (all when None) in each list cell, at most ``limit``."""
     out: list[list] = []
     bad: list[int] = []
@@ -249,8 +306,9 @@ def _whole(text: str) -> list | None:
     return value if isinstance(value, list) else None
 
 
-def _rows_with_ids(table: Table, column: str,
-                   report: LoadReport) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _rows_with_ids(
+    table: Table, column: str, report: LoadReport
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The rows whose id is an integer (shifted rows carry dates there), their ids and rows."""
     frame = table.data.to_pandas()
     ids, keep = integer_ids(frame[column], table, report, column)

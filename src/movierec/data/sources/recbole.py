@@ -48,18 +48,40 @@ def load(files: FileSet, name: str) -> Dataset:
     if inter is None:
         report.add("no .inter file: no ratings", file=str(files.root))
     else:
-        table = _read_atomic(inter, {"user_id": pa.int32(), "item_id": pa.int32(),
-                                     "rating": pa.float32(), "timestamp": pa.float64()})
-        ratings = clean_ratings(table, FIVE_STARS, report, columns={
-            "user_id": "user_id", "movie_id": "item_id", "rating": "rating",
-            "timestamp": "timestamp"})
+        table = _read_atomic(
+            inter,
+            {
+                "user_id": pa.int32(),
+                "item_id": pa.int32(),
+                "rating": pa.float32(),
+                "timestamp": pa.float64(),
+            },
+        )
+        ratings = clean_ratings(
+            table,
+            FIVE_STARS,
+            report,
+            columns={
+                "user_id": "user_id",
+                "movie_id": "item_id",
+                "rating": "rating",
+                "timestamp": "timestamp",
+            },
+        )
         catalog = add_unlisted_movies(catalog, ratings, report, file=table.file)
     users = None
     user_file = files.first("*.user")
     if user_file is not None:
-        table = _read_atomic(user_file, {"user_id": pa.int32(), "age": pa.int16(),
-                                         "gender": pa.string(), "occupation": pa.string(),
-                                         "zip_code": pa.string()})
+        table = _read_atomic(
+            user_file,
+            {
+                "user_id": pa.int32(),
+                "age": pa.int16(),
+                "gender": pa.string(),
+                "occupation": pa.string(),
+                "zip_code": pa.string(),
+            },
+        )
         note_skipped(table, report)
         users = table.data.to_pandas().rename(columns={"zip_code": "zip"})
     link, kg, ml1m = files.first("*.link"), files.first("*.kg"), files.get("movies.dat")
@@ -67,13 +89,15 @@ def load(files: FileSet, name: str) -> Dataset:
         if item is not None:
             report.add("no .link/.kg files: no knowledge-graph tokens", file=str(files.root))
     elif ml1m is None:
-        report.add("knowledge graph left out: ml-100k.link holds MovieLens-1M ids, and "
-                   "re-linking them needs ML-1M's movies.dat (import it alongside: "
-                   "movierec data import FOLDER path/to/ml-1m/movies.dat)", file=link.display)
+        report.add(
+            "knowledge graph left out: ml-100k.link holds MovieLens-1M ids, and "
+            "re-linking them needs ML-1M's movies.dat (import it alongside: "
+            "movierec data import FOLDER path/to/ml-1m/movies.dat)",
+            file=link.display,
+        )
     else:
         to_100k = _ml1m_to_ml100k(ml1m, catalog, report)
-        catalog["kg_tokens"] = _kg_tokens(catalog["movie_id"].to_numpy(), link, kg, to_100k,
-                                          report)
+        catalog["kg_tokens"] = _kg_tokens(catalog["movie_id"].to_numpy(), link, kg, to_100k, report)
     return Dataset(name, catalog, ratings, users, FIVE_STARS, FORMAT, report)
 
 
@@ -81,28 +105,46 @@ def _read_atomic(ref: FileRef, types: dict[str, pa.DataType]) -> Table:
     """Read an atomic file, dropping the `:type` suffix from its header names."""
     head = ref.open().readline().decode("utf8").rstrip("\r\n").split("\t")
     names = [column.split(":")[0] for column in head]
-    table = read_table(ref, delimiter="\t", quoting=False, names=names,
-                       types={name: kind for name, kind in types.items() if name in names})
+    table = read_table(
+        ref,
+        delimiter="\t",
+        quoting=False,
+        names=names,
+        types={name: kind for name, kind in types.items() if name in names},
+    )
     require_columns(table, list(types)[:2], delimiter="\t")
     return table
 
 
 def _catalog(ref: FileRef, report: LoadReport) -> pd.DataFrame:
-    table = _read_atomic(ref, {"item_id": pa.int32(), "movie_title": pa.string(),
-                               "release_year": pa.string(), "class": pa.string()})
+    table = _read_atomic(
+        ref,
+        {
+            "item_id": pa.int32(),
+            "movie_title": pa.string(),
+            "release_year": pa.string(),
+            "class": pa.string(),
+        },
+    )
     note_skipped(table, report)
     frame = table.data.to_pandas()
-    return pd.DataFrame({
-        "movie_id": frame["item_id"],
-        "title": frame["movie_title"].map(move_article),
-        "year": pd.to_numeric(frame.get("release_year"), errors="coerce"),
-        "genres": frame["class"].map(lambda cell: [g for g in str(cell).split() if g != "unknown"])
-        if "class" in frame else [[] for _ in range(len(frame))],
-    })
+    return pd.DataFrame(
+        {
+            "movie_id": frame["item_id"],
+            "title": frame["movie_title"].map(move_article),
+            "year": pd.to_numeric(frame.get("release_year"), errors="coerce"),
+            "genres": frame["class"].map(
+                lambda cell: [g for g in str(cell).split() if g != "unknown"]
+            )
+            if "class" in frame
+            else [[] for _ in range(len(frame))],
+        }
+    )
 
 
-def _ml1m_to_ml100k(movies_dat: FileRef, catalog: pd.DataFrame,
-                    report: LoadReport) -> dict[int, int]:
+def _ml1m_to_ml100k(
+    movies_dat: FileRef, catalog: pd.DataFrame, report: LoadReport
+) -> dict[int, int]:
     """ML-1M movie id → ml-100k movie id, matching normalised title and year."""
     from movierec.data.sources.movielens_1m import read_movies
 
@@ -110,28 +152,38 @@ def _ml1m_to_ml100k(movies_dat: FileRef, catalog: pd.DataFrame,
     by_key = {}
     for movie_id, key in zip(catalog["movie_id"].tolist(), _title_keys(catalog), strict=True):
         by_key.setdefault(key, movie_id)
-    mapping = {int(m): by_key[k] for m, k in zip(ml1m["movie_id"].tolist(), _title_keys(ml1m),
-                                                  strict=True) if k in by_key}
-    report.add(f"knowledge graph re-linked from MovieLens-1M ids: {len(mapping)} ML-1M movies "
-               "matched by title and year", file=movies_dat.display, count=len(mapping))
+    mapping = {
+        int(m): by_key[k]
+        for m, k in zip(ml1m["movie_id"].tolist(), _title_keys(ml1m), strict=True)
+        if k in by_key
+    }
+    report.add(
+        f"knowledge graph re-linked from MovieLens-1M ids: {len(mapping)} ML-1M movies "
+        "matched by title and year",
+        file=movies_dat.display,
+        count=len(mapping),
+    )
     return mapping
 
 
 def _title_keys(catalog: pd.DataFrame) -> list[str]:
     titles = catalog["title"].astype(str).str.lower().str.replace(r"[^0-9a-z]+", " ", regex=True)
     years = pd.to_numeric(catalog["year"], errors="coerce")
-    return [f"{t.strip()}|{'' if pd.isna(y) else int(y)}" for t, y in zip(titles, years,
-                                                                         strict=True)]
+    return [
+        f"{t.strip()}|{'' if pd.isna(y) else int(y)}" for t, y in zip(titles, years, strict=True)
+    ]
 
 
-def _kg_tokens(movie_ids: np.ndarray, link: FileRef, kg: FileRef, to_100k: dict[int, int],
-               report: LoadReport) -> list[list[str]]:
+def _kg_tokens(
+    movie_ids: np.ndarray, link: FileRef, kg: FileRef, to_100k: dict[int, int], report: LoadReport
+) -> list[list[str]]:
     """Per movie, sorted ``relation:entity`` tokens of the triples whose head is that film."""
     links = _read_atomic(link, {"item_id": pa.int32(), "entity_id": pa.string()}).data.to_pandas()
     links["item_id"] = links["item_id"].map(to_100k)
     links = links.dropna(subset=["item_id"])
-    triples = _read_atomic(kg, {"head_id": pa.string(), "relation_id": pa.string(),
-                                "tail_id": pa.string()}).data.to_pandas()
+    triples = _read_atomic(
+        kg, {"head_id": pa.string(), "relation_id": pa.string(), "tail_id": pa.string()}
+    ).data.to_pandas()
     film_of = dict(zip(links["entity_id"], links["item_id"], strict=True))
     about_film = triples["relation_id"].str.startswith(_FILM_RELATION)
     triples = triples[about_film & triples["head_id"].isin(film_of.keys())]
@@ -139,7 +191,11 @@ def _kg_tokens(movie_ids: np.ndarray, link: FileRef, kg: FileRef, to_100k: dict[
     per_movie = pd.Series(tokens.to_numpy(), index=triples["head_id"].map(film_of).to_numpy())
     grouped = per_movie.groupby(level=0).agg(lambda t: sorted(set(t)))
     covered = int(np.isin(movie_ids, grouped.index.to_numpy()).sum())
-    report.add(f"knowledge graph: {covered} of {len(movie_ids)} movies have tokens "
-               f"({len(tokens)} film triples)", file=kg.display, count=covered)
+    report.add(
+        f"knowledge graph: {covered} of {len(movie_ids)} movies have tokens "
+        f"({len(tokens)} film triples)",
+        file=kg.display,
+        count=covered,
+    )
     lookup = grouped.to_dict()
     return [lookup.get(int(m), []) for m in movie_ids]

@@ -60,8 +60,9 @@ def load(files: FileSet, name: str) -> Dataset:
     ids, keep = integer_ids(frame["id"], table, report, "id")
     frame = frame[keep].reset_index(drop=True)
     _repair_text(frame, report, table.file)
-    catalog = pd.DataFrame({"movie_id": ids, "tmdb_id": ids,
-                            "title": frame["original_title"].str.strip()})
+    catalog = pd.DataFrame(
+        {"movie_id": ids, "tmdb_id": ids, "title": frame["original_title"].str.strip()}
+    )
     if "imdb_id" in frame:
         catalog["imdb_id"] = imdb_numbers(frame["imdb_id"])
     if "release_year" in frame:
@@ -92,8 +93,11 @@ def _repair_text(frame: pd.DataFrame, report: LoadReport, file: str) -> None:
             repaired += int((after != before).sum())
             frame[column] = after
     if repaired:
-        report.add(f"repaired {repaired} cell(s) of doubly-encoded UTF-8 (such as 'Ã©' for 'é')",
-                   file=file, count=repaired)
+        report.add(
+            f"repaired {repaired} cell(s) of doubly-encoded UTF-8 (such as 'Ã©' for 'é')",
+            file=file,
+            count=repaired,
+        )
 
 
 def _undo(match: re.Match[str]) -> str:

@@ -45,13 +45,19 @@ def load(files: FileSet, name: str) -> Dataset:
     ids, keep = integer_ids(frame["id"], table, report, "id")
     frame = frame[keep].reset_index(drop=True)
     rows = np.flatnonzero(keep)
-    catalog = pd.DataFrame({"movie_id": ids, "tmdb_id": ids, **tmdb_movie_fields(
-        frame, table, report, rows, json.loads, lists=("genres", "keywords"))})
+    catalog = pd.DataFrame(
+        {
+            "movie_id": ids,
+            "tmdb_id": ids,
+            **tmdb_movie_fields(
+                frame, table, report, rows, json.loads, lists=("genres", "keywords")
+            ),
+        }
+    )
     catalog = drop_duplicate_ids(catalog, "movie_id", report, "movie", file=table.file)
     credits = files.get(CREDITS)
     if credits is None:
-        report.add(f"{CREDITS} is missing: movies have no cast or director",
-                   file=str(files.root))
+        report.add(f"{CREDITS} is missing: movies have no cast or director", file=str(files.root))
     else:
         people = _credits(credits, report)
         catalog = catalog.merge(people, left_on="movie_id", right_index=True, how="left")
@@ -69,7 +75,12 @@ def _credits(ref: FileRef, report: LoadReport) -> pd.DataFrame:
     frame = frame[keep].reset_index(drop=True)
     cast = parse_cells(frame["cast"], json.loads, table, report, "cast", rows)
     crew = parse_cells(frame["crew"], json.loads, table, report, "crew", rows)
-    people = pd.DataFrame({"movie_id": ids, "cast": [names_of(c, limit=TOP_CAST) for c in cast],
-                           "director": [directors_of(c) for c in crew]})
+    people = pd.DataFrame(
+        {
+            "movie_id": ids,
+            "cast": [names_of(c, limit=TOP_CAST) for c in cast],
+            "director": [directors_of(c) for c in crew],
+        }
+    )
     people = drop_duplicate_ids(people, "movie_id", report, "credits", file=table.file)
     return people.set_index("movie_id")
