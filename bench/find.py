@@ -107,9 +107,9 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
 def bench_case(
     data: Any, backend: str, texts: list[str], seed: int, threads: int | None
 ) -> dict[str, Any]:
+    from movierec.data.description import DescriptionConfig, DescriptionIndex, load_encoder
     from movierec.engine.core import Engine
     from movierec.engine.describe import descriptions_of
-    from movierec.models.description import DescriptionConfig, DescriptionIndex, load_encoder
 
     encoder, load_s = None, 0.0
     if backend == "sentence":

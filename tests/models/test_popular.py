@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from movierec.data.charts import weighted_chart
 from movierec.data.dataset import FIVE_STARS, Dataset
 from movierec.models import registry
-from movierec.models.charts import weighted_chart
 from movierec.models.popular import ChartRecommender
 from tests.models.conformance import GROUP, RecommenderContract
 

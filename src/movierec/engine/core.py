@@ -17,6 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from movierec.data.charts import (
+    Chart,
+    Segment,
+    VoteSource,
+    movie_votes,
+    shrunk_ratings,
+    weighted_chart,
+)
 from movierec.data.dataset import Dataset
 from movierec.data.filters import CatalogFilter, GenreIndex
 from movierec.data.storage import load_dataset
@@ -40,14 +48,6 @@ from movierec.errors import (
 )
 from movierec.home import Home
 from movierec.models.base import Recommender, read_manifest
-from movierec.models.charts import (
-    Chart,
-    Segment,
-    VoteSource,
-    movie_votes,
-    shrunk_ratings,
-    weighted_chart,
-)
 from movierec.validate import check_k
 
 log = logging.getLogger(__name__)

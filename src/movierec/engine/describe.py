@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from movierec.engine.answers import MovieRow
-from movierec.errors import InvalidValueError
-from movierec.models.description import (
+from movierec.data.description import (
     BACKENDS,
     DescriptionConfig,
     DescriptionIndex,
     Progress,
     open_index,
 )
+from movierec.engine.answers import MovieRow
+from movierec.errors import InvalidValueError
 from movierec.validate import check_k
 
 if TYPE_CHECKING:

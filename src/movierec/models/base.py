@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from movierec import __version__
+from movierec.data.charts import weighted_rating
 from movierec.data.dataset import Dataset
 from movierec.data.idmap import IdMap
 from movierec.errors import (
@@ -33,7 +34,6 @@ from movierec.errors import (
     UnknownMovieError,
     UnknownUserError,
 )
-from movierec.models.charts import weighted_rating
 from movierec.validate import check_k, number_at_least
 
 ARTIFACT_VERSION = 1

@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from movierec.data.charts import weighted_rating
 from movierec.data.dataset import Dataset
 from movierec.models.base import Ranking, RatingConfig, RatingPredictor
-from movierec.models.charts import weighted_rating
 from movierec.models.ridge import ridge_solve, solve_rows  # noqa: F401  (solve_rows: re-export)
 from movierec.validate import check_k, number_at_least, one_of
 

@@ -63,10 +63,10 @@ from typing import Any, Self
 import numpy as np
 import scipy.sparse as sp
 
+from movierec.data.charts import weighted_rating
 from movierec.data.dataset import Dataset
 from movierec.models._knnkernels import add_neighbourhood, item_neighbours
 from movierec.models.base import Ranking, RatingConfig, RatingPredictor, Recommender
-from movierec.models.charts import weighted_rating
 from movierec.models.foldin import write_rows
 from movierec.models.history import RatedHistory
 from movierec.validate import number_at_least, one_of, positive_int

@@ -1,10 +1,10 @@
 """The chart baseline: every user gets the IMDB weighted-rating chart, minus what they have seen.
 
-The classic "demographic filtering" of :mod:`movierec.models.charts`, as a model behind the
+The classic "demographic filtering" of :mod:`movierec.data.charts`, as a model behind the
 protocol, so ``movierec evaluate`` can put it beside the personal models — on cold-start users
 above all, where "the best-rated films" is what a site shows someone it knows nothing about.
 
-Each movie scores ``WR = v/(v+m)·R + m/(v+m)·C`` (:func:`~movierec.models.charts.weighted_rating`)
+Each movie scores ``WR = v/(v+m)·R + m/(v+m)·C`` (:func:`~movierec.data.charts.weighted_rating`)
 from its training votes ``v`` and mean ``R``; ``m`` is the vote count at ``quantile`` among
 rated movies and ``C`` the mean of their means, both fixed at ``fit`` (the prior; a retrain
 recomputes them). Unlike the printed chart, which shows only movies with at least ``m`` votes,
@@ -29,10 +29,10 @@ from typing import Any, Self
 
 import numpy as np
 
+from movierec.data.charts import weighted_rating
 from movierec.data.dataset import Dataset
 from movierec.data.filters import GenreIndex
 from movierec.models.base import Config
-from movierec.models.charts import weighted_rating
 from movierec.models.history import RatedHistory
 from movierec.validate import number_in
 

@@ -13,17 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.data.sources import load_path
-from movierec.engine.core import Engine
-from movierec.engine.describe import descriptions_of
-from movierec.errors import DataFormatError, InvalidValueError, NoMatchError
-from movierec.models.description import (
+from movierec.data.description import (
     DescriptionConfig,
     DescriptionIndex,
     SentenceEncoder,
     movie_texts,
     open_index,
 )
+from movierec.data.sources import load_path
+from movierec.engine.core import Engine
+from movierec.engine.describe import descriptions_of
+from movierec.errors import DataFormatError, InvalidValueError, NoMatchError
 from tests.conftest import shared_dataset
 
 

@@ -4,17 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.data.dataset import FIVE_STARS, Dataset
-from movierec.data.filters import CatalogFilter, GenreIndex, parse_years
-from movierec.data.sources import load_path
-from movierec.errors import NoMatchError
-from movierec.models.charts import (
+from movierec.data.charts import (
     Segment,
     SegmentTooSmallError,
     movie_votes,
     shrunk_ratings,
     weighted_chart,
 )
+from movierec.data.dataset import FIVE_STARS, Dataset
+from movierec.data.filters import CatalogFilter, GenreIndex, parse_years
+from movierec.data.sources import load_path
+from movierec.errors import NoMatchError
 from tests.conftest import shared_dataset
 
 
