@@ -15,13 +15,8 @@ from movierec.errors import InvalidValueError, NotFittedError
 from movierec.models.base import NoMovieVectorsError
 from movierec.models.ease import EASE
 from movierec.models.mf import MatrixFactorization
-from movierec.plots.embedding_map import (
-    PlotDependencyError,
-    PlotError,
-    embedding_map,
-    pca_2d,
-    short_label,
-)
+from movierec.plots.embedding_map import PlotDependencyError, PlotError, embedding_map, pca_2d
+from movierec.plots.labels import short_label
 from tests.conftest import shared_dataset
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -4,7 +4,8 @@ Reads datasets and models, never the ratings store. Definitions of every metric 
 :mod:`movierec.evaluate.metrics`; the splits in :mod:`movierec.evaluate.splits`.
 """
 
-from movierec.evaluate.runner import EvaluationResult, ModelResult, evaluate, make_splits
+from movierec.evaluate.results import EvaluationResult, ModelResult
+from movierec.evaluate.runner import evaluate, make_splits
 from movierec.evaluate.splits import (
     Split,
     cold_users,

@@ -30,24 +30,24 @@ With ``calibrate`` λ > 0, each list is Steck's calibrated re-ranking
 (from the profile), timed within ``recommend``.
 
 Each metric is reported as its mean and standard deviation over folds (population std,
-``ddof=0``, as Surprise's ``cross_validate`` reports), one :class:`ModelResult` per model (and
-per profile size on ``cold-users``, its ``profile`` field set). Times are wall-clock seconds
-per fold: ``fit``, ``predict`` (the test ratings) and ``recommend`` (all the lists). Metric
-definitions are in :mod:`movierec.evaluate.metrics` and :mod:`movierec.evaluate.beyond`.
+``ddof=0``, as Surprise's ``cross_validate`` reports), one
+:class:`~movierec.evaluate.results.ModelResult` per model (and per profile size on
+``cold-users``, its ``profile`` field set). Times are wall-clock seconds per fold: ``fit``,
+``predict`` (the test ratings) and ``recommend`` (all the lists). Metric definitions are in
+:mod:`movierec.evaluate.metrics` and :mod:`movierec.evaluate.beyond`; one fold's scoring is
+:class:`movierec.evaluate.scoring.FoldScorer`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import numpy as np
-import pandas as pd
+from typing import Literal
 
 from movierec.data.dataset import Dataset
-from movierec.evaluate import beyond, metrics
+from movierec.evaluate import beyond
+from movierec.evaluate.results import EvaluationResult, ModelResult
+from movierec.evaluate.scoring import FoldScorer
 from movierec.evaluate.splits import (
     Split,
     cold_users,
@@ -63,74 +63,6 @@ from movierec.validate import check_k, int_at_least, number_in
 SplitName = Literal["kfold", "user-holdout", "user-temporal", "temporal", "cold-users"]
 SPLITS: tuple[str, ...] = ("kfold", "user-holdout", "user-temporal", "temporal", "cold-users")
 TIMES = ("fit_seconds", "fold_in_seconds", "predict_seconds", "recommend_seconds")
-
-
-@dataclass
-class ModelResult:
-    """One model's figures, fold by fold."""
-
-    name: str
-    predicts_ratings: bool
-    folds: list[dict[str, float]] = field(default_factory=list)
-    #: why the split does not apply to this model (then it has no folds), else None
-    not_applicable: str | None = None
-    #: cold-users: the profile size these figures were told; None on the other splits
-    profile: int | None = None
-
-    def summary(self) -> dict[str, dict[str, float]]:
-        """``{metric: {"mean": …, "std": …}}`` over folds (NaN-free metrics only)."""
-        names = [n for n in self.folds[0] if not n.startswith("n_")] if self.folds else []
-        result = {}
-        for name in names:
-            values = np.array([fold[name] for fold in self.folds], dtype=np.float64)
-            if np.isnan(values).all():
-                continue
-            result[name] = {"mean": float(np.nanmean(values)), "std": float(np.nanstd(values))}
-        return result
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "model": self.name,
-            "profile": self.profile,
-            "predicts_ratings": self.predicts_ratings,
-            "not_applicable": self.not_applicable,
-            "summary": self.summary(),
-            "folds": self.folds,
-        }
-
-
-@dataclass
-class EvaluationResult:
-    """Everything one evaluation measured, with the settings that produced it."""
-
-    dataset: str
-    split: str
-    settings: dict[str, Any]
-    models: list[ModelResult]
-    folds: list[dict[str, int]]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "split": self.split,
-            "settings": self.settings,
-            "folds": self.folds,
-            "models": [m.to_json() for m in self.models],
-        }
-
-    def by_profile(self) -> dict[int, EvaluationResult]:
-        """cold-users: one result per profile size, smallest first; empty on other splits."""
-        sizes = sorted({m.profile for m in self.models if m.profile is not None})
-        return {
-            size: EvaluationResult(
-                self.dataset,
-                self.split,
-                {**self.settings, "n_profile": size, "profiles": [size]},
-                [m for m in self.models if m.profile == size],
-                self.folds,
-            )
-            for size in sizes
-        }
 
 
 def make_splits(
@@ -243,7 +175,7 @@ def evaluate(
     fold_info = []
     steps, done = (1 + len(sizes)) * n_folds * len(model_names), 0
     for part in splits:
-        info = _Fold(part, threshold, genres, head_share)
+        info = FoldScorer(part, threshold, genres, head_share)
         fold_info.append(
             {
                 "fold": part.fold,
@@ -296,155 +228,6 @@ def evaluate(
     elif split == "cold-users":
         settings.update(fraction=fraction, n_profile=max(sizes), profiles=sizes)
     return EvaluationResult(data.name, split, settings, list(results.values()), fold_info)
-
-
-@dataclass(frozen=True)
-class _Profiles:
-    """What the model knew of each evaluated user (rows aligned with ``_Fold.users``)."""
-
-    rows: np.ndarray
-    movies: np.ndarray
-    ratings: np.ndarray
-    taste: np.ndarray  # users × genres: the liked-genre distribution p
-
-    @classmethod
-    def of(
-        cls,
-        users: np.ndarray,
-        ratings: pd.DataFrame,
-        genres: calibration.GenreMatrix,
-        threshold: float | None,
-    ) -> _Profiles:
-        rows = pd.Index(users).get_indexer(ratings["user_id"].to_numpy())
-        inside = rows >= 0
-        rows = rows[inside]
-        movies = ratings["movie_id"].to_numpy()[inside]
-        values = ratings["rating"].to_numpy(np.float64)[inside]
-        taste = calibration.taste_distributions(
-            genres.rows, rows, genres.index(movies), values, len(users), threshold
-        )
-        return cls(rows, movies, values, taste)
-
-
-class _Fold:
-    """What is computed once per fold and shared by every model: known pairs, relevant sets,
-    training popularity, the short head and the users' profiles."""
-
-    def __init__(
-        self,
-        part: Split,
-        threshold: float | None,
-        genres: calibration.GenreMatrix,
-        head_share: float,
-    ):
-        self.part, self.threshold, self.genres = part, threshold, genres
-        train, test = part.train.ratings, part.test
-        train_movies = np.unique(train["movie_id"].to_numpy())
-        self.cold = part.profile is not None
-        if self.cold:  # every test user is cold and is folded in before any question
-            known_users = np.unique(test["user_id"].to_numpy())
-        else:
-            known_users = np.unique(train["user_id"].to_numpy())
-        user_known = np.isin(test["user_id"].to_numpy(), known_users)
-        known = user_known & np.isin(test["movie_id"].to_numpy(), train_movies)
-        self.rated = test[known]
-        self.relevant = metrics.relevant_items(test[user_known], threshold)
-        self.users = np.unique(test["user_id"].to_numpy()[user_known])
-        has_relevant = np.isin(self.users, self.relevant["user_id"].to_numpy())
-        self.skipped = int((~has_relevant).sum())
-        self.popularity = beyond.TrainingPopularity.from_ratings(train)
-        self.head = beyond.short_head(self.popularity, head_share)
-        self._profiles: dict[int | None, _Profiles] = {}
-
-    def cold_counts(self) -> dict[str, int]:
-        if not self.cold:
-            return {}
-        return {"cold_users": len(self.users), "profile_ratings": len(self.part.profile)}
-
-    def profiles(self, size: int | None) -> _Profiles:
-        """The users' profiles: their training ratings, or the ``size`` earliest told."""
-        if size not in self._profiles:
-            if self.cold:
-                ratings = self.part.profile_prefix(size or 0)
-            else:
-                train = self.part.train.ratings
-                ratings = train[np.isin(train["user_id"].to_numpy(), self.users)]
-            self._profiles[size] = _Profiles.of(self.users, ratings, self.genres, self.threshold)
-        return self._profiles[size]
-
-    def fold_in(self, model: Recommender, profiles: _Profiles) -> float:
-        """Tell an online model every cold user's profile; returns the seconds it took."""
-        started = time.perf_counter()
-        order = np.argsort(profiles.rows, kind="stable")
-        bounds = np.searchsorted(profiles.rows[order], np.arange(len(self.users) + 1))
-        for row, user in enumerate(self.users.tolist()):
-            mine = order[bounds[row] : bounds[row + 1]]
-            movies, ratings = profiles.movies[mine], profiles.ratings[mine]
-            known = model.movies.indices(movies, missing="mask") >= 0
-            model.fold_in_user(user, movies[known], ratings[known])  # type: ignore[attr-defined]
-        return time.perf_counter() - started
-
-    def score(
-        self, model: Recommender, k: int, size: int | None = None, calibrate: float = 0.0
-    ) -> dict[str, float]:
-        figures: dict[str, float] = {}
-        profiles = self.profiles(size)
-        if self.cold:
-            figures["fold_in_seconds"] = self.fold_in(model, profiles)
-        if model.predicts_ratings:
-            started = time.perf_counter()
-            predicted = model.predict(
-                self.rated["user_id"].to_numpy(),  # type: ignore[attr-defined]
-                self.rated["movie_id"].to_numpy(),
-            )
-            figures["predict_seconds"] = time.perf_counter() - started
-            truth = self.rated["rating"].to_numpy()
-            figures["rmse"] = metrics.rmse(truth, predicted)
-            figures["mae"] = metrics.mae(truth, predicted)
-        started = time.perf_counter()
-        lists = self.recommend(model, k, profiles, calibrate)
-        figures["recommend_seconds"] = time.perf_counter() - started
-        recommended, lengths = metrics.stack_rankings(lists, k)
-        ranking = metrics.ranking_scores(self.users, recommended, lengths, self.relevant, k)
-        figures.update(ranking.means())
-        longtail = beyond.longtail_scores(
-            self.users, recommended, lengths, self.relevant, k, self.head
-        )
-        figures.update(longtail.means())
-        train = self.part.train
-        figures.update(
-            coverage=metrics.coverage(recommended, lengths, len(train.catalog)),
-            popularity=metrics.mean_popularity(recommended, lengths, train.ratings),
-            novelty=beyond.novelty(recommended, lengths, self.popularity),
-            popularity_lift=beyond.popularity_lift(
-                recommended, lengths, profiles.rows, profiles.movies, self.popularity
-            ),
-            personalization=calibration.personalization(recommended, lengths),
-            miscalibration=beyond.miscalibration(recommended, lengths, profiles.taste, self.genres),
-            intra_list_diversity=beyond.intra_list_diversity(recommended, lengths, self.genres),
-            n_ranked_users=float(len(ranking.users)),
-            n_longtail_users=float(len(longtail.users)),
-        )
-        return figures
-
-    def recommend(
-        self, model: Recommender, k: int, profiles: _Profiles, calibrate: float
-    ) -> list[np.ndarray]:
-        """Each user's top ``k``, seen excluded; re-ranked toward their taste when λ > 0."""
-        if calibrate <= 0:
-            return [
-                model.recommend(user, k, exclude_seen=True).movie_ids
-                for user in self.users.tolist()
-            ]
-        lists = []
-        pool_size = max(k, calibration.RERANK_POOL)
-        for row, user in enumerate(self.users.tolist()):
-            pool = model.recommend(user, pool_size, exclude_seen=True)
-            order = calibration.calibrated_rerank(
-                pool.scores, self.genres.rows_of(pool.movie_ids), profiles.taste[row], k, calibrate
-            )
-            lists.append(pool.movie_ids[order])
-        return lists
 
 
 def _check_settings(data: Dataset, model_names: list[str], k: int, cv: int, split: str) -> None:

@@ -14,25 +14,17 @@ each axis. Learned factors spread taste over many dimensions, so the share is mo
 48% for ``ials`` (64 factors); vectors that lie on a plane give 1. Each component's sign is
 fixed (its largest coordinate is positive), so the same vectors always give the same picture.
 
-Drawing: matplotlib's object API with the Agg canvas chosen explicitly — no ``pyplot``, no
-global backend switch, no ``rcParams`` changed — so a server or a notebook around it is left
-as it was; the figure is cleared once its PNG is written. Rendering is serialised by a lock
-(matplotlib's text layout is not thread-safe). Labels are "Title (year)", shortened past 26
-characters, placed most-rated first at the first of several positions around their point
-(right, left, above, below…, then farther out with a leader line) that overlaps no label and
-no other point; the axes are scaled separately, to spread the labels, so read distances along
-each axis with its share in mind. Colour: the movie's primary (first-listed) genre; marker
-area: its number of ratings.
+Drawing is :mod:`movierec.plots.map_drawing` (the map's look), on the shared canvas of
+:mod:`movierec.plots.canvas` (matplotlib without ``pyplot`` or global state) with the labels of
+:mod:`movierec.plots.labels`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,43 +33,36 @@ from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 from movierec.data.dataset import Dataset
 from movierec.errors import InvalidValueError, MovieRecError
 from movierec.models.base import NoMovieVectorsError, Recommender
+from movierec.plots.canvas import PlotDependencyError, available
+from movierec.plots.labels import short_label
+from movierec.plots.map_drawing import draw_map
 
-if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.axes import Axes
+__all__ = [
+    "DEFAULT_MOVIES",
+    "MAX_MOVIES",
+    "MIN_MOVIES",
+    "EmbeddingMap",
+    "PlotDependencyError",
+    "PlotError",
+    "available",
+    "check_n",
+    "embedding_map",
+    "models_with_vectors",
+    "pca_2d",
+    "require_movie_vectors",
+]
 
 log = logging.getLogger(__name__)
 
 MIN_MOVIES = 3  # fewer points have no second principal direction worth drawing
 MAX_MOVIES = 200  # beyond this the labels cannot be read
 DEFAULT_MOVIES = 40
-LABEL_CHARS = 26
-_DANGLING = {"a", "an", "and", "at", "de", "for", "in", "of", "on", "or", "the", "to", "with"}
-_SIZE_INCHES = (12.0, 8.5)
-_DPI = 100
-_AXES = (0.065, 0.08, 0.70, 0.83)  # left, bottom, width, height: fixed, so placement holds
-_PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#bcbd22",
-    "#17becf",
-)  # tab10 without its grey, which marks "other"
-_OTHER = "#7f7f7f"
-_RENDER_LOCK = threading.Lock()
 
 
 class PlotError(MovieRecError, ValueError):
     """A plot that cannot be drawn from what was given (too few movies, no vectors…)."""
 
     status = 422
-
-
-class PlotDependencyError(MovieRecError):
-    """matplotlib, an optional dependency, is not installed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,7 +202,7 @@ def embedding_map(
     coords, explained = pca_2d(vectors[order])
     chosen = ids[order]
     titles, genres = _describe(data.catalog, chosen)
-    drawn = _render(
+    drawn = draw_map(
         coords,
         explained,
         titles,
@@ -275,24 +260,6 @@ def models_with_vectors() -> list[str]:
     return found
 
 
-def short_label(title: object, year: object, width: int = LABEL_CHARS) -> str:
-    """ "Title (year)", a title longer than ``width`` characters cut at a word boundary
-    (never after "the", "and"… or an open parenthesis) and ended with "…"."""
-    text = " ".join(str(title).split()) if isinstance(title, str) else ""
-    if len(text) > width:
-        words = text[: width - 1].split(" ")
-        if len(words) > 1:
-            words = words[:-1]  # the last one may be cut in the middle
-        while len(words) > 1 and (
-            words[-1].lower() in _DANGLING or words[-1].count("(") > words[-1].count(")")
-        ):
-            words.pop()
-        text = " ".join(words).rstrip(" ,:;-") + "…"
-    if year is not None and not pd.isna(year):
-        text = f"{text} ({int(year)})" if text else str(int(year))
-    return text
-
-
 def _describe(catalog: pd.DataFrame, movie_ids: np.ndarray) -> tuple[list[str], list[str]]:
     """Labels and primary genres of the movies, in their order ("movie 17" if untitled)."""
     rows = catalog.drop_duplicates("movie_id").set_index("movie_id").reindex(movie_ids)
@@ -307,218 +274,3 @@ def _describe(catalog: pd.DataFrame, movie_ids: np.ndarray) -> tuple[list[str], 
         g[0] if isinstance(g, list | tuple | np.ndarray) and len(g) else "unknown" for g in genres
     ]
     return labels, [str(g) for g in primary]
-
-
-def _matplotlib() -> tuple[Any, Any]:
-    """(Figure, FigureCanvasAgg), or a clear error when matplotlib is missing."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise PlotDependencyError(
-            "drawing plots needs matplotlib: pip install movierec[plot]"
-        ) from exc
-    return Figure, FigureCanvasAgg
-
-
-def available() -> bool:
-    """Whether matplotlib can be imported (the service checks before drawing)."""
-    try:
-        _matplotlib()
-    except PlotDependencyError:
-        return False
-    return True
-
-
-def _render(
-    coords: np.ndarray,
-    explained: tuple[float, float],
-    labels: list[str],
-    genres: list[str],
-    votes: np.ndarray,
-    *,
-    draw_labels: bool,
-    title: str,
-    dimensions: int,
-) -> bytes:
-    Figure, FigureCanvasAgg = _matplotlib()
-    with _RENDER_LOCK:
-        fig = Figure(figsize=_SIZE_INCHES, dpi=_DPI, facecolor="white")
-        canvas = FigureCanvasAgg(fig)
-        try:
-            ax = fig.add_axes(_AXES)
-            colours = _genre_colours(genres)
-            sizes = _marker_sizes(votes)
-            ax.scatter(
-                coords[:, 0],
-                coords[:, 1],
-                s=sizes,
-                c=[colours.get(g, _OTHER) for g in genres],
-                edgecolors="white",
-                linewidths=0.8,
-                zorder=3,
-            )
-            _set_limits(ax, coords)
-            ax.grid(True, color="0.92", zorder=0)
-            ax.axhline(0, color="0.8", lw=0.8, zorder=1)
-            ax.axvline(0, color="0.8", lw=0.8, zorder=1)
-            for spine in ax.spines.values():
-                spine.set_color("0.7")
-            ax.tick_params(colors="0.35", labelsize=8)
-            ax.set_xlabel(f"PC1 ({explained[0]:.1%} of the variance)", fontsize=10)
-            ax.set_ylabel(f"PC2 ({explained[1]:.1%} of the variance)", fontsize=10)
-            ax.set_title(title, loc="left", fontsize=13, pad=22)
-            ax.text(
-                0.0,
-                1.012,
-                f"the two axes explain {sum(explained):.1%} of the variance of "
-                f"these movies' {dimensions}-dimensional vectors · colour: primary genre · "
-                "area: number of ratings",
-                transform=ax.transAxes,
-                fontsize=9,
-                color="0.3",
-                va="bottom",
-            )
-            if draw_labels:
-                _place_labels(ax, canvas.get_renderer(), coords, labels, sizes)
-            _legend(ax, colours, genres)
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=_DPI, facecolor="white")
-            return buffer.getvalue()
-        finally:
-            fig.clear()
-
-
-def _genre_colours(genres: list[str]) -> dict[str, str]:
-    """The most frequent genres (ties by name) get a colour each; the rest share grey."""
-    counts = pd.Series(genres).value_counts()
-    ranked = sorted(counts.index, key=lambda g: (-counts[g], g))
-    return {g: c for g, c in zip(ranked, _PALETTE, strict=False)}
-
-
-def _marker_sizes(votes: np.ndarray) -> np.ndarray:
-    """Marker areas (points²) from 25 to 160, in proportion to the ratings between extremes."""
-    v = np.asarray(votes, dtype=np.float64)
-    span = v.max() - v.min()
-    share = (v - v.min()) / span if span > 0 else np.full(len(v), 0.5)
-    return 25.0 + 135.0 * share
-
-
-def _set_limits(ax: Axes, coords: np.ndarray) -> None:
-    """Fixed limits with a margin for labels (the transforms must not move after placement)."""
-    for axis, setter in ((0, ax.set_xlim), (1, ax.set_ylim)):
-        low, high = float(coords[:, axis].min()), float(coords[:, axis].max())
-        span = high - low
-        if span <= 0:
-            span = max(abs(low), 1.0)
-        setter(low - 0.08 * span, high + 0.08 * span)
-
-
-def _legend(ax: Axes, colours: dict[str, str], genres: list[str]) -> None:
-    from matplotlib.lines import Line2D
-
-    shown = [g for g in colours if g in set(genres)]
-    names = shown + (["other"] if any(g not in colours for g in genres) else [])
-    handles = [
-        Line2D(
-            [],
-            [],
-            marker="o",
-            ls="",
-            markersize=8,
-            markeredgecolor="white",
-            markerfacecolor=colours.get(g, _OTHER),
-        )
-        for g in names
-    ]
-    ax.legend(
-        handles,
-        names,
-        title="primary genre",
-        loc="upper left",
-        bbox_to_anchor=(1.015, 1.0),
-        frameon=False,
-        fontsize=9,
-        title_fontsize=10,
-    )
-
-
-# Directions tried for a label, nearest first: right, left, above, below, then the diagonals.
-_DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1))
-_DISTANCES = (0.0, 10.0, 22.0, 38.0, 58.0)  # extra pixels beyond the marker, ring by ring
-
-
-def _place_labels(
-    ax: Axes, renderer: Any, coords: np.ndarray, labels: list[str], sizes: np.ndarray
-) -> None:
-    """Write each label at the first free spot around its point, most-rated first.
-
-    A spot is free when its box overlaps no placed label, no other point and stays inside
-    the axes; when none is, the spot with the least overlap wins. Labels pushed off their
-    point get a thin leader line.
-    """
-    points = ax.transData.transform(coords)
-    radii = np.sqrt(sizes) / 2 * _DPI / 72  # marker radius in pixels
-    frame = ax.bbox
-    limits = np.array([frame.x0, frame.y0, frame.x1, frame.y1])
-    markers = np.column_stack([points - radii[:, None], points + radii[:, None]])
-    placed = np.empty((0, 4))
-    directions = np.array(_DIRECTIONS, dtype=np.float64)
-    rings = np.repeat(np.array(_DISTANCES), len(directions))  # candidates ring by ring
-    units = np.tile(directions, (len(_DISTANCES), 1))
-    style = {
-        "fontsize": 8,
-        "color": "0.15",
-        "zorder": 4,
-        "bbox": {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
-    }
-    for i, label in enumerate(labels):
-        probe = ax.text(0, 0, label, fontsize=style["fontsize"])
-        extent = probe.get_window_extent(renderer)
-        probe.remove()
-        size = np.array([extent.width + 3, extent.height + 3])  # the white box's padding
-        reach = radii[i] + 3 + rings
-        # bottom-left corners: beside the point along each direction, centred across it
-        corners = (
-            points[i]
-            + units * reach[:, None]
-            - np.where(units < 0, size, np.where(units == 0, size / 2, 0.0))
-        )
-        boxes = np.column_stack([corners, corners + size])
-        others = np.delete(markers, i, axis=0)
-        cost = _overlaps(boxes, placed).sum(axis=1) + _overlaps(boxes, others).sum(axis=1)
-        cost += 4 * (size.prod() - _overlaps(boxes, limits[None])[:, 0])
-        free = np.flatnonzero(cost < 1e-6)  # rounding, not overlap
-        pick = int(free[0]) if len(free) else int(np.argmin(cost))
-        best = boxes[pick]
-        placed = np.vstack([placed, best])
-        offset = (
-            (best[0] + 1.5 - points[i, 0]) * 72 / _DPI,
-            (best[1] + 1.5 - points[i, 1]) * 72 / _DPI,
-        )
-        arrow = (
-            {"arrowstyle": "-", "color": "0.55", "lw": 0.6, "shrinkA": 0, "shrinkB": 0}
-            if rings[pick] > 0
-            else None
-        )
-        ax.annotate(
-            label,
-            xy=tuple(coords[i]),
-            xytext=offset,
-            textcoords="offset points",
-            ha="left",
-            va="bottom",
-            arrowprops=arrow,
-            **style,
-        )
-
-
-def _overlaps(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Areas shared by each box (rows x0, y0, x1, y1) with each other box: len × len."""
-    width = np.minimum(boxes[:, None, 2], others[None, :, 2]) - np.maximum(
-        boxes[:, None, 0], others[None, :, 0]
-    )
-    height = np.minimum(boxes[:, None, 3], others[None, :, 3]) - np.maximum(
-        boxes[:, None, 1], others[None, :, 1]
-    )
-    return np.clip(width, 0, None) * np.clip(height, 0, None)

@@ -5,19 +5,17 @@ Statements are written once with ``?`` placeholders in the SQL both engines shar
 connection, transaction, bulk-load, id-list and error-translation hooks. Keeping one copy is
 the point: a fix to upsert or sequence logic lands in both backends at once.
 
-The tables are described in :mod:`movierec.store.schema`.
+The tables are described in :mod:`movierec.store.schema`; connections, error translation and
+migration are :mod:`movierec.store.connections`; this module holds the queries.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
 import time
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterable
 from itertools import repeat
 from typing import Any
 
@@ -25,17 +23,11 @@ import numpy as np
 import pandas as pd
 
 from movierec.data.dataset import Dataset, RatingScale, empty_ratings
-from movierec.errors import (
-    IdTakenError,
-    MovieRecError,
-    SchemaVersionError,
-    StoreError,
-    UnknownMovieError,
-    UnknownUserError,
-)
+from movierec.errors import IdTakenError, StoreError, UnknownMovieError, UnknownUserError
 from movierec.store import validate
 from movierec.store.base import RatingRow, RatingStore
-from movierec.store.schema import SCHEMA_VERSION, base_rows, migrations
+from movierec.store.connections import SqlConnections
+from movierec.store.schema import base_rows
 
 logger = logging.getLogger(__name__)
 
@@ -54,50 +46,20 @@ _NEW_USER = """INSERT INTO users (dataset, user_id, demographics, added_seq) VAL
     ON CONFLICT (dataset, user_id) DO NOTHING"""
 
 
-class SqlRatingStore(RatingStore):
-    """:class:`RatingStore` over a DB-API connection per thread; backends fill in the hooks."""
-
-    #: Column type of ratings and scale bounds.
-    float_type = "REAL"
-    #: Appended to CREATE TABLE (SQLite: ``WITHOUT ROWID``, clustering rows by their key).
-    table_options = ""
+class SqlRatingStore(SqlConnections, RatingStore):
+    """:class:`RatingStore` over a DB-API connection per thread; backends fill in the hooks
+    (these, and those of :class:`~movierec.store.connections.SqlConnections`)."""
 
     def __init__(self, dataset: str, label: str):
         self.dataset = validate.check_dataset_name(dataset)
-        self.label = label
-        self._local = threading.local()
-        self._guard = threading.Lock()
-        self._connections: list[Any] = []
-        self._closed = False
-        self._pid = os.getpid()
-        self._inherited: list[Any] = []
         self._scale: RatingScale | None = None
-        try:
-            self._migrate()
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(label)
 
     # --- hooks ---------------------------------------------------------------------------------
 
     @abstractmethod
-    def _connect(self) -> Any:
-        """A new connection in autocommit mode, durability settings applied."""
-
-    @abstractmethod
-    def _transaction(self, conn: Any) -> AbstractContextManager[Any]:
-        """A write transaction yielding a cursor; commits on exit, rolls back on error."""
-
-    @abstractmethod
-    def _translate(self, exc: Exception) -> MovieRecError | None:
-        """The domain error for a driver exception, or None to let it through."""
-
-    @abstractmethod
     def _bulk_insert(self, cur: Any, table: str, frame: pd.DataFrame) -> None:
         """Insert a frame holding the table's columns (native dtypes, None for NULL)."""
-
-    @abstractmethod
-    def _has_table(self, cur: Any, name: str) -> bool: ...
 
     @abstractmethod
     def _ids_clause(self, column: str) -> str:
@@ -106,63 +68,7 @@ class SqlRatingStore(RatingStore):
     @abstractmethod
     def _ids_param(self, ids: np.ndarray) -> Any: ...
 
-    def _q(self, sql: str) -> str:
-        """SQL in the driver's placeholder style (written with ``?``)."""
-        return sql
-
-    def _migration_lock(self, conn: Any) -> AbstractContextManager[None]:
-        """Held around the migration transaction, so concurrent openers migrate one at a time
-        (SQLite's ``BEGIN IMMEDIATE`` already serialises them)."""
-        return nullcontext()
-
-    def _check_fresh(self, cur: Any) -> None:
-        """Refuse a database that belongs to something else before creating tables in it."""
-
-    # --- plumbing ------------------------------------------------------------------------------
-
-    def _conn(self) -> Any:
-        """This thread's connection, opened on first use."""
-        if self._pid != os.getpid():  # forked: the parent's connections are not ours to use
-            self._inherited = self._connections  # kept, never used or closed from here
-            self._local, self._connections, self._pid = threading.local(), [], os.getpid()
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            with self._guard:
-                if self._closed:
-                    raise StoreError(f"the ratings store {self.label} is closed")
-            conn = self._connect()
-            with self._guard:
-                self._connections.append(conn)
-            self._local.conn = conn
-        elif self._closed:
-            raise StoreError(f"the ratings store {self.label} is closed")
-        return conn
-
-    @contextmanager
-    def _guarded(self) -> Iterator[None]:
-        try:
-            yield
-        except MovieRecError:
-            raise
-        except Exception as exc:
-            translated = self._translate(exc)
-            if translated is None:
-                raise
-            raise translated from exc
-
-    @contextmanager
-    def _writing(self) -> Iterator[Any]:
-        with self._guarded(), self._transaction(self._conn()) as cur:
-            yield cur
-
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._guarded():
-            cur = self._conn().cursor()
-            try:
-                cur.execute(self._q(sql), params)
-                return cur.fetchall()
-            finally:
-                cur.close()
+    # --- dataset row ---------------------------------------------------------------------------
 
     def _not_initialised(self) -> StoreError:
         return StoreError(
@@ -187,40 +93,6 @@ class SqlRatingStore(RatingStore):
         if row is None:
             raise self._not_initialised()
         return int(row[0]) - writes
-
-    def _migrate(self) -> None:
-        with self._guarded():
-            cur = self._conn().cursor()
-            found = 0
-            if self._has_table(cur, "schema_version"):
-                cur.execute("SELECT max(version) FROM schema_version")
-                found = int(cur.fetchone()[0] or 0)
-            cur.close()
-            self._check_version(found)
-            if found == SCHEMA_VERSION:
-                return
-        with self._guarded(), self._migration_lock(self._conn()), self._writing() as cur:
-            if not self._has_table(cur, "schema_version"):
-                self._check_fresh(cur)
-                cur.execute(
-                    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-                    "applied_at BIGINT NOT NULL)"
-                )
-            cur.execute("SELECT max(version) FROM schema_version")
-            found = int(cur.fetchone()[0] or 0)
-            self._check_version(found)
-            steps = migrations(self.float_type, self.table_options)
-            for version in range(found + 1, SCHEMA_VERSION + 1):
-                for statement in steps[version - 1]:
-                    cur.execute(statement)
-                cur.execute(
-                    self._q("INSERT INTO schema_version VALUES (?, ?)"), (version, int(time.time()))
-                )
-                logger.info("ratings store %s: schema migrated to version %d", self.label, version)
-
-    def _check_version(self, found: int) -> None:
-        if found > SCHEMA_VERSION:
-            raise SchemaVersionError(self.label, found, SCHEMA_VERSION)
 
     # --- set-up --------------------------------------------------------------------------------
 
@@ -499,16 +371,6 @@ class SqlRatingStore(RatingStore):
         if not rows:
             raise self._not_initialised()
         return int(rows[0][0])
-
-    def close(self) -> None:
-        with self._guard:
-            connections, self._connections = self._connections, []
-            self._closed = True
-        for conn in connections:
-            try:
-                conn.close()
-            except Exception:  # closing must not fail; a dead connection is closed enough
-                logger.debug("closing a connection of %s failed", self.label, exc_info=True)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.label!r}, dataset={self.dataset!r})"
