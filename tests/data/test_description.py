@@ -13,14 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.data.description import (
-    DescriptionConfig,
-    DescriptionIndex,
-    SentenceEncoder,
-    movie_texts,
-    open_index,
-)
+from movierec.data.description import DescriptionConfig, DescriptionIndex, open_index
+from movierec.data.movie_texts import movie_texts
 from movierec.data.sources import load_path
+from movierec.data.text_encoders import SentenceEncoder
 from movierec.engine.core import Engine
 from movierec.engine.describe import descriptions_of
 from movierec.errors import DataFormatError, InvalidValueError, NoMatchError

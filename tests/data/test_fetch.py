@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import shutil
 import socket
 import threading
 import time
@@ -16,9 +17,12 @@ from pathlib import Path
 import pytest
 
 from movierec.data import fetch as fetch_mod
+from movierec.data import recbole_wheel
 from movierec.data.fetch import Remote, fetch
+from movierec.data.recbole_wheel import RECBOLE_FILES, RECBOLE_REQUIREMENT, PipDownloadError
 from movierec.errors import FetchError
 from movierec.home import Home
+from tests.conftest import shared_dataset
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -183,15 +187,29 @@ def test_bad_timeout_is_rejected(home: Home) -> None:
         fetch("ml-100k", home, timeout=0)
 
 
-def test_unreachable_host_says_how_to_import(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+def _unreachable_ml25m(monkeypatch: pytest.MonkeyPatch) -> Remote:
     remote = dataclasses.replace(fetch_mod.REGISTRY["ml-25m"], url=_closed_port_url("ml-25m"))
     monkeypatch.setitem(fetch_mod.REGISTRY, "ml-25m", remote)
-    started = time.perf_counter()
+    return remote
+
+
+def test_unreachable_host_says_how_to_import(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    remote = _unreachable_ml25m(monkeypatch)
     with pytest.raises(FetchError, match="movierec data import") as info:
         fetch("ml-25m", home, progress=False, timeout=5)
-    assert time.perf_counter() - started < 5, "a refused connection must fail at once"
     assert remote.url in str(info.value)
     assert list(home.downloads.iterdir()) == []
+
+
+@pytest.mark.bench
+def test_bench_refused_connection_fails_at_once(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _unreachable_ml25m(monkeypatch)
+    started = time.perf_counter()
+    with pytest.raises(FetchError):
+        fetch("ml-25m", home, progress=False, timeout=5)
+    assert time.perf_counter() - started < 5, "a refused connection must fail at once"
 
 
 def test_http_error_is_a_fetch_error(
@@ -229,28 +247,59 @@ def test_ml100k_falls_back_to_recbole_when_grouplens_is_down(
     assert calls == [home]
 
 
-def test_failed_fallback_names_both_causes(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_pip(*_: object, **__: object) -> Path:
-        raise fetch_mod.PipDownloadError("`pip download recbole==1.2.1` failed (exit 1): boom")
+def _no_pip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any pip run fail, as on a machine with no package index."""
 
-    monkeypatch.setattr(fetch_mod, "_pip_download", no_pip)
-    with pytest.raises(fetch_mod.PipDownloadError, match="boom.*offline mode.*data import"):
+    def no_pip(*_: object, **__: object) -> Path:
+        raise PipDownloadError("`pip download recbole==1.2.1` failed (exit 1): boom")
+
+    monkeypatch.setattr(recbole_wheel, "_pip_download", no_pip)
+
+
+def _cached_recbole_copy(home: Home) -> Path:
+    """The RecBole files already in downloads, as a previous fetch leaves them."""
+    folder = home.downloads / "ml-100k-recbole"
+    folder.mkdir(parents=True)
+    for name in RECBOLE_FILES:
+        shutil.copy(shared_dataset("ml-100k-recbole") / name, folder / name)
+    return folder
+
+
+def test_failed_fallback_names_both_causes(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_pip(monkeypatch)
+    with pytest.raises(PipDownloadError, match="boom.*offline mode.*data import"):
         fetch("ml-100k", home, progress=False, offline=True)
     assert [p for p in home.downloads.iterdir()] == []
 
 
+def test_verified_cached_recbole_copy_needs_no_pip_run(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _cached_recbole_copy(home)
+    _no_pip(monkeypatch)
+    assert fetch("ml-100k", home, progress=False, offline=True) == folder
+
+
+@pytest.mark.bench
+def test_bench_cached_recbole_copy_within_5s(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _cached_recbole_copy(home)
+    _no_pip(monkeypatch)
+    started = time.perf_counter()
+    assert fetch("ml-100k", home, progress=False, offline=True) == folder
+    assert time.perf_counter() - started < 5, "a verified cached copy is only hashed"
+
+
 @pytest.mark.slow
-def test_ml100k_from_the_real_recbole_wheel(home: Home) -> None:
+def test_ml100k_from_the_real_recbole_wheel(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         folder = fetch("ml-100k", home, progress=False, offline=True)
-    except fetch_mod.PipDownloadError as exc:
-        pytest.skip(f"pip cannot fetch {fetch_mod.RECBOLE_REQUIREMENT} from its index: {exc}")
+    except PipDownloadError as exc:
+        pytest.skip(f"pip cannot fetch {RECBOLE_REQUIREMENT} from its index: {exc}")
     assert folder == home.downloads / "ml-100k-recbole"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(fetch_mod.RECBOLE_FILES)
-    for name, expected in fetch_mod.RECBOLE_FILES.items():
+    assert sorted(p.name for p in folder.iterdir()) == sorted(RECBOLE_FILES)
+    for name, expected in RECBOLE_FILES.items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == expected
     assert not [p for p in home.downloads.iterdir() if p.name.startswith(".")]
 
-    started = time.perf_counter()
+    _no_pip(monkeypatch)  # a verified cached copy needs no pip run
     assert fetch("ml-100k", home, progress=False, offline=True) == folder
-    assert time.perf_counter() - started < 5, "a verified cached copy needs no pip run"

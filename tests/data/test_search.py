@@ -9,15 +9,9 @@ import pandas as pd
 import pytest
 
 from movierec.data.dataset import Dataset, empty_ratings
-from movierec.data.search import (
-    Match,
-    TitleIndex,
-    aliases,
-    normalise,
-    popularity_of,
-    readings,
-)
+from movierec.data.search import Match, TitleIndex, popularity_of
 from movierec.data.sources import load_path
+from movierec.data.title_text import aliases, normalise, readings
 from movierec.errors import AmbiguousTitleError, NoMatchError
 from tests.conftest import shared_dataset
 

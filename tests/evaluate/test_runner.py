@@ -213,11 +213,17 @@ def test_warm_user_holdout_runs_every_model(data):
     assert "fold_in_seconds" not in result.models[0].summary()
 
 
-def test_cold_users_on_ml100k_chart_and_als_rank_sanely():
-    """ml-100k, a fifth of the users cold with 5 profile ratings each; measured here (seed 0):
-    ndcg@10 chart 0.356, als 0.162 — the chart wins while five ratings are all there is."""
+@pytest.fixture(scope="module")
+def ml100k_cold():
+    """ml-100k, a fifth of the users cold with 5 profile ratings each, chart and als."""
     data = load_path(shared_dataset("ml-100k-recbole"))
-    result = evaluate(data, ["chart", "als"], split="cold-users", n_profile=5)
+    return data, evaluate(data, ["chart", "als"], split="cold-users", n_profile=5)
+
+
+def test_cold_users_on_ml100k_chart_and_als_rank_sanely(ml100k_cold):
+    """Measured here (seed 0): ndcg@10 chart 0.356, als 0.162 — the chart wins while five
+    ratings are all there is."""
+    data, result = ml100k_cold
     chart, als = (m.summary() for m in result.models)
     print(
         f"ml-100k cold users ndcg@10: chart {chart['ndcg']['mean']:.4f}, "
@@ -226,4 +232,10 @@ def test_cold_users_on_ml100k_chart_and_als_rank_sanely():
     assert 0.2 < chart["ndcg"]["mean"] < 0.6 and 0.05 < als["ndcg"]["mean"] < 0.6
     assert 0.9 < als["rmse"]["mean"] < 1.2
     assert result.folds[0]["cold_users"] == round(0.2 * data.ratings["user_id"].nunique())
+
+
+@pytest.mark.bench
+def test_bench_chart_folds_in_a_cold_user_within_2ms(ml100k_cold):
+    _, result = ml100k_cold
+    chart = result.models[0].summary()
     assert chart["fold_in_seconds"]["mean"] < 2e-3 * result.folds[0]["cold_users"] + 0.05

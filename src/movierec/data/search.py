@@ -20,146 +20,36 @@ A year in the query ("(1995)", or a trailing plausible 4-digit year after other 
 filter: a different year costs points, so a wrong year still finds the film. Ties in score are
 broken by popularity (number of ratings, or vote count), so "godfather" lists the three films
 in the order people watched them.
+
+How titles and queries become words is :mod:`movierec.data.title_text`; the fuzzy stage is
+:mod:`movierec.data.fuzzy_titles`; this module holds the word tiers and the ranking.
 """
 
 from __future__ import annotations
 
-import datetime
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
 
-from movierec.data.titles import move_article
+from movierec.data.fuzzy_titles import FUZZY_WEIGHT, FuzzyTitles
+from movierec.data.title_text import aliases, normalise, readings, strip_article
 from movierec.errors import AmbiguousTitleError, NoMatchError
 from movierec.validate import check_k
 
 if TYPE_CHECKING:
     from movierec.data.dataset import Dataset
 
-#: Leading words dropped to make the article-less alias: those that are almost always articles.
-#: German "die", Portuguese "o"/"as", Italian "i" are left out: "Die Hard" must not become "Hard".
-STRIPPED_ARTICLES = frozenset(
-    {
-        "the",
-        "a",
-        "an",
-        "le",
-        "la",
-        "les",
-        "l",
-        "el",
-        "los",
-        "las",
-        "il",
-        "lo",
-        "gli",
-        "un",
-        "una",
-        "une",
-        "der",
-        "das",
-        "ein",
-        "eine",
-    }
-)
 #: Scores of the word tiers; fuzzy matches score at most FUZZY_WEIGHT * 100.
 EXACT, PREFIX, PHRASE, ALL_WORDS = 100.0, 95.0, 90.0, 85.0
-FUZZY_WEIGHT = 0.85
 #: Points a year in the query costs a movie of another (or unknown) year.
 YEAR_OFF_BY_ONE, YEAR_UNKNOWN, YEAR_MISMATCH = 3.0, 5.0, 15.0
 #: :meth:`TitleIndex.resolve` accepts its best match only from this score; below, it suggests.
 RESOLVE_MIN_SCORE = 65.0
 SEARCH_MIN_SCORE = 50.0
-_FUZZY_POOL = 60  # candidates the trigram pass hands to rapidfuzz, per measure
 CLEAR_LEAD = 3.0  # popularity ratio at which one partial match wins over equal others
 MAX_LISTED = 12  # candidates named in an ambiguity message
-
-# Combining marks (accents) that NFKD splits off; other scripts keep theirs.
-_MARK_RANGES = (
-    (0x0300, 0x0370),
-    (0x1AB0, 0x1B00),
-    (0x1DC0, 0x1E00),
-    (0x20D0, 0x2100),
-    (0xFE20, 0xFE30),
-)
-_FOLD = str.maketrans(
-    {
-        **{
-            chr(cp): None
-            for lo, hi in _MARK_RANGES
-            for cp in range(lo, hi)
-            if unicodedata.combining(chr(cp))
-        },
-        "ø": "o",
-        "æ": "ae",
-        "œ": "oe",
-        "ł": "l",
-        "đ": "d",
-        "ð": "d",
-        "þ": "th",
-        "ı": "i",
-        "&": " and ",
-        "'": "",
-        "’": "",
-        "`": "",
-        ".": "",
-    }
-)
-_ELISION = re.compile(r"\b(l|d|j|m|n|s|t|c|qu)['’](?=\w)", re.IGNORECASE)  # l'amour → l amour
-_NON_WORD = re.compile(r"[\W_]+")
-_ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
-_ROMAN_WORD = re.compile(r"\b(" + "|".join(_ROMAN) + r")\b")
-_PARENS = re.compile(r"\(([^()]*)\)")
-_AKA = re.compile(r"^\s*(a\.?k\.?a\.?|aka)\s+", re.IGNORECASE)
-_PAREN_YEAR = re.compile(r"\s*[(\[]\s*(\d{4})\s*[)\]]\s*$")
-_BARE_YEAR = re.compile(r"^(.*\w.*?)[\s,]+(\d{4})$")
-
-
-def normalise(text: str) -> str:
-    """Lower-case words without accents or punctuation: "Amélie" and "amelie" must meet.
-
-    Elided articles are split off ("l'Avventura" → "l avventura") so the article can be dropped;
-    other apostrophes and dots vanish ("Schindler's", "E.T.") and the rest of punctuation
-    separates words. Roman numerals II–IX become digits, so "part 2" finds "Part II".
-    """
-    if "'" in text or "’" in text:
-        text = _ELISION.sub(r"\1 ", text)
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-    text = " ".join(_NON_WORD.sub(" ", text.casefold().translate(_FOLD)).split())
-    return _ROMAN_WORD.sub(lambda m: _ROMAN[m.group(1)], text) if "i" in text else text
-
-
-def strip_article(key: str) -> str:
-    """The normalised title without a leading article, when words remain after it."""
-    first, _, rest = key.partition(" ")
-    return rest if rest and first in STRIPPED_ARTICLES else key
-
-
-def aliases(title: str) -> list[str]:
-    """Normalised names a movie answers to, most telling first, without duplicates.
-
-    MovieLens keeps alternative titles in parentheses ("Seven (a.k.a. Se7en)", "Amelie
-    (Fabuleux destin d'Amélie Poulain, Le)"); each becomes a name of its own.
-    """
-    title = move_article(title.strip())
-    raw = [title.split("(", 1)[0]]
-    if "(" in title:
-        raw += [
-            _AKA.sub("", title),
-            *(move_article(_AKA.sub("", alt).strip()) for alt in _PARENS.findall(title)),
-        ]
-    out: list[str] = []
-    for name in map(normalise, raw):
-        for variant in (name, strip_article(name)):
-            if variant and variant not in out:
-                out.append(variant)
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +98,7 @@ class TitleIndex:
             [name for group in names for name in group],
             np.array([len(group) for group in names], dtype=np.int64),
         )
-        self._index_trigrams()
+        self._fuzzy = FuzzyTitles(self._keys, self._pop_rank)
 
     def _index_words(self, flat: list[str], per_row: np.ndarray) -> None:
         """Word ids of every alias, and for each word where it occurs (alias, position)."""
@@ -223,22 +113,6 @@ class TitleIndex:
         self._post_alias = np.repeat(np.arange(len(flat), dtype=np.int32), lengths)[order]
         self._post_pos = (np.arange(len(codes)) - np.repeat(self._alias_start, lengths))[order]
         self._post_ptr = np.r_[0, np.cumsum(np.bincount(self._tokens, minlength=len(vocabulary)))]
-
-    def _index_trigrams(self) -> None:
-        """Byte trigrams of each fuzzy key: a cheap first pass that finds typo candidates."""
-        encoded = [f" {key} ".encode() for key in self._keys]
-        lengths = np.array([len(b) for b in encoded], dtype=np.int64)
-        blob = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.int64)
-        starts = np.cumsum(lengths) - lengths
-        offset = np.arange(len(blob)) - np.repeat(starts, lengths)
-        at = np.flatnonzero(offset <= np.repeat(lengths, lengths) - 3)
-        rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)[at]
-        pairs = np.sort((blob[at] << 16 | blob[at + 1] << 8 | blob[at + 2]) << 32 | rows)
-        pairs = pairs[_run_starts(pairs)]  # each trigram once per key
-        grams, self._gram_rows = pairs >> 32, pairs & 0xFFFFFFFF
-        self._gram_count = np.bincount(self._gram_rows, minlength=len(lengths))
-        first = np.flatnonzero(_run_starts(grams))
-        self._grams, self._gram_ptr = grams[first], np.r_[first, len(grams)]
 
     @classmethod
     def build(cls, catalog: pd.DataFrame, popularity: np.ndarray | None = None) -> TitleIndex:
@@ -364,7 +238,7 @@ class TitleIndex:
         hit = np.flatnonzero(best > -np.inf)
         best[hit] -= self._year_penalty(hit, year)
         if np.count_nonzero(best > FUZZY_WEIGHT * 100) < k:  # a typo could still enter the top
-            rows, scores = self._fuzzy(strip_article(key))
+            rows, scores = self._fuzzy.scores(strip_article(key))
             np.maximum.at(best, rows, scores - self._year_penalty(rows, year))
         return best
 
@@ -404,46 +278,6 @@ class TitleIndex:
             scores.append(np.full(int(has_all.sum()), ALL_WORDS))
         return np.concatenate(rows), np.concatenate(scores)
 
-    def _fuzzy(self, key: str) -> tuple[np.ndarray, np.ndarray]:
-        """Typo-tolerant scores: trigram overlap picks candidates, rapidfuzz scores them."""
-        rows = self._fuzzy_candidates(key)
-        if not len(rows):
-            return rows, np.empty(0)
-        keys = [self._keys[r] for r in rows]
-        whole = process.cdist([key], keys, scorer=fuzz.ratio, processor=None)[0]
-        reordered = process.cdist([key], keys, scorer=fuzz.token_sort_ratio, processor=None)[0]
-        # A fragment of a longer title ("lord of the ringz"), never a title inside the query.
-        partial = process.cdist([key], keys, scorer=fuzz.partial_ratio, processor=None)[0]
-        longer = np.array([len(k) for k in keys]) >= 1.5 * len(key)
-        best = np.maximum(np.maximum(whole, 0.95 * reordered), np.where(longer, 0.9 * partial, 0))
-        return rows, FUZZY_WEIGHT * best
-
-    def _fuzzy_candidates(self, key: str) -> np.ndarray:
-        """Rows most alike by trigrams: whole-key likeness (Jaccard) finds typos, shared count
-        finds fragments of long titles; a query sharing none falls back to a full ratio pass."""
-        encoded = np.frombuffer(f" {key} ".encode(), dtype=np.uint8).astype(np.int64)
-        grams = np.unique(encoded[:-2] << 16 | encoded[1:-1] << 8 | encoded[2:])
-        slot = np.minimum(np.searchsorted(self._grams, grams), max(len(self._grams) - 1, 0))
-        known = slot[self._grams[slot] == grams] if len(self._grams) else slot[:0]
-        if not len(known):
-            found = process.extract(
-                key, self._keys, scorer=fuzz.ratio, processor=None, limit=_FUZZY_POOL
-            )
-            return np.array(sorted(row for _, _, row in found), dtype=np.int64)
-        lo, hi = self._gram_ptr[known], self._gram_ptr[known + 1]
-        hits = np.concatenate([self._gram_rows[a:b] for a, b in zip(lo, hi, strict=True)])
-        shared = np.bincount(hits, minlength=len(self))
-        rows = np.flatnonzero(shared)
-        shared = shared[rows]
-        tie = self._pop_rank[rows] / (len(self) + 1.0)
-        jaccard = shared / (len(grams) + self._gram_count[rows] - shared)
-        return np.unique(
-            np.r_[
-                rows[_top(jaccard * 1000 + tie, _FUZZY_POOL)],
-                rows[_top(shared * 1000 + tie, _FUZZY_POOL)],
-            ]
-        )
-
     def _year_penalty(self, rows: np.ndarray, year: int | None) -> np.ndarray:
         if year is None:
             return np.zeros(len(rows))
@@ -461,35 +295,3 @@ class TitleIndex:
             float(score),
             float(self.popularity[row]),
         )
-
-
-def _run_starts(ordered: np.ndarray) -> np.ndarray:
-    """Mask of the first element of each run of equal values in a sorted array."""
-    starts = np.ones(len(ordered), dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
-    return starts
-
-
-def _top(values: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` largest values, unordered."""
-    return np.arange(len(values)) if len(values) <= k else np.argpartition(-values, k)[:k]
-
-
-def readings(query: str) -> list[tuple[str, int | None]]:
-    """(normalised title, year) pairs the query may mean; a movie takes its best.
-
-    A year in brackets is always a year. A bare trailing 4-digit number is one only when it is
-    plausible (1870 to five years ahead) and words remain before it; the whole query is read as a
-    title too, so "Death Race 2000" and "2001" keep working.
-    """
-    text = query.strip()
-    match = _PAREN_YEAR.search(text)
-    if match and normalise(text[: match.start()]):
-        return [(normalise(move_article(text[: match.start()].strip())), int(match.group(1)))]
-    whole = normalise(move_article(text))
-    bare = _BARE_YEAR.match(text)
-    if bare and 1870 <= int(bare.group(2)) <= datetime.date.today().year + 5:
-        rest = normalise(move_article(bare.group(1).strip()))
-        if rest:
-            return [(rest, int(bare.group(2))), (whole, None)]
-    return [(whole, None)]

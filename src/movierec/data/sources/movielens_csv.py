@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from movierec.data.dataset import HALF_STARS, Dataset, LoadReport, empty_ratings
-from movierec.data.files import FileSet
+from movierec.data.files import FileRef, FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import note_skipped, read_table, require_columns
 from movierec.data.sources.common import add_unlisted_movies, split_list, titled_catalog
@@ -37,29 +37,34 @@ def load(files: FileSet, name: str) -> Dataset:
     if ref is None:
         report.add("ratings.csv is missing: no ratings", file=str(files.root))
     else:
-        table = read_table(
-            ref,
-            types={
-                "userId": pa.int32(),
-                "movieId": pa.int32(),
-                "rating": pa.float32(),
-                "timestamp": pa.int64(),
-            },
-        )
-        ratings = clean_ratings(
-            table,
-            HALF_STARS,
-            report,
-            columns={
-                "user_id": "userId",
-                "movie_id": "movieId",
-                "rating": "rating",
-                "timestamp": "timestamp",
-            },
-        )
-        del table
+        ratings = read_movielens_ratings(ref, report)
         catalog = add_unlisted_movies(catalog, ratings, report, file=ref.display)
     return Dataset(name, catalog, ratings, None, HALF_STARS, FORMAT, report)
+
+
+def read_movielens_ratings(ref: FileRef, report: LoadReport) -> pd.DataFrame:
+    """A ratings file in MovieLens's CSV layout (userId,movieId,rating,timestamp; half stars),
+    cleaned; The Movies Dataset ships its ratings in this layout too."""
+    table = read_table(
+        ref,
+        types={
+            "userId": pa.int32(),
+            "movieId": pa.int32(),
+            "rating": pa.float32(),
+            "timestamp": pa.int64(),
+        },
+    )
+    return clean_ratings(
+        table,
+        HALF_STARS,
+        report,
+        columns={
+            "user_id": "userId",
+            "movie_id": "movieId",
+            "rating": "rating",
+            "timestamp": "timestamp",
+        },
+    )
 
 
 def _movies(files: FileSet, report: LoadReport) -> pd.DataFrame:

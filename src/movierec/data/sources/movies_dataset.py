@@ -16,12 +16,10 @@ import re
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from movierec.data.dataset import HALF_STARS, Dataset, LoadReport, empty_ratings
 from movierec.data.files import FileRef, FileSet
-from movierec.data.ratings import clean_ratings
-from movierec.data.readers import Table, note_skipped, read_table, require_columns
+from movierec.data.readers import Table, note_skipped, require_columns
 from movierec.data.sources.common import (
     TOP_CAST,
     add_unlisted_movies,
@@ -34,6 +32,7 @@ from movierec.data.sources.common import (
     read_text,
     tmdb_movie_fields,
 )
+from movierec.data.sources.movielens_csv import read_movielens_ratings
 
 FORMAT = "the-movies-dataset"
 DESCRIPTION = (
@@ -111,27 +110,7 @@ def load(files: FileSet, name: str) -> Dataset:
             report.add(
                 "read the full ratings.csv; ratings_small.csv was not used", file=str(files.root)
             )
-        table = read_table(
-            ratings_ref,
-            types={
-                "userId": pa.int32(),
-                "movieId": pa.int32(),
-                "rating": pa.float32(),
-                "timestamp": pa.int64(),
-            },
-        )
-        ratings = clean_ratings(
-            table,
-            HALF_STARS,
-            report,
-            columns={
-                "user_id": "userId",
-                "movie_id": "movieId",
-                "rating": "rating",
-                "timestamp": "timestamp",
-            },
-        )
-        del table
+        ratings = read_movielens_ratings(ratings_ref, report)
         catalog = add_unlisted_movies(catalog, ratings, report, file=ratings_ref.display)
     return Dataset(name, catalog, ratings, None, HALF_STARS, FORMAT, report)
 
