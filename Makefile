@@ -47,6 +47,7 @@ chromium:
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 
 ## bench: every benchmark (minutes; each writes bench/results/*.json)
 bench: install

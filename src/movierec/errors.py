@@ -59,9 +59,14 @@ class UnknownUserError(MovieRecError, KeyError):
 
 
 class UnknownMovieError(MovieRecError, KeyError):
-    """A movie id that is not in the catalog the model was fitted on."""
+    """A movie id that is not in the catalog the model was fitted on.
+
+    ``row``, as :class:`InvalidValueError`'s: the 0-based position in a batch of ratings the
+    store refused, None otherwise.
+    """
 
     status = 404
+    row: int | None = None
 
     def __init__(self, movie_id: object):
         self.movie_id = movie_id

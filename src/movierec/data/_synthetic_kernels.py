@@ -73,8 +73,15 @@ def alias_tables(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragm
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
 def sample_movies(
-    offsets, table, weights, alias_prob, alias_idx, rejection_limit, seed, out
-):  # pragma: no cover - compiled
+    offsets: np.ndarray,
+    table: np.ndarray,
+    weights: np.ndarray,
+    alias_prob: np.ndarray,
+    alias_idx: np.ndarray,
+    rejection_limit: np.ndarray,
+    seed: np.uint64,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Each user's distinct movies, drawn from their archetype's table, sorted by id.
 
     Small picks draw with replacement and redraw repeats (a per-chunk stamp array makes the
@@ -121,21 +128,21 @@ def sample_movies(
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
 def scores(
-    offsets,
-    movies,
-    user_bias,
-    movie_bias,
-    user_factors,
-    movie_factors,
-    noise_sd,
-    start,
-    span,
-    release,
-    last,
-    seed,
-    score,
-    timestamp,
-):  # pragma: no cover - compiled
+    offsets: np.ndarray,
+    movies: np.ndarray,
+    user_bias: np.ndarray,
+    movie_bias: np.ndarray,
+    user_factors: np.ndarray,
+    movie_factors: np.ndarray,
+    noise_sd: float,
+    start: np.ndarray,
+    span: np.ndarray,
+    release: np.ndarray,
+    last: int,
+    seed: np.uint64,
+    score: np.ndarray,
+    timestamp: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Latent score and timestamp of every rating, from hashes of the rating's index.
 
     A rating falls at a uniform moment of its user's active spell, or, when that comes before
@@ -161,7 +168,7 @@ def scores(
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
-def to_half_stars(score, thresholds):  # pragma: no cover - compiled
+def to_half_stars(score: np.ndarray, thresholds: np.ndarray) -> None:  # pragma: no cover
     """In place: latent score → 0.5 .. 5.0 by the thresholds between consecutive half stars."""
     for i in numba.prange(len(score)):
         level = 1

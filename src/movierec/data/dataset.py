@@ -14,6 +14,7 @@ Ids are the source's own integers (MovieLens ``movieId``, TMDB ``id``, the numbe
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -132,7 +133,7 @@ class LoadReport:
     def extend(self, other: LoadReport) -> None:
         self.notes.extend(other.notes)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Note]:
         return iter(self.notes)
 
     def __len__(self) -> int:

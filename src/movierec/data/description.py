@@ -34,7 +34,8 @@ import scipy.sparse as sp
 
 from movierec.data.folders import staged_folder
 from movierec.data.movie_texts import movie_texts
-from movierec.data.text_encoders import Progress, TfidfEncoder, load_encoder
+from movierec.data.text_encoders import Progress as Progress  # re-exported: its old home
+from movierec.data.text_encoders import TfidfEncoder, load_encoder
 from movierec.models.base import Ranking
 from movierec.validate import check_k, one_of, positive_int
 

@@ -11,7 +11,7 @@ come from one source and overviews from another, and nothing the base already ha
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,18 @@ _EMPTY = {
     "imdb_id": "Int64",
 }
 _UNMATCHED, _BY_TMDB, _BY_IMDB = 0, 1, 2
+
+
+class _SourceFigures(TypedDict):
+    """What one source gave: the ``sources`` entries of :func:`enrich`'s coverage."""
+
+    name: str
+    format: str
+    movies: int
+    matched: int
+    by_tmdb: int
+    by_imdb: int
+    filled: dict[str, int]
 
 
 def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str, Any]]:
@@ -88,7 +100,7 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
     before = {column: present_mask(catalog[column]) for column in COLUMNS}
 
     matched_by = np.full(len(catalog), _UNMATCHED, dtype=np.int8)
-    per_source = []
+    per_source: list[_SourceFigures] = []
     for source in sources:
         rows, how = _match(catalog, source.catalog)
         filled = _fill(catalog, source.catalog, rows)
@@ -163,7 +175,7 @@ def _fill(catalog: pd.DataFrame, source: pd.DataFrame, rows: np.ndarray) -> dict
     for column in COLUMNS:
         if column not in source:
             continue
-        group = VOTES if column in VOTES else (column,)
+        group: tuple[str, ...] = VOTES if column in VOTES else (column,)
         if column in VOTES:
             if votes_done:
                 continue
@@ -197,7 +209,7 @@ def _with_cells(
     return result
 
 
-def _empty_column(column: str, length: int) -> pd.Series | list:
+def _empty_column(column: str, length: int) -> pd.Series | list[Any]:
     if column in LIST_COLUMNS:
         return [[] for _ in range(length)]
     if column in _EMPTY:

@@ -15,9 +15,36 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Protocol, Self
 
 from movierec.errors import DataFormatError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from _typeshed import WriteableBuffer
+
+
+class BinaryReader(Protocol):
+    """What :meth:`FileRef.open` returns: a plain, gzip or zip-member file, read as bytes.
+
+    Not ``IO[bytes]``: typeshed does not count ``GzipFile`` or an ``io.RawIOBase`` as one.
+    """
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -37,7 +64,7 @@ class FileRef:
     def gzipped(self) -> bool:
         return self.member is None and self.path.suffix == ".gz"
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> BinaryReader:
         """Open for binary reading, decompressing on the fly."""
         try:
             if self.member is not None:
@@ -71,9 +98,10 @@ class _ZipMember(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        data = self._member.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._member.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
     def read(self, size: int = -1) -> bytes:

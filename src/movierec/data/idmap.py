@@ -48,7 +48,7 @@ class IdMap:
 
     def index(self, id_: int) -> int:
         """Index of one id; ``KeyError`` if unknown."""
-        found = self._extra.get(id_)  # type: ignore[call-overload]
+        found = self._extra.get(id_)
         if found is not None:
             return found
         return int(self._index.get_loc(id_))

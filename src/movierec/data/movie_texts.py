@@ -20,7 +20,7 @@ def movie_texts(catalog: pd.DataFrame) -> list[str]:
     """One text per movie, in catalog order: "Title (1955). Comedy, Romance. Overview…
     Keywords: …". Empty when the catalog knows nothing about the movie."""
     n = len(catalog)
-    column = {
+    column: dict[str, list[Any]] = {
         name: catalog[name].tolist() if name in catalog else [None] * n
         for name in ("title", "year", "genres", "overview", *(f for f, _ in _LIST_FIELDS))
     }

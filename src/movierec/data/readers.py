@@ -184,11 +184,11 @@ def _locate(
     reader = csv.reader(
         text, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE
     )
-    column_names = names
+    column_names = names or []
     if header:
         head = next(reader, [])
         column_names = names or head
-    positions = {i: types[n] for i, n in enumerate(column_names or []) if n in types}
+    positions = {i: types[n] for i, n in enumerate(column_names) if n in types}
     for row in reader:
         for i, kind in positions.items():
             if i >= len(row):

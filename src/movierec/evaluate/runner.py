@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from movierec.data.dataset import Dataset
 from movierec.evaluate import beyond
@@ -148,6 +148,7 @@ def evaluate(
     """
     _check_settings(data, model_names, k, cv, split)
     sizes = _profile_sizes(split, n_profile, profiles)
+    largest = max(size or 0 for size in sizes)
     number_in(calibrate, "calibrate", 0, 1)
     if factory is None:
         for name in model_names:
@@ -164,7 +165,7 @@ def evaluate(
         n_test=n_test,
         quantile=quantile,
         repeats=repeats,
-        n_profile=max(s or 0 for s in sizes),
+        n_profile=largest,
     )  # lazy: one fold in memory
     n_folds = {"kfold": cv, "user-holdout": repeats}.get(split, 1)
     results = {
@@ -210,7 +211,7 @@ def evaluate(
                 result.folds.append({"fit_seconds": fit_seconds, **figures})
                 done += 1
                 _tick(progress, done, steps)
-    settings = {
+    settings: dict[str, Any] = {
         "k": k,
         "cv": cv if split == "kfold" else None,
         "seed": seed,
@@ -226,7 +227,7 @@ def evaluate(
     elif split == "temporal":
         settings.update(quantile=quantile)
     elif split == "cold-users":
-        settings.update(fraction=fraction, n_profile=max(sizes), profiles=sizes)
+        settings.update(fraction=fraction, n_profile=largest, profiles=sizes)
     return EvaluationResult(data.name, split, settings, list(results.values()), fold_info)
 
 
@@ -249,7 +250,9 @@ def _check_settings(data: Dataset, model_names: list[str], k: int, cv: int, spli
         raise ValueError(f"model(s) named twice: {', '.join(sorted(duplicates))}")
 
 
-def _profile_sizes(split: str, n_profile: int, profiles: Sequence[int] | None) -> list[int | None]:
+def _profile_sizes(
+    split: str, n_profile: int, profiles: Sequence[int] | None
+) -> Sequence[int | None]:
     """The profile sizes to score: ``[None]`` off cold-users, else sorted, checked sizes."""
     if split != "cold-users":
         if profiles is not None:

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
+from movierec.errors import NotFittedError
 from movierec.evaluate import beyond, metrics
 from movierec.evaluate.splits import Split
 from movierec.models import calibration
-from movierec.models.base import Recommender
+from movierec.models.base import RatingPredictor, Recommender
+from movierec.models.online import OnlineRecommender
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,10 @@ class FoldScorer:
         self._profiles: dict[int | None, Profiles] = {}
 
     def cold_counts(self) -> dict[str, int]:
-        if not self.cold:
+        profile = self.part.profile
+        if profile is None:
             return {}
-        return {"cold_users": len(self.users), "profile_ratings": len(self.part.profile)}
+        return {"cold_users": len(self.users), "profile_ratings": len(profile)}
 
     def profiles(self, size: int | None) -> Profiles:
         """The users' profiles: their training ratings, or the ``size`` earliest told."""
@@ -96,16 +100,19 @@ class FoldScorer:
             self._profiles[size] = Profiles.of(self.users, ratings, self.genres, self.threshold)
         return self._profiles[size]
 
-    def fold_in(self, model: Recommender, profiles: Profiles) -> float:
+    def fold_in(self, model: OnlineRecommender, profiles: Profiles) -> float:
         """Tell an online model every cold user's profile; returns the seconds it took."""
+        index = model.movies
+        if index is None:
+            raise NotFittedError(f"{type(model).__name__} must be fitted before a fold-in")
         started = time.perf_counter()
         order = np.argsort(profiles.rows, kind="stable")
         bounds = np.searchsorted(profiles.rows[order], np.arange(len(self.users) + 1))
         for row, user in enumerate(self.users.tolist()):
             mine = order[bounds[row] : bounds[row + 1]]
             movies, ratings = profiles.movies[mine], profiles.ratings[mine]
-            known = model.movies.indices(movies, missing="mask") >= 0
-            model.fold_in_user(user, movies[known], ratings[known])  # type: ignore[attr-defined]
+            known = index.indices(movies, missing="mask") >= 0
+            model.fold_in_user(user, movies[known], ratings[known])
         return time.perf_counter() - started
 
     def score(
@@ -113,12 +120,14 @@ class FoldScorer:
     ) -> dict[str, float]:
         figures: dict[str, float] = {}
         profiles = self.profiles(size)
+        # Capabilities are the declared flags (a subclass may switch one off), not the class:
+        # the runner gives cold folds only to models with ``supports_online``.
         if self.cold:
-            figures["fold_in_seconds"] = self.fold_in(model, profiles)
+            figures["fold_in_seconds"] = self.fold_in(cast(OnlineRecommender, model), profiles)
         if model.predicts_ratings:
             started = time.perf_counter()
-            predicted = model.predict(
-                self.rated["user_id"].to_numpy(),  # type: ignore[attr-defined]
+            predicted = cast(RatingPredictor, model).predict(
+                self.rated["user_id"].to_numpy(),
                 self.rated["movie_id"].to_numpy(),
             )
             figures["predict_seconds"] = time.perf_counter() - started

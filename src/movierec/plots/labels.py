@@ -7,7 +7,7 @@ pushed off their point get a thin leader line.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsInt
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ LABEL_CHARS = 26
 _DANGLING = {"a", "an", "and", "at", "de", "for", "in", "of", "on", "or", "the", "to", "with"}
 
 
-def short_label(title: object, year: object, width: int = LABEL_CHARS) -> str:
+def short_label(title: object, year: SupportsInt | None, width: int = LABEL_CHARS) -> str:
     """ "Title (year)", a title longer than ``width`` characters cut at a word boundary
     (never after "the", "and"… or an open parenthesis) and ended with "…"."""
     text = " ".join(str(title).split()) if isinstance(title, str) else ""
@@ -60,7 +60,7 @@ def place_labels(
     directions = np.array(_DIRECTIONS, dtype=np.float64)
     rings = np.repeat(np.array(_DISTANCES), len(directions))  # candidates ring by ring
     units = np.tile(directions, (len(_DISTANCES), 1))
-    style = {
+    style: dict[str, Any] = {  # Axes.annotate's keyword arguments
         "fontsize": 8,
         "color": "0.15",
         "zorder": 4,

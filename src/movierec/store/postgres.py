@@ -122,7 +122,8 @@ class PostgresRatingStore(SqlRatingStore):
 
     def _has_table(self, cur: psycopg.Cursor[Any], name: str) -> bool:
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
-        return bool(cur.fetchone()[0])
+        row = cur.fetchone()
+        return row is not None and bool(row[0])
 
     @contextmanager
     def _migration_lock(self, conn: psycopg.Connection[Any]) -> Iterator[None]:

@@ -32,9 +32,13 @@ from movierec.store.schema import base_rows
 logger = logging.getLogger(__name__)
 
 _CHUNK = 500_000  # rows per bulk-load and read chunk: bounds memory on 33M-rating datasets
-_RECORD = np.dtype(
-    [("user_id", np.int32), ("movie_id", np.int32), ("rating", np.float32), ("timestamp", np.int64)]
+_RECORD_FIELDS = (
+    ("user_id", np.int32),
+    ("movie_id", np.int32),
+    ("rating", np.float32),
+    ("timestamp", np.int64),
 )
+_RECORD = np.dtype(list(_RECORD_FIELDS))
 
 
 _UPSERT = """INSERT INTO ratings (dataset, user_id, movie_id, rating, rated_at, seq)
@@ -202,7 +206,7 @@ class SqlRatingStore(SqlConnections, RatingStore):
             error = UnknownMovieError(int(movie_ids[row]))
             if in_batch:
                 error.args = (f"row {row}: {error.args[0]}",)
-            error.row = row if in_batch else None  # type: ignore[attr-defined]
+            error.row = row if in_batch else None
             raise error
 
     def add_user(self, user_id: int | None = None, **demographics: str | int | float | None) -> int:
@@ -320,7 +324,7 @@ class SqlRatingStore(SqlConnections, RatingStore):
         if not parts:
             return empty_ratings()
         records = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        return pd.DataFrame({name: records[name] for name in _RECORD.names})
+        return pd.DataFrame({name: records[name] for name, _ in _RECORD_FIELDS})
 
     def new_movies(self) -> pd.DataFrame:
         rows = self._rows(

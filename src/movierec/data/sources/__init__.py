@@ -7,6 +7,7 @@ of :data:`FORMATS`, most specific first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -49,7 +50,7 @@ def detect(files: FileSet) -> ModuleType:
 
 
 def load_path(
-    path: str | Path, name: str | None = None, *, extra: list[str | Path] = ()
+    path: str | Path, name: str | None = None, *, extra: Sequence[str | Path] = ()
 ) -> Dataset:
     """Detect the format of a folder or `.zip` and load it.
 

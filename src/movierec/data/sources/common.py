@@ -126,7 +126,7 @@ def parse_cells(
     report: LoadReport,
     column: str,
     rows: np.ndarray | None = None,
-) -> list[list]:
+) -> list[list[Any]]:
     """Each cell parsed into a list; a cell that does not parse becomes ``[]`` and is counted.
 
     Args:
@@ -137,7 +137,7 @@ def parse_cells(
         column: the column's name, for the report.
         rows: each value's row in ``table`` when some rows were already dropped.
     """
-    parsed: list[list] = []
+    parsed: list[list[Any]] = []
     bad: list[int] = []
     for position, cell in enumerate(values.tolist()):
         text = cell.strip() if isinstance(cell, str) else ""
@@ -173,7 +173,7 @@ def note_bad_cells(
     )
 
 
-def names_of(records: list, limit: int | None = None) -> list[str]:
+def names_of(records: list[Any], limit: int | None = None) -> list[str]:
     """The ``name`` of each record (a genre, keyword or cast member), in file order."""
     names = [
         r["name"].strip()
@@ -183,7 +183,7 @@ def names_of(records: list, limit: int | None = None) -> list[str]:
     return names if limit is None else names[:limit]
 
 
-def directors_of(crew: list) -> list[str]:
+def directors_of(crew: list[Any]) -> list[str]:
     """Names of the crew members whose job is Director (a film may have several)."""
     return [
         r["name"].strip()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -229,9 +230,9 @@ def _records(
     report: LoadReport,
     column: str,
     rows: np.ndarray,
-) -> list[list]:
+) -> list[list[Any]]:
     """The records holding ``marker`` (all when None) in each list cell, at most ``limit``."""
-    out: list[list] = []
+    out: list[list[Any]] = []
     bad: list[int] = []
     for position, cell in enumerate(values.tolist()):
         text = cell.strip() if isinstance(cell, str) else ""
@@ -249,7 +250,7 @@ def _records(
     return out
 
 
-def _some_records(text: str, marker: str | None, limit: int | None) -> list | None:
+def _some_records(text: str, marker: str | None, limit: int | None) -> list[Any] | None:
     """Parse only the records holding ``marker``; None when the cell needs a whole parse.
 
     The shortcut holds when every brace in the cell delimits a record (``[{…}, {…}]``): a
@@ -260,7 +261,7 @@ def _some_records(text: str, marker: str | None, limit: int | None) -> list | No
     count = text.count("}, {") + 1
     if text.count("{") != count or text.count("}") != count:
         return None
-    found: list = []
+    found: list[Any] = []
     for match in _RECORD.finditer(text):
         piece = match.group()
         if marker is not None and marker not in piece:
@@ -277,7 +278,7 @@ def _some_records(text: str, marker: str | None, limit: int | None) -> list | No
     return found
 
 
-def _whole(text: str) -> list | None:
+def _whole(text: str) -> list[Any] | None:
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):

@@ -103,7 +103,8 @@ def load(files: FileSet, name: str) -> Dataset:
 
 def _read_atomic(ref: FileRef, types: dict[str, pa.DataType]) -> Table:
     """Read an atomic file, dropping the `:type` suffix from its header names."""
-    head = ref.open().readline().decode("utf8").rstrip("\r\n").split("\t")
+    with ref.open() as handle:
+        head = handle.readline().decode("utf8").rstrip("\r\n").split("\t")
     names = [column.split(":")[0] for column in head]
     table = read_table(
         ref,
@@ -149,7 +150,7 @@ def _ml1m_to_ml100k(
     from movierec.data.sources.movielens_1m import read_movies
 
     ml1m = read_movies(movies_dat, report)
-    by_key = {}
+    by_key: dict[str, int] = {}
     for movie_id, key in zip(catalog["movie_id"].tolist(), _title_keys(catalog), strict=True):
         by_key.setdefault(key, movie_id)
     mapping = {
