@@ -4,11 +4,13 @@
         model_class = MyModel
         bad_params = [{"factors": 0}]
 
-What a model can do is read from its declared flags (``predicts_ratings``, ``supports_online``,
-``embeds_movies``), so a missing capability is visible rather than skipped by a caught
-exception: the online checks run for every model that declares ``supports_online`` and skip,
-saying so, for the rest; ``movie_vectors()`` must work when ``embeds_movies`` is declared and
-raise ``NoMovieVectorsError`` when it is not.
+What a model is decides what is asked of it, never a caught exception: the rating checks run
+for a :class:`RatingPredictor`, the online checks for an :class:`OnlineRecommender` (and skip,
+saying so, for the rest); ``movie_vectors()`` must work when ``embeds_movies`` is declared and
+raise ``NoMovieVectorsError`` when it is not. How a model behaves is read from its declared
+flags: ``personal`` (rankings differ per user), and for online models
+``fold_in_matches_training``, ``places_new_movies`` and ``low_ratings_count_as_interest``.
+A flag that is off drops the check it would make true and keeps every other one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import pytest
 
 from movierec.data.dataset import FIVE_STARS, Dataset
 from movierec.errors import NotFittedError, UnknownMovieError, UnknownUserError
-from movierec.models.base import NoMovieVectorsError, Recommender
+from movierec.models.base import NoMovieVectorsError, RatingPredictor, Recommender
+from movierec.models.online import OnlineRecommender
 
 GROUP = 6  # users and movies per taste group
 
@@ -108,7 +111,12 @@ class RecommenderContract:
             model.recommend(100)
         with pytest.raises(NotFittedError):
             model.similar_movies(1000)
-        if model.predicts_ratings:
+        for read in (model.scores, model.history):
+            with pytest.raises(NotFittedError):
+                read(100)
+        with pytest.raises(NotFittedError):
+            model.similarities(1000)
+        if isinstance(model, RatingPredictor):
             with pytest.raises(NotFittedError):
                 model.predict([100], [1000])
 
@@ -125,6 +133,40 @@ class RecommenderContract:
         assert list(everything.movie_ids) == [1000]  # all else is seen
         with_seen = fitted.recommend(100, k=100, exclude_seen=False)
         assert set(with_seen.movie_ids) == seen | {1000}
+
+    def test_rankings_are_personal_as_declared(self, fitted):
+        a = fitted.recommend(100, k=2 * GROUP, exclude_seen=False)
+        b = fitted.recommend(106, k=2 * GROUP, exclude_seen=False)
+        if fitted.personal:
+            assert list(a.movie_ids) != list(b.movie_ids), (a, b)
+        else:  # one list for everyone
+            np.testing.assert_array_equal(a.movie_ids, b.movie_ids)
+            np.testing.assert_allclose(a.scores, b.scores, atol=1e-12)
+
+    def test_scores_are_what_recommend_ranks(self, fitted):
+        n = len(fitted.movies)
+        for user_id in (100, 107):
+            scores = fitted.scores(user_id)
+            assert scores.shape == (n,) and scores.dtype == np.float64
+            ranking = fitted.recommend(user_id, k=n, exclude_seen=False)
+            at = fitted.movies.indices(ranking.movie_ids)
+            np.testing.assert_allclose(ranking.scores, scores[at], atol=1e-9)
+        similar = fitted.similar_movies(1000, k=n)
+        similarities = fitted.similarities(1000)
+        assert similarities.shape == (n,) and similarities.dtype == np.float64
+        at = fitted.movies.indices(similar.movie_ids)
+        np.testing.assert_allclose(similar.scores, similarities[at], atol=1e-9)
+
+    def test_history_is_what_recommend_leaves_out(self, fitted):
+        mine = self.make_data().ratings.query("user_id == 100").sort_values("movie_id")
+        movies, ratings = fitted.history(100)
+        assert np.all(np.diff(movies) > 0)  # ascending
+        np.testing.assert_array_equal(fitted.movies.ids[movies], mine["movie_id"])
+        if ratings is not None:
+            order = np.argsort(fitted.movies.indices(mine["movie_id"].to_numpy()))
+            np.testing.assert_allclose(ratings, mine["rating"].to_numpy()[order])
+        movies[:] = 0  # a copy: the model's lists are not handed out
+        assert list(fitted.recommend(100, k=100).movie_ids) == [1000]
 
     def test_k_larger_than_catalogue_returns_it_all_sorted(self, fitted):
         ranking = fitted.recommend(100, k=1000, exclude_seen=False)
@@ -155,11 +197,13 @@ class RecommenderContract:
     # --- bad input ----------------------------------------------------------------------------
 
     def test_unknown_ids_raise_named_errors(self, fitted):
-        with pytest.raises(UnknownUserError):
-            fitted.recommend(999_999)
-        with pytest.raises(UnknownMovieError):
-            fitted.similar_movies(999_999)
-        if fitted.predicts_ratings:
+        for read in (fitted.recommend, fitted.scores, fitted.history):
+            with pytest.raises(UnknownUserError):
+                read(999_999)
+        for read in (fitted.similar_movies, fitted.similarities):
+            with pytest.raises(UnknownMovieError):
+                read(999_999)
+        if isinstance(fitted, RatingPredictor):
             with pytest.raises(UnknownMovieError):
                 fitted.predict([100], [999_999])
 
@@ -220,7 +264,7 @@ class RecommenderContract:
             np.testing.assert_allclose(a.scores, b.scores, atol=1e-6)
         a, b = fitted.similar_movies(1003, k=5), loaded.similar_movies(1003, k=5)
         np.testing.assert_allclose(a.scores, b.scores, atol=1e-6)
-        if fitted.predicts_ratings:
+        if isinstance(fitted, RatingPredictor):
             np.testing.assert_allclose(
                 fitted.predict([100, 101], [1000, 1007]),
                 loaded.predict([100, 101], [1000, 1007]),
@@ -228,20 +272,20 @@ class RecommenderContract:
             )
 
     def test_batch_predictions_equal_single_ones(self, fitted):
-        if not fitted.predicts_ratings:
-            pytest.skip(f"{type(fitted).__name__} declares predicts_ratings = False")
+        if not isinstance(fitted, RatingPredictor):
+            pytest.skip(f"{type(fitted).__name__} is not a RatingPredictor")
         users = np.array([100, 101, 107, 111])
         movies = np.array([1000, 1006, 1002, 1011])
         batch = fitted.predict(users, movies)
         single = [fitted.predict([u], [m])[0] for u, m in zip(users, movies, strict=True)]
         np.testing.assert_allclose(batch, single, atol=1e-9)
 
-    # --- online fold-in (models that declare supports_online) ---------------------------------
+    # --- online fold-in (OnlineRecommender models) -------------------------------------------
 
-    def online_model(self, data: Dataset | None = None) -> Recommender:
+    def online_model(self, data: Dataset | None = None) -> OnlineRecommender:
         """A freshly fitted model (fold-ins change it), or a skip for offline models."""
-        if not self.model_class.supports_online:
-            pytest.skip(f"{self.model_class.__name__} declares supports_online = False")
+        if not issubclass(self.model_class, OnlineRecommender):
+            pytest.skip(f"{self.model_class.__name__} is not an OnlineRecommender")
         return self.make_model().fit(data if data is not None else self.make_data())
 
     def test_fold_in_of_a_withheld_user_ranks_as_training_with_them(self, fitted):
@@ -257,6 +301,9 @@ class RecommenderContract:
         history = ratings[ratings["user_id"] == 100].sample(frac=1.0, random_state=1)
         model.fold_in_user(100, history["movie_id"].to_numpy(), history["rating"].to_numpy())
         assert list(model.recommend(100, k=3).movie_ids) == [1000]  # all else is seen now
+        np.testing.assert_array_equal(model.movie_votes, fitted.movie_votes)  # as trained
+        if not model.personal or model.low_ratings_count_as_interest:
+            return  # no taste of their own, or their dislikes pull the other group up
         folded = model.recommend(100, k=GROUP, exclude_seen=False).movie_ids
         trained = fitted.recommend(100, k=GROUP, exclude_seen=False).movie_ids
         assert len(set(folded) & set(trained)) >= GROUP - 1, (folded, trained)
@@ -268,10 +315,9 @@ class RecommenderContract:
 
         def scores() -> np.ndarray:
             """Predicted ratings, or for a model that ranks only, its scores in movie order."""
-            if model.predicts_ratings:
+            if isinstance(model, RatingPredictor):
                 return model.predict(np.full(len(movies), 103), movies)
-            ranking = model.recommend(103, k=len(movies), exclude_seen=False)
-            return ranking.scores[np.argsort(ranking.movie_ids)]
+            return model.scores(103)[model.movies.indices(movies)]
 
         before = scores()
         history = self.make_data().ratings.query("user_id == 103")
@@ -285,26 +331,39 @@ class RecommenderContract:
             103, history["movie_id"].to_numpy()[::-1], history["rating"].to_numpy()[::-1]
         )
         np.testing.assert_allclose(scores(), after, atol=1e-9)  # idempotent, whatever the order
+        model.fold_in_user(103, [1000], [1.0])  # a changed history replaces the old one
+        votes = np.asarray(model.movie_votes)
+        assert votes[model.movies.index(1001)] == 2 * GROUP - 2  # 103 took theirs back
+        assert votes[model.movies.index(1003)] == 2 * GROUP - 1  # 103 had not rated it
+        assert votes[model.movies.index(1000)] == 2 * GROUP - 1
+        assert len(model.recommend(103, k=100)) == 2 * GROUP - 1  # only 1000 is seen
 
     def test_fold_in_of_a_new_movie_makes_it_recommendable(self):
         model = self.online_model()
         raters = np.array([101, 102, 103, 104, 105, 107, 108, 109, 110, 111])
         scores = np.array([5.0, 4, 5, 5, 4, 1, 2, 1, 1, 2])
         model.fold_in_movie(2000, raters, scores)
-        assert set(model.recommend(100, k=2).movie_ids) == {1000, 2000}
-        assert list(model.recommend(106, k=2).movie_ids) == [1006, 2000]
+        assert 2000 in model.movies
         assert list(model.recommend(101, k=5).movie_ids) == [1001]  # its raters have seen it
-        similar = model.similar_movies(2000, k=GROUP - 1).movie_ids
-        assert set(similar) <= set(1000 + np.arange(GROUP)), similar
-        if model.predicts_ratings:
-            low, high = model.predict([106, 100], [2000, 2000])
-            assert high > low + 1.0, (high, low)
+        assert len(model.similar_movies(2000, k=100)) == 2 * GROUP  # findable
+        if model.places_new_movies:
+            assert set(model.recommend(100, k=2).movie_ids) == {1000, 2000}
+            assert list(model.recommend(106, k=2).movie_ids) == [1006, 2000]
+            similar = model.similar_movies(2000, k=GROUP - 1).movie_ids
+            assert set(similar) <= set(1000 + np.arange(GROUP)), similar
+            if isinstance(model, RatingPredictor):
+                low, high = model.predict([106, 100], [2000, 2000])
+                assert high > low + 1.0, (high, low)
         votes = np.asarray(model.movie_votes)
         assert votes[model.movies.index(2000)] == len(raters)
         liked, disliked = [1000, 1001, 1002, 1003, 2000], [1006, 1007, 1008, 1009]
         model.fold_in_user(500, liked + disliked, [5.0] * 5 + [1.0] * 4)  # new user rates it
         assert np.asarray(model.movie_votes)[model.movies.index(2000)] == len(raters) + 1
-        assert set(model.recommend(500, k=2).movie_ids) == {1004, 1005}
+        if model.personal:
+            assert set(model.recommend(500, k=2).movie_ids) == {1004, 1005}
+        model.fold_in_movie(2000, raters, np.ones(len(raters)))  # known: votes follow users
+        assert np.asarray(model.movie_votes)[model.movies.index(2000)] == len(raters) + 1
+        assert list(model.recommend(101, k=5).movie_ids) == [1001]
 
     def test_fold_in_rejects_bad_input_and_changes_nothing(self):
         model = self.online_model()
@@ -340,8 +399,8 @@ class RecommenderContract:
         np.testing.assert_allclose(after.scores, before.scores, atol=1e-12)
 
     def test_fold_in_before_fit_raises(self):
-        if not self.model_class.supports_online:
-            pytest.skip(f"{self.model_class.__name__} declares supports_online = False")
+        if not issubclass(self.model_class, OnlineRecommender):
+            pytest.skip(f"{self.model_class.__name__} is not an OnlineRecommender")
         model = self.make_model()
         with pytest.raises(NotFittedError):
             model.fold_in_user(100, [1000], [4.0])
@@ -366,5 +425,9 @@ class RecommenderContract:
         np.testing.assert_array_equal(
             model.similar_movies(2000, k=5).movie_ids, loaded.similar_movies(2000, k=5).movie_ids
         )
+        for user in (100, 101, 102, 500):
+            for mine, theirs in zip(model.history(user), loaded.history(user), strict=True):
+                np.testing.assert_array_equal(mine, theirs)
+        np.testing.assert_array_equal(loaded.movie_votes, model.movie_votes)
         loaded.fold_in_user(501, [2000], [5.0])  # a loaded model keeps folding in
         assert 501 in loaded.users and 501 not in model.users

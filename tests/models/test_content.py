@@ -33,21 +33,6 @@ class TestSoup(RecommenderContract):
     def make_model(self, **overrides):
         return ContentRecommender(**{"features": "soup", **overrides})
 
-    def test_fold_in_of_a_trained_user_with_their_own_history(self):
-        """The contract's check compares ``predict`` before and after; content predicts no
-        rating, so its ranking scores stand in: a user's own history changes nothing."""
-        model = self.online_model()
-        before = model.recommend(103, k=2 * GROUP, exclude_seen=False)
-        history = self.make_data().ratings.query("user_id == 103")
-        for order in (slice(None), slice(None, None, -1)):  # idempotent, whatever the order
-            model.fold_in_user(
-                103, history["movie_id"].to_numpy()[order], history["rating"].to_numpy()[order]
-            )
-            after = model.recommend(103, k=2 * GROUP, exclude_seen=False)
-            np.testing.assert_array_equal(after.movie_ids, before.movie_ids)
-            np.testing.assert_allclose(after.scores, before.scores, atol=1e-12)
-        assert model.recommend(103, k=1).movie_ids[0] == 1003
-
 
 class TestTfidf(TestSoup):
     def make_model(self, **overrides):
@@ -134,7 +119,7 @@ def test_fast_similar_equals_dense_reference(random_model, k):
     candidates = model.movies.ids[::3].copy()
     for movie_id in model.movies.ids[:60]:
         movie = model.movies.index(int(movie_id))
-        scores = model._similar_scores(movie)
+        scores = model.similarities(int(movie_id))
         for pool in (None, candidates):
             fast = model.similar_movies(int(movie_id), k, candidates=pool)
             assert_top_k_of(model, fast, scores, k, [movie], pool)
@@ -144,9 +129,8 @@ def test_fast_similar_equals_dense_reference(random_model, k):
 def test_fast_recommend_equals_dense_reference(random_model, exclude_seen):
     model = random_model
     for user_id in model.users.ids:
-        user = model.users.index(int(user_id))
-        scores = model._user_scores(user)
-        excluded = model._seen(user) if exclude_seen else None
+        scores = model.scores(int(user_id))
+        excluded = model.history(int(user_id))[0] if exclude_seen else None
         for k, pool in ((10, None), (500, None), (5, model.movies.ids[1::4].copy())):
             fast = model.recommend(int(user_id), k, exclude_seen=exclude_seen, candidates=pool)
             assert_top_k_of(model, fast, scores, k, excluded, pool)
@@ -161,13 +145,13 @@ def test_fast_paths_equal_the_dense_reference_after_fold_ins():
     # raters 0 and 1, then 777; user 0's new history leaves it out
     assert model.movie_votes[-1] == 2 and len(model._x.indptr) == len(ids) + 1
     for user_id in (777, 0, 1):
-        user = model.users.index(user_id)
+        scores, seen = model.scores(user_id), model.history(user_id)[0]
         for k, pool in ((10, None), (1000, None), (5, ids[1::4].copy())):
             fast = model.recommend(user_id, k, candidates=pool)
-            assert_top_k_of(model, fast, model._user_scores(user), k, model._seen(user), pool)
+            assert_top_k_of(model, fast, scores, k, seen, pool)
     new = len(ids) - 1
     fast = model.similar_movies(99_991, 1000)
-    assert_top_k_of(model, fast, model._similar_scores(new), 1000, [new])
+    assert_top_k_of(model, fast, model.similarities(99_991), 1000, [new])
     assert not fast.scores.any()  # similar to nothing, in catalogue order
     assert not model.has_features(99_991)
 
@@ -187,9 +171,9 @@ def test_featureless_movies_score_zero_after_every_real_match(random_model):
 
 
 def test_a_memory_mapped_model_answers_the_same(random_model, tmp_path, monkeypatch):
-    from movierec.models import base
+    from movierec.models import artifact
 
-    monkeypatch.setattr(base, "_MMAP_BYTES", 0)  # map every array, as large models are
+    monkeypatch.setattr(artifact, "_MMAP_BYTES", 0)  # map every array, as large models are
     random_model.save(tmp_path / "model")
     loaded = ContentRecommender.load(tmp_path / "model")
     for movie_id in (1, 121, 51):
@@ -387,7 +371,7 @@ def test_ml_100k_without_ml1m_titles_has_no_misattached_kg_tokens():
     assert any("MovieLens-1M ids" in str(note) for note in data.report)
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_similar_query_on_45k_movies_is_under_a_millisecond():
     data = load_shared("the-movies-dataset")
     model = ContentRecommender(features="soup").fit(data)

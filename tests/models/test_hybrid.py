@@ -1,121 +1,16 @@
-"""The hybrid: the shared contract, plus its weight fitting."""
+"""The hybrid passes the shared contract (its own weight fitting: test_hybrid_fit.py)."""
 
-from __future__ import annotations
-
-import numpy as np
-import pytest
-
-from movierec.models import blend
-from movierec.models.ease import EASE
 from movierec.models.hybrid import Hybrid
-from tests.conftest import shared_dataset
 from tests.models.conformance import RecommenderContract
-
-pytest.importorskip("torch", reason="the default hybrid includes the two-tower model")
 
 # small parts so the contract runs in seconds; the checkerboard has 12 users
 PARTS = {"parts": "ease,content,chart", "cold_users": 0.2, "cold_profile": 3, "validation": 0.3}
+BAD = ["", "ease,ease", "hybrid"]
 
 
 class TestHybrid(RecommenderContract):
     model_class = Hybrid
-    bad_params = [
-        {"parts": ""},
-        {"parts": "ease,ease"},
-        {"parts": "hybrid"},
-        {"validation": 1.5},
-        {"cold_users": 0.9},
-        {"k": 0},
-    ]
+    bad_params = [{"parts": p} for p in BAD] + [{"validation": 1.5}, {"cold_users": 0.9}, {"k": 0}]
 
     def make_model(self, **overrides):
         return Hybrid(**{**PARTS, **overrides})
-
-    def test_fold_in_of_a_withheld_user_ranks_as_training_with_them(self, fitted):
-        pytest.skip("EASE's rating weighting counts a 1★ as feedback (see test_ease.py)")
-
-    def test_fold_in_of_a_new_movie_makes_it_recommendable(self):
-        pytest.skip(
-            "EASE and content cannot place a movie known only from ratings before "
-            "a refit (see test_ease.py, test_content.py)"
-        )
-
-
-class Offline(EASE):
-    """EASE as if it could not fold in users."""
-
-    supports_online = False
-
-
-def test_parts_must_fold_in_users(monkeypatch):
-    from movierec.models import registry
-    from tests.models.conformance import checkerboard
-
-    monkeypatch.setitem(registry.MODELS, "offline", (f"{__name__}:Offline", {}))
-    with pytest.raises(ValueError, match="offline"):
-        Hybrid(parts="offline,chart").fit(checkerboard())
-
-
-def _validation(rng, n_users=60, width=40):
-    """Synthetic validation users: parts 0 and 1 each see half of what a user likes; part 2
-    is a chart, the same scores for everyone, that finds the movies everyone likes and that the
-    personal parts do not see."""
-    sets = []
-    everyone = np.zeros(width, bool)
-    everyone[:4] = True  # movies 0–3 are liked by all
-    genres = np.eye(4, dtype=np.float32)[np.arange(width) % 4]
-    for _ in range(n_users):
-        pool = rng.permutation(width)
-        own = ~everyone[pool] & (rng.random(width) < 0.15)  # what this user alone likes
-        relevant = everyone[pool] | own
-        signal = own.astype(float)
-        half = rng.random(width) < 0.5
-        z = np.stack(
-            [
-                signal * half + rng.normal(0, 0.4, width),
-                signal * ~half + rng.normal(0, 0.4, width),
-                np.where(everyone[pool], 3.0, 0.0) - pool / width,
-            ],
-            axis=1,
-        )
-        taste = np.full(4, 0.25)
-        sets.append((z, relevant, int(relevant.sum()), pool, taste))
-    return blend.stack(sets, genres, 10)
-
-
-def test_the_blend_finds_more_without_leaving_the_most_personal_parts_bounds():
-    data = _validation(np.random.default_rng(0))
-    weights, lam, alone, best = blend.constrained_ascent(data, 10)
-    anchor = max(alone, key=lambda f: f.personalization)
-    assert alone[2].ndcg > anchor.ndcg  # the chart finds more than a personal part alone...
-    assert alone[2].personalization < 0.1  # ...with one list for everyone
-    assert best.ndcg > max(alone[0].ndcg, alone[1].ndcg) + 0.05  # the halves together win
-    assert best.personalization >= anchor.personalization - blend.PERSONALIZATION_SLACK
-    assert best.miscalibration <= anchor.miscalibration + 1e-9
-    assert weights.sum() == pytest.approx(1.0) and 0.0 <= lam <= 1.0
-    again = blend.figures(data, weights, lam, 10)
-    assert again.ndcg == pytest.approx(best.ndcg)
-
-
-@pytest.mark.slow
-def test_on_ml_100k_newcomers_the_hybrid_beats_its_parts_on_its_objective():
-    """NDCG within the most personal part's personalization and miscalibration: the hybrid
-    finds more than that part, and the parts that find more are outside those bounds."""
-    from movierec.data.sources import load_path
-    from movierec.evaluate import evaluate
-
-    data = load_path(shared_dataset("ml-100k-recbole"))
-    result = evaluate(data, ["hybrid", "ease", "twotower-rank", "chart"], split="cold-users")
-    figures = {m.name: {k: v["mean"] for k, v in m.summary().items()} for m in result.models}
-    hybrid = figures.pop("hybrid")
-    anchor = max(figures.values(), key=lambda f: f["personalization"])
-    floor = anchor["personalization"] - blend.PERSONALIZATION_SLACK
-    assert hybrid["personalization"] >= floor, (figures, hybrid)
-    assert hybrid["miscalibration"] < anchor["miscalibration"], (figures, hybrid)
-    assert hybrid["ndcg"] > anchor["ndcg"], (figures, hybrid)
-    for name, part in figures.items():
-        inside = (
-            part["personalization"] >= floor and part["miscalibration"] <= anchor["miscalibration"]
-        )
-        assert not inside or hybrid["ndcg"] > part["ndcg"], (name, figures, hybrid)
-        assert hybrid["miscalibration"] < part["miscalibration"], (name, figures, hybrid)

@@ -10,7 +10,7 @@ from movierec.data.dataset import FIVE_STARS, Dataset
 from movierec.models.feedback import feedback_matrix
 from movierec.models.ials import ImplicitALS, training_loss
 from tests.models.conformance import RecommenderContract
-from tests.models.test_ease import holdout_ndcg, ml100k_holdout, popularity_ndcg  # noqa: F401
+from tests.models.test_ease_fit import holdout_ndcg, ml100k_holdout, popularity_ndcg  # noqa: F401
 
 
 class TestImplicitALSContract(RecommenderContract):

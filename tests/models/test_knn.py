@@ -210,7 +210,7 @@ def neighbourhood_by_hand(model: ItemKNN, user_id: int, movie: int) -> tuple[flo
     """(Σ s·(r − b), Σ s) over the movie's k most similar movies the user rated, by walking
     its stored list in a Python loop."""
     u = model.users.index(user_id)
-    movies, ratings = model._history(u)
+    movies, ratings = model.history(user_id)
     rated = dict(zip(movies.tolist(), ratings.tolist(), strict=True))
     lo, hi = model._nb_indptr[movie], model._nb_indptr[movie + 1]
     total = weight = 0.0
@@ -296,10 +296,7 @@ def test_an_artifact_saved_before_fold_ins_loads_and_folds_in(tmp_path):
     users, movies = np.repeat(np.arange(1, 41), 25), np.tile(np.arange(1, 26), 40)
     np.testing.assert_array_equal(loaded.predict(users, movies), model.predict(users, movies))
     for user_id in (1, 40):
-        np.testing.assert_array_equal(
-            loaded._history(loaded.users.index(user_id))[1],
-            model._history(model.users.index(user_id))[1],
-        )
+        np.testing.assert_array_equal(loaded.history(user_id)[1], model.history(user_id)[1])
     loaded.fold_in_user(1, [2, 3], [5.0, 1.0])
     model.fold_in_user(1, [2, 3], [5.0, 1.0])
     np.testing.assert_allclose(

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-import movierec.models.base as base
+import movierec.models.artifact as artifact
 from movierec.data.synthetic import generate
 from movierec.errors import UnknownMovieError, UnknownUserError
 from movierec.models.als import ALS
@@ -156,7 +156,7 @@ def test_votes_and_seen_lists_follow_a_changed_history(synthetic, tmp_path):
     expected[model.movies.indices(old_ids)] -= 1
     expected[model.movies.indices(new_ids)] += 1
     np.testing.assert_array_equal(model.movie_votes, expected)
-    seen = model._seen(model.users.index(7))
+    seen = model.history(7)[0]
     np.testing.assert_array_equal(seen, np.sort(model.movies.indices(new_ids)))
     model.fold_in_user(9001, new_ids[:4], np.full(4, 3.0))  # a new user adds one vote each
     expected[model.movies.indices(new_ids[:4])] += 1
@@ -164,8 +164,8 @@ def test_votes_and_seen_lists_follow_a_changed_history(synthetic, tmp_path):
     model.save(tmp_path / "m")
     loaded = ALS.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.movie_votes, expected)
-    for user in range(len(model.users)):
-        np.testing.assert_array_equal(loaded._seen(user), model._seen(user))
+    for user_id in model.users.ids.tolist():
+        np.testing.assert_array_equal(loaded.history(user_id)[0], model.history(user_id)[0])
 
 
 def test_refit_forgets_folded_in_state(synthetic):
@@ -174,7 +174,8 @@ def test_refit_forgets_folded_in_state(synthetic):
     model.fold_in_user(9000, [9999], [5.0])
     model.fit(synthetic)
     assert 9000 not in model.users and 9999 not in model.movies
-    assert not model._seen_overlay and model._user_buffers is None
+    assert model._seen_lists.to_csr()[0] is model._seen_lists.indptr  # nothing folded in
+    assert model._user_buffers is None
     assert len(model.movie_votes) == len(model.movies) == len(model.item_factors)
 
 
@@ -197,7 +198,7 @@ def test_new_users_grow_the_arrays_by_doubling(synthetic):
 def test_memory_mapped_arrays_are_copied_before_the_first_write(synthetic, tmp_path, monkeypatch):
     model = ALS(n_factors=4, n_iterations=3).fit(synthetic)
     model.save(tmp_path / "m")
-    monkeypatch.setattr(base, "_MMAP_BYTES", 0)  # memory-map every array, read-only
+    monkeypatch.setattr(artifact, "_MMAP_BYTES", 0)  # memory-map every array, read-only
     loaded = ALS.load(tmp_path / "m")
     assert not loaded.user_factors.flags.writeable and not loaded.item_factors.flags.writeable
     before = loaded.predict([1, 2], [3, 4])
@@ -230,7 +231,7 @@ def test_a_new_id_is_published_only_after_its_rows(synthetic):
         lambda n: (
             len(model.user_factors) > n
             and len(model.user_bias) > n
-            and n in model._seen_overlay
+            and model._seen_lists.is_changed(n)
             and bool(model.user_factors[n].any())
         ),
     )
@@ -289,7 +290,7 @@ def test_readers_run_beside_a_writer_that_grows_the_model(synthetic):
     assert len(model.users) == len(model.user_factors) == 600
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_fold_in_takes_well_under_a_millisecond():
     """200 ratings at 128 factors; the p50/p99 table is bench/online.py's."""
     data = generate(2000, 3000, 200_000, seed=2)

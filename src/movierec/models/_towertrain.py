@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -191,3 +192,51 @@ def _arrays(model: Towers) -> dict[str, np.ndarray]:
             arrays[f"{side}_w{i}"] = layer.weight.detach().numpy().T.astype(np.float32).copy()
             arrays[f"{side}_b{i}"] = layer.bias.detach().numpy().astype(np.float32).copy()
     return arrays
+
+
+def holdout(matrix: sp.csr_matrix, share: float, seed: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Split the ratings into a fitting part and a validation part (``share`` of them)."""
+    coo = matrix.tocoo()
+    n_held = int(round(share * coo.nnz)) if coo.nnz >= 20 else 0
+    held = np.zeros(coo.nnz, bool)
+    held[np.random.default_rng(seed).permutation(coo.nnz)[:n_held]] = True
+
+    def part(mask: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=matrix.shape)
+
+    return part(~held), part(held)
+
+
+def train_on_ratings(
+    user_x: np.ndarray,
+    movie_x: np.ndarray,
+    fit_part: sp.csr_matrix,
+    held: sp.csr_matrix,
+    bounds: tuple[float, float],
+    blanks: list[tuple[np.ndarray, np.ndarray]],
+    config: Any,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """:func:`train_towers` on rating matrices: the ratings mapped onto [-1, 1] by the scale's
+    ``bounds``, inputs and blanks as tensors; returns the weights as arrays and the epoch log."""
+    low, high = bounds
+
+    def triples(part: sp.csr_matrix) -> tuple[Any, Any, Any]:
+        coo = part.tocoo()
+        target = (coo.data.astype(np.float32) - (low + high) / 2) / ((high - low) / 2)
+        return (
+            torch.from_numpy(coo.row.astype(np.int64)),
+            torch.from_numpy(coo.col.astype(np.int64)),
+            torch.from_numpy(target),
+        )
+
+    started = time.perf_counter()
+    weights, log = train_towers(
+        torch.from_numpy(user_x),
+        torch.from_numpy(movie_x),
+        triples(fit_part),
+        triples(held) if held.nnz else None,
+        [(torch.from_numpy(c), torch.from_numpy(v)) for c, v in blanks],
+        config,
+    )
+    logger.info("two-tower trained in %.1f s", time.perf_counter() - started)
+    return weights, log

@@ -86,7 +86,6 @@ class ALS(OnlineFactorModel):
     kind = "als"
     config_class = ALSConfig
     config: ALSConfig
-    supports_online = True
     fold_in_matches_training = True
 
     warm_starts = True

@@ -1,22 +1,18 @@
 """The model protocol: one contract, stated once, that every recommender implements.
 
 A model takes raw ids at its public methods and keeps dense indices inside (one
-:class:`~movierec.data.IdMap` per axis). What a model can do is declared in class attributes
-(``predicts_ratings``, ``supports_online``, ``embeds_movies``), never
-discovered by catching ``NotImplementedError``. Hyper-parameters are a typed :class:`Config`
-that round-trips through JSON into the artifact's ``manifest.json``; the learned state is plain
-``.npy`` arrays, loaded without pickle.
+:class:`~movierec.data.IdMap` per axis). Which protocol a model implements is its class
+(:class:`RatingPredictor`, :class:`~movierec.models.online.OnlineRecommender`); what else it
+can do or how it behaves is declared in class attributes (``embeds_movies``, ``personal``,
+``warm_starts``), never discovered by catching ``NotImplementedError``. Hyper-parameters are a
+typed :class:`Config` that round-trips through JSON into the artifact's ``manifest.json``; the
+learned state is plain ``.npy`` arrays (:mod:`movierec.models.artifact`), loaded without pickle.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import shutil
-import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -34,70 +30,14 @@ from movierec.errors import (
     UnknownMovieError,
     UnknownUserError,
 )
-from movierec.validate import check_k, number_at_least
-
-ARTIFACT_VERSION = 1
-_MMAP_BYTES = 16 << 20  # arrays larger than this are memory-mapped on load
-
-
-@dataclasses.dataclass(frozen=True)
-class Ranking:
-    """Movies best first, with their scores (why each was chosen is the engine's to say)."""
-
-    movie_ids: np.ndarray
-    scores: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.movie_ids)
-
-    def __iter__(self) -> Iterator[tuple[int, float]]:
-        return zip(self.movie_ids.tolist(), self.scores.tolist(), strict=True)
-
-    def to_json(self) -> list[dict[str, Any]]:
-        return [{"movie_id": m, "score": round(s, 6)} for m, s in self]
-
-
-@dataclasses.dataclass(frozen=True)
-class Config:
-    """Hyper-parameters; subclasses add typed fields and check them in :meth:`validate`."""
-
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ``ValueError`` naming the field, the allowed range, and the value given."""
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Self:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(
-                f"unknown parameter(s) {', '.join(unknown)} for {cls.__name__}; "
-                f"expected {', '.join(sorted(names))}"
-            )
-        return cls(**data)
-
-
-@dataclasses.dataclass(frozen=True)
-class RatingConfig(Config):
-    """Config of models that predict ratings.
-
-    ``shrink_votes`` (m) shrinks each predicted score toward the global mean C by the movie's
-    training vote count v, ``v/(v+m)·pred + m/(v+m)·C``, to keep barely-rated movies off the
-    top of a ranking; 0 turns it off. ``predict`` is never shrunk.
-    """
-
-    shrink_votes: float = 0.0
-
-    def validate(self) -> None:
-        super().validate()
-        number_at_least(self.shrink_votes, "shrink_votes")
+from movierec.models.artifact import ARTIFACT_VERSION, read_arrays, write_artifact
+from movierec.models.artifact import read_manifest as read_manifest
+from movierec.models.config import Config as Config
+from movierec.models.config import RatingConfig as RatingConfig
+from movierec.models.ranking import Ranking as Ranking
+from movierec.models.ranking import top_k as top_k
+from movierec.models.seen import SeenLists
+from movierec.validate import check_k
 
 
 class NoMovieVectorsError(InvalidValueError):
@@ -125,12 +65,24 @@ class Recommender(ABC):
 
     kind: ClassVar[str]
     config_class: ClassVar[type[Config]] = Config
+    #: the protocol classes set these for callers that read flags: ``predicts_ratings`` is
+    #: ``isinstance(model, RatingPredictor)``, ``supports_online`` is
+    #: ``isinstance(model, OnlineRecommender)``
     predicts_ratings: ClassVar[bool] = False
     supports_online: ClassVar[bool] = False
     #: ``warm_start(previous)`` makes the next fit start from a fitted model of the same class
     warm_starts: ClassVar[bool] = False
     #: ``movie_vectors()`` gives one learned vector per movie (factors, tower outputs)
     embeds_movies: ClassVar[bool] = False
+    #: rankings differ from user to user (False: one list for everyone, minus what each saw)
+    personal: ClassVar[bool] = True
+    #: the seen lists keep each seen movie's rating, for models that read ratings after fit
+    keeps_ratings: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.embeds_movies and cls._movie_rows is Recommender._movie_rows:
+            raise TypeError(f"{cls.__name__} declares embeds_movies but defines no _movie_rows")
 
     def __init__(self, config: Config | None = None, **overrides: Any):
         if config is None:
@@ -147,11 +99,7 @@ class Recommender(ABC):
         self.movies: IdMap | None = None
         self._fingerprint: str | None = None
         self._fitted_on: Dataset | None = None
-        self._seen_indptr: np.ndarray | None = None
-        self._seen_indices: np.ndarray | None = None
-        # user index → sorted movie indices, for users whose history changed after fit (an
-        # online fold-in); it wins over the CSR lists, and save() merges it into them
-        self._seen_overlay: dict[int, np.ndarray] = {}
+        self._seen_lists: SeenLists | None = None  # what each user rated (and, kept, how)
 
     # --- what subclasses implement ------------------------------------------------------------
 
@@ -196,9 +144,48 @@ class Recommender(ABC):
         self._check_fitted()
         check_k(k)
         user = self._user_index(user_id)
-        scores = np.asarray(self._user_scores(user), dtype=np.float64)
-        excluded = self._seen(user) if exclude_seen else None
-        return self._top(scores, k, excluded, candidates)
+        excluded = self._seen_lists.get(user) if exclude_seen else None
+        return self._top(self._ranking_scores(user), k, excluded, candidates)
+
+    def scores(self, user_id: int) -> np.ndarray:
+        """What :meth:`recommend` ranks: the user's score of every movie, seen ones included,
+        one float64 per movie in the model's dense order (``scores[i]`` is ``movies.ids[i]``'s),
+        for callers that rank by rules of their own (a blend of models, a re-ranking).
+
+        Raises:
+            UnknownUserError: a user the model does not know.
+            NotFittedError: before ``fit`` or ``load``.
+        """
+        self._check_fitted()
+        return self._ranking_scores(self._user_index(user_id))[: len(self.movies)]
+
+    def similarities(self, movie_id: int) -> np.ndarray:
+        """What :meth:`similar_movies` ranks: every movie's similarity to this one (itself
+        included), one float64 per movie in the model's dense order, as :meth:`scores`.
+
+        Raises:
+            UnknownMovieError: a movie the model does not know.
+            NotFittedError: before ``fit`` or ``load``.
+        """
+        self._check_fitted()
+        scores = self._similar_scores(self._movie_index(movie_id))
+        return np.asarray(scores, dtype=np.float64)[: len(self.movies)]
+
+    def history(self, user_id: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The movies the user has rated, as the model holds them (fold-ins included).
+
+        Returns:
+            Their dense indices, ascending (positions in ``movies.ids``: the movies
+            ``recommend`` leaves out when ``exclude_seen``), and their ratings where the model
+            keeps them (``keeps_ratings``), else ``None``; both copies.
+
+        Raises:
+            UnknownUserError: a user the model does not know.
+            NotFittedError: before ``fit`` or ``load``.
+        """
+        self._check_fitted()
+        movies, ratings = self._seen_lists.history(self._user_index(user_id))
+        return movies.copy(), None if ratings is None else ratings.copy()
 
     def similar_movies(
         self, movie_id: int, k: int = 10, *, candidates: np.ndarray | None = None
@@ -247,53 +234,38 @@ class Recommender(ABC):
         if not self.embeds_movies:
             raise NoMovieVectorsError(self.kind)
         self._check_fitted()
-        raise NotImplementedError(  # pragma: no cover - a model's own bug, not a user's
-            f"{type(self).__name__} declares embeds_movies but does not define movie_vectors"
-        )
+        return self._vector_rows(self._movie_rows())
 
     def save(self, path: str | Path) -> None:
         """Write ``manifest.json`` and ``.npy`` arrays to a folder, atomically."""
         self._check_fitted()
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            seen_indptr, seen_indices = self._seen_arrays()
-            arrays = {
-                "users": self.users.to_array(),
-                "movies": self.movies.to_array(),
-                "seen_indptr": seen_indptr,
-                "seen_indices": seen_indices,
-                **self._state(),
-            }
-            for name, array in arrays.items():
-                np.save(staging / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
-            manifest = {
-                "format_version": ARTIFACT_VERSION,
-                "kind": self.kind,
-                "config": self.config.to_json(),
-                "dataset_fingerprint": self.fingerprint,
-                "arrays": sorted(arrays),
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "movierec_version": __version__,
-            }
-            self._save_parts(staging)
-            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
-            if target.exists():
-                old = target.with_name(f".{target.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                os.rename(target, old)
-                os.rename(staging, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.rename(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        seen_indptr, seen_indices, seen_ratings = self._seen_lists.to_csr()
+        arrays = {
+            "users": self.users.to_array(),
+            "movies": self.movies.to_array(),
+            "seen_indptr": seen_indptr,
+            "seen_indices": seen_indices,
+            **({} if seen_ratings is None else {"seen_ratings": seen_ratings}),
+            **self._state(),
+        }
+        manifest = {
+            "format_version": ARTIFACT_VERSION,
+            "kind": self.kind,
+            "config": self.config.to_json(),
+            "dataset_fingerprint": self.fingerprint,
+            "arrays": sorted(arrays),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "movierec_version": __version__,
+        }
+        write_artifact(Path(path), manifest, arrays, self._save_parts)
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """Rebuild a saved model; no pickle, large arrays memory-mapped."""
+        """Rebuild a saved model; no pickle, large arrays memory-mapped.
+
+        Seen lists saved without ratings (older artifacts) come without them to
+        :meth:`_set_state`, which rebuilds them if the model keeps ratings.
+        """
         folder = Path(path)
         manifest = read_manifest(folder)
         if manifest["kind"] != cls.kind:
@@ -301,15 +273,15 @@ class Recommender(ABC):
                 f"holds a {manifest['kind']!r} model, not {cls.kind!r}", file=folder
             )
         model = cls(cls.config_class.from_json(manifest["config"]))
-        arrays = {}
-        for name in manifest["arrays"]:
-            file = folder / f"{name}.npy"
-            big = file.stat().st_size > _MMAP_BYTES
-            arrays[name] = np.load(file, allow_pickle=False, mmap_mode="r" if big else None)
+        arrays = read_arrays(folder, manifest["arrays"])
         model.users = IdMap(np.asarray(arrays.pop("users")))
         model.movies = IdMap(np.asarray(arrays.pop("movies")))
-        model._seen_indptr = np.asarray(arrays.pop("seen_indptr"))
-        model._seen_indices = np.asarray(arrays.pop("seen_indices"))
+        ratings = arrays.pop("seen_ratings", None)
+        model._seen_lists = SeenLists(
+            np.asarray(arrays.pop("seen_indptr")),
+            np.asarray(arrays.pop("seen_indices")),
+            None if ratings is None or not cls.keeps_ratings else np.asarray(ratings),
+        )
         model.fingerprint = manifest.get("dataset_fingerprint")
         model._set_state(arrays)
         model._load_parts(folder)
@@ -336,9 +308,7 @@ class Recommender(ABC):
         matrix, self.users, self.movies = data.rating_matrix()
         if require_ratings and matrix.nnz == 0:
             raise ValueError(f"fit needs ratings; dataset {data.name!r} has none")
-        self._seen_indptr = matrix.indptr.astype(np.int64)
-        self._seen_indices = matrix.indices.astype(np.int32)
-        self._seen_overlay = {}
+        self._seen_lists = SeenLists.from_matrix(matrix, keep_ratings=self.keeps_ratings)
         self._fingerprint, self._fitted_on = None, data
         return matrix
 
@@ -353,34 +323,6 @@ class Recommender(ABC):
     def fingerprint(self, value: str | None) -> None:
         self._fingerprint, self._fitted_on = value, None
 
-    def _seen(self, user: int) -> np.ndarray:
-        folded = self._seen_overlay.get(user)
-        if folded is not None:
-            return folded
-        return self._seen_indices[self._seen_indptr[user] : self._seen_indptr[user + 1]]
-
-    def _seen_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """The seen lists of every user as one CSR (indptr, indices), the overlay merged in."""
-        overlay = dict(self._seen_overlay)  # one C-level copy: a fold-in may add keys meanwhile
-        if not overlay:
-            return self._seen_indptr, self._seen_indices
-        n_base = len(self._seen_indptr) - 1
-        n_users = max(n_base, max(overlay) + 1)
-        lengths = np.zeros(n_users, np.int64)
-        lengths[:n_base] = np.diff(self._seen_indptr)
-        folded = np.fromiter(overlay, np.int64, len(overlay))
-        lengths[folded] = [len(overlay[u]) for u in folded.tolist()]
-        indptr = np.zeros(n_users + 1, np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        indices = np.empty(indptr[-1], np.int32)
-        rows = np.repeat(np.arange(n_base), np.diff(self._seen_indptr))
-        keep = ~np.isin(rows, folded)
-        offsets = np.arange(len(rows)) - self._seen_indptr[rows]
-        indices[indptr[rows[keep]] + offsets[keep]] = self._seen_indices[keep]
-        for user in folded.tolist():
-            indices[indptr[user] : indptr[user + 1]] = overlay[user]
-        return indptr, indices
-
     def _user_index(self, user_id: int) -> int:
         try:
             return self.users.index(user_id)
@@ -392,6 +334,16 @@ class Recommender(ABC):
             return self.movies.index(movie_id)
         except (KeyError, TypeError):
             raise UnknownMovieError(movie_id) from None
+
+    def _ranking_scores(self, user: int) -> np.ndarray:
+        """What :meth:`recommend` ranks for the user at this index (float64, index order):
+        :meth:`_user_scores` here; a model that ranks by something else says so."""
+        return np.asarray(self._user_scores(user), dtype=np.float64)
+
+    def _movie_rows(self) -> np.ndarray:
+        """The learned vector of every movie, in index order: what a model that declares
+        ``embeds_movies`` defines (checked when its class is made)."""
+        raise NoMovieVectorsError(self.kind)  # pragma: no cover - never reached, see above
 
     def _vector_rows(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """What :meth:`movie_vectors` returns for per-movie rows ``vectors`` (index order).
@@ -422,54 +374,6 @@ class Recommender(ABC):
             allowed = allowed[(allowed >= 0) & (allowed < len(scores))]
         top = top_k(scores, k, excluded=excluded, allowed=allowed)
         return Ranking(ids[top], scores[top])
-
-
-def top_k(
-    scores: np.ndarray,
-    k: int,
-    *,
-    excluded: np.ndarray | None = None,
-    allowed: np.ndarray | None = None,
-) -> np.ndarray:
-    """Indices of the ``k`` best finite scores, best first; ties broken by lower index."""
-    if allowed is not None:
-        pool = np.unique(allowed)
-        if excluded is not None and len(excluded):
-            pool = pool[~np.isin(pool, excluded)]
-        values = scores[pool]
-    else:
-        values = scores.copy()
-        if excluded is not None and len(excluded):
-            values[excluded] = -np.inf
-        pool = None
-    finite = np.isfinite(values)
-    if not finite.all():
-        keep = np.flatnonzero(finite)
-        pool = keep if pool is None else pool[keep]
-        values = values[keep]
-    k = min(k, len(values))
-    if k == 0:
-        return np.empty(0, np.int64)
-    if k < len(values):
-        part = np.argpartition(-values, k - 1)[:k]
-    else:
-        part = np.arange(len(values))
-    order = part[np.lexsort((part, -values[part]))]
-    return order if pool is None else pool[order]
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a model folder, checked for a format this version can read."""
-    path = Path(folder) / "manifest.json"
-    if not path.exists():
-        raise DataFormatError("no manifest.json: not a movierec model folder", file=folder)
-    try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"corrupt manifest: {exc}", file=path) from exc
-    if manifest.get("format_version", 0) > ARTIFACT_VERSION:
-        raise DataFormatError("saved by a newer movierec; upgrade to load it", file=path)
-    return manifest
 
 
 class RatingPredictor(Recommender):
@@ -507,24 +411,13 @@ class RatingPredictor(Recommender):
             raise UnknownMovieError(movie_ids[movies < 0][0].item())
         return np.asarray(self._predict(users, movies), dtype=np.float64)
 
-    def recommend(
-        self,
-        user_id: int,
-        k: int = 10,
-        *,
-        exclude_seen: bool = True,
-        candidates: np.ndarray | None = None,
-    ) -> Ranking:
-        self._check_fitted()
-        check_k(k)
-        user = self._user_index(user_id)
-        scores = np.asarray(self._user_scores(user), dtype=np.float64)
+    def _ranking_scores(self, user: int) -> np.ndarray:
+        """Predicted ratings, shrunk toward the mean by vote count when ``shrink_votes`` is set."""
+        scores = super()._ranking_scores(user)
         m = self.config.shrink_votes  # type: ignore[attr-defined]
         votes = self.movie_votes
         if m > 0 and votes is not None:
             n = min(len(votes), len(scores))  # a movie being folded in (see _top)
             v = np.asarray(votes[:n], dtype=np.float64)
             scores = weighted_rating(v, scores[:n], m, self.global_mean)
-        return self._top(scores, k, self._seen(user) if exclude_seen else None, candidates)
-
-    recommend.__doc__ = Recommender.recommend.__doc__
+        return scores

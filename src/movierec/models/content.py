@@ -19,22 +19,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 
 from movierec.data.dataset import Dataset
+from movierec.models._contentkernels import profile_kernel, top_k_kernel
 from movierec.models.base import Config, Ranking
-from movierec.models.history import RatedHistory
+from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.models.textfeatures import FEATURES, feature_matrix, resolve_features
 from movierec.validate import boolean, check_k, finite_number, one_of, positive_int
 
 logger = logging.getLogger(__name__)
-
-_TOUCHED, _EXCLUDED = np.uint8(1), np.uint8(2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +66,7 @@ class ContentConfig(Config):
         boolean(self.idf, "idf")
 
 
-class ContentRecommender(RatedHistory):
+class ContentRecommender(OnlineRecommender):
     """Recommends movies whose metadata resembles what the user liked.
 
     It learns nothing from ratings beyond each user's own history: similar movies depend on
@@ -81,6 +78,8 @@ class ContentRecommender(RatedHistory):
     kind = "content"
     config_class = ContentConfig
     config: ContentConfig
+    keeps_ratings = True  # a taste profile is built from the movies the user liked
+    fold_in_matches_training = True  # a user's only state is their history
 
     def __init__(self, config: ContentConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -97,7 +96,6 @@ class ContentRecommender(RatedHistory):
 
     def fit(self, data: Dataset) -> Self:
         matrix = self._index_dataset(data, require_ratings=False)
-        self._start_history(matrix.data)
         self.movie_votes = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
         catalog = data.catalog.drop_duplicates("movie_id")  # the IdMap kept first occurrences
         features = resolve_features(self.config.features, catalog)
@@ -135,7 +133,6 @@ class ContentRecommender(RatedHistory):
     def _state(self) -> dict[str, np.ndarray]:
         return {
             "features": np.array([self.features]),
-            "seen_ratings": self._seen_ratings_array(),
             "x_indptr": self._x.indptr,
             "x_indices": self._x.indices,
             "x_data": self._x.data,
@@ -152,8 +149,8 @@ class ContentRecommender(RatedHistory):
             ),
             shape=shape,
         )
-        self._start_history(np.asarray(arrays["seen_ratings"]))
-        self.movie_votes = np.bincount(self._seen_indices, minlength=shape[0]).astype(np.float64)
+        indices = self._seen_lists.indices
+        self.movie_votes = np.bincount(indices, minlength=shape[0]).astype(np.float64)
         self._install(str(arrays["features"][0]), x)
 
     def has_features(self, movie_id: int) -> bool:
@@ -196,7 +193,8 @@ class ContentRecommender(RatedHistory):
         check_k(k)
         user = self._user_index(user_id)
         terms, weights = self._profile(user)
-        excluded = self._seen(user).astype(np.int32) if exclude_seen else np.empty(0, np.int32)
+        seen = self._seen_lists.get(user)
+        excluded = seen.astype(np.int32) if exclude_seen else np.empty(0, np.int32)
         return self._query(terms, weights, k, excluded, candidates)
 
     # --- the dense reference paths (the protocol's; used by tests to check the fast ones) ---
@@ -214,12 +212,12 @@ class ContentRecommender(RatedHistory):
 
     def _profile(self, user: int) -> tuple[np.ndarray, np.ndarray]:
         """The user's taste: the unit-length mean of the rows of the movies they liked."""
-        rated, ratings = self._history(user)
+        rated, ratings = self._seen_lists.history(user)
         liked = rated[ratings >= self.config.like_threshold]
         if not len(liked) and len(rated):  # nothing reaches the threshold: their best instead
             liked = rated[ratings == ratings.max()]
         x = self._x
-        return _profile_kernel(
+        return profile_kernel(
             liked.astype(np.int32), x.indptr, x.indices, x.data, self._term_acc, self._term_marks
         )
 
@@ -238,7 +236,7 @@ class ContentRecommender(RatedHistory):
         xt, ids = self._xt, self.movies.ids
         n = len(ids)  # buffers may already hold a movie being folded in (see fold_in_movie)
         excluded = excluded[excluded < n]
-        top, scores = _top_k_kernel(
+        top, scores = top_k_kernel(
             terms,
             weights,
             xt.indptr,
@@ -255,27 +253,10 @@ class ContentRecommender(RatedHistory):
 
     # --- online -----------------------------------------------------------------------------
 
-    def fold_in_user(
-        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
-        old = movies[:0] if user is None else self._history(user)[0]
-        user = len(self.users) if user is None else user
-        if not self.movie_votes.flags.writeable:
-            self.movie_votes = self.movie_votes.copy()
-        self.movie_votes[old] -= 1  # both index arrays are free of repeats
-        self.movie_votes[movies] += 1
-        self._set_history(user, movies, values)
-        if user == len(self.users):
-            self.users.add(np.array([user_id], np.int64))  # last: the history is in place
-
-    def fold_in_movie(
-        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
-        if movie is not None:
+    def _learn_movie(self, row: FoldIn) -> None:
+        if not row.new:
             return  # features come from the catalog; seen lists move with fold_in_user
-        movie = len(self.movies)
+        movie = row.index
         x = self._x
         # an empty feature row: no posting list changes, the inverted index only widens; new
         # arrays are built aside and published before the id
@@ -287,150 +268,4 @@ class ContentRecommender(RatedHistory):
         )
         scores, marks = np.zeros(movie + 1, np.float64), np.zeros(movie + 1, np.uint8)
         self._x, self._xt, self._scores, self._marks = grown, xt, scores, marks
-        self.movie_votes = np.append(self.movie_votes[:movie], float(len(users)))
-        self.movies.add(np.array([movie_id], np.int64))
-        self._add_to_raters(movie, users, values)
-
-
-# --- kernels ------------------------------------------------------------------------------------
-# Buffers (scores, marks) are preallocated per model and left all-zero after every call. Each
-# query is a single kernel call that holds the GIL, so threads sharing a model cannot interleave
-# on the buffers.
-
-
-@njit(cache=True)
-def _profile_kernel(rows, indptr, indices, data, acc, marks):  # pragma: no cover - numba
-    """Sum of the given feature rows, scaled to unit length, as (terms, weights)."""
-    size = 0
-    for r in rows:
-        size += indptr[r + 1] - indptr[r]
-    terms = np.empty(size, np.int32)
-    n = 0
-    for r in rows:
-        for p in range(indptr[r], indptr[r + 1]):
-            t = indices[p]
-            if marks[t] == 0:
-                marks[t] = 1
-                terms[n] = t
-                n += 1
-            acc[t] += data[p]
-    weights = np.empty(n, np.float64)
-    norm = 0.0
-    for i in range(n):
-        weights[i] = acc[terms[i]]
-        norm += weights[i] * weights[i]
-        acc[terms[i]] = 0.0
-        marks[terms[i]] = 0
-    if norm > 0.0:
-        weights /= math.sqrt(norm)
-    return terms[:n].copy(), weights
-
-
-@njit(cache=True)
-def _worse(va, ia, vb, ib):  # pragma: no cover - numba
-    """Whether (score va, movie ia) ranks below (vb, ib): lower score, or tie and higher index."""
-    return va < vb or (va == vb and ia > ib)
-
-
-@njit(cache=True)
-def _offer(heap_v, heap_i, size, v, i):  # pragma: no cover - numba
-    """Offer a movie to a min-heap (worst at the root) of capacity len(heap_v); new size."""
-    cap = heap_v.shape[0]
-    if size < cap:
-        c = size
-        size += 1
-        while c > 0:  # sift up
-            parent = (c - 1) // 2
-            if not _worse(v, i, heap_v[parent], heap_i[parent]):
-                break
-            heap_v[c], heap_i[c] = heap_v[parent], heap_i[parent]
-            c = parent
-        heap_v[c], heap_i[c] = v, i
-        return size
-    if not _worse(heap_v[0], heap_i[0], v, i):
-        return size
-    _sift_down(heap_v, heap_i, size, v, i)
-    return size
-
-
-@njit(cache=True)
-def _sift_down(heap_v, heap_i, size, v, i):  # pragma: no cover - numba
-    """Put (v, i) at the root and sift it down to its place among the first ``size`` items."""
-    c = 0
-    while True:
-        child = 2 * c + 1
-        if child >= size:
-            break
-        if child + 1 < size and _worse(
-            heap_v[child + 1], heap_i[child + 1], heap_v[child], heap_i[child]
-        ):
-            child += 1
-        if not _worse(heap_v[child], heap_i[child], v, i):
-            break
-        heap_v[c], heap_i[c] = heap_v[child], heap_i[child]
-        c = child
-    heap_v[c], heap_i[c] = v, i
-
-
-@njit(cache=True)
-def _top_k_kernel(
-    terms, weights, t_indptr, t_indices, t_data, excluded, pool, use_pool, k, scores, marks
-):  # pragma: no cover - numba
-    """Top k movies by dot product with a sparse query, best first, ties by lower index.
-
-    Adds up the posting lists of the query's terms, then picks the best of the touched movies
-    (or of ``pool`` when ``use_pool``), never one in ``excluded``. When fewer than k movies were
-    touched, untouched ones follow with score 0, in index order: the same answer as a dense
-    top-k over all scores.
-    """
-    n = scores.shape[0]
-    size = 0
-    for a in range(terms.shape[0]):
-        size += t_indptr[terms[a] + 1] - t_indptr[terms[a]]
-    touched = np.empty(min(size, n), np.int32)
-    n_touched = 0
-    for a in range(terms.shape[0]):
-        t, w = terms[a], weights[a]
-        for p in range(t_indptr[t], t_indptr[t + 1]):
-            j = t_indices[p]
-            if marks[j] == 0:
-                marks[j] = _TOUCHED
-                touched[n_touched] = j
-                n_touched += 1
-            scores[j] += w * t_data[p]
-    for e in excluded:
-        marks[e] |= _EXCLUDED
-    heap_v = np.empty(min(k, n), np.float64)
-    heap_i = np.empty(min(k, n), np.int64)
-    found = 0
-    if use_pool:
-        for j in pool:
-            if not marks[j] & _EXCLUDED:
-                found = _offer(heap_v, heap_i, found, scores[j], j)
-    else:
-        for a in range(n_touched):
-            j = touched[a]
-            if not marks[j] & _EXCLUDED:
-                found = _offer(heap_v, heap_i, found, scores[j], j)
-    # Heap-sort: pop the worst to the back until the array is ordered best first.
-    for last in range(found - 1, 0, -1):
-        v, i = heap_v[last], heap_i[last]
-        heap_v[last], heap_i[last] = heap_v[0], heap_i[0]
-        _sift_down(heap_v, heap_i, last, v, i)
-    out_i = np.empty(min(k, n), np.int64)
-    out_v = np.zeros(min(k, n), np.float64)
-    out_i[:found] = heap_i[:found]
-    out_v[:found] = heap_v[:found]
-    if not use_pool:
-        j = 0
-        while found < out_i.shape[0] and j < n:
-            if marks[j] == 0:
-                out_i[found] = j
-                found += 1
-            j += 1
-    for a in range(n_touched):
-        scores[touched[a]] = 0.0
-        marks[touched[a]] = 0
-    for e in excluded:
-        marks[e] = 0
-    return out_i[:found].copy(), out_v[:found].copy()
+        self.movie_votes = np.append(self.movie_votes[:movie], float(len(row.idx)))

@@ -45,7 +45,7 @@ import scipy.sparse as sp
 from movierec.data.dataset import Dataset
 from movierec.models.base import Config
 from movierec.models.feedback import check_weighting, feedback_matrix
-from movierec.models.history import RatedHistory
+from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.validate import number_at_least, positive_int
 
 logger = logging.getLogger(__name__)
@@ -78,16 +78,23 @@ class EASEConfig(Config):
         positive_int(self.max_items, "max_items")
 
 
-class EASE(RatedHistory):
-    """Top-N recommendations from EASE's item-to-item weights; a strong, tuning-light baseline."""
+class EASE(OnlineRecommender):
+    """Top-N recommendations from EASE's item-to-item weights; a strong, tuning-light baseline.
+
+    A fold-in of a user sets their history and nothing is re-solved: their scores are the new
+    row times ``B`` at once, exactly (the ratings enter ``B`` at a refit).
+    """
 
     kind = "ease"
     config_class = EASEConfig
     config: EASEConfig
-    fold_in_matches_training = True  # a user's scores are their history row times B
+    keeps_ratings = True  # a user's scores are their history row times B
+    fold_in_matches_training = True
 
     def __init__(self, config: EASEConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
+        # ``liked`` drops a rating below the threshold; the others make any rating feedback
+        self.low_ratings_count_as_interest = self.config.weighting != "liked"
         self.weights: np.ndarray | None = None  # B over the modelled movies, float32
         self._modelled: np.ndarray | None = None  # movie index of each row/column of B
         self._position: np.ndarray | None = None  # movie index → row of B, or -1
@@ -113,7 +120,6 @@ class EASE(RatedHistory):
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self._precision_root = np.sqrt(diagonal)
         self._set_modelled(modelled)
-        self._start_history(matrix.data)
         self.movie_votes = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
         logger.info("ease: %d users × %d movies, λ=%g", x.shape[0], len(modelled), cfg.l2)
         return self
@@ -134,7 +140,7 @@ class EASE(RatedHistory):
         return ratings.astype(np.float32)
 
     def _user_scores(self, user: int) -> np.ndarray:
-        movies, ratings = self._history(user)
+        movies, ratings = self._seen_lists.history(user)
         values = self._feedback(ratings)
         rows = self._position[movies]
         inside = (rows >= 0) & (values != 0)  # "liked" drops the rest, as feedback_matrix does
@@ -155,35 +161,32 @@ class EASE(RatedHistory):
             "weights": self.weights,
             "modelled": self._modelled,
             "precision_root": self._precision_root,
-            "seen_ratings": self._seen_ratings_array(),
         }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.weights = arrays["weights"]
         self._precision_root = np.asarray(arrays["precision_root"])
         self._set_modelled(np.asarray(arrays["modelled"]))
-        ratings = arrays.get("seen_ratings")
-        self._start_history(
-            self._ratings_from_feedback(arrays) if ratings is None else np.asarray(ratings)
-        )
-        self.movie_votes = np.bincount(self._seen_indices, minlength=len(self.movies)).astype(
-            np.float64
-        )
+        if not self._seen_lists.keeps_ratings:  # saved before EASE folded in
+            self._seen_lists = self._seen_lists.with_ratings(self._ratings_from_feedback(arrays))
+        indices = self._seen_lists.indices
+        self.movie_votes = np.bincount(indices, minlength=len(self.movies)).astype(np.float64)
 
     def _ratings_from_feedback(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """Ratings for an artifact saved before EASE folded in, which kept only the feedback
         strengths: values that give the same strengths (exact for ``rating``, a stand-in of
         the right side of ``like_threshold`` for ``liked``, 1 for ``binary``)."""
+        seen = self._seen_lists
         x = sp.csr_matrix(
             (
                 np.asarray(arrays["feedback_data"]),
                 np.asarray(arrays["feedback_indices"]),
                 np.asarray(arrays["feedback_indptr"]),
             ),
-            shape=(len(self._seen_indptr) - 1, len(self.movies)),
+            shape=(len(seen.indptr) - 1, len(self.movies)),
         )
-        rows = np.repeat(np.arange(x.shape[0]), np.diff(self._seen_indptr))
-        strength = np.asarray(x[rows, self._seen_indices]).ravel()
+        rows = np.repeat(np.arange(x.shape[0]), np.diff(seen.indptr))
+        strength = np.asarray(x[rows, seen.indices]).ravel()
         if self.config.weighting == "liked":
             threshold = self.config.like_threshold
             return np.where(strength > 0, threshold, threshold - 1.0)
@@ -191,37 +194,21 @@ class EASE(RatedHistory):
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(
-        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        """Set the user's history; their scores are the new row times ``B``, exactly.
-
-        Nothing is re-solved: ``B`` stays as fitted (the user's ratings enter it at a refit).
-        Contract and errors: :meth:`OnlineRecommender.fold_in_user`.
-        """
-        self._replace_history(*self._user_input(user_id, movie_ids, ratings))
-
-    def fold_in_movie(
-        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
+    def _learn_movie(self, row: FoldIn) -> None:
         """Append a new movie; a known one needs nothing (seen lists follow ``fold_in_user``).
 
         Unlike the factor models, EASE cannot place a new movie from its raters: its weights
         in ``B`` come from the closed form over every movie at once. Until a refit the new
         movie stays outside ``B`` (a zero row and column): it scores 0 for every user (below
         every movie ``B`` scores positively) and is similar to nothing. It does join each
-        listed user's seen movies, and its vote count is theirs. Input checks and errors as
-        :meth:`OnlineRecommender.fold_in_movie`.
+        listed user's seen movies, and its vote count is theirs.
         """
-        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
-        if movie is not None:
+        if not row.new:
             return
-        movie = len(self.movies)
+        movie = row.index
         # grown copies of the per-movie arrays (B is not touched), published before the id
         self._position = np.append(self._position[:movie], np.int64(-1))
-        self.movie_votes = np.append(self.movie_votes[:movie], float(len(users)))
-        self.movies.add(np.array([movie_id], np.int64))
-        self._add_to_raters(movie, users, values)
+        self.movie_votes = np.append(self.movie_votes[:movie], float(len(row.idx)))
 
 
 def ease_weights(x: sp.spmatrix, l2: float) -> tuple[np.ndarray, np.ndarray]:

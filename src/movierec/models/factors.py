@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -116,7 +117,6 @@ class FactorModel(RatingPredictor):
     a folded-in user or movie is regularised as the trained ones were.
     """
 
-    predicts_ratings: ClassVar[bool] = True
     embeds_movies: ClassVar[bool] = True
     config_class: ClassVar[type[RatingConfig]] = FactorConfig
 
@@ -163,9 +163,9 @@ class FactorModel(RatingPredictor):
         """Map the linear score to a rating (identity here)."""
         return z
 
+    @abstractmethod
     def _fold_in_reg(self, item: bool = False) -> tuple[float, float, bool]:
         """(factor penalty, bias penalty, scaled by count) for a user's (or a movie's) solve."""
-        raise NotImplementedError  # pragma: no cover - every concrete model defines it
 
     # --- fitting helpers ----------------------------------------------------------------------
 
@@ -224,24 +224,10 @@ class FactorModel(RatingPredictor):
         z += self.offset + float(self.user_bias[user]) + items.bias
         return self._clip(self._link(z))
 
-    def recommend(
-        self,
-        user_id: int,
-        k: int = 10,
-        *,
-        exclude_seen: bool = True,
-        candidates: np.ndarray | None = None,
-    ) -> Ranking:
+    def _ranking_scores(self, user: int) -> np.ndarray:
         if getattr(self.config, "rank_by", "rating") == "rating":
-            return super().recommend(user_id, k, exclude_seen=exclude_seen, candidates=candidates)
-        self._check_fitted()
-        check_k(k)
-        user = self._user_index(user_id)
-        return self._top(
-            self.taste_scores(user), k, self._seen(user) if exclude_seen else None, candidates
-        )
-
-    recommend.__doc__ = RatingPredictor.recommend.__doc__
+            return super()._ranking_scores(user)
+        return self.taste_scores(user)
 
     def taste_scores(self, user: int) -> np.ndarray:
         """Ranking scores that follow the user's taste: ``q_i + w·σ_q·a_ui``.
@@ -303,13 +289,10 @@ class FactorModel(RatingPredictor):
         out[:, columns < 0] = np.nan
         return out
 
-    def movie_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+    def _movie_rows(self) -> np.ndarray:
         # the item factors Q (biases left out: they place a movie by how well it is liked,
         # not by whom); one snapshot of the item side, as scoring reads it
-        self._check_fitted()
-        return self._vector_rows(self._items.factors)
-
-    movie_vectors.__doc__ = RatingPredictor.movie_vectors.__doc__
+        return self._items.factors
 
     def most_appreciated(self, k: int = 10, candidates: np.ndarray | None = None) -> Ranking:
         """Movies with the largest item bias: liked beyond what their raters usually give.

@@ -38,7 +38,7 @@ import numpy as np
 
 from movierec.models.base import RatingConfig
 from movierec.models.factors import FactorModel, ItemSide, unit_rows
-from movierec.models.online import OnlineRecommender
+from movierec.models.online import FoldIn, OnlineRecommender
 
 _MIN_CAPACITY = 16  # rows a grown buffer holds at least
 
@@ -95,7 +95,7 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
     ridge solve of :meth:`FactorModel._solve_user` / :meth:`FactorModel._solve_movie`.
     """
 
-    supports_online: ClassVar[bool] = True
+    places_new_movies: ClassVar[bool] = True
 
     def __init__(self, config: RatingConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -106,44 +106,26 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
         self._user_buffers = None
         self._item_buffers = None
 
-    # --- the public contract ------------------------------------------------------------------
+    # --- the rows a fold-in writes ------------------------------------------------------------
 
-    def fold_in_user(
-        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
-        vector, bias = self._fold_in_row(movies, values, item=False)
-        known = user is not None
-        user = len(self.users) if user is None else user
-        old_seen = self._seen(user) if known else movies[:0]
-        self._write_user(user, vector, bias)
-        votes = self._item_rows(len(self._items)).votes
-        votes[old_seen] -= 1  # both index arrays are free of repeats
-        votes[movies] += 1
-        self._seen_overlay[user] = movies.astype(np.int32)
-        if not known:
-            self.users.add(np.array([user_id], np.int64))  # last: the row is complete
+    def _learn_user(self, row: FoldIn) -> None:
+        vector, bias = self._fold_in_row(row.idx, row.ratings, item=False)
+        self._write_user(row.index, vector, bias)
 
-    def fold_in_movie(
-        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
-        vector, bias = self._fold_in_row(users, values, item=True)
-        known = movie is not None
-        movie = len(self.movies) if movie is None else movie
+    def _learn_movie(self, row: FoldIn) -> None:
+        vector, bias = self._fold_in_row(row.idx, row.ratings, item=True)
+        movie = row.index
         n = max(len(self._items), movie + 1)
         rows = self._item_rows(n)
         rows.factors[movie] = vector
         rows.bias[movie] = bias
         rows.unit[movie] = unit_rows(vector)
-        if not known:
-            rows.votes[movie] = len(users)
+        if row.new:
+            rows.votes[movie] = len(row.idx)
         self._items = rows.head(n)
-        if known:
-            return  # seen lists and votes of known movies move with fold_in_user
-        self.movies.add(np.array([movie_id], np.int64))  # after its row is complete
-        for user in users.tolist():  # its raters have seen it; the largest index goes last
-            self._seen_overlay[user] = np.append(self._seen(user), np.int32(movie))
+
+    def _writable_votes(self) -> np.ndarray:
+        return self._item_rows(len(self._items)).votes
 
     # --- what a subclass may change -----------------------------------------------------------
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -49,8 +49,7 @@ from movierec.models.calibration import (
     calibrated_rerank,
     taste_distributions,
 )
-from movierec.models.history import RatedHistory
-from movierec.models.online import OnlineRecommender
+from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.validate import check_k, int_at_least, number_in, positive_int, require
 
 logger = logging.getLogger(__name__)
@@ -102,12 +101,16 @@ class HybridConfig(Config):
 
 
 class Hybrid(OnlineRecommender):
-    """Blends its parts' standardised scores with weights fitted on validation data."""
+    """Blends its parts' standardised scores with weights fitted on validation data.
+
+    Its fold-in flags hold for any parts: the default's EASE reads a 1★ as interest and
+    cannot place a new movie before a refit.
+    """
 
     kind = "hybrid"
     config_class = HybridConfig
     config: HybridConfig
-    predicts_ratings: ClassVar[bool] = False
+    low_ratings_count_as_interest = True
 
     def __init__(self, config: HybridConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -129,7 +132,7 @@ class Hybrid(OnlineRecommender):
         for name in names:
             model_class, _ = registry.resolve(name)
             require(
-                model_class.supports_online,
+                issubclass(model_class, OnlineRecommender),
                 "parts",
                 f"online models (each must fold in users); {name!r} is not",
                 self.config.parts,
@@ -151,7 +154,9 @@ class Hybrid(OnlineRecommender):
         weights, lambdas, report = [], [], []
         for held, known in ((warm, None), (cold, profiles)):
             sets = self._labelled(probe, held, known, threshold)
-            w, lam, figures = _fit_regime(sets, self._genres, len(names), self.config, rng)
+            w, lam, figures = blend.fit_regime(
+                sets, self._genres, len(names), self.config.k, self.config.bags, rng
+            )
             weights.append(w)
             lambdas.append(lam)
             report.append(figures)
@@ -213,18 +218,15 @@ class Hybrid(OnlineRecommender):
                 )
             )
             pool = pool[np.isfinite(z[0, pool])]
-            taste = self._taste(parts, parts[0]._user_index(int(user_id)))
+            taste = self._taste(parts, int(user_id))
             sets.append((z[:, pool].T.copy(), np.isin(pool, relevant), len(relevant), pool, taste))
         return sets
 
-    def _taste(self, parts: list[Recommender], user: int) -> np.ndarray:
+    def _taste(self, parts: list[Recommender], user_id: int) -> np.ndarray:
         """The user's liked-genre distribution, from the first part that keeps ratings."""
-        for part in parts:
-            if isinstance(part, RatedHistory):
-                movies, ratings = part._history(user)
-                break
-        else:  # no part keeps ratings: every seen movie counts as liked
-            movies = parts[0]._seen(user)
+        keeping = [part for part in parts if part.keeps_ratings]
+        movies, ratings = (keeping or parts)[0].history(user_id)
+        if ratings is None:  # no part keeps ratings: every seen movie counts as liked
             ratings = np.full(len(movies), self._threshold)
         movies = np.asarray(movies, np.int64)
         known = movies < len(self._genres)  # a movie added after the fit has no genre row
@@ -244,13 +246,12 @@ class Hybrid(OnlineRecommender):
         rows = []
         n = min(len(part.movies) for part in parts)
         for part in parts:
-            user = part._user_index(user_id)
-            scores = np.asarray(part._user_scores(user), np.float64)[:n]
+            scores = part.scores(user_id)[:n]
             finite = np.isfinite(scores)
             mean, std = scores[finite].mean(), scores[finite].std()
             z = (scores - mean) / std if std > 0 else np.zeros(n)
             rows.append(np.where(finite, z, np.nanmin(z[finite]) if finite.any() else 0.0))
-        seen = parts[0]._seen(parts[0]._user_index(user_id))
+        seen = parts[0].history(user_id)[0]
         return np.array(rows), seen[seen < n]
 
     def _user_scores(self, user: int) -> np.ndarray:
@@ -260,7 +261,7 @@ class Hybrid(OnlineRecommender):
 
     def _regime(self, user: int) -> int:
         """0 for a regular, 1 for a newcomer (fewer than ``cold_history`` ratings)."""
-        return int(len(self._seen(user)) < self.config.cold_history)
+        return int(len(self._seen_lists.get(user)) < self.config.cold_history)
 
     def recommend(
         self,
@@ -276,8 +277,8 @@ class Hybrid(OnlineRecommender):
         check_k(k)
         user = self._user_index(user_id)
         lam = float(self.calibration[self._regime(user)]) if len(self.calibration) else 0.0
-        scores = np.asarray(self._user_scores(user), dtype=np.float64)
-        excluded = self._seen(user) if exclude_seen else None
+        scores = self._ranking_scores(user)
+        excluded = self._seen_lists.get(user) if exclude_seen else None
         if lam <= 0 or not self._genres.size:
             return self._top(scores, k, excluded, candidates)
         pool = self._top(scores, max(k, RERANK_POOL), excluded, candidates)
@@ -286,7 +287,7 @@ class Hybrid(OnlineRecommender):
         index = self.movies.indices(pool.movie_ids, missing="mask")
         padded = np.vstack([self._genres, np.zeros((1, self._genres.shape[1]), np.float32)])
         genres = padded[np.where(index < len(self._genres), index, -1)].astype(np.float64)
-        taste = self._taste(self.parts, self.parts[0]._user_index(int(user_id)))
+        taste = self._taste(self.parts, int(user_id))
         order = calibrated_rerank(pool.scores, genres, taste, k, lam)
         return Ranking(pool.movie_ids[order], pool.scores[order])
 
@@ -295,9 +296,9 @@ class Hybrid(OnlineRecommender):
         movie_id = int(self.movies.ids[movie])
         rows = []
         for part in self.parts:
-            if part.kind == "chart":
+            if not part.personal:
                 continue
-            scores = np.asarray(part._similar_scores(part._movie_index(movie_id)), np.float64)
+            scores = part.similarities(movie_id)
             std = scores.std()
             rows.append((scores - scores.mean()) / std if std > 0 else np.zeros_like(scores))
         n = min(len(row) for row in rows)
@@ -314,30 +315,22 @@ class Hybrid(OnlineRecommender):
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(
-        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
-        ids = self.movies.ids[movies]
-        for part in self.parts:  # input checked above: none of them can fail half-way
-            part.fold_in_user(user_id, ids, values)
-        self._seen_overlay[len(self.users) if user is None else user] = movies.astype(np.int32)
-        if user is None:
-            self.users.add(np.array([user_id], np.int64))
+    def _learn_user(self, row: FoldIn) -> None:
+        ids = self.movies.ids[row.idx]
+        for part in self.parts:  # input checked: none of them can fail half-way
+            part.fold_in_user(row.raw_id, ids, row.ratings)
 
-    def fold_in_movie(
-        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
-        ids = self.users.ids[users]
+    def _learn_movie(self, row: FoldIn) -> None:
+        ids = self.users.ids[row.idx]
         for part in self.parts:
-            part.fold_in_movie(movie_id, ids, values)
-        if movie is not None:
-            return
-        movie = len(self.movies)
-        self.movies.add(np.array([movie_id], np.int64))
-        for user in users.tolist():
-            self._seen_overlay[user] = np.append(self._seen(user), np.int32(movie))
+            part.fold_in_movie(row.raw_id, ids, row.ratings)
+
+    def _move_votes(
+        self,
+        old: tuple[np.ndarray, np.ndarray | None],
+        new: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        """The parts count the votes (``movie_votes`` is theirs)."""
 
     # --- state --------------------------------------------------------------------------------
 
@@ -406,38 +399,3 @@ def _catalog_genres(data: Dataset, movie_ids: np.ndarray) -> np.ndarray:
     if "genres" not in catalog.columns:
         return np.zeros((len(movie_ids), 0), np.float32)
     return GenreMatrix.from_catalog(catalog).rows_of(movie_ids).astype(np.float32)
-
-
-def _fit_regime(
-    sets: list, genres: np.ndarray, n_parts: int, config: HybridConfig, rng: np.random.Generator
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """One regime's weights and λ, bagged over bootstrap resamples of its validation users.
-
-    One ascent on a few hundred users chases their noise; the mean of the resamples' weights
-    (and the median of their λ) keeps what most agree on. If that mean leaves the bounds on
-    all the users, the ascent on all of them is used instead. Returns the weights, λ, and a
-    (parts + 1) × 3 array of NDCG, personalization, miscalibration: each part, then the blend.
-    """
-    k = config.k
-    if not sets:
-        weights = np.eye(n_parts)[0]
-        return weights, 0.0, np.zeros((n_parts + 1, 3))
-    data = blend.stack(sets, genres, k)
-    weights, lam, alone, best = blend.constrained_ascent(data, k)
-    if config.bags > 1:
-        draws = [
-            blend.constrained_ascent(data.take(rng.integers(0, len(sets), len(sets))), k)
-            for _ in range(config.bags)
-        ]
-        bagged_w = np.mean([d[0] for d in draws], axis=0)
-        bagged_lam = float(np.median([d[1] for d in draws]))
-        bagged = blend.figures(data, bagged_w, bagged_lam, k)
-        anchor = max(alone, key=lambda f: f.personalization)
-        if (
-            bagged.personalization >= anchor.personalization - blend.PERSONALIZATION_SLACK
-            and bagged.miscalibration <= anchor.miscalibration + 1e-9
-            and bagged.ndcg >= anchor.ndcg
-        ):
-            weights, lam, best = bagged_w, bagged_lam, bagged
-    report = np.array([[f.ndcg, f.personalization, f.miscalibration] for f in [*alone, best]])
-    return weights, lam, report

@@ -47,10 +47,10 @@ import scipy.sparse as sp
 from numba import njit, prange
 
 from movierec.data.dataset import Dataset
-from movierec.models.base import Config, Recommender
+from movierec.models.base import Config
 from movierec.models.feedback import check_weighting, feedback_matrix
 from movierec.models.foldin import write_rows
-from movierec.models.history import RatedHistory
+from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.validate import number_at_least, one_of, positive_int
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class IALSConfig(Config):
         one_of(self.solver, "solver", SOLVERS)
 
 
-class ImplicitALS(RatedHistory):
+class ImplicitALS(OnlineRecommender):
     """Top-N recommendations from a factorisation of who-rated-what, weighted by confidence.
 
     Set ``track_loss`` before ``fit`` to record the objective after every iteration in
@@ -103,10 +103,14 @@ class ImplicitALS(RatedHistory):
     kind = "ials"
     config_class = IALSConfig
     embeds_movies = True
+    keeps_ratings = True  # a fold-in's confidences come from them
+    places_new_movies = True
     config: IALSConfig
 
     def __init__(self, config: IALSConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
+        # ``liked`` drops a rating below the threshold; the others make any rating feedback
+        self.low_ratings_count_as_interest = self.config.weighting != "liked"
         self.user_factors: np.ndarray | None = None
         self.item_factors: np.ndarray | None = None
         self.losses: list[float] = []
@@ -134,7 +138,6 @@ class ImplicitALS(RatedHistory):
                 self.losses.append(training_loss(by_user, users, items, cfg.regularization))
                 logger.debug("ials iteration %d: loss %.6g", iteration + 1, self.losses[-1])
         self.user_factors, self.item_factors = users, items
-        self._start_history(matrix.data)
         self.movie_votes = np.bincount(matrix.indices, minlength=n_items).astype(np.float64)
         self._buffers, self._grams = {}, {}
         logger.info(
@@ -155,61 +158,38 @@ class ImplicitALS(RatedHistory):
         norms[norms == 0] = 1.0  # a movie nobody rated has zero factors: similarity 0
         return items @ items[movie] / (norms * norms[movie])
 
-    def movie_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        self._check_fitted()
-        return self._vector_rows(self.item_factors)
-
-    movie_vectors.__doc__ = Recommender.movie_vectors.__doc__
+    def _movie_rows(self) -> np.ndarray:
+        return self.item_factors
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {
-            "user_factors": self.user_factors,
-            "item_factors": self.item_factors,
-            "seen_ratings": self._seen_ratings_array(),
-        }
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.user_factors = arrays["user_factors"]
         self.item_factors = arrays["item_factors"]
-        ratings = arrays.get("seen_ratings")
-        if ratings is None:  # saved before ials folded in: the ratings were not kept (and
-            ratings = np.full(len(self._seen_indices), np.nan)  # no score reads them)
-        self._start_history(ratings)
-        self.movie_votes = np.bincount(self._seen_indices, minlength=len(self.movies)).astype(
-            np.float64
-        )
+        seen = self._seen_lists
+        if not seen.keeps_ratings:  # saved before ials folded in: the ratings were not kept
+            seen = self._seen_lists = seen.with_ratings(np.full(len(seen.indices), np.nan))
+        self.movie_votes = np.bincount(seen.indices, minlength=len(self.movies)).astype(np.float64)
         self._buffers, self._grams = {}, {}
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(
-        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
-        vector = self._solve_one(movies, values, self.item_factors, "items")
-        row = len(self.users) if user is None else user
+    def _learn_user(self, row: FoldIn) -> None:
+        vector = self._solve_one(row.idx, row.ratings, self.item_factors, "items")
         self._buffers["users"], self.user_factors = write_rows(
-            self.user_factors, self._buffers.get("users"), row, vector
+            self.user_factors, self._buffers.get("users"), row.index, vector
         )
         self._grams.pop("users", None)  # XᵀX has changed
-        self._replace_history(user_id, user, movies, values)  # the id, if new, comes last
 
-    def fold_in_movie(
-        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
-        vector = self._solve_one(users, values, self.user_factors, "users")
-        known = movie is not None
-        movie = len(self.movies) if movie is None else movie
+    def _learn_movie(self, row: FoldIn) -> None:
+        vector = self._solve_one(row.idx, row.ratings, self.user_factors, "users")
         self._buffers["items"], self.item_factors = write_rows(
-            self.item_factors, self._buffers.get("items"), movie, vector
+            self.item_factors, self._buffers.get("items"), row.index, vector
         )
         self._grams.pop("items", None)  # YᵀY has changed
-        if known:
-            return  # seen lists and votes of known movies move with fold_in_user
-        self.movie_votes = np.append(self.movie_votes[:movie], float(len(users)))
-        self.movies.add(np.array([movie_id], np.int64))  # after its row is complete
-        self._add_to_raters(movie, users, values)
+        if row.new:  # a known movie's seen lists and votes move with fold_in_user
+            self.movie_votes = np.append(self.movie_votes[: row.index], float(len(row.idx)))
 
     def _solve_one(
         self, idx: np.ndarray, ratings: np.ndarray, fixed: np.ndarray, side: str

@@ -66,9 +66,10 @@ import scipy.sparse as sp
 from movierec.data.charts import weighted_rating
 from movierec.data.dataset import Dataset
 from movierec.models._knnkernels import add_neighbourhood, item_neighbours
-from movierec.models.base import Ranking, RatingConfig, RatingPredictor, Recommender
+from movierec.models.base import RatingConfig, RatingPredictor, Recommender
+from movierec.models.baselines import baselines, regularised_means
 from movierec.models.foldin import write_rows
-from movierec.models.history import RatedHistory
+from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.validate import number_at_least, one_of, positive_int
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class KNNConfig(RatingConfig):
         return super().from_json({"rank_by": "rating", **data})
 
 
-class ItemKNN(RatingPredictor, RatedHistory):
+class ItemKNN(RatingPredictor, OnlineRecommender):
     """Item-based kNN on baseline residuals: a strong, explainable rating predictor.
 
     ``similar_movies`` ranks a movie's stored neighbours by similarity; movies outside its list
@@ -142,7 +143,9 @@ class ItemKNN(RatingPredictor, RatedHistory):
     kind = "knn"
     config_class = KNNConfig
     config: KNNConfig
+    keeps_ratings = True  # a folded-in user's residuals come from their ratings
     fold_in_matches_training = True  # b_u is re-solved as training's last half-step solves it
+    places_new_movies = True
 
     def __init__(self, config: KNNConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -179,7 +182,6 @@ class ItemKNN(RatingPredictor, RatedHistory):
             epochs=cfg.baseline_epochs,
         )
         self._residuals = self._centred(ratings, self.user_bias[rows], cols)
-        self._start_history(matrix.data)
         self._buffers = {}
 
         values, shrinkage, min_support = self._similarity_input(ratings, self._residuals)
@@ -222,22 +224,11 @@ class ItemKNN(RatingPredictor, RatedHistory):
 
     # --- scoring ------------------------------------------------------------------------------
 
-    def recommend(
-        self,
-        user_id: int,
-        k: int = 10,
-        *,
-        exclude_seen: bool = True,
-        candidates: np.ndarray | None = None,
-    ) -> Ranking:
+    def _ranking_scores(self, user: int) -> np.ndarray:
         if self.config.rank_by == "rating":
-            return super().recommend(user_id, k, exclude_seen=exclude_seen, candidates=candidates)
+            return super()._ranking_scores(user)
         # taste scores are not ratings: no shrinkage toward the mean (see the module notes)
-        return Recommender.recommend(
-            self, user_id, k, exclude_seen=exclude_seen, candidates=candidates
-        )
-
-    recommend.__doc__ = Recommender.recommend.__doc__
+        return Recommender._ranking_scores(self, user)
 
     def _predict(self, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
         order = np.argsort(users, kind="stable")
@@ -271,9 +262,9 @@ class ItemKNN(RatingPredictor, RatedHistory):
         user's residuals (``normalise``) or their weighted sum. Pairs come sorted by user."""
         nb = self._nb_indptr, self._nb_indices, self._nb_sims  # before reading histories
         distinct = np.unique(users)
-        overlay = self._rated_overlay
-        if not any(u in overlay for u in distinct.tolist()):
-            rows, history = users, (self._seen_indptr, self._seen_indices, self._residuals)
+        seen = self._seen_lists
+        if not any(seen.is_changed(u) for u in distinct.tolist()):
+            rows, history = users, (seen.indptr, seen.indices, self._residuals)
         else:  # a folded-in user: the requested users' histories as one small CSR
             rows = np.searchsorted(distinct, users)
             history = self._residual_rows(distinct, len(nb[0]) - 1)
@@ -303,7 +294,7 @@ class ItemKNN(RatingPredictor, RatedHistory):
 
     def _stacked_histories(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(indptr, movie indices, ratings) of the users' histories, one row each."""
-        parts = [self._history(u) for u in users.tolist()]
+        parts = [self._seen_lists.history(u) for u in users.tolist()]
         indptr = np.zeros(len(parts) + 1, np.int64)
         np.cumsum([len(movies) for movies, _ in parts], out=indptr[1:])
         if not parts:
@@ -322,28 +313,18 @@ class ItemKNN(RatingPredictor, RatedHistory):
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(
-        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        """Set the user's history and re-solve their ``b_u``, items fixed; exact (module notes).
-
-        Contract and errors: :meth:`OnlineRecommender.fold_in_user`.
-        """
-        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
+    def _learn_user(self, row: FoldIn) -> None:
+        """Re-solve the user's ``b_u``, items fixed; exact (module notes). Their history, kept
+        by the seen lists, does the rest."""
         bias = regularised_means(
-            np.zeros(len(movies), np.int64),
-            (values - self.global_mean) - self.item_bias[movies],
+            np.zeros(len(row.idx), np.int64),
+            (row.ratings - self.global_mean) - self.item_bias[row.idx],
             1,
             self.config.reg_users,
         )[0]
-        self.user_bias = self._write(
-            "user_bias", self.user_bias, len(self.users) if user is None else user, bias
-        )
-        self._replace_history(user_id, user, movies, values)  # the id, if new, comes last
+        self.user_bias = self._write("user_bias", self.user_bias, row.index, bias)
 
-    def fold_in_movie(
-        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
+    def _learn_movie(self, row: FoldIn) -> None:
         """Append a new movie with its ``b_i`` and its own neighbour list from its raters.
 
         ``b_i`` is the regularised mean of ``r − μ − b_u`` (users fixed), and the movie's list
@@ -352,15 +333,12 @@ class ItemKNN(RatingPredictor, RatedHistory):
         once. Other movies' lists stay as fitted: the new movie is no one's neighbour, so a
         rating of it moves no other prediction and it is in no other movie's similar movies
         until a refit. A known movie keeps what ``fit`` learned (its seen lists and votes
-        follow ``fold_in_user``). Input checks and errors as
-        :meth:`OnlineRecommender.fold_in_movie`.
+        follow ``fold_in_user``).
         """
-        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
-        if movie is not None:
+        if not row.new:
             return
-        movie = len(self.movies)
-        user_bias = self.user_bias[users]
-        centred = (values - self.global_mean) - user_bias
+        movie, users, values = row.index, row.idx, row.ratings
+        centred = (values - self.global_mean) - self.user_bias[users]
         bias = regularised_means(np.zeros(len(users), np.int64), centred, 1, self.config.reg_items)[
             0
         ]
@@ -374,8 +352,6 @@ class ItemKNN(RatingPredictor, RatedHistory):
         self.item_bias = np.append(self.item_bias[:movie], bias)
         self.movie_votes = np.append(self.movie_votes[:movie], len(users))
         self._nb_indptr = np.append(self._nb_indptr[: movie + 1], end + len(neighbours))
-        self.movies.add(np.array([movie_id], np.int64))
-        self._add_to_raters(movie, users, values)
 
     def _neighbours_of_new(
         self, movie: int, users: np.ndarray, ratings: np.ndarray, residuals: np.ndarray
@@ -420,7 +396,6 @@ class ItemKNN(RatingPredictor, RatedHistory):
             "movie_votes": self.movie_votes,
             "user_bias": self.user_bias,
             "item_bias": self.item_bias,
-            "seen_ratings": self._seen_ratings_array(),
             "nb_indptr": self._nb_indptr,
             "nb_indices": self._nb_indices,
             "nb_sims": self._nb_sims,
@@ -433,49 +408,12 @@ class ItemKNN(RatingPredictor, RatedHistory):
         self._nb_indptr, self._nb_indices = arrays["nb_indptr"], arrays["nb_indices"]
         self._nb_sims = arrays["nb_sims"]
         self._buffers = {}
-        rows = np.repeat(np.arange(len(self._seen_indptr) - 1), np.diff(self._seen_indptr))
+        seen = self._seen_lists
+        rows = np.repeat(np.arange(len(seen.indptr) - 1), np.diff(seen.indptr))
         base_bias = np.asarray(self.user_bias)[rows]
-        ratings = arrays.get("seen_ratings")
-        if ratings is None:  # saved before knn folded in: residuals only, ratings follow
+        if not seen.keeps_ratings:  # saved before knn folded in: residuals only, ratings follow
             self._residuals = np.asarray(arrays["residuals"])
-            ratings = (
-                self._residuals + self.global_mean + base_bias + self.item_bias[self._seen_indices]
-            )
+            ratings = self._residuals + self.global_mean + base_bias + self.item_bias[seen.indices]
+            self._seen_lists = seen.with_ratings(ratings)
         else:
-            self._residuals = self._centred(np.asarray(ratings), base_bias, self._seen_indices)
-        self._start_history(ratings)
-
-
-def regularised_means(index: np.ndarray, values: np.ndarray, n: int, reg: float) -> np.ndarray:
-    """``Σ values / (reg + count)`` per index (0 where nothing and no ``reg``): one exact
-    half-step of the baselines. ``bincount`` sums in the order given, so a fold-in with a
-    row's ratings in training's order reproduces training's bias bit for bit."""
-    sums = np.bincount(index, weights=values, minlength=n)
-    denominator = reg + np.bincount(index, minlength=n)
-    return np.divide(sums, denominator, out=np.zeros(n), where=denominator > 0)
-
-
-def baselines(
-    rows: np.ndarray,
-    cols: np.ndarray,
-    ratings: np.ndarray,
-    shape: tuple[int, int],
-    global_mean: float,
-    *,
-    reg_users: float,
-    reg_items: float,
-    epochs: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """User and item biases by alternating least squares, as Surprise's ``baseline_als``.
-
-    Each sweep sets every item bias to its regularised mean residual given the user biases,
-    then every user bias given the item biases; each half-step is exact, so a few sweeps
-    converge. ``bincount`` does the per-rating sums in C.
-    """
-    n_users, n_items = shape
-    user_bias, item_bias = np.zeros(n_users), np.zeros(n_items)
-    centred = ratings - global_mean
-    for _ in range(epochs):
-        item_bias = regularised_means(cols, centred - user_bias[rows], n_items, reg_items)
-        user_bias = regularised_means(rows, centred - item_bias[cols], n_users, reg_users)
-    return user_bias, item_bias
+            self._residuals = self._centred(seen.ratings, base_bias, seen.indices)

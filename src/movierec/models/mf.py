@@ -257,7 +257,6 @@ class MatrixFactorization(OnlineFactorModel):
     kind = "mf"
     config_class = MFConfig
     config: MFConfig
-    supports_online = True
     _bounded = False
     _row_rates: tuple[np.ndarray, np.ndarray] | None = None  # (user side, item side) steps
 
@@ -361,7 +360,6 @@ class BoundedMatrixFactorization(MatrixFactorization):
     kind = "mf-bounded"
     config_class = BoundedMFConfig
     config: BoundedMFConfig
-    supports_online = True
     _bounded = True
     _GAUSS_NEWTON_STEPS = 20
 

@@ -1,13 +1,16 @@
 """The online capability: absorb a new user, movie or rating without a retrain.
 
-A model declares it with ``supports_online = True`` by deriving from
-:class:`OnlineRecommender`, which states the contract once; the factor models implement it in
-:mod:`movierec.models.foldin`. The input checks every implementation runs at its entry point
-live here too, so each model rejects the same mistakes with the same messages.
+A model declares it by deriving from :class:`OnlineRecommender`, which states the contract
+once and does what every online model does the same way: it checks the input, and it keeps
+the books a fold-in leaves — vote counts, seen lists, new ids published last. A model writes
+only what it learns from a row (:meth:`OnlineRecommender._learn_user`,
+:meth:`OnlineRecommender._learn_movie`); the factor models do it in
+:mod:`movierec.models.foldin`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from abc import abstractmethod
 from typing import ClassVar
 
@@ -17,6 +20,26 @@ from movierec.data.idmap import IdMap
 from movierec.errors import UnknownMovieError, UnknownUserError
 from movierec.models.base import Recommender
 from movierec.validate import is_int, require
+
+
+@dataclasses.dataclass(frozen=True)
+class FoldIn:
+    """One checked fold-in: whose row, and its complete history.
+
+    Attributes:
+        raw_id: the user's (or movie's) raw id.
+        index: its dense index; for a new one, the next free index (the row to append).
+        new: the id is not in the model yet.
+        idx: dense indices of the other side (the movies a user rated, the users who rated a
+            movie), ascending, without repeats.
+        ratings: their ratings, float64, parallel to ``idx``.
+    """
+
+    raw_id: int
+    index: int
+    new: bool
+    idx: np.ndarray
+    ratings: np.ndarray
 
 
 class OnlineRecommender(Recommender):
@@ -33,14 +56,34 @@ class OnlineRecommender(Recommender):
     concurrently with a fold-in of another user or movie. Growing arrays are built aside and
     published by replacing references, and a new id is added to the id map only after its
     rows are in place, so a reader never sees a half-built row or arrays of mixed lengths.
+
+    Input, checked before anything changes: ids are raw ids; the other side's ids come
+    without repeats (the list may be empty), with one finite rating each. Otherwise a fold-in
+    raises ``ValueError`` naming what is wrong (lengths differ, a rating is not finite, an id
+    repeats or is not an integer), an unknown id of the other side raises
+    :class:`UnknownUserError` / :class:`UnknownMovieError`, and use before ``fit`` or ``load``
+    raises :class:`NotFittedError`.
+
+    Subclasses write :meth:`_learn_user` and :meth:`_learn_movie`, keep ``movie_votes`` (one
+    count per movie index), and declare how their fold-ins behave in the flags below.
     """
 
     supports_online: ClassVar[bool] = True
-    # Folding a trained user back in with their training ratings returns the very row
-    # training stored (ALS: a fold-in is one more user step); else only close to it.
+    #: Folding a trained user back in with their training ratings returns the very scores
+    #: training gave them (ALS: a fold-in is one more user step); else only close to them.
     fold_in_matches_training: ClassVar[bool] = False
+    #: A movie folded in from its ratings is placed by them: recommended to the users who
+    #: like what its raters liked, similar to the movies they rated alike. False: until a
+    #: refit it is known, seen by its raters and counted, but its ratings place it nowhere.
+    places_new_movies: ClassVar[bool] = False
+    #: Every rating, however low, reads as interest in the movie (implicit feedback), so a
+    #: folded-in user's dislikes pull up what resembles them. A model whose config decides
+    #: it sets it per instance.
+    low_ratings_count_as_interest: bool = False
+    movie_votes: np.ndarray | None = None
 
-    @abstractmethod
+    # --- the public contract ------------------------------------------------------------------
+
     def fold_in_user(
         self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
     ) -> None:
@@ -51,16 +94,14 @@ class OnlineRecommender(Recommender):
 
         Args:
             user_id: a raw user id, known or new.
-            movie_ids: every movie the user has rated, raw ids, no repeats (may be empty).
-            ratings: their ratings, one per movie, finite.
-
-        Raises:
-            UnknownMovieError: a movie the model does not know (fold it in first).
-            ValueError: lengths differ, a rating is not finite, or a movie repeats.
-            NotFittedError: before ``fit`` or ``load``.
+            movie_ids: every movie the user has rated (unknown ones raise
+                :class:`UnknownMovieError`: fold them in first).
+            ratings: their ratings, one per movie.
         """
+        row = self._checked(user_id, movie_ids, ratings, movie=False)
+        self._learn_user(row)
+        self._record_history(row)
 
-    @abstractmethod
     def fold_in_movie(
         self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
     ) -> None:
@@ -70,45 +111,86 @@ class OnlineRecommender(Recommender):
         findable by ``similar_movies``; it joins each listed user's seen movies and its vote
         count is theirs. A known movie's seen lists and votes follow ``fold_in_user`` (which
         the engine runs for every rating), so re-solving a popular movie costs its solve only.
-
-        Args:
-            movie_id: a raw movie id, known or new.
-            user_ids: every user who has rated it, raw ids, no repeats (may be empty).
-            ratings: their ratings, one per user, finite.
-
-        Raises:
-            UnknownUserError: a user the model does not know (fold them in first).
-            ValueError: lengths differ, a rating is not finite, or a user repeats.
-            NotFittedError: before ``fit`` or ``load``.
+        The arguments are ``movie_id`` (known or new), ``user_ids`` (every user who has rated
+        it; unknown ones raise :class:`UnknownUserError`: fold them in first) and their
+        ``ratings``.
         """
+        row = self._checked(movie_id, user_ids, ratings, movie=True)
+        self._learn_movie(row)
+        if row.new:
+            self._record_new_movie(row)
 
-    def _user_input(
-        self, user_id: object, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
-        """Checked ``fold_in_user`` input: (raw id, index or None when new, sorted movie
-        indices, their ratings); raises as the contract says before anything changes."""
-        self._check_fitted()
-        user_id = check_id(user_id, "user_id")
-        ids, values = check_history(movie_ids, ratings, "movie_ids")
-        movies = self.movies.indices(ids, missing="mask")
-        if (movies < 0).any():
-            raise UnknownMovieError(int(ids[movies < 0][0]))
-        movies, values = sorted_unique(movies, values, ids, "movie_ids")
-        return user_id, _known(self.users, user_id), movies, values
+    # --- what a subclass writes ---------------------------------------------------------------
 
-    def _movie_input(
-        self, movie_id: object, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> tuple[int, int | None, np.ndarray, np.ndarray]:
-        """Checked ``fold_in_movie`` input: (raw id, index or None when new, sorted user
-        indices, their ratings)."""
+    def _learn_user(self, row: FoldIn) -> None:  # noqa: B027 - a hook, empty by default
+        """Write what the model learns from a user's history into its per-user arrays (a new
+        user's row appended beyond the published ones). Models whose scores follow from the
+        history alone learn nothing here: the seen lists hold it."""
+
+    @abstractmethod
+    def _learn_movie(self, row: FoldIn) -> None:
+        """Write what the model learns from a movie's history; for a new movie, publish every
+        per-movie array it extends (its vote count, ``len(row.idx)``, included), by replacing
+        references. Its id and its raters' seen lists follow (:meth:`_record_new_movie`)."""
+
+    def _writable_votes(self) -> np.ndarray:
+        """``movie_votes``, writable in place (copied first if loaded read-only)."""
+        if not self.movie_votes.flags.writeable:
+            self.movie_votes = self.movie_votes.copy()
+        return self.movie_votes
+
+    def _move_votes(
+        self,
+        old: tuple[np.ndarray, np.ndarray | None],
+        new: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        """Take a user's old (movies, ratings) out of the per-movie counts, put the new in.
+
+        Both movie arrays are free of repeats; the old ratings are ``None`` where the seen
+        lists keep none. A model that counts more than votes (the chart's rating sums) adds
+        to this.
+        """
+        votes = self._writable_votes()
+        votes[old[0]] -= 1
+        votes[new[0]] += 1
+
+    # --- the books every fold-in keeps --------------------------------------------------------
+
+    def _record_history(self, row: FoldIn) -> None:
+        """After a user's rows are written: votes move, the seen list is replaced, and a new
+        user's id is published last, so a reader that finds it finds it complete."""
+        seen = self._seen_lists
+        old = (row.idx[:0], row.ratings[:0]) if row.new else seen.history(row.index)
+        self._move_votes(old, (row.idx, row.ratings))
+        seen.replace(row.index, row.idx, row.ratings)
+        if row.new:
+            self.users.add(np.array([row.raw_id], np.int64))
+
+    def _record_new_movie(self, row: FoldIn) -> None:
+        """After a new movie's arrays are published: its id, then its raters' seen lists."""
+        self.movies.add(np.array([row.raw_id], np.int64))
+        self._seen_lists.add_movie(row.index, row.idx, row.ratings)
+
+    def _checked(
+        self,
+        raw_id: object,
+        other_ids: np.ndarray | list[int],
+        ratings: np.ndarray | list[float],
+        *,
+        movie: bool,
+    ) -> FoldIn:
+        """The fold-in's input, checked as the contract says before anything changes."""
         self._check_fitted()
-        movie_id = check_id(movie_id, "movie_id")
-        ids, values = check_history(user_ids, ratings, "user_ids")
-        users = self.users.indices(ids, missing="mask")
-        if (users < 0).any():
-            raise UnknownUserError(int(ids[users < 0][0]))
-        users, values = sorted_unique(users, values, ids, "user_ids")
-        return movie_id, _known(self.movies, movie_id), users, values
+        own, other = (self.movies, self.users) if movie else (self.users, self.movies)
+        name, other_name = ("movie_id", "user_ids") if movie else ("user_id", "movie_ids")
+        raw_id = check_id(raw_id, name)
+        ids, values = check_history(other_ids, ratings, other_name)
+        idx = other.indices(ids, missing="mask")
+        if (idx < 0).any():
+            raise (UnknownUserError if movie else UnknownMovieError)(int(ids[idx < 0][0]))
+        idx, values = sorted_unique(idx, values, ids, other_name)
+        index = _known(own, raw_id)
+        return FoldIn(raw_id, len(own) if index is None else index, index is None, idx, values)
 
 
 def _known(ids: IdMap, raw: int) -> int | None:

@@ -33,7 +33,7 @@ from movierec.data.charts import weighted_rating
 from movierec.data.dataset import Dataset
 from movierec.data.filters import GenreIndex
 from movierec.models.base import Config
-from movierec.models.history import RatedHistory
+from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.validate import number_in
 
 _GENRE_WEIGHT, _CHART_WEIGHT = 1.0, 1e-3
@@ -55,12 +55,15 @@ class ChartConfig(Config):
         number_in(self.quantile, "quantile", 0, 1, high_open=True)
 
 
-class ChartRecommender(RatedHistory):
+class ChartRecommender(OnlineRecommender):
     """The weighted-rating chart for everyone, seen movies left out."""
 
     kind = "chart"
     config_class = ChartConfig
     config: ChartConfig
+    personal = False
+    keeps_ratings = True  # a changed history takes the user's old ratings out of the sums
+    fold_in_matches_training = True  # the chart follows from the histories alone
 
     def __init__(self, config: ChartConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -73,8 +76,7 @@ class ChartRecommender(RatedHistory):
     # --- fitting and state --------------------------------------------------------------------
 
     def fit(self, data: Dataset) -> Self:
-        matrix = self._index_dataset(data)
-        self._start_history(matrix.data)
+        self._index_dataset(data)
         self._count_votes()
         rated = self.movie_votes > 0
         self.m = float(np.quantile(self.movie_votes[rated], self.config.quantile))
@@ -89,20 +91,17 @@ class ChartRecommender(RatedHistory):
 
     def _count_votes(self) -> None:
         n = len(self.movies)
-        indptr, indices = self._seen_arrays()
-        ratings = self._seen_ratings_array()
+        _, indices, ratings = self._seen_lists.to_csr()
         self.movie_votes = np.bincount(indices, minlength=n).astype(np.float64)
         self._sums = np.bincount(indices, weights=ratings.astype(np.float64), minlength=n)
 
     def _state(self) -> dict[str, np.ndarray]:
         return {
-            "seen_ratings": self._seen_ratings_array(),
             "genre_masks": self._genres,
             "prior": np.array([self.m, self.C]),
         }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
-        self._start_history(np.asarray(arrays["seen_ratings"]))
         self._genres = np.array(arrays["genre_masks"], dtype=np.int64)
         self.m, self.C = (float(x) for x in arrays["prior"])
         self._count_votes()  # votes and sums follow from the saved histories
@@ -134,41 +133,22 @@ class ChartRecommender(RatedHistory):
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(
-        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
+    def _move_votes(
+        self,
+        old: tuple[np.ndarray, np.ndarray | None],
+        new: tuple[np.ndarray, np.ndarray],
     ) -> None:
-        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
-        if user is None:
-            user, (old_movies, old_values) = len(self.users), (movies[:0], values[:0])
-        else:
-            old_movies, old_values = self._history(user)
-        votes, sums = self._writable()
-        votes[old_movies] -= 1  # both index arrays are free of repeats
-        sums[old_movies] -= old_values
-        votes[movies] += 1
-        sums[movies] += values
-        self._set_history(user, movies, values)
-        if user == len(self.users):
-            self.users.add(np.array([user_id], np.int64))  # last: the history is in place
-
-    def fold_in_movie(
-        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
-        if movie is not None:
-            return  # a known movie's votes move with fold_in_user; nothing else is learned
-        movie = len(self.movies)
-        # grown copies, published before the id (readers never see arrays of mixed lengths)
-        self._sums = np.append(self._sums[:movie], values.sum())
-        self.movie_votes = np.append(self.movie_votes[:movie], float(len(users)))
-        self._genres = np.append(self._genres[:movie], np.int64(0))  # no metadata: no genres
-        self.movies.add(np.array([movie_id], np.int64))
-        self._add_to_raters(movie, users, values)
-
-    def _writable(self) -> tuple[np.ndarray, np.ndarray]:
-        """Votes and sums that may be written in place (loaded arrays may be read-only)."""
-        if not self.movie_votes.flags.writeable:
-            self.movie_votes = self.movie_votes.copy()
-        if not self._sums.flags.writeable:
+        super()._move_votes(old, new)
+        if not self._sums.flags.writeable:  # a loaded array may be read-only
             self._sums = self._sums.copy()
-        return self.movie_votes, self._sums
+        self._sums[old[0]] -= old[1]
+        self._sums[new[0]] += new[1]
+
+    def _learn_movie(self, row: FoldIn) -> None:
+        if not row.new:
+            return  # a known movie's votes move with fold_in_user; nothing else is learned
+        movie = row.index
+        # grown copies, published before the id (readers never see arrays of mixed lengths)
+        self._sums = np.append(self._sums[:movie], row.ratings.sum())
+        self.movie_votes = np.append(self.movie_votes[:movie], float(len(row.idx)))
+        self._genres = np.append(self._genres[:movie], np.int64(0))  # no metadata: no genres

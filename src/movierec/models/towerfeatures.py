@@ -31,6 +31,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from movierec.data.dataset import Dataset
+from movierec.errors import DataFormatError
+
 SHRINK_VOTES = 5.0  # pseudo-votes pulling a movie's mean (and audience) toward neutral
 _SKIP_GENRES = {"(no genres listed)", "unknown", ""}
 
@@ -204,3 +207,43 @@ class Scaler:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean) / self.scale).astype(np.float32)
+
+
+def rating_bounds(data: Dataset) -> tuple[float, float]:
+    """The rating scale: the dataset's, else the span of its ratings (at least one wide)."""
+    if data.scale is not None:
+        return float(data.scale.low), float(data.scale.high)
+    ratings = data.ratings["rating"].to_numpy()
+    return float(ratings.min()), float(max(ratings.max(), ratings.min() + 1))
+
+
+def content_inputs(catalog: pd.DataFrame, dims: int, seed: int) -> np.ndarray:
+    """The catalog's content tokens reduced to ``dims`` SVD dimensions (0 wide without any)."""
+    if dims == 0:
+        return np.zeros((len(catalog), 0), np.float32)
+    from movierec.models.textfeatures import feature_matrix, resolve_features
+
+    try:
+        x = feature_matrix(resolve_features("auto", catalog), catalog, idf=True)
+    except DataFormatError:
+        return np.zeros((len(catalog), 0), np.float32)
+    if x.shape[1] <= dims:
+        return x.toarray().astype(np.float32)
+    from sklearn.decomposition import TruncatedSVD
+
+    return TruncatedSVD(dims, random_state=seed).fit_transform(x).astype(np.float32)
+
+
+def blank_movies(
+    n_genres: int, width: int, median_year: float, global_mean: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(columns, raw row) of a movie without metadata, and of a movie without ratings, in the
+    layout of :func:`movie_features`' rows ``width`` wide."""
+    n = n_genres
+    meta = np.zeros(width, np.float32)
+    meta[n], meta[n + 1] = median_year, 1.0
+    stats_columns = np.arange(n + 2, 2 * n + 4)
+    meta_columns = np.setdiff1d(np.arange(width), stats_columns)
+    unrated = np.zeros(width, np.float32)
+    unrated[n + 2] = global_mean
+    return [(meta_columns, meta), (stats_columns, unrated)]

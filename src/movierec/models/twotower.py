@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -35,12 +34,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
-from movierec.errors import DataFormatError, NoMatchError
+from movierec.errors import NoMatchError
 from movierec.models import towerfeatures as tf
 from movierec.models.base import Ranking, RatingConfig, RatingPredictor
 from movierec.models.factors import unit_rows
 from movierec.models.foldin import reserve
-from movierec.models.online import OnlineRecommender
+from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.validate import (
     check_k,
     int_at_least,
@@ -117,6 +116,7 @@ class TwoTower(RatingPredictor, OnlineRecommender):
     config_class = TwoTowerConfig
     config: TwoTowerConfig
     embeds_movies: ClassVar[bool] = True
+    places_new_movies: ClassVar[bool] = True
 
     def __init__(self, config: TwoTowerConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -130,9 +130,15 @@ class TwoTower(RatingPredictor, OnlineRecommender):
     # --- training -----------------------------------------------------------------------------
 
     def fit(self, data: Dataset) -> Self:
+        try:
+            from movierec.models import _towertrain as training
+        except ImportError as exc:  # pragma: no cover - torch is in the `neural` extra
+            raise ImportError(
+                "the two-tower model needs PyTorch: pip install 'movierec[neural]' (torch==2.13.0)"
+            ) from exc
         matrix = self._index_dataset(data)
         catalog = data.catalog.drop_duplicates("movie_id").reset_index(drop=True)
-        low, high = _bounds(data)
+        low, high = tf.rating_bounds(data)
         self.global_mean = float(matrix.data.mean())
         self.genres = tf.genre_vocabulary(catalog)
         genres = tf.genre_matrix(catalog, self.genres)
@@ -141,7 +147,7 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         demo = spec.rows(data.users, user_ids)
         years = pd.to_numeric(catalog["year"], errors="coerce")
         median_year = float(years.median()) if years.notna().any() else 2000.0
-        content = _content(catalog, self.config.content_dims, self.config.seed)
+        content = tf.content_inputs(catalog, self.config.content_dims, self.config.seed)
         a = {
             "genre_matrix_indptr": genres.indptr,
             "genre_matrix_indices": genres.indices,
@@ -154,7 +160,7 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         if data.users is not None and spec.width:
             a["demo_ids"] = data.users["user_id"].to_numpy(np.int64)
             a["demo_rows"] = spec.rows(data.users, a["demo_ids"])
-        fit_part, held = _holdout(matrix, self.config.validation, self.config.seed)
+        fit_part, held = training.holdout(matrix, self.config.validation, self.config.seed)
 
         def features(part: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
             users = tf.user_features(part, genres, self.global_mean, demo)
@@ -179,9 +185,9 @@ class TwoTower(RatingPredictor, OnlineRecommender):
             movie_mean=movie_scaler.mean,
             movie_scale=movie_scaler.scale,
         )
-        blanks = self._blanks(movie_x.shape[1], median_year)
+        blanks = tf.blank_movies(len(self.genres), movie_x.shape[1], median_year, self.global_mean)
         blanks = [(columns, movie_scaler(raw)[columns]) for columns, raw in blanks]
-        weights, self.epoch_log = _train(
+        weights, self.epoch_log = training.train_on_ratings(
             user_scaler(user_x),
             movie_scaler(movie_x),
             fit_part,
@@ -239,11 +245,9 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         out[:, known] = similar[rows] @ similar[columns[known]].T
         return out
 
-    def movie_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """(movie ids, movie-tower outputs): unit vectors, one row per movie."""
-        self._check_fitted()
-        ids = np.array(self.movies.ids, dtype=np.int64)
-        return ids, np.array(self.item_vectors[: len(ids)], dtype=np.float64)
+    def _movie_rows(self) -> np.ndarray:
+        # the movie-tower outputs: unit vectors, handed out as float64
+        return np.asarray(self.item_vectors, dtype=np.float64)
 
     def recommend_for_genres(
         self, genres: list[str], k: int = 10, *, candidates: np.ndarray | None = None
@@ -285,62 +289,46 @@ class TwoTower(RatingPredictor, OnlineRecommender):
 
     # --- online -------------------------------------------------------------------------------
 
-    def fold_in_user(
-        self, user_id: int, movie_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        user_id, user, movies, values = self._user_input(user_id, movie_ids, ratings)
+    def _learn_user(self, row: FoldIn) -> None:
         history = sp.csr_matrix(
-            (values.astype(np.float32), movies, [0, len(movies)]), shape=(1, len(self.item_vectors))
+            (row.ratings.astype(np.float32), row.idx, [0, len(row.idx)]),
+            shape=(1, len(self.item_vectors)),
         )
         raw = tf.user_features(
             history,
             self._genre_matrix(len(self.item_vectors)),
             self.global_mean,
-            self._demographics_of(user_id),
+            self._demographics_of(row.raw_id),
         )
         vector = self._tower("user", raw)
-        known = user is not None
-        user = len(self.users) if user is None else user
-        old_seen = self._seen(user) if known else movies[:0]
-        self._write("user_raw", user, raw[0])
-        self.user_vectors = self._write("user_vectors", user, vector[0], self.user_vectors)
-        votes = self._grown("movie_votes", self.movie_votes, len(self.movie_votes))
-        votes[old_seen] -= 1
-        votes[movies] += 1
-        self.movie_votes = votes[: len(self.movie_votes)]
-        self._seen_overlay[user] = movies.astype(np.int32)
-        if not known:
-            self.users.add(np.array([user_id], np.int64))  # last: its rows are complete
+        self._write("user_raw", row.index, raw[0])
+        self.user_vectors = self._write("user_vectors", row.index, vector[0], self.user_vectors)
 
-    def fold_in_movie(
-        self, movie_id: int, user_ids: np.ndarray | list[int], ratings: np.ndarray | list[float]
-    ) -> None:
-        movie_id, movie, users, values = self._movie_input(movie_id, user_ids, ratings)
-        known = movie is not None
-        movie = len(self.movies) if movie is None else movie
-        raw = self._a["movie_raw"][movie].copy() if known else self._blank_movie()
-        raters = sp.csr_matrix(
-            (values.astype(np.float32), users, [0, len(users)]), shape=(1, len(self._a["user_raw"]))
-        )
+    def _writable_votes(self) -> np.ndarray:
+        n = len(self.movie_votes)
+        self.movie_votes = self._grown("movie_votes", self.movie_votes, n)[:n]
+        return self.movie_votes
+
+    def _learn_movie(self, row: FoldIn) -> None:
+        movie = row.index
+        raw = self._blank_movie() if row.new else self._a["movie_raw"][movie].copy()
         user_raw = self._a["user_raw"]
+        raters = sp.csr_matrix(
+            (row.ratings.astype(np.float32), row.idx, [0, len(row.idx)]),
+            shape=(1, len(user_raw)),
+        )
         n = len(self.genres)
-        stats = tf.rating_stats(raters, user_raw[:, 2 * n + 1], user_raw[:, :n], self.global_mean)[
-            0
-        ]
+        stats = tf.rating_stats(raters, user_raw[:, 2 * n + 1], user_raw[:, :n], self.global_mean)
         start = n + 2  # after the genres, year and missing-year flag
-        raw[start : start + len(stats)] = stats
+        raw[start : start + stats.shape[1]] = stats[0]
         self._write("movie_raw", movie, raw)
         vector = self._tower("movie", raw[None, :])[0]
         self._write("similar_vectors", movie, unit_rows(vector @ self._a["metric"]))
         self.item_vectors = self._write("item_vectors", movie, vector, self.item_vectors)
-        if known:
-            return  # seen lists and votes of known movies move with fold_in_user
-        votes = self._grown("movie_votes", self.movie_votes, movie + 1)
-        votes[movie] = len(users)
-        self.movie_votes = votes[: movie + 1]
-        self.movies.add(np.array([movie_id], np.int64))
-        for user in users.tolist():
-            self._seen_overlay[user] = np.append(self._seen(user), np.int32(movie))
+        if row.new:  # a known movie's seen lists and votes move with fold_in_user
+            votes = self._grown("movie_votes", self.movie_votes, movie + 1)
+            votes[movie] = len(row.idx)
+            self.movie_votes = votes[: movie + 1]
 
     # --- state --------------------------------------------------------------------------------
 
@@ -394,19 +382,9 @@ class TwoTower(RatingPredictor, OnlineRecommender):
 
     def _blank_movie(self) -> np.ndarray:
         """Raw inputs of a movie known only from ratings: no genres, year or content."""
-        (columns, raw), _ = self._blanks(self._a["movie_raw"].shape[1], self._a["bounds"][2])
+        width, median_year = self._a["movie_raw"].shape[1], self._a["bounds"][2]
+        (_, raw), _ = tf.blank_movies(len(self.genres), width, median_year, self.global_mean)
         return raw
-
-    def _blanks(self, width: int, median_year: float) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(columns, raw row) of a movie without metadata, and of a movie without ratings."""
-        n = len(self.genres)
-        meta = np.zeros(width, np.float32)
-        meta[n], meta[n + 1] = median_year, 1.0
-        stats_columns = np.arange(n + 2, 2 * n + 4)
-        meta_columns = np.setdiff1d(np.arange(width), stats_columns)
-        unrated = np.zeros(width, np.float32)
-        unrated[n + 2] = self.global_mean
-        return [(meta_columns, meta), (stats_columns, unrated)]
 
     def _grown(self, name: str, current: np.ndarray, needed: int) -> np.ndarray:
         """A writable buffer holding ``current`` with room for ``needed`` rows (doubling)."""
@@ -426,82 +404,3 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         if name in self._a:
             self._a[name] = buffer[:n]
         return buffer[:n]
-
-
-def _bounds(data: Dataset) -> tuple[float, float]:
-    if data.scale is not None:
-        return float(data.scale.low), float(data.scale.high)
-    ratings = data.ratings["rating"].to_numpy()
-    return float(ratings.min()), float(max(ratings.max(), ratings.min() + 1))
-
-
-def _content(catalog: pd.DataFrame, dims: int, seed: int) -> np.ndarray:
-    """The catalog's content tokens reduced to ``dims`` SVD dimensions (0 wide without any)."""
-    if dims == 0:
-        return np.zeros((len(catalog), 0), np.float32)
-    from movierec.models.textfeatures import feature_matrix, resolve_features
-
-    try:
-        x = feature_matrix(resolve_features("auto", catalog), catalog, idf=True)
-    except DataFormatError:
-        return np.zeros((len(catalog), 0), np.float32)
-    if x.shape[1] <= dims:
-        return x.toarray().astype(np.float32)
-    from sklearn.decomposition import TruncatedSVD
-
-    return TruncatedSVD(dims, random_state=seed).fit_transform(x).astype(np.float32)
-
-
-def _holdout(matrix: sp.csr_matrix, share: float, seed: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Split the ratings into a fitting part and a validation part (``share`` of them)."""
-    coo = matrix.tocoo()
-    n_held = int(round(share * coo.nnz)) if coo.nnz >= 20 else 0
-    held = np.zeros(coo.nnz, bool)
-    held[np.random.default_rng(seed).permutation(coo.nnz)[:n_held]] = True
-
-    def part(mask: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=matrix.shape)
-
-    return part(~held), part(held)
-
-
-def _train(
-    user_x: np.ndarray,
-    movie_x: np.ndarray,
-    fit_part: sp.csr_matrix,
-    held: sp.csr_matrix,
-    bounds: tuple[float, float],
-    blanks: list[tuple[np.ndarray, np.ndarray]],
-    config: TwoTowerConfig,
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Train the towers with PyTorch; returns their weights as arrays and the epoch log."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - torch is in the `neural` extra
-        raise ImportError(
-            "the two-tower model needs PyTorch: pip install 'movierec[neural]' (torch==2.13.0)"
-        ) from exc
-    from movierec.models._towertrain import train_towers
-
-    low, high = bounds
-
-    def triples(part: sp.csr_matrix) -> tuple[Any, Any, Any]:
-        coo = part.tocoo()
-        target = (coo.data.astype(np.float32) - (low + high) / 2) / ((high - low) / 2)
-        return (
-            torch.from_numpy(coo.row.astype(np.int64)),
-            torch.from_numpy(coo.col.astype(np.int64)),
-            torch.from_numpy(target),
-        )
-
-    started = time.perf_counter()
-    weights, log = train_towers(
-        torch.from_numpy(user_x),
-        torch.from_numpy(movie_x),
-        triples(fit_part),
-        triples(held) if held.nnz else None,
-        [(torch.from_numpy(c), torch.from_numpy(v)) for c, v in blanks],
-        config,
-    )
-    logger.info("two-tower trained in %.1f s", time.perf_counter() - started)
-    return weights, log

@@ -1,0 +1,91 @@
+"""The hybrid's weight fitting: blends within the most personal part's bounds, parts that
+must fold in users, and the objective on ml-100k newcomers (the contract: test_hybrid.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from movierec.models import blend, registry
+from movierec.models.base import Recommender
+from movierec.models.hybrid import Hybrid
+from tests.conftest import shared_dataset
+from tests.models.conformance import checkerboard
+
+
+class Offline(Recommender):
+    """A model that is not an OnlineRecommender (the check never fits or builds one)."""
+
+    kind = "offline"
+
+
+def test_parts_must_fold_in_users(monkeypatch):
+    monkeypatch.setitem(registry.MODELS, "offline", (f"{__name__}:Offline", {}))
+    with pytest.raises(ValueError, match="offline"):
+        Hybrid(parts="offline,chart").fit(checkerboard())
+
+
+def _validation(rng, n_users=60, width=40):
+    """Synthetic validation users: parts 0 and 1 each see half of what a user likes; part 2
+    is a chart, the same scores for everyone, that finds the movies everyone likes and that the
+    personal parts do not see."""
+    sets = []
+    everyone = np.zeros(width, bool)
+    everyone[:4] = True  # movies 0–3 are liked by all
+    genres = np.eye(4, dtype=np.float32)[np.arange(width) % 4]
+    for _ in range(n_users):
+        pool = rng.permutation(width)
+        own = ~everyone[pool] & (rng.random(width) < 0.15)  # what this user alone likes
+        relevant = everyone[pool] | own
+        signal = own.astype(float)
+        half = rng.random(width) < 0.5
+        z = np.stack(
+            [
+                signal * half + rng.normal(0, 0.4, width),
+                signal * ~half + rng.normal(0, 0.4, width),
+                np.where(everyone[pool], 3.0, 0.0) - pool / width,
+            ],
+            axis=1,
+        )
+        taste = np.full(4, 0.25)
+        sets.append((z, relevant, int(relevant.sum()), pool, taste))
+    return blend.stack(sets, genres, 10)
+
+
+def test_the_blend_finds_more_without_leaving_the_most_personal_parts_bounds():
+    data = _validation(np.random.default_rng(0))
+    weights, lam, alone, best = blend.constrained_ascent(data, 10)
+    anchor = max(alone, key=lambda f: f.personalization)
+    assert alone[2].ndcg > anchor.ndcg  # the chart finds more than a personal part alone...
+    assert alone[2].personalization < 0.1  # ...with one list for everyone
+    assert best.ndcg > max(alone[0].ndcg, alone[1].ndcg) + 0.05  # the halves together win
+    assert best.personalization >= anchor.personalization - blend.PERSONALIZATION_SLACK
+    assert best.miscalibration <= anchor.miscalibration + 1e-9
+    assert weights.sum() == pytest.approx(1.0) and 0.0 <= lam <= 1.0
+    again = blend.figures(data, weights, lam, 10)
+    assert again.ndcg == pytest.approx(best.ndcg)
+
+
+@pytest.mark.slow
+def test_on_ml_100k_newcomers_the_hybrid_beats_its_parts_on_its_objective():
+    """NDCG within the most personal part's personalization and miscalibration: the hybrid
+    finds more than that part, and the parts that find more are outside those bounds."""
+    pytest.importorskip("torch", reason="the default hybrid includes the two-tower model")
+    from movierec.data.sources import load_path
+    from movierec.evaluate import evaluate
+
+    data = load_path(shared_dataset("ml-100k-recbole"))
+    result = evaluate(data, ["hybrid", "ease", "twotower-rank", "chart"], split="cold-users")
+    figures = {m.name: {k: v["mean"] for k, v in m.summary().items()} for m in result.models}
+    hybrid = figures.pop("hybrid")
+    anchor = max(figures.values(), key=lambda f: f["personalization"])
+    floor = anchor["personalization"] - blend.PERSONALIZATION_SLACK
+    assert hybrid["personalization"] >= floor, (figures, hybrid)
+    assert hybrid["miscalibration"] < anchor["miscalibration"], (figures, hybrid)
+    assert hybrid["ndcg"] > anchor["ndcg"], (figures, hybrid)
+    for name, part in figures.items():
+        inside = (
+            part["personalization"] >= floor and part["miscalibration"] <= anchor["miscalibration"]
+        )
+        assert not inside or hybrid["ndcg"] > part["ndcg"], (name, figures, hybrid)
+        assert hybrid["miscalibration"] < part["miscalibration"], (name, figures, hybrid)
