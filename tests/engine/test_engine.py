@@ -5,7 +5,13 @@ import pytest
 
 from movierec.data.sources import load_path
 from movierec.engine.core import Engine
-from movierec.errors import AmbiguousTitleError, NoMatchError, UnknownMovieError, UnknownUserError
+from movierec.errors import (
+    AmbiguousTitleError,
+    InvalidValueError,
+    NoMatchError,
+    UnknownMovieError,
+    UnknownUserError,
+)
 from movierec.home import Home
 from tests.conftest import shared_dataset
 from tests.engine.wording import HONEST
@@ -66,7 +72,7 @@ def test_the_default_is_the_hybrid_and_collaborative_neighbours_are_not(tmp_path
 
     engine = Engine(checkerboard(), Home(tmp_path))
     assert engine.default_model() == DEFAULT_MODEL == "hybrid"
-    assert engine.serving_model() == "hybrid" and engine._collab_name() == COLLAB_MODEL
+    assert engine.serving_model() == "hybrid" and engine.hub.collab_name() == COLLAB_MODEL
     marker = engine.home.models / engine.dataset.name / "DEFAULT"
     marker.parent.mkdir(parents=True)
     for name, collab in (
@@ -76,12 +82,10 @@ def test_the_default_is_the_hybrid_and_collaborative_neighbours_are_not(tmp_path
         ("chart", COLLAB_MODEL),
     ):
         marker.write_text(name)
-        assert engine._collab_name() == collab
+        assert engine.hub.collab_name() == collab
 
 
 def test_an_unknown_model_name_is_refused_naming_the_field(engine):
-    from movierec.errors import InvalidValueError
-
     with pytest.raises(InvalidValueError, match="model 'deep-magic' is not allowed") as caught:
         engine.recommend(42, model="deep-magic")
     assert caught.value.field == "model" and "ease" in caught.value.allowed
@@ -129,8 +133,9 @@ def test_similar_hybrid_fuses_content_and_collab(engine):
     assert {m.movie_id for m in hybrid.movies} <= both | {
         m.movie_id for m in engine.similar("Alien", by="content", k=100).movies
     }
-    with pytest.raises(NoMatchError, match="content, collab or hybrid"):
-        engine.similar("Alien", by="magic")
+    with pytest.raises(InvalidValueError, match="content, collab or hybrid") as caught:
+        engine.similar("Alien", by="magic")  # a bad value (422 in the service), not a 404
+    assert caught.value.field == "by"
 
 
 def test_fuse_rankings_rewards_agreement():

@@ -10,6 +10,7 @@ import pytest
 from movierec.data.dataset import Dataset, RatingScale
 from movierec.data.idmap import IdMap
 from movierec.data.sources import load_path
+from movierec.engine.catalog import Catalog
 from movierec.engine.core import Engine
 from movierec.engine.reasons import REASON_NEIGHBOURS, Explainer
 from tests.conftest import shared_dataset
@@ -38,7 +39,8 @@ def _answers(engine, name):
     model = engine.model(name)
     model.fold_in_user(user, movies, ratings)
     picks = model.recommend(user, 10).movie_ids
-    yield user, picks.tolist(), engine._reasons(model, user, (movies, ratings), picks)
+    reasons = Explainer(engine.catalog).explain(model, user, (movies, ratings), picks)
+    yield user, picks.tolist(), reasons
 
 
 @pytest.mark.parametrize("name", ["als", "mf"])
@@ -140,7 +142,7 @@ class Fixed:
 
 @pytest.fixture(scope="module")
 def small():
-    return Explainer(Engine(_small()))
+    return Explainer(Catalog(_small()))
 
 
 HISTORY = (np.array([X, Y, 7, 8, 9, 10]), np.array([5.0, 5.0, 5.0, 5.0, 1.0, 1.0]))

@@ -1,8 +1,9 @@
 """Who may write a user's ratings: that user (their bearer token) or the admin key.
 
-Tokens are made by :mod:`movierec.engine.users` (only their SHA-256 reaches the store);
-comparisons here are constant-time. A request with no credentials gets 401, one with wrong
-credentials 403, in both cases before anything is written.
+Tokens are made and checked by the engine (:mod:`movierec.engine.users`: only their SHA-256
+reaches the store, compared in constant time); the admin key is compared here, also in
+constant time. A request with no credentials gets 401, one with wrong credentials 403, in both
+cases before anything is written.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hmac
 
 from movierec.api.errors import AuthError
-from movierec.engine.users import Users, hash_token
+from movierec.engine.core import Engine
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -24,7 +25,7 @@ def bearer(authorization: str | None) -> str | None:
 
 
 def check_writer(
-    users: Users,
+    engine: Engine,
     user_id: int,
     *,
     authorization: str | None,
@@ -45,6 +46,5 @@ def check_writer(
         ):
             return
         raise AuthError("the admin key is wrong (or no admin key is configured)", 403)
-    stored = users.token_hash(user_id)
-    if stored is None or not hmac.compare_digest(hash_token(token or ""), stored):
+    if not engine.token_matches(user_id, token or ""):
         raise AuthError(f"the token is not user {user_id}'s", 403)

@@ -15,25 +15,24 @@ from fastapi import Depends, Request
 
 from movierec.api.settings import Settings
 from movierec.engine.core import Engine
-from movierec.engine.users import Users
 
 log = logging.getLogger(__name__)
 
 
 class Service:
-    """What the handlers share: the settings, the engine (built once), its users side."""
+    """What the handlers share: the settings and the engine (built and warmed once)."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
         self._engine = engine
         self.owns_engine = engine is None  # only what it opened is closed at shutdown
-        self._users: Users | None = None
+        self._warm = False
         self._lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
         """The engine, built on first use when startup did not (transports without lifespan)."""
-        if self._engine is None or self._users is None:
+        if self._engine is None or not self._warm:
             with self._lock:
                 if self._engine is None:
                     self._engine = Engine.open(
@@ -42,37 +41,21 @@ class Service:
                         db=self.settings.db,
                         policy=self.settings.policy(),
                     )
-                if self._users is None:
-                    self.warm(self._engine)
-                    self._users = Users(self._engine)
+                if not self._warm:  # no request pays for the lazy parts or races to build them
+                    engine = self._engine
+                    engine.warm()
+                    self._warm = True
+                    log.info("serving %s (%s)", engine.dataset.name, engine.serving_model())
         return self._engine
-
-    @property
-    def users(self) -> Users:
-        """Users, their ratings and tokens (:mod:`movierec.engine.users`)."""
-        self.engine  # noqa: B018  (builds the users side with the engine)
-        assert self._users is not None
-        return self._users
-
-    @staticmethod
-    def warm(engine: Engine) -> None:
-        """Build everything lazy now, once, so no request pays for it or races to build it."""
-        live = engine.online()
-        engine.model(live.model_name if live is not None else engine.default_model())
-        engine.titles  # noqa: B018
-        engine.genres  # noqa: B018
-        engine.candidates(min_rating=0.0)  # vote statistics and the well-rated scores
-        log.info("serving %s (%s)", engine.dataset.name, engine.serving_model())
 
     def close(self) -> None:
         """Wait for a running retrain; close the store if this service opened it."""
         engine = self._engine
-        live = engine._online if engine is not None else None
-        if live is not None:
-            live.wait(timeout=30)
-            if self.owns_engine:
-                live.store.close()
-                self._engine = self._users = None  # a restart opens it again
+        if engine is None:
+            return
+        engine.close(close_store=self.owns_engine)
+        if self.owns_engine:
+            self._engine, self._warm = None, False  # a restart opens it again
 
 
 def service(request: Request) -> Service:

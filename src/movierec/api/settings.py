@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from movierec.engine.online import RetrainPolicy
+from movierec.engine.core import RetrainPolicy
 from movierec.home import Home
 
 PREFIX = "MOVIEREC_"

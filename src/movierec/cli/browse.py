@@ -21,8 +21,7 @@ from movierec.cli.common import (
     out,
     progress,
 )
-from movierec.engine.answers import MovieRow
-from movierec.engine.core import Engine
+from movierec.engine.core import Engine, MovieRow
 
 K = Annotated[int, typer.Option("-k", "--k", help="How many movies.")]
 Genre = Annotated[
@@ -63,8 +62,6 @@ def top(
     as_json: JsonOption = False,
 ) -> None:
     """The best movies by IMDB weighted rating: v/(v+m)·R + m/(v+m)·C."""
-    if votes not in ("auto", "ratings", "tmdb"):
-        raise ValueError(f"--votes must be auto, ratings or tmdb, got {votes!r}")
     chart = Engine.open(home_of(home), dataset).top(
         k=k,
         genres=genre,

@@ -26,6 +26,7 @@ from movierec.cli.common import (
 from movierec.data.dataset import Dataset
 from movierec.data.sources import default_name, load_path
 from movierec.data.storage import check_name, list_datasets, load_dataset, save_dataset
+from movierec.engine.core import Engine
 
 app = typer.Typer(help="Get, import and describe datasets.", no_args_is_help=True)
 
@@ -229,20 +230,16 @@ def embed_command(
     The vectors are stored beside the dataset and reused until its catalog changes. A TF-IDF
     index is not stored (it is rebuilt in a second or two).
     """
-    from movierec.engine.core import Engine
-    from movierec.engine.describe import descriptions_of
-
     engine = Engine.open(home_of(home), dataset)
-    search = descriptions_of(engine)
     started = time.perf_counter()
     with progress("embedding movie descriptions", enabled=not quiet) as update:
-        index, built = search.index(backend, threads=threads, progress=update)
+        index, built = engine.description_index(backend, threads=threads, progress=update)
     info = {
         "dataset": dataset,
         **index.manifest(),
         "built": built,
         "seconds": round(time.perf_counter() - started, 2),
-        "stored_at": str(search.folder) if index.backend == "sentence" else None,
+        "stored_at": str(engine.description_folder) if index.backend == "sentence" else None,
     }
     if as_json:
         emit_json(info)

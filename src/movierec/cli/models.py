@@ -9,13 +9,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from movierec.cli.common import DatasetOption, HomeOption, JsonOption, emit_json, home_of, out
-from movierec.engine.versions import ModelVersions
+from movierec.engine.core import Engine
 
 app = typer.Typer(help="Stored model versions: list them, roll back.", no_args_is_help=True)
-
-
-def _versions(home: str | None, dataset: str, model: str) -> ModelVersions:
-    return ModelVersions(home_of(home).models / dataset / model)
 
 
 @app.command("list")
@@ -29,15 +25,8 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """Versions of each model, newest last, with their metrics; * marks the one served."""
-    root = home_of(home).models / dataset
-    names = (
-        [model]
-        if model
-        else sorted(p.name for p in root.iterdir() if p.is_dir())
-        if root.is_dir()
-        else []
-    )
-    listed = {name: [v.to_json() for v in ModelVersions(root / name).list()] for name in names}
+    stored = Engine.stored_versions(home_of(home), dataset, model)
+    listed = {name: [v.to_json() for v in versions] for name, versions in stored.items()}
     if as_json:
         emit_json({"dataset": dataset, "models": listed})
         return
@@ -74,7 +63,7 @@ def rollback_command(
     as_json: JsonOption = False,
 ) -> None:
     """Serve an earlier version of a model (the newer ones stay on disk)."""
-    number = _versions(home, dataset, model).rollback(to)
+    number = Engine.rollback(home_of(home), dataset, model, to)
     if as_json:
         emit_json({"dataset": dataset, "model": model, "current": number})
         return

@@ -72,18 +72,17 @@ def embeddings(
     if not maps.available():
         raise maps.PlotDependencyError("drawing plots needs matplotlib: pip install movierec[plot]")
     engine = Engine.open(home_of(home), dataset)
-    versions = engine.versions(model)
-    if not quiet and (versions is None or versions.current() is None):
+    if not quiet and not engine.has_stored_model(model):
         err.print(
             f"fitting {escape(model)} on {escape(dataset)} (no stored version yet; it is "
             "stored for next time)",
             highlight=False,
         )
     with status(f"loading {escape(model)} for {escape(dataset)}", enabled=not quiet):
-        fitted = engine.model(model)
+        engine.model(model)  # loaded, or fitted and stored, under its own spinner
     target = (out_path or Path(f"embeddings-{model}.png")).resolve()
     with status(f"drawing {n} movies", enabled=not quiet):
-        drawn = maps.embedding_map(fitted, engine.dataset, n, name=model, path=target)
+        drawn = engine.embedding_map(model, n, path=target)
     first, second = drawn.explained
     if as_json:
         emit_json(

@@ -3,7 +3,7 @@
 The description index of a dataset is kept beside its catalog, in
 ``<home>/datasets/<name>/description/``, built on first use and reused while the catalog's texts
 are unchanged (re-importing the dataset replaces the folder, and with it the index). One index
-per backend is held in memory per engine; building it is serialised, so concurrent first
+per backend is held in memory per catalog; building it is serialised, so concurrent first
 requests embed the catalog once.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from movierec.data.description import (
     BACKENDS,
@@ -22,11 +22,10 @@ from movierec.data.description import (
     open_index,
 )
 from movierec.engine.answers import MovieRow
+from movierec.engine.catalog import Catalog
 from movierec.errors import InvalidValueError
+from movierec.home import Home
 from movierec.validate import check_k
-
-if TYPE_CHECKING:
-    from movierec.engine.core import Engine
 
 MAX_QUERY_CHARS = 500
 INDEX_FOLDER = "description"
@@ -53,10 +52,14 @@ class FindAnswer:
 
 
 class DescriptionSearch:
-    """One engine's description indexes, opened on first use."""
+    """One catalog's description indexes, opened on first use; ``home`` (None: in memory
+    only) is where the sentence index is stored."""
 
-    def __init__(self, engine: Engine, config: DescriptionConfig | None = None):
-        self.engine = engine
+    def __init__(
+        self, catalog: Catalog, home: Home | None = None, config: DescriptionConfig | None = None
+    ):
+        self.catalog = catalog
+        self.home = home
         self.config = config or DescriptionConfig()
         self._indexes: dict[str, DescriptionIndex] = {}
         self._lock = threading.Lock()
@@ -64,8 +67,9 @@ class DescriptionSearch:
     @property
     def folder(self) -> Path | None:
         """Where the dataset's sentence index lives; None keeps it in memory only."""
-        home = self.engine.home
-        return None if home is None else home.dataset_dir(self.engine.dataset.name) / INDEX_FOLDER
+        if self.home is None:
+            return None
+        return self.home.dataset_dir(self.catalog.dataset.name) / INDEX_FOLDER
 
     def index(
         self, backend: str = "auto", *, threads: int | None = None, progress: Progress | None = None
@@ -80,7 +84,7 @@ class DescriptionSearch:
                 batch_size=self.config.batch_size,
                 threads=threads or self.config.threads,
             )
-            index, built = open_index(self.engine.catalog, self.folder, config, progress=progress)
+            index, built = open_index(self.catalog.table, self.folder, config, progress=progress)
             self._indexes[backend] = index
             return index, built
 
@@ -99,22 +103,23 @@ class DescriptionSearch:
         check_k(k)
         _check_backend(backend)
         # Filters first: a bad --years is reported before minutes of embedding.
-        candidates = self.engine.candidates(genres=genres, years=years, min_rating=min_rating)
+        candidates = self.catalog.candidates(genres=genres, years=years, min_rating=min_rating)
         index, _ = self.index(backend, progress=progress)
         ranking = index.query(text, k, candidates=candidates)
-        rows = [self.engine.movie(m, s) for m, s in ranking]
+        rows = [self.catalog.movie(m, s) for m, s in ranking]
         notes = [index.note] if index.note else []
         if len(rows) < k:
             notes.append(f"only {len(rows)} movies with a description pass the filters")
         return FindAnswer(text, index.backend, index.model_name, rows, notes)
 
 
-def descriptions_of(engine: Engine) -> DescriptionSearch:
-    """The engine's :class:`DescriptionSearch`, created once (``setdefault`` is atomic)."""
-    found = engine.__dict__.get("_descriptions")
-    if found is None:
-        found = engine.__dict__.setdefault("_descriptions", DescriptionSearch(engine))
-    return found
+class _Describes(Protocol):
+    descriptions: DescriptionSearch
+
+
+def descriptions_of(engine: _Describes) -> DescriptionSearch:
+    """The engine's :class:`DescriptionSearch` (its ``descriptions``, built with it)."""
+    return engine.descriptions
 
 
 def _check_query(query: Any) -> str:

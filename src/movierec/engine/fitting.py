@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 
-from movierec.engine.core import Engine
+from movierec.engine.hub import ModelHub
 from movierec.errors import ModelNotTrainedError
 from movierec.models.base import Recommender
 
@@ -23,19 +23,21 @@ FIT_ON_REQUEST_RATINGS = 1_100_000
 _LOCK = threading.Lock()
 
 
-def model_for_request(engine: Engine, name: str) -> Recommender:
-    """The engine's model, refusing to fit one inside a request on a large dataset."""
-    if engine.has_model_in_memory(name):
-        return engine.model(name)
+def model_for_request(hub: ModelHub, name: str) -> Recommender:
+    """The hub's model, refusing to fit one inside a request on a large dataset."""
+    if hub.in_memory(name):
+        return hub.model(name)
     with _LOCK:
-        versions = engine.versions(name)
-        stored = versions is not None and versions.current() is not None
-        ratings = len(engine.dataset.ratings)
-        if not stored and ratings > FIT_ON_REQUEST_RATINGS and name != engine.serving_model():
+        ratings = len(hub.dataset.ratings)
+        if (
+            not hub.is_stored(name)
+            and ratings > FIT_ON_REQUEST_RATINGS
+            and name != hub.serving_model()
+        ):
             raise ModelNotTrainedError(
-                f"model {name!r} is not trained for {engine.dataset.name} "
+                f"model {name!r} is not trained for {hub.dataset.name} "
                 f"({ratings:,} ratings is too many to fit it in a request); "
                 f"run `movierec train --model {name} --dataset "
-                f"{engine.dataset.name} --no-default` first"
+                f"{hub.dataset.name} --no-default` first"
             )
-        return engine.model(name)
+        return hub.model(name)

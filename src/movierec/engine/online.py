@@ -19,35 +19,25 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from movierec.data.dataset import Dataset
-from movierec.errors import MovieRecError, UnknownUserError
+from movierec.engine.catalog import Catalog
+from movierec.engine.hub import ModelHub
+from movierec.engine.retrain import RetrainPolicy, training_data, validate
+from movierec.errors import UnknownUserError
+from movierec.models import registry
 from movierec.models.base import Recommender
+from movierec.store import open_store
+from movierec.store.base import RatingStore
 from movierec.validate import int_at_least
 
-if TYPE_CHECKING:
-    from movierec.engine.core import Engine
-    from movierec.store.base import RatingStore
+__all__ = ["OnlineUpdater", "RateResult", "RetrainPolicy", "open_online", "validate"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RetrainPolicy:
-    """When a full retrain is due: after this many new ratings, or this long with any pending."""
-
-    after_ratings: int = 1_000
-    after_seconds: float | None = 3_600.0
-
-    def __post_init__(self) -> None:
-        if self.after_ratings < 1:
-            raise ValueError(f"after_ratings must be at least 1, got {self.after_ratings}")
-        if self.after_seconds is not None and self.after_seconds <= 0:
-            raise ValueError(f"after_seconds must be positive, got {self.after_seconds}")
 
 
 @dataclass
@@ -77,16 +67,21 @@ class _View:
 
 
 class OnlineUpdater:
-    """One engine's live side: its store, the serving model's fold-ins, the retrain policy."""
+    """One dataset's live side: its store, the serving model's fold-ins, the retrain policy.
+
+    It reads and writes the catalog's vote counts and the hub's models, nothing else.
+    """
 
     def __init__(
         self,
-        engine: Engine,
+        catalog: Catalog,
+        hub: ModelHub,
         store: RatingStore,
         model_name: str,
         policy: RetrainPolicy | None = None,
     ):
-        self.engine = engine
+        self.catalog = catalog
+        self.hub = hub
         self.store = store
         self.model_name = model_name
         self.policy = policy or RetrainPolicy()
@@ -98,7 +93,7 @@ class OnlineUpdater:
         self._views_lock = threading.Lock()
         self.last_retrain_error: str | None = None
         if not store.is_initialised():
-            store.initialise(engine.dataset)
+            store.initialise(hub.dataset)
         self._fitted_seq = self._model_seq()
         self._fitted_at = time.monotonic()
         self._synced_seq = self._fitted_seq
@@ -118,11 +113,11 @@ class OnlineUpdater:
     ) -> RateResult:
         """Store one rating durably, fold it in, and start a retrain if one is due."""
         int_at_least(user_id, "user_id", 0)
-        self.engine.row(movie_id)  # a movie the engine can show
+        self.catalog.row(movie_id)  # a movie the engine can show
         with self._rate_lock:  # read the old rating, store, count: one step for the counts
             before = self._history(int(user_id))
             seq = self.store.add_rating(int(user_id), int(movie_id), float(rating), timestamp)
-            self.engine.count_vote(int(movie_id), float(rating), before.get(int(movie_id)))
+            self.catalog.count_vote(int(movie_id), float(rating), before.get(int(movie_id)))
             with self._write_lock:
                 self._fold_in_movie_if_new(int(movie_id))
             folded, ms = self._fold_in_user(int(user_id))
@@ -140,7 +135,7 @@ class OnlineUpdater:
             before = self._history(int(user_id))
             seq = self.store.add_ratings([(int(user_id), int(m), float(r)) for m, r in rows])
             for movie_id, rating in rows:
-                self.engine.count_vote(int(movie_id), float(rating), before.get(int(movie_id)))
+                self.catalog.count_vote(int(movie_id), float(rating), before.get(int(movie_id)))
                 before[int(movie_id)] = float(rating)
             with self._write_lock:
                 for movie_id in {int(m) for m, _ in rows}:
@@ -205,7 +200,7 @@ class OnlineUpdater:
         """
         if name == self.model_name:
             return False
-        model = self.engine.model(name)
+        model = self.hub.model(name)
         if not model.supports_online:
             return False
         with self._views_lock:
@@ -244,7 +239,7 @@ class OnlineUpdater:
     def _fold_in_movie_if_new(self, movie_id: int) -> None:
         """A movie the model has no factors for (new, or unrated in training) gets them from its
         raters, before a user's fold-in relies on them."""
-        model = self.engine.model(self.model_name)
+        model = self.hub.model(self.model_name)
         if not model.supports_online:
             return
         known = movie_id in model.movies
@@ -260,7 +255,7 @@ class OnlineUpdater:
             model.fold_in_movie(movie_id, users[mask], ratings[mask])  # type: ignore[attr-defined]
 
     def _fold_in_user(self, user_id: int) -> tuple[bool, float]:
-        model = self.engine.model(self.model_name)
+        model = self.hub.model(self.model_name)
         if not model.supports_online:
             return False, 0.0
         movies, ratings = self.store.user_ratings(user_id)
@@ -303,18 +298,18 @@ class OnlineUpdater:
         try:
             seq = self.store.last_seq()
             data = self.training_data()
-            model_class, config = _resolve(self.model_name)
+            model_class, config = registry.resolve(self.model_name)
             model = model_class(config)
-            serving = self.engine.model(self.model_name)
+            serving = self.hub.model(self.model_name)
             if model.warm_starts and isinstance(serving, model_class):
                 model.warm_start(serving)  # type: ignore[attr-defined]
             started = time.perf_counter()
             model = model.fit(data)
             seconds = time.perf_counter() - started
             validation = validate(model, data)
-            versions = self.engine.versions(self.model_name)
+            versions = self.hub.versions(self.model_name)
             metrics = {
-                "base_fingerprint": self.engine.base_fingerprint,
+                "base_fingerprint": self.hub.fingerprint,
                 "trained_from": "store",
                 "store_seq": seq,
                 "fit_seconds": round(seconds, 3),
@@ -323,7 +318,7 @@ class OnlineUpdater:
             }
             number = versions.publish(model, metrics) if versions is not None else 0
             with self._write_lock:
-                self.engine.swap_model(self.model_name, model)
+                self.hub.swap(self.model_name, model)
                 self._fitted_seq, self._fitted_at = seq, time.monotonic()
             self.catch_up()  # writes that arrived while fitting
             self.last_retrain_error = None
@@ -345,27 +340,11 @@ class OnlineUpdater:
 
     def training_data(self) -> Dataset:
         """The base catalog plus movies added since, and every rating in the store."""
-        base = self.engine.dataset
-        catalog = base.catalog
-        added = self.store.new_movies()
-        if len(added):
-            catalog = pd.concat(
-                [catalog, added[[c for c in added.columns if c in catalog.columns]]],
-                ignore_index=True,
-            )
-        return Dataset(
-            base.name, catalog, self.store.all_ratings(), base.users, base.scale, base.source_format
-        )
+        return training_data(self.hub.dataset, self.store)
 
     def _model_seq(self, name: str | None = None) -> int:
         """The store seq a model's current version was fitted at (0: from the dataset)."""
-        versions = self.engine.versions(name or self.model_name)
-        current = versions.current() if versions is not None else None
-        if current is None:
-            return 0
-        from movierec.models.base import read_manifest
-
-        return int(read_manifest(current).get("metrics", {}).get("store_seq", 0))
+        return self.hub.stored_seq(name or self.model_name)
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a running retrain (tests and shutdown)."""
@@ -374,31 +353,28 @@ class OnlineUpdater:
             thread.join(timeout)
 
 
-def validate(model: Recommender, data: Dataset, sample: int = 5_000) -> dict[str, Any]:
-    """Refuse a model that cannot serve: non-finite predictions or an absurd training error.
+def open_online(
+    catalog: Catalog,
+    hub: ModelHub,
+    location: str | Path,
+    *,
+    create: bool = True,
+    explicit: bool = False,
+    policy: RetrainPolicy | None = None,
+) -> OnlineUpdater | None:
+    """The live side over the store at ``location``, folding into the hub's serving model.
 
-    A sanity check, not an evaluation (that is `movierec evaluate`): on the most recent ratings,
-    predictions must be finite and their RMSE below half the rating scale's width.
+    Args:
+        create: open (and initialise) the store if needed; False only attaches to a store
+            that already holds this dataset (None otherwise), so read-only commands never
+            create one.
+        explicit: ``location`` was given (a ``--db``), not the home folder's default; it is
+            opened even when no file is there yet (a URL has none).
     """
-    recent = data.ratings.nlargest(min(sample, len(data.ratings)), "timestamp")
-    if not model.predicts_ratings:
-        ranking = model.recommend(int(recent["user_id"].iat[0]), 10)
-        if not len(ranking) or not np.isfinite(ranking.scores).all():
-            raise MovieRecError("validation failed: the retrained model ranks nothing")
-        return {"checked": "ranking"}
-    predicted = model.predict(recent["user_id"].to_numpy(), recent["movie_id"].to_numpy())
-    if not np.isfinite(predicted).all():
-        raise MovieRecError("validation failed: non-finite predictions")
-    error = float(np.sqrt(np.mean((predicted - recent["rating"].to_numpy()) ** 2)))
-    width = (data.scale.high - data.scale.low) if data.scale else 4.0
-    if error > width / 2:
-        raise MovieRecError(
-            f"validation failed: RMSE {error:.3f} on recent ratings exceeds {width / 2:g}"
-        )
-    return {"recent_rmse": round(error, 4), "checked": len(recent)}
-
-
-def _resolve(name: str) -> tuple[type[Recommender], Any]:
-    from movierec.models import registry
-
-    return registry.resolve(name)
+    if not create and not explicit and not Path(location).exists():
+        return None
+    store = open_store(location, hub.dataset.name)
+    if not create and not store.is_initialised():
+        store.close()
+        return None
+    return OnlineUpdater(catalog, hub, store, hub.serving_model(), policy)

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from movierec.data.idmap import IdMap
+from movierec.engine.catalog import Catalog
 from movierec.errors import UnknownMovieError
 from movierec.models.base import Recommender
-
-if TYPE_CHECKING:
-    from movierec.engine.core import Engine
 
 REASON_NEIGHBOURS = 50  # a liked movie explains a pick only from this close in the model's space
 LIKED_QUANTILE = 0.75  # a user's liked movies: their top quarter, and rated highly
@@ -57,11 +54,11 @@ class _Raters:
 
 
 class Explainer:
-    """One engine's reasons; the sparse rating matrices are built on first need, once."""
+    """One catalog's reasons; the sparse rating matrices are built on first need, once."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        data = engine.dataset
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        data = catalog.dataset
         if data.scale is not None:
             top = data.scale.high
         else:
@@ -70,11 +67,11 @@ class Explainer:
 
     @cached_property
     def _catalog_ids(self) -> IdMap:
-        return IdMap(self.engine.catalog["movie_id"].to_numpy())
+        return IdMap(self.catalog.table["movie_id"].to_numpy())
 
     @cached_property
     def _raters(self) -> _Raters:
-        ratings = self.engine.dataset.ratings
+        ratings = self.catalog.dataset.ratings
         users = IdMap(np.unique(ratings["user_id"].to_numpy()))
         rows = users.indices(ratings["user_id"].to_numpy())
         columns = self._catalog_ids.indices(ratings["movie_id"].to_numpy(), missing="mask")
@@ -184,7 +181,7 @@ class Explainer:
             close = np.isfinite(near[i]) & (rank <= REASON_NEIGHBOURS)
             if close.any():
                 best = int(np.argmax(np.where(close, near[i], -np.inf)))
-                title = self.engine.movie(int(liked_ids[best])).title
+                title = self.catalog.movie(int(liked_ids[best])).title
                 out[i] = f"because you rated {title} {float(stars[best]):g}★"
         return out
 
@@ -198,7 +195,7 @@ class Explainer:
         the ones among them who did.
         """
         raters = self._raters
-        votes = self.engine._votes[0][liked_rows]
+        votes = self.catalog.votes[0][liked_rows]
         pool = liked_rows[np.lexsort((-votes, -stars))][:PAIR_POOL]
         both = raters.liked[:, pool].tocsr()
         keep = np.diff(both.indptr) >= 2
@@ -223,7 +220,7 @@ class Explainer:
             valid = upper & (also >= PAIR_MIN_RATERS) & (lift >= PAIR_LIFT)
             if valid.any():
                 x, y = np.unravel_index(int(np.argmax(np.where(valid, lift, -np.inf))), lift.shape)
-                titles = self.engine._display[0]
+                titles = self.catalog.display[0]
                 out[j] = (
                     f"popular with people who rated {titles[int(pool[x])]} and "
                     f"{titles[int(pool[y])]} highly"
@@ -238,7 +235,7 @@ class Explainer:
         pick_rows: np.ndarray,
     ) -> dict[int, str]:
         """ "well rated in G, which you rate highly", by position in ``pick_rows``."""
-        index = self.engine.genres
+        index = self.catalog.genres
         if not index.names:
             return {}
         bits = np.arange(len(index.names), dtype=np.int64)
@@ -259,7 +256,7 @@ class Explainer:
     def _cutoffs(self) -> tuple[float, float]:
         """The vote count that makes a movie "popular", and the catalogue's mean rating
         (vote-weighted); read afresh, as votes move with every stored rating."""
-        votes, means = self.engine._votes
+        votes, means = self.catalog.votes
         rated = votes > 0
         if not rated.any():
             return np.inf, np.inf
@@ -270,7 +267,7 @@ class Explainer:
 
     def _well_rated(self, rows: np.ndarray, overall: float) -> np.ndarray:
         """Enough votes, and a mean rating at least the catalogue's mean."""
-        votes, means = self.engine._votes
+        votes, means = self.catalog.votes
         return (votes[rows] >= WELL_RATED_MIN_VOTES) & (np.nan_to_num(means[rows]) >= overall)
 
     def _chart(self, row: int, popular: float, overall: float) -> str:
@@ -278,7 +275,7 @@ class Explainer:
         that hold."""
         if row < 0:
             return ""
-        votes, means = self.engine._votes
+        votes, means = self.catalog.votes
         count = int(votes[row])
         if count <= 0 or not np.isfinite(means[row]):
             return "a new pick: no votes yet"

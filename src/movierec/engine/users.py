@@ -1,7 +1,8 @@
 """The users side of the engine: a user's ratings joined to the catalog, new users with their
 token, rating writes checked before anything is written.
 
-Interfaces (the HTTP service) call this rather than the ratings store. Tokens are random
+The facade (:class:`~movierec.engine.core.Engine`) calls this rather than the interfaces
+reaching into the ratings store. Tokens are random
 (``secrets.token_urlsafe``) and only their SHA-256 reaches the store, so a leaked database holds
 no usable token. A single rating goes through the online updater's ``rate``; a batch goes to the
 store's all-or-nothing ``add_ratings`` and is then folded in once for the user, which is cheaper
@@ -11,12 +12,14 @@ than one fold-in per rating and keeps "nothing half-written" true for the whole 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from movierec.engine.core import Engine
+from movierec.engine.catalog import Catalog
+from movierec.engine.online import OnlineUpdater
 from movierec.errors import UnknownMovieError
 from movierec.store import validate
 
@@ -50,14 +53,15 @@ class NewUser:
 
 
 class Users:
-    """Users and their ratings over one engine with a live ratings store."""
+    """Users and their ratings over one catalog and its live ratings store."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, catalog: Catalog, live: OnlineUpdater):
+        self.catalog = catalog
+        self.live = live
 
     @property
     def _store(self) -> Any:
-        return self.engine.online().store
+        return self.live.store
 
     def ratings(self, user_id: int) -> list[dict[str, Any]]:
         """The user's rated movies as catalog rows with their ``rating``, best first (ties: the
@@ -67,7 +71,7 @@ class Users:
         rows = []
         for movie_id, rating in zip(movies.tolist(), ratings.tolist(), strict=True):
             try:
-                row = self.engine.movie(movie_id).to_json()
+                row = self.catalog.movie(movie_id).to_json()
             except UnknownMovieError:
                 continue
             row["rating"] = float(rating)
@@ -78,7 +82,7 @@ class Users:
     def check(self, user_id: int, rows: list[tuple[int, float]]) -> None:
         """Refuse bad rows before anything is written (unknown movie 404, bad value 422)."""
         for movie_id, _ in rows:
-            self.engine.row(movie_id)
+            self.catalog.row(movie_id)
         validate.rating_batch(
             [(user_id, m, r) for m, r in rows], self._store.scale(), int(time.time())
         )
@@ -86,7 +90,7 @@ class Users:
     def rate(self, user_id: int, rows: list[tuple[int, float]]) -> WriteResult:
         """Store ``rows`` for ``user_id`` (all or none) and fold them in."""
         self.check(user_id, rows)
-        live = self.engine.online()
+        live = self.live
         if len(rows) == 1:
             done = live.rate(user_id, rows[0][0], rows[0][1], background=True)
         else:
@@ -110,3 +114,9 @@ class Users:
     def token_hash(self, user_id: int) -> str | None:
         """The stored hash of the user's token (None: no such user, or no token)."""
         return self._store.user_token_hash(user_id)
+
+    def token_matches(self, user_id: int, token: str) -> bool:
+        """Whether ``token`` is the user's (compared in constant time); False for a user
+        without a token."""
+        stored = self.token_hash(user_id)
+        return stored is not None and hmac.compare_digest(hash_token(token), stored)

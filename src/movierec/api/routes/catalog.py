@@ -38,24 +38,13 @@ router = APIRouter()
 @router.get("/healthz", response_model=Health, tags=["service"], responses=responses(500, 503))
 def healthz(svc: Svc) -> JSONResponse:
     """Liveness and what is served: the model ratings fold into, pending ratings, retrains."""
-    engine = svc.engine
-    live = engine.online()
-    return JSONResponse(
-        {
-            "status": "ok",
-            "dataset": engine.dataset.name,
-            "serving_model": live.model_name,
-            "ratings_pending": live.pending(),
-            "retraining": live.retraining,
-            "last_retrain_error": live.last_retrain_error,
-        }
-    )
+    return JSONResponse({"status": "ok", **svc.engine.health()})
 
 
 @router.get("/genres", response_model=GenresOut, tags=["catalog"], responses=responses(500))
 def genres(svc: Svc) -> JSONResponse:
     """The dataset's genre names, for filters."""
-    return JSONResponse({"genres": plain(list(svc.engine.genres.names))})
+    return JSONResponse({"genres": plain(svc.engine.genre_names())})
 
 
 @router.get(

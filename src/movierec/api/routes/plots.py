@@ -2,18 +2,12 @@
 
 Which model: the engine's model of that name — the one in memory, else the home folder's
 current version, else fitted now and stored, on datasets small enough to fit it inside a
-request (:func:`~movierec.engine.fitting.model_for_request`).
-
-Rendering takes 0.3–0.8 s, so each picture is cached per (model object, n, movies known to
-the model): a retrain swaps in a new model object, which draws afresh, and the old entries go
-with the old model (weak keys). Online fold-ins of ratings move movie vectors only slightly
-and do not redraw; a new movie folded in does.
+request (:func:`~movierec.engine.fitting.model_for_request`). The engine draws each map once
+per model object and ``n`` (:mod:`movierec.engine.embedding_maps`).
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
@@ -21,17 +15,9 @@ from fastapi.responses import Response
 
 from movierec.api.errors import NOT_TRAINED, ErrorBody, responses
 from movierec.api.service import Svc
-from movierec.engine import fitting
-from movierec.engine.core import check_model_name
-from movierec.models.base import Recommender
 from movierec.plots import embedding_map as maps
 
 router = APIRouter()
-
-_LOCK = threading.Lock()
-_CACHE: weakref.WeakKeyDictionary[Recommender, dict[tuple[int, int], maps.EmbeddingMap]] = (
-    weakref.WeakKeyDictionary()
-)
 
 _PNG = {
     200: {
@@ -73,16 +59,6 @@ def embeddings(
         raise HTTPException(
             501, "drawing plots needs matplotlib on the server: pip install movierec[plot]"
         )
-    check_model_name(model)  # unknown → 422 naming `model` and the known ones
-    maps.require_movie_vectors(model)  # no vectors → 422 naming the model
-    engine = svc.engine
-    with _LOCK:
-        fitted = fitting.model_for_request(engine, model)
-        key = (n, len(fitted.movies))
-        drawn = _CACHE.get(fitted, {}).get(key)
-    if drawn is None:
-        drawn = maps.embedding_map(fitted, engine.dataset, n, name=model)
-        with _LOCK:
-            _CACHE.setdefault(fitted, {})[key] = drawn
+    drawn = svc.engine.embedding_map(model, n, in_request=True)  # unknown, no vectors → 422
     shares = ",".join(f"{share:.6f}" for share in drawn.explained)
     return Response(drawn.png, media_type="image/png", headers={"X-Explained-Variance": shares})

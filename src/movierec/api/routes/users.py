@@ -26,8 +26,6 @@ from movierec.api.schemas import (
     plain,
 )
 from movierec.api.service import Svc
-from movierec.engine.core import check_model_name
-from movierec.engine.fitting import model_for_request
 
 router = APIRouter(tags=["users"])
 
@@ -39,7 +37,7 @@ def user_ratings(
     svc: Svc, user_id: UserId, k: Annotated[int, Query(ge=1, le=10_000)] = 20
 ) -> JSONResponse:
     """The user's rated movies, best first (ties: the more voted first)."""
-    rows = svc.users.ratings(user_id)
+    rows = svc.engine.user_ratings(user_id)
     return JSONResponse({"user_id": user_id, "count": len(rows), "movies": plain(rows[:k])})
 
 
@@ -74,12 +72,15 @@ def recommendations(
     ] = None,
 ) -> JSONResponse:
     """The user's top unseen movies, each with a reason; a user with no ratings gets the chart."""
-    engine = svc.engine
-    if model is not None:
-        check_model_name(model)  # 422 naming `model` before anything is fitted
-        model_for_request(engine, model)
-    answer = engine.recommend(
-        user_id, k=k, genres=genre, years=years, min_rating=min_rating, reasons=reasons, model=model
+    answer = svc.engine.recommend(
+        user_id,
+        k=k,
+        genres=genre,
+        years=years,
+        min_rating=min_rating,
+        reasons=reasons,
+        model=model,
+        in_request=True,  # an unknown model is a 422; a large unstored one is not fitted here
     )
     return JSONResponse(plain(answer.to_json()))
 
@@ -119,7 +120,7 @@ def recommendations_for_genres(
 def new_user(svc: Svc, body: NewUserIn) -> JSONResponse:
     """Create a user, optionally with first ratings; returns their id and token (shown once)."""
     demographics = body.model_dump(exclude={"ratings"}, exclude_none=True)
-    user = svc.users.create([(r.movie_id, r.rating) for r in body.ratings], **demographics)
+    user = svc.engine.create_user([(r.movie_id, r.rating) for r in body.ratings], **demographics)
     return JSONResponse(
         {"user_id": user.user_id, "token": user.token, "ratings": user.ratings}, status_code=201
     )
@@ -139,12 +140,12 @@ def rate(
 ) -> JSONResponse:
     """Store one rating or a batch (all or none) durably and fold it in at once."""
     auth.check_writer(
-        svc.users,
+        svc.engine,
         user_id,
         authorization=authorization,
         admin_key=x_admin_key,
         configured_admin_key=svc.settings.admin_key,
     )
     ratings = body.ratings if isinstance(body, RatingBatchIn) else [body]
-    result = svc.users.rate(user_id, [(r.movie_id, r.rating) for r in ratings])
+    result = svc.engine.add_ratings(user_id, [(r.movie_id, r.rating) for r in ratings])
     return JSONResponse(plain(result.__dict__))

@@ -1,0 +1,91 @@
+"""Movies like another: by content features, by collaborative taste, or both fused by rank."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from movierec.engine.answers import FUSION_DEPTH, SimilarAnswer, fuse_rankings
+from movierec.engine.catalog import Catalog
+from movierec.engine.hub import ModelHub
+from movierec.errors import InvalidValueError
+from movierec.models.base import Recommender
+from movierec.validate import check_k
+
+#: what ``similar --by`` accepts
+SIMILAR_BY = ("content", "collab", "hybrid")
+
+
+class SimilarMovies:
+    """Similar movies over one catalog's filters and one hub's models."""
+
+    def __init__(self, catalog: Catalog, hub: ModelHub):
+        self.catalog = catalog
+        self.hub = hub
+
+    def similar(
+        self,
+        movie: str | int,
+        *,
+        by: str = "content",
+        features: str = "auto",
+        k: int = 10,
+        same_genre: bool = False,
+        **filters: Any,
+    ) -> SimilarAnswer:
+        """Movies like ``movie``, optionally only well rated, from some years, of some genres.
+
+        ``same_genre`` keeps movies sharing at least one genre with it (a bit-set AND over the
+        catalogue), on top of the other filters.
+
+        Raises:
+            InvalidValueError: ``by`` is not one of :data:`SIMILAR_BY` (or ``k`` is bad).
+        """
+        check_k(k)
+        if by not in SIMILAR_BY:
+            raise InvalidValueError("by", by, ", ".join(SIMILAR_BY[:-1]) + " or " + SIMILAR_BY[-1])
+        catalog = self.catalog
+        movie_id = catalog.resolve(movie)
+        candidates = catalog.candidates(**filters)
+        if same_genre:
+            overlap = catalog.sharing_a_genre(movie_id)
+            candidates = overlap if candidates is None else np.intersect1d(candidates, overlap)
+        notes: list[str] = []
+        voted = catalog.voted(candidates)
+        if by == "hybrid":
+            content = self._content_model(movie_id, features, notes)
+            lists = [self._collab_model().similar_movies(movie_id, FUSION_DEPTH, candidates=voted)]
+            if content is not None:
+                lists.insert(
+                    0, content.similar_movies(movie_id, FUSION_DEPTH, candidates=candidates)
+                )
+            ranking = fuse_rankings(lists, k)
+            parts = [content.features] if content is not None else []  # type: ignore[attr-defined]
+            features = "+".join(parts + [self.hub.collab_name()])
+        else:
+            model = self._content_model(movie_id, features, notes) if by == "content" else None
+            if model is None:
+                by, model = "collab", self._collab_model()
+            features = getattr(model, "features", None) or self.hub.collab_name()
+            ranking = model.similar_movies(
+                movie_id, k, candidates=candidates if by == "content" else voted
+            )
+        rows = [catalog.movie(m, s) for m, s in ranking]
+        if len(rows) < k:
+            notes.append(f"only {len(rows)} movies pass the filters")
+        return SimilarAnswer(catalog.movie(movie_id), by, features, rows, notes)
+
+    def _content_model(self, movie_id: int, features: str, notes: list[str]) -> Recommender | None:
+        """The content model, or None (with a note) when the movie has no metadata in it."""
+        model = self.hub.model("content" if features == "auto" else f"content-{features}")
+        if model.has_features(movie_id):  # type: ignore[attr-defined]
+            return model
+        notes.append(
+            f"{self.catalog.movie(movie_id).title} has no {model.features} metadata in "  # type: ignore[attr-defined]
+            f"{self.catalog.dataset.name}; using collaborative neighbours"
+        )
+        return None
+
+    def _collab_model(self) -> Recommender:
+        return self.hub.model(self.hub.collab_name())
