@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from movierec import __version__
 from movierec.api import errors
-from movierec.api.routes import catalog, plots, users
+from movierec.api.routes import catalog, onboarding, plots, users
 from movierec.api.service import Service
 from movierec.api.settings import Settings
 from movierec.engine.core import Engine
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(catalog.router)
     app.include_router(users.router)
     app.include_router(plots.router)
+    app.include_router(onboarding.router)
     if WEB_STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
         index = WEB_STATIC / "index.html"

@@ -37,6 +37,14 @@ class RatingBatchIn(BaseModel):
     ratings: list[RatingIn] = Field(min_length=1, max_length=1_000)
 
 
+class GroupsIn(BaseModel):
+    """Film groups a newcomer chose (ids from ``GET /onboarding/groups``)."""
+
+    model_config = Strict
+
+    groups: list[int] = Field(min_length=1, max_length=20)
+
+
 class NewUserIn(BaseModel):
     """A new user: optional first ratings and demographics (used by the segment charts)."""
 
@@ -155,6 +163,23 @@ class NewUserOut(BaseModel):
     user_id: int
     token: str = Field(description="Shown once; send as `Authorization: Bearer <token>`.")
     ratings: int
+
+
+class NextFilmsOut(BaseModel):
+    strategy: str
+    rated: int = Field(description="The user's stored ratings the strategy took into account.")
+    skipped: int = Field(description="Films answered 'haven't seen it'.")
+    movies: list[Movie]
+
+
+class FilmGroup(BaseModel):
+    group_id: int
+    name: str = Field(description="Its most characteristic genres.")
+    movies: list[Movie]
+
+
+class GroupsOut(BaseModel):
+    groups: list[FilmGroup]
 
 
 class RateOut(BaseModel):

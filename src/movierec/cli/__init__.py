@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from movierec import __version__
-from movierec.cli import browse, evaluate, personal, serve
+from movierec.cli import browse, evaluate, onboard, personal, serve
 from movierec.cli import data as data_commands
 from movierec.cli import models as model_commands
 from movierec.cli import plot as plot_commands
@@ -29,6 +29,7 @@ app.add_typer(model_commands.app, name="models")
 app.add_typer(plot_commands.app, name="plot")
 browse.register(app)
 personal.register(app)
+onboard.register(app)
 evaluate.register(app)
 serve.register(app)
 

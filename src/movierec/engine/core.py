@@ -3,19 +3,14 @@
 Both interfaces answer the same question the same way because both ask this. The work is
 done by the parts it composes, each of which depends only on the ones before it:
 
-- :class:`~movierec.engine.catalog.Catalog`: lookups of movies and titles, live vote counts,
-  filters, charts;
-- :class:`~movierec.engine.hub.ModelHub`: the model cache, fitting, stored versions, the
-  default-model marker;
-- :class:`~movierec.engine.similar.SimilarMovies`, :class:`~movierec.engine.personal.
-  PersonalPicks`, :class:`~movierec.engine.describe.DescriptionSearch`: the answers;
-- :class:`~movierec.engine.online.OnlineUpdater` (opened on first use) and
-  :class:`~movierec.engine.users.Users`: the ratings store, fold-ins, retrains, users and
-  their tokens.
+- ``Catalog``: lookups of movies and titles, live vote counts, filters, charts;
+- ``ModelHub``: the model cache, fitting, stored versions, the default-model marker;
+- ``SimilarMovies``, ``PersonalPicks``, ``DescriptionSearch``, ``Newcomers``: the answers;
+- ``OnlineUpdater`` (opened on first use) and ``Users``: the ratings store, fold-ins,
+  retrains, users and their tokens.
 
-What is costly to build (the title index, genre bit-sets, vote statistics, fitted models) is
-built once, on first use, and models are cached in the home folder keyed by the dataset's
-fingerprint.
+What is costly to build (title index, genre bit-sets, vote statistics, fitted models) is built
+once, on first use; models are cached in the home folder keyed by the dataset's fingerprint.
 """
 
 from __future__ import annotations
@@ -40,6 +35,7 @@ from movierec.engine.fitting import model_for_request
 from movierec.engine.hub import COLLAB_MODEL, DEFAULT_MODEL, ModelHub, check_model_name
 from movierec.engine.hub import rollback as _rollback
 from movierec.engine.hub import stored_versions as _stored_versions
+from movierec.engine.newcomers import Newcomers, NextFilms
 from movierec.engine.online import OnlineUpdater, RateResult, RetrainPolicy, open_online
 from movierec.engine.personal import ModelCannotFoldInError, PersonalPicks
 from movierec.engine.similar import SimilarMovies
@@ -64,10 +60,8 @@ __all__ = [
 class Engine:
     """Everything one dataset can answer.
 
-    Attributes:
-        catalog: lookups, live vote counts, filters, charts.
-        hub: the fitted models.
-        descriptions: the search-by-description indexes.
+    Attributes: ``catalog`` (lookups, live vote counts, filters, charts), ``hub`` (the fitted
+    models), ``descriptions`` (search by description), ``newcomers`` (what to ask them).
     """
 
     def __init__(
@@ -91,6 +85,7 @@ class Engine:
         self._online: OnlineUpdater | None = None
         self._users: Users | None = None
         self._live_lock = threading.Lock()
+        self.newcomers = Newcomers(self.catalog, self.hub, lambda: self.users)
 
     @classmethod
     def open(
@@ -337,6 +332,17 @@ class Engine:
             if self._users is None or self._users.live is not live:
                 self._users = Users(self.catalog, live)
             return self._users
+
+    def next_films(self, user_id: int | None = None, n: int = 10, **options: Any) -> NextFilms:
+        """The next films to ask a newcomer about: :meth:`Newcomers.next_films`."""
+        return self.newcomers.next_films(user_id, n, **options)
+
+    def film_groups(self) -> list[dict[str, Any]]:
+        return self.newcomers.group_rows()
+
+    def choose_groups(self, user_id: int, group_ids: list[int]) -> WriteResult:
+        """Store the chosen groups' films as liked and fold them in."""
+        return self.newcomers.choose_groups(user_id, group_ids)
 
     def user_ratings(self, user_id: int) -> list[dict[str, Any]]:
         """The user's rated movies as catalog rows with their ``rating``, best first."""

@@ -6,6 +6,7 @@ import {
 } from "./ui.js";
 
 const VISITOR_KEY = "movierec.visitor";
+const TO_RATE = 8; // films listed to rate at a time
 const SIMILAR_KINDS = [
   { by: "content", title: "Similar content", help: "Genres, cast, crew, keywords and story." },
   { by: "collab", title: "Liked by the same people", help: "Collaborative: rating patterns." },
@@ -338,8 +339,11 @@ function saveVisitor(value) {
 
 function initRating() {
   $("#start-rating").addEventListener("click", startRating);
+  $("#groups-form").addEventListener("submit", chooseGroups);
   $("#forget-me").addEventListener("click", () => {
     saveVisitor(null);
+    $("#to-rate").replaceChildren();
+    for (const check of document.querySelectorAll("#groups input")) check.checked = false;
     showRating();
     $("#start-rating").focus();
   });
@@ -353,7 +357,7 @@ async function startRating() {
   setStatus(status, "Creating your anonymous profile…", "loading");
   try {
     const created = await api("/users", { method: "POST", body: {} });
-    saveVisitor({ user_id: created.user_id, token: created.token, rated: {} });
+    saveVisitor({ user_id: created.user_id, token: created.token, rated: {}, skipped: [] });
     setStatus(status, "");
     await showRating();
     $("#to-rate button.star")?.focus();
@@ -370,19 +374,80 @@ async function showRating() {
   $("#rate-session").hidden = !me;
   if (!me) return;
   showWho(me);
-  const list = $("#to-rate");
-  if (!list.childElementCount) {
-    setStatus($("#rate-status"), "Loading films to rate…", "loading");
-    try {
-      const chart = await api(`/charts/top${query({ k: 12 })}`);
-      fill(list, chart.movies, rateItem);
-      setStatus($("#rate-status"), "");
-    } catch (err) {
-      setStatus($("#rate-status"), err.message, "error");
-    }
-  }
-  refreshStars();
+  if (!$("#to-rate").childElementCount) await loadToRate();
+  loadGroups();
   loadMine();
+}
+
+const toRateRequest = latestOnly();
+
+/** The next films to ask about, from the server's strategy: they follow every answer. */
+async function loadToRate() {
+  const me = visitor();
+  if (!me) return;
+  const status = $("#to-rate-status");
+  setStatus(status, "Choosing films to ask you about…", "loading");
+  const params = { user_id: me.user_id, n: TO_RATE, skipped: (me.skipped || []).join(",") };
+  const answer = await toRateRequest((signal) =>
+    api(`/onboarding/next${query(params)}`, { signal }));
+  if (answer.stale) return;
+  if (!answer.ok) {
+    setStatus(status, `${answer.error.message}${staleHint(answer.error)}`, "error");
+    return;
+  }
+  fill($("#to-rate"), answer.result.movies, rateItem);
+  setStatus(status, answer.result.movies.length ? "" : "No more films to ask about.");
+  refreshStars();
+}
+
+async function loadGroups() {
+  const box = $("#groups");
+  if (box.childElementCount) return;
+  try {
+    const { groups } = await api("/onboarding/groups");
+    box.replaceChildren(...groups.map((group) => {
+      const label = el("label", "group");
+      const check = el("input");
+      check.type = "checkbox";
+      check.value = group.group_id;
+      label.append(check, el("strong", "", group.name),
+        el("span", "meta", group.movies.map(titleOf).join(" · ")));
+      return label;
+    }));
+  } catch (err) {
+    setStatus($("#groups-status"), err.message, "error");
+  }
+}
+
+async function chooseGroups(event) {
+  event.preventDefault();
+  const me = visitor();
+  if (!me) return;
+  const chosen = [...document.querySelectorAll("#groups input:checked")].map((c) => Number(c.value));
+  const status = $("#groups-status");
+  if (!chosen.length) {
+    setStatus(status, "Tick the groups you like first.", "error");
+    return;
+  }
+  setStatus(status, "Saving…", "loading");
+  try {
+    const done = await api(`/users/${me.user_id}/groups`, {
+      method: "POST", token: me.token, body: { groups: chosen },
+    });
+    const { groups } = await api("/onboarding/groups");
+    const rated = { ...(me.rated || {}) };
+    for (const group of groups.filter((g) => chosen.includes(g.group_id))) {
+      for (const movie of group.movies) rated[movie.movie_id] = rated[movie.movie_id] || 4;
+    }
+    me.rated = rated;
+    saveVisitor(me);
+    setStatus(status, `Saved ${done.stored} films you like.`);
+  } catch (err) {
+    setStatus(status, `${err.message}${staleHint(err)}`, "error");
+    return;
+  }
+  showWho(me);
+  await Promise.all([loadToRate(), loadMine()]);
 }
 
 function showWho(me) {
@@ -405,8 +470,23 @@ function rateItem(movie) {
     button.addEventListener("click", () => rate(movie, value));
     group.append(button);
   }
+  const skip = el("button", "unseen link", "Haven't seen it");
+  skip.type = "button";
+  skip.setAttribute("aria-label", `Haven't seen ${movie.title}`);
+  skip.addEventListener("click", () => skipFilm(movie));
+  group.append(skip);
   li.append(group);
   return li;
+}
+
+/** "Haven't seen it" is an answer: kept in this browser and sent with the next request. */
+async function skipFilm(movie) {
+  const me = visitor();
+  if (!me) return;
+  me.skipped = [...new Set([...(me.skipped || []), movie.movie_id])];
+  saveVisitor(me);
+  setStatus($("#rate-status"), `Skipped: ${movie.title}.`);
+  await loadToRate();
 }
 
 function refreshStars() {
@@ -436,7 +516,7 @@ async function rate(movie, value) {
   setStatus(status, `Saved: ${movie.title}, ${value}★.`);
   showWho(me);
   refreshStars();
-  await loadMine();
+  await Promise.all([loadToRate(), loadMine()]);
 }
 
 /** A profile kept in this browser that the server no longer knows (its store was reset). */
