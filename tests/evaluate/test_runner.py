@@ -1,6 +1,7 @@
 """The runner: models by name, fold by fold, with rating and ranking figures and clear errors."""
 
 import math
+from typing import Self
 
 import numpy as np
 import pytest
@@ -16,14 +17,27 @@ from tests.conftest import shared_dataset
 from tests.evaluate.toy import BiasModel, random_dataset
 
 
-class PopularModel(BiasModel):
+class PopularModel(Recommender):
     """Ranks by vote count and does not predict ratings: only ranking figures apply."""
 
     kind = "test-popular"
-    predicts_ratings = False
+
+    def fit(self, data: Dataset) -> Self:
+        matrix = self._index_dataset(data)
+        self.votes = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
+        return self
 
     def _user_scores(self, user: int) -> np.ndarray:
-        return self.movie_votes
+        return self.votes
+
+    def _similar_scores(self, movie: int) -> np.ndarray:
+        return -np.abs(self.votes - self.votes[movie])
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"votes": self.votes}
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.votes = arrays["votes"]
 
 
 MODELS = {"bias": BiasModel, "popular": PopularModel}
@@ -160,7 +174,7 @@ def cold_result(data):
 def test_cold_users_are_folded_into_online_models_and_the_rest_are_not_applicable(cold_result):
     chart, als, bias = cold_result.models
     assert chart.not_applicable is None and als.not_applicable is None
-    assert "supports_online is False" in bias.not_applicable and bias.name == "bias"
+    assert "not an OnlineRecommender" in bias.not_applicable and bias.name == "bias"
     assert bias.folds == [] and bias.summary() == {}  # no figures at all, not zeros
     assert bias.to_json()["not_applicable"] == bias.not_applicable
     for model in (chart, als):

@@ -9,13 +9,13 @@ import pytest
 from movierec.data.dataset import FIVE_STARS, Dataset
 from movierec.data.sources import load_path
 from movierec.models.als import ALS
-from movierec.models.factors import ridge_solve
 from movierec.models.mf import (
     BoundedMatrixFactorization,
     BoundedMFConfig,
     MatrixFactorization,
     MFConfig,
 )
+from movierec.models.ridge import ridge_solve
 from tests.conftest import shared_dataset
 from tests.models.conformance import RecommenderContract
 

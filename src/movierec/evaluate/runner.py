@@ -3,9 +3,9 @@
 For each fold of the chosen split and each model, :func:`evaluate` builds a fresh model with
 :func:`movierec.models.registry.create`, fits it on the fold's training dataset, then:
 
-* models that predict ratings (``predicts_ratings``) predict every test rating whose user and
-  movie appear in the training ratings, for RMSE and MAE (the other test ratings are dropped
-  and counted in ``dropped``);
+* models that predict ratings (a :class:`~movierec.models.base.RatingPredictor`) predict every
+  test rating whose user and movie appear in the training ratings, for RMSE and MAE (the other
+  test ratings are dropped and counted in ``dropped``);
 * every model recommends ``k`` movies, seen movies excluded and the whole catalogue as
   candidates, to each test user known to the training data, for the ranking metrics
   (users with nothing relevant in test are skipped and counted in ``skipped_users``) and the
@@ -13,12 +13,12 @@ For each fold of the chosen split and each model, :func:`evaluate` builds a fres
   user's *profile* there (taste for ``miscalibration``, GAP for ``popularity_lift``) is their
   training ratings; "liked" uses the relevance threshold (every rated movie when it is None).
 
-On the ``cold-users`` split every test user is absent from training. Each model that can
-absorb a user (``supports_online``) is fitted once, then, for each profile size n in
-``profiles`` (default: ``[n_profile]``), told each cold user's n earliest ratings with
-``fold_in_user`` (which replaces the user's whole history, so the next size simply overwrites
-the previous one; timed as ``fold_in``), recommends with the profile movies excluded and
-predicts the test ratings whose movie has training ratings. The cold users are drawn once,
+On the ``cold-users`` split every test user is absent from training. Each model that can absorb
+a user (an :class:`~movierec.models.online.OnlineRecommender`) is fitted once, then, for each
+profile size n in ``profiles`` (default: ``[n_profile]``), told each cold user's n earliest
+ratings with ``fold_in_user`` (which replaces the user's whole history, so the next size simply
+overwrites the previous one; timed as ``fold_in``), recommends with the profile movies excluded
+and predicts the test ratings whose movie has training ratings. The cold users are drawn once,
 among users with more than ``max(profiles)`` ratings, and the test ratings are those after the
 *largest* profile, so every size is scored on the same test ratings. The told profile is the
 user's profile for the beyond-accuracy figures. A model that cannot absorb a user is not
@@ -57,7 +57,8 @@ from movierec.evaluate.splits import (
     user_temporal,
 )
 from movierec.models import calibration, registry
-from movierec.models.base import Recommender
+from movierec.models.base import RatingPredictor, Recommender
+from movierec.models.online import OnlineRecommender
 from movierec.validate import check_k, int_at_least, number_in
 
 SplitName = Literal["kfold", "user-holdout", "user-temporal", "temporal", "cold-users"]
@@ -191,12 +192,12 @@ def evaluate(
             model = factory(name)
             mine = [results[name, size] for size in sizes]
             for result in mine:
-                result.predicts_ratings = model.predicts_ratings
-            if info.cold and not model.supports_online:
+                result.predicts_ratings = isinstance(model, RatingPredictor)
+            if info.cold and not isinstance(model, OnlineRecommender):
                 for result in mine:
                     result.not_applicable = (
                         f"{type(model).__name__} cannot absorb a user it was not trained on "
-                        "(supports_online is False)"
+                        "(it is not an OnlineRecommender)"
                     )
                 done += 1 + len(sizes)
                 _tick(progress, done, steps)

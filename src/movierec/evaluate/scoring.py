@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from movierec.errors import NotFittedError
 from movierec.evaluate import beyond, metrics
 from movierec.evaluate.splits import Split
 from movierec.models import calibration
@@ -102,9 +100,7 @@ class FoldScorer:
 
     def fold_in(self, model: OnlineRecommender, profiles: Profiles) -> float:
         """Tell an online model every cold user's profile; returns the seconds it took."""
-        index = model.movies
-        if index is None:
-            raise NotFittedError(f"{type(model).__name__} must be fitted before a fold-in")
+        index = model.movies  # NotFittedError before fit
         started = time.perf_counter()
         order = np.argsort(profiles.rows, kind="stable")
         bounds = np.searchsorted(profiles.rows[order], np.arange(len(self.users) + 1))
@@ -120,13 +116,13 @@ class FoldScorer:
     ) -> dict[str, float]:
         figures: dict[str, float] = {}
         profiles = self.profiles(size)
-        # Capabilities are the declared flags (a subclass may switch one off), not the class:
-        # the runner gives cold folds only to models with ``supports_online``.
-        if self.cold:
-            figures["fold_in_seconds"] = self.fold_in(cast(OnlineRecommender, model), profiles)
-        if model.predicts_ratings:
+        if self.cold:  # the runner gives cold folds to online models only
+            if not isinstance(model, OnlineRecommender):
+                raise TypeError(f"{type(model).__name__} cannot absorb the cold users")
+            figures["fold_in_seconds"] = self.fold_in(model, profiles)
+        if isinstance(model, RatingPredictor):
             started = time.perf_counter()
-            predicted = cast(RatingPredictor, model).predict(
+            predicted = model.predict(
                 self.rated["user_id"].to_numpy(),
                 self.rated["movie_id"].to_numpy(),
             )

@@ -16,7 +16,14 @@ _TOUCHED, _EXCLUDED = np.uint8(1), np.uint8(2)
 
 
 @njit(cache=True)
-def profile_kernel(rows, indptr, indices, data, acc, marks):  # pragma: no cover - numba
+def profile_kernel(
+    rows: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    acc: np.ndarray,
+    marks: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - numba
     """Sum of the given feature rows, scaled to unit length, as (terms, weights)."""
     size = 0
     for r in rows:
@@ -44,13 +51,15 @@ def profile_kernel(rows, indptr, indices, data, acc, marks):  # pragma: no cover
 
 
 @njit(cache=True)
-def _worse(va, ia, vb, ib):  # pragma: no cover - numba
+def _worse(va: float, ia: int, vb: float, ib: int) -> bool:  # pragma: no cover - numba
     """Whether (score va, movie ia) ranks below (vb, ib): lower score, or tie and higher index."""
     return va < vb or (va == vb and ia > ib)
 
 
 @njit(cache=True)
-def _offer(heap_v, heap_i, size, v, i):  # pragma: no cover - numba
+def _offer(
+    heap_v: np.ndarray, heap_i: np.ndarray, size: int, v: float, i: int
+) -> int:  # pragma: no cover - numba
     """Offer a movie to a min-heap (worst at the root) of capacity len(heap_v); new size."""
     cap = heap_v.shape[0]
     if size < cap:
@@ -71,7 +80,9 @@ def _offer(heap_v, heap_i, size, v, i):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _sift_down(heap_v, heap_i, size, v, i):  # pragma: no cover - numba
+def _sift_down(
+    heap_v: np.ndarray, heap_i: np.ndarray, size: int, v: float, i: int
+) -> None:  # pragma: no cover - numba
     """Put (v, i) at the root and sift it down to its place among the first ``size`` items."""
     c = 0
     while True:
@@ -91,8 +102,18 @@ def _sift_down(heap_v, heap_i, size, v, i):  # pragma: no cover - numba
 
 @njit(cache=True)
 def top_k_kernel(
-    terms, weights, t_indptr, t_indices, t_data, excluded, pool, use_pool, k, scores, marks
-):  # pragma: no cover - numba
+    terms: np.ndarray,
+    weights: np.ndarray,
+    t_indptr: np.ndarray,
+    t_indices: np.ndarray,
+    t_data: np.ndarray,
+    excluded: np.ndarray,
+    pool: np.ndarray,
+    use_pool: bool,
+    k: int,
+    scores: np.ndarray,
+    marks: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - numba
     """Top k movies by dot product with a sparse query, best first, ties by lower index.
 
     Adds up the posting lists of the query's terms, then picks the best of the touched movies

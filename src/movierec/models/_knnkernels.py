@@ -77,6 +77,32 @@ def item_neighbours(
     return indptr, kept_items[mask], kept_sims[mask]
 
 
+def new_item_neighbours(
+    item: int,
+    values: np.ndarray,
+    raters: tuple[np.ndarray, np.ndarray, np.ndarray],
+    shrinkage: float,
+    min_support: int,
+    limit: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The list (item indices, similarities) of one item appended after the others, as
+    :func:`item_neighbours` gives each item's.
+
+    Args:
+        item: its index, one past the last of the others.
+        values: its values, one per rater (in the order of ``raters``' rows).
+        raters: (indptr, item indices, values) of its raters' other values, one row each.
+        shrinkage, min_support, limit: as :func:`item_neighbours`.
+    """
+    item_indptr = np.zeros(item + 2, np.int64)  # one column, the new item's
+    item_indptr[-1] = len(values)
+    rows = np.arange(len(values), dtype=np.int32)
+    _, neighbours, sims = item_neighbours(
+        item_indptr, rows, values, *raters, shrinkage, min_support, limit, first=item
+    )
+    return neighbours, sims
+
+
 def add_neighbourhood(
     rows: np.ndarray,
     movies: np.ndarray,
@@ -106,19 +132,19 @@ def add_neighbourhood(
 
 @njit(parallel=True, cache=True)
 def _similarity_kernel(
-    item_indptr,
-    item_users,
-    item_values,
-    user_indptr,
-    user_items,
-    user_values,
-    shrinkage,
-    min_support,
-    bounds,
-    kept_items,
-    kept_sims,
-    counts,
-):  # pragma: no cover - compiled
+    item_indptr: np.ndarray,
+    item_users: np.ndarray,
+    item_values: np.ndarray,
+    user_indptr: np.ndarray,
+    user_items: np.ndarray,
+    user_values: np.ndarray,
+    shrinkage: float,
+    min_support: int,
+    bounds: np.ndarray,
+    kept_items: np.ndarray,
+    kept_sims: np.ndarray,
+    counts: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     n_items = len(item_indptr) - 1
     limit = kept_items.shape[1]
     first = bounds[0]  # row 0 of the outputs
@@ -173,20 +199,20 @@ def _similarity_kernel(
 
 @njit(parallel=True, cache=True)
 def _neighbourhood_kernel(
-    rows,
-    movies,
-    seen_indptr,
-    seen_indices,
-    residuals,
-    nb_indptr,
-    nb_indices,
-    nb_sims,
-    k,
-    min_k,
-    normalise,
-    bounds,
-    out,
-):  # pragma: no cover - compiled
+    rows: np.ndarray,
+    movies: np.ndarray,
+    seen_indptr: np.ndarray,
+    seen_indices: np.ndarray,
+    residuals: np.ndarray,
+    nb_indptr: np.ndarray,
+    nb_indices: np.ndarray,
+    nb_sims: np.ndarray,
+    k: int,
+    min_k: int,
+    normalise: bool,
+    bounds: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Add the neighbourhood term to ``out``; pairs come sorted by history row.
 
     ``Σ sim·residual / Σ sim`` over the pair's neighbourhood (``normalise``), or the sum alone.

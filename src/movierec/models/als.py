@@ -3,12 +3,12 @@
 Each half-step fixes one side and solves every row of the other side in closed form — the
 ridge regression of the row's ratings (minus the mean and the fixed side's biases) on the fixed
 side's factors plus a constant, so the row's bias comes out of the same solve
-(:func:`~movierec.models.factors.ridge_solve`). Rows are independent, so a half-step is a
-numba ``prange`` over users or items (:func:`~movierec.models.factors.solve_rows`), each a
+(:func:`~movierec.models.ridge.ridge_solve`). Rows are independent, so a half-step is a
+numba ``prange`` over users or items (:func:`~movierec.models.ridge.solve_rows`), each a
 small dense Cholesky solve.
 
 Why closed form: a user's factors after training are *exactly* the minimiser given the item
-factors, so folding in a new user later (:meth:`FactorModel._solve_user`) reproduces what
+factors, so folding in a new user later (:meth:`OnlineFactorModel._solve_user`) reproduces what
 training would have given them, not an approximation of it.
 
 The penalty can be scaled by each row's rating count (weighted-λ, Zhou et al., "Large-scale
@@ -89,6 +89,8 @@ class ALS(OnlineFactorModel):
     fold_in_matches_training = True
 
     warm_starts = True
+    #: what the next fit starts from (movie ids, item factors, item biases), set by warm_start
+    _warm: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def warm_start(self, previous: ALS) -> Self:
         """Start the next ``fit`` from ``previous``'s item factors and biases (movies it knows).
@@ -116,7 +118,7 @@ class ALS(OnlineFactorModel):
         Q = rng.normal(0.0, cfg.init_std, (n_items, cfg.n_factors))
         bu = np.zeros(n_users, np.float64)
         bi = np.zeros(n_items, np.float64)
-        warm = getattr(self, "_warm", None)
+        warm = self._warm
         if warm is not None:
             ids, factors, biases = warm
             found = IdMap(ids).indices(self.movies.ids, missing="mask")

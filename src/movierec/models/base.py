@@ -26,7 +26,6 @@ from movierec.data.idmap import IdMap
 from movierec.errors import (
     DataFormatError,
     InvalidValueError,
-    NotFittedError,
     UnknownMovieError,
     UnknownUserError,
 )
@@ -34,6 +33,7 @@ from movierec.models.artifact import ARTIFACT_VERSION, read_arrays, write_artifa
 from movierec.models.artifact import read_manifest as read_manifest
 from movierec.models.config import Config as Config
 from movierec.models.config import RatingConfig as RatingConfig
+from movierec.models.indexing import Indexed
 from movierec.models.ranking import Ranking as Ranking
 from movierec.models.ranking import top_k as top_k
 from movierec.models.seen import SeenLists
@@ -55,12 +55,13 @@ class NoMovieVectorsError(InvalidValueError):
         )
 
 
-class Recommender(ABC):
+class Recommender(Indexed, ABC):
     """Ranks movies for a user and finds similar movies.
 
     Subclasses set ``kind`` and ``config_class``, implement :meth:`fit`, :meth:`_user_scores`,
     :meth:`_similar_scores`, :meth:`_state` and :meth:`_set_state`; the public methods here
-    check input, exclude seen movies, apply candidates and pick the top k.
+    check input, exclude seen movies, apply candidates and pick the top k. What a model is
+    indexed by (``users``, ``movies``, the seen lists) is :class:`Indexed`'s.
     """
 
     kind: ClassVar[str]
@@ -76,8 +77,7 @@ class Recommender(ABC):
     embeds_movies: ClassVar[bool] = False
     #: rankings differ from user to user (False: one list for everyone, minus what each saw)
     personal: ClassVar[bool] = True
-    #: the seen lists keep each seen movie's rating, for models that read ratings after fit
-    keeps_ratings: ClassVar[bool] = False
+    # keeps_ratings (the seen lists keep each rating) is declared by Indexed, which builds them
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -85,6 +85,7 @@ class Recommender(ABC):
             raise TypeError(f"{cls.__name__} declares embeds_movies but defines no _movie_rows")
 
     def __init__(self, config: Config | None = None, **overrides: Any):
+        super().__init__()
         if config is None:
             config = self.config_class(**overrides)
         elif overrides:
@@ -95,11 +96,6 @@ class Recommender(ABC):
                 f"got {type(config).__name__}"
             )
         self.config = config
-        self.users: IdMap | None = None
-        self.movies: IdMap | None = None
-        self._fingerprint: str | None = None
-        self._fitted_on: Dataset | None = None
-        self._seen_lists: SeenLists | None = None  # what each user rated (and, kept, how)
 
     # --- what subclasses implement ------------------------------------------------------------
 
@@ -274,13 +270,15 @@ class Recommender(ABC):
             )
         model = cls(cls.config_class.from_json(manifest["config"]))
         arrays = read_arrays(folder, manifest["arrays"])
-        model.users = IdMap(np.asarray(arrays.pop("users")))
-        model.movies = IdMap(np.asarray(arrays.pop("movies")))
         ratings = arrays.pop("seen_ratings", None)
-        model._seen_lists = SeenLists(
-            np.asarray(arrays.pop("seen_indptr")),
-            np.asarray(arrays.pop("seen_indices")),
-            None if ratings is None or not cls.keeps_ratings else np.asarray(ratings),
+        model._set_index(
+            IdMap(np.asarray(arrays.pop("users"))),
+            IdMap(np.asarray(arrays.pop("movies"))),
+            SeenLists(
+                np.asarray(arrays.pop("seen_indptr")),
+                np.asarray(arrays.pop("seen_indices")),
+                None if ratings is None or not cls.keeps_ratings else np.asarray(ratings),
+            ),
         )
         model.fingerprint = manifest.get("dataset_fingerprint")
         model._set_state(arrays)
@@ -294,46 +292,6 @@ class Recommender(ABC):
         """A composite model reads back what :meth:`_save_parts` wrote."""
 
     # --- helpers for subclasses ---------------------------------------------------------------
-
-    def _index_dataset(self, data: Dataset, *, require_ratings: bool = True) -> np.ndarray:
-        """Build the id maps and seen lists from ``data``; returns ratings' CSR (users × movies).
-
-        Args:
-            data: the training data.
-            require_ratings: refuse a dataset without ratings (every model but content-based
-                similarity needs them).
-        """
-        if not isinstance(data, Dataset):
-            raise ValueError(f"fit needs a Dataset, got {type(data).__name__}")
-        matrix, self.users, self.movies = data.rating_matrix()
-        if require_ratings and matrix.nnz == 0:
-            raise ValueError(f"fit needs ratings; dataset {data.name!r} has none")
-        self._seen_lists = SeenLists.from_matrix(matrix, keep_ratings=self.keeps_ratings)
-        self._fingerprint, self._fitted_on = None, data
-        return matrix
-
-    @property
-    def fingerprint(self) -> str | None:
-        """Content hash of the training data; computed on first use, not on every fit."""
-        if self._fingerprint is None and self._fitted_on is not None:
-            self._fingerprint, self._fitted_on = self._fitted_on.fingerprint(), None
-        return self._fingerprint
-
-    @fingerprint.setter
-    def fingerprint(self, value: str | None) -> None:
-        self._fingerprint, self._fitted_on = value, None
-
-    def _user_index(self, user_id: int) -> int:
-        try:
-            return self.users.index(user_id)
-        except (KeyError, TypeError):
-            raise UnknownUserError(user_id) from None
-
-    def _movie_index(self, movie_id: int) -> int:
-        try:
-            return self.movies.index(movie_id)
-        except (KeyError, TypeError):
-            raise UnknownMovieError(movie_id) from None
 
     def _ranking_scores(self, user: int) -> np.ndarray:
         """What :meth:`recommend` ranks for the user at this index (float64, index order):
@@ -354,10 +312,6 @@ class Recommender(ABC):
         ids = self.movies.ids
         n = min(len(ids), len(vectors))
         return ids[:n].copy(), np.array(vectors[:n], copy=True)
-
-    def _check_fitted(self) -> None:
-        if self.movies is None:
-            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() or load()")
 
     def _top(
         self, scores: np.ndarray, k: int, excluded: np.ndarray | None, candidates: np.ndarray | None
@@ -385,6 +339,7 @@ class RatingPredictor(Recommender):
 
     predicts_ratings: ClassVar[bool] = True
     config_class: ClassVar[type[Config]] = RatingConfig
+    config: RatingConfig
     global_mean: float = 0.0
     movie_votes: np.ndarray | None = None
 
@@ -414,7 +369,7 @@ class RatingPredictor(Recommender):
     def _ranking_scores(self, user: int) -> np.ndarray:
         """Predicted ratings, shrunk toward the mean by vote count when ``shrink_votes`` is set."""
         scores = super()._ranking_scores(user)
-        m = self.config.shrink_votes  # type: ignore[attr-defined]
+        m = self.config.shrink_votes
         votes = self.movie_votes
         if m > 0 and votes is not None:
             n = min(len(votes), len(scores))  # a movie being folded in (see _top)

@@ -19,7 +19,8 @@ construction); a step is kept only when it stays feasible and raises NDCG.
 Personalization (1 − mean Jaccard of two users' lists), miscalibration (Steck's KL from the
 user's liked-genre distribution to the list's) and the calibrated re-ranking are those of
 :mod:`movierec.models.calibration`, over the validation users' top-k lists, vectorised over
-users.
+users. The validation users and their held-out ratings are carved out of the training data by
+:func:`validation_split`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from movierec.models.calibration import (
     RERANK_POOL,
@@ -77,11 +79,53 @@ class Validation:
         )
 
 
-def stack(
-    sets: list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]],
-    genre_matrix: np.ndarray,
-    k: int,
-) -> Validation:
+def validation_split(
+    ratings: pd.DataFrame,
+    *,
+    validation: float,
+    cold_users: float,
+    cold_profile: int,
+    fit_users: int,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Validation data carved out of training ratings, for the warm and the cold regime.
+
+    A ``cold_users`` share of the users with more than ``cold_profile + 1`` ratings (at most
+    ``fit_users``) is withheld; of at most ``fit_users`` others, a random ``validation`` share
+    of each one's ratings is held out (:mod:`movierec.models.hybrid` says what each is for).
+
+    Returns:
+        (ratings the parts are fitted on, warm held-out ratings, cold users' profiles, cold
+        users' later ratings); a cold user's profile is their earliest ``cold_profile`` ratings.
+    """
+    rng = np.random.default_rng(seed)
+    users = ratings["user_id"].to_numpy()
+    ids, counts = np.unique(users, return_counts=True)
+    eligible = ids[counts > cold_profile + 1]
+    n_cold = min(int(round(cold_users * len(ids))), fit_users, len(eligible) - 1)
+    cold = rng.choice(eligible, max(n_cold, 0), replace=False)
+    is_cold = np.isin(users, cold)
+    order = np.lexsort((np.arange(len(users)), ratings["timestamp"].to_numpy(), users))
+    sorted_users = users[order]
+    starts = np.r_[0, np.flatnonzero(sorted_users[1:] != sorted_users[:-1]) + 1]
+    rank = np.empty(len(users), np.int64)
+    rank[order] = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
+    warm_users = rng.permutation(ids[~np.isin(ids, cold)])[:fit_users]
+    held = ~is_cold & np.isin(users, warm_users) & (rng.random(len(users)) < validation)
+    profile = is_cold & (rank < cold_profile)
+
+    def rows(mask: np.ndarray) -> pd.DataFrame:
+        return ratings[mask].reset_index(drop=True)
+
+    return rows(~held & ~is_cold), rows(held), rows(profile), rows(is_cold & ~profile)
+
+
+#: One validation user: (candidates × parts z-scores, which candidates are relevant, how many
+#: relevant movies they have, the candidates' movie indices, their taste over genres).
+UserSet = tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]
+
+
+def stack(sets: list[UserSet], genre_matrix: np.ndarray, k: int) -> Validation:
     """Pad per-user (z, relevant, n relevant, pool movie indices, taste) into arrays."""
     width = max(len(r) for _, r, _, _, _ in sets)
     n_parts = sets[0][0].shape[1]
@@ -185,7 +229,12 @@ def constrained_ascent(
 
 
 def fit_regime(
-    sets: list, genres: np.ndarray, n_parts: int, k: int, bags: int, rng: np.random.Generator
+    sets: list[UserSet],
+    genres: np.ndarray,
+    n_parts: int,
+    k: int,
+    bags: int,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """One regime's weights and λ, bagged over bootstrap resamples of its validation users.
 
@@ -193,6 +242,7 @@ def fit_regime(
     (and the median of their λ) keeps what most agree on. If that mean leaves the bounds on
     all the users, the ascent on all of them is used instead. Returns the weights, λ, and a
     (parts + 1) × 3 array of NDCG, personalization, miscalibration: each part, then the
+    blend.
     """
     if not sets:
         weights = np.eye(n_parts)[0]

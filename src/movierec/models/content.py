@@ -80,17 +80,17 @@ class ContentRecommender(OnlineRecommender):
     config: ContentConfig
     keeps_ratings = True  # a taste profile is built from the movies the user liked
     fold_in_matches_training = True  # a user's only state is their history
+    # built by fit and by load (movie_votes too: float64, per movie index)
+    _x: sp.csr_matrix  # movies × tokens, unit rows
+    _xt: sp.csr_matrix  # tokens × movies: the inverted index
+    _scores: np.ndarray  # query buffers, kept all-zero between queries
+    _marks: np.ndarray
+    _term_acc: np.ndarray
+    _term_marks: np.ndarray
 
     def __init__(self, config: ContentConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
         self.features: str | None = None  # the resolved feature set once fitted
-        self._x: sp.csr_matrix | None = None  # movies × tokens, unit rows
-        self._xt: sp.csr_matrix | None = None  # tokens × movies: the inverted index
-        self.movie_votes: np.ndarray | None = None  # ratings per movie index, float64
-        self._scores: np.ndarray | None = None  # query buffers, kept all-zero between queries
-        self._marks: np.ndarray | None = None
-        self._term_acc: np.ndarray | None = None
-        self._term_marks: np.ndarray | None = None
 
     # --- fitting and state ------------------------------------------------------------------
 
@@ -212,7 +212,7 @@ class ContentRecommender(OnlineRecommender):
 
     def _profile(self, user: int) -> tuple[np.ndarray, np.ndarray]:
         """The user's taste: the unit-length mean of the rows of the movies they liked."""
-        rated, ratings = self._seen_lists.history(user)
+        rated, ratings = self._seen_lists.rated(user)
         liked = rated[ratings >= self.config.like_threshold]
         if not len(liked) and len(rated):  # nothing reaches the threshold: their best instead
             liked = rated[ratings == ratings.max()]
@@ -268,4 +268,5 @@ class ContentRecommender(OnlineRecommender):
         )
         scores, marks = np.zeros(movie + 1, np.float64), np.zeros(movie + 1, np.uint8)
         self._x, self._xt, self._scores, self._marks = grown, xt, scores, marks
-        self.movie_votes = np.append(self.movie_votes[:movie], float(len(row.idx)))
+        votes = self._fitted(self.movie_votes)
+        self.movie_votes = np.append(votes[:movie], float(len(row.idx)))

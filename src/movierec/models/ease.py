@@ -90,16 +90,16 @@ class EASE(OnlineRecommender):
     config: EASEConfig
     keeps_ratings = True  # a user's scores are their history row times B
     fold_in_matches_training = True
+    # learned by fit, restored by load (movie_votes too: float64, per movie index)
+    weights: np.ndarray  # B over the modelled movies, float32
+    _modelled: np.ndarray  # movie index of each row/column of B
+    _position: np.ndarray  # movie index → row of B, or -1
+    _precision_root: np.ndarray  # √diag(P)
 
     def __init__(self, config: EASEConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
         # ``liked`` drops a rating below the threshold; the others make any rating feedback
         self.low_ratings_count_as_interest = self.config.weighting != "liked"
-        self.weights: np.ndarray | None = None  # B over the modelled movies, float32
-        self._modelled: np.ndarray | None = None  # movie index of each row/column of B
-        self._position: np.ndarray | None = None  # movie index → row of B, or -1
-        self._precision_root: np.ndarray | None = None  # √diag(P)
-        self.movie_votes: np.ndarray | None = None  # ratings per movie index, float64
 
     def fit(self, data: Dataset) -> Self:
         matrix = self._index_dataset(data)
@@ -140,7 +140,7 @@ class EASE(OnlineRecommender):
         return ratings.astype(np.float32)
 
     def _user_scores(self, user: int) -> np.ndarray:
-        movies, ratings = self._seen_lists.history(user)
+        movies, ratings = self._seen_lists.rated(user)
         values = self._feedback(ratings)
         rows = self._position[movies]
         inside = (rows >= 0) & (values != 0)  # "liked" drops the rest, as feedback_matrix does
@@ -208,7 +208,8 @@ class EASE(OnlineRecommender):
         movie = row.index
         # grown copies of the per-movie arrays (B is not touched), published before the id
         self._position = np.append(self._position[:movie], np.int64(-1))
-        self.movie_votes = np.append(self.movie_votes[:movie], float(len(row.idx)))
+        votes = self._fitted(self.movie_votes)
+        self.movie_votes = np.append(votes[:movie], float(len(row.idx)))
 
 
 def ease_weights(x: sp.spmatrix, l2: float) -> tuple[np.ndarray, np.ndarray]:

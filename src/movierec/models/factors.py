@@ -1,4 +1,4 @@
-"""What every latent-factor model shares: the scoring, the state and the one-row solves.
+"""What every latent-factor model shares: the scoring and the state.
 
 A factor model predicts ``link(offset + b_u + b_i + p_u·q_i)``, clipped to the rating scale.
 The linear models (SGD matrix factorisation, ALS) use the identity link with ``offset`` the
@@ -12,17 +12,14 @@ The per-movie arrays (factors, biases, unit factors, vote counts) are held as on
 online fold-in that appends a movie (:mod:`movierec.models.foldin`) can then never hand a
 concurrent reader factors of one length and biases of another.
 
-:meth:`FactorModel._solve_user` and :meth:`FactorModel._solve_movie` are the closed-form
-ridge solves of one row with the other side fixed (:func:`~movierec.models.ridge.ridge_solve`,
-the very kernel ALS trains with), the base of the exact online fold-in of Rendle &
-Schmidt-Thieme (2008).
+The closed-form solves of one row with the other side fixed, the base of online fold-in, are
+:class:`~movierec.models.foldin.OnlineFactorModel`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,7 +28,6 @@ import scipy.sparse as sp
 from movierec.data.charts import weighted_rating
 from movierec.data.dataset import Dataset
 from movierec.models.base import Ranking, RatingConfig, RatingPredictor
-from movierec.models.ridge import ridge_solve, solve_rows  # noqa: F401  (solve_rows: re-export)
 from movierec.validate import check_k, number_at_least, one_of
 
 logger = logging.getLogger(__name__)
@@ -112,19 +108,19 @@ class FactorModel(RatingPredictor):
     """Shared scoring and state of ``link(offset + b_u + b_i + p_u·q_i)`` models.
 
     Subclasses write ``fit`` and call :meth:`_install` with what they learned; a non-linear
-    model overrides :meth:`_link` (and :meth:`_solve_row`, whose closed form assumes the
-    identity link). :meth:`_fold_in_reg` says which penalty a one-row solve should use, so
-    a folded-in user or movie is regularised as the trained ones were.
+    model overrides :meth:`_link`.
     """
 
     embeds_movies: ClassVar[bool] = True
     config_class: ClassVar[type[RatingConfig]] = FactorConfig
+    config: FactorConfig
+    # learned by fit (set by _install), restored by load
+    user_factors: np.ndarray  # P, users × k, float32
+    user_bias: np.ndarray
 
     def __init__(self, config: RatingConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
-        self.user_factors: np.ndarray | None = None  # P, users × k, float32
-        self.user_bias: np.ndarray | None = None
-        self._items: ItemSide | None = None
+        self._items: ItemSide | None = None  # None until _install
         self._pending_votes: np.ndarray | None = None  # vote counts before _install
         self.offset = 0.0  # added inside the link: μ for linear models, learned when bounded
         self.bounds = (1.0, 5.0)  # the rating scale predictions are clipped to
@@ -132,20 +128,25 @@ class FactorModel(RatingPredictor):
     # --- the per-movie arrays, read through one snapshot --------------------------------------
 
     @property
-    def item_factors(self) -> np.ndarray | None:
+    def _side(self) -> ItemSide:
+        """The published per-movie arrays, one snapshot (NotFittedError before fit)."""
+        return self._fitted(self._items)
+
+    @property
+    def item_factors(self) -> np.ndarray:
         """Q, movies × k, float32."""
-        return None if self._items is None else self._items.factors
+        return self._side.factors
 
     @property
-    def item_bias(self) -> np.ndarray | None:
-        return None if self._items is None else self._items.bias
+    def item_bias(self) -> np.ndarray:
+        return self._side.bias
 
     @property
-    def _unit_items(self) -> np.ndarray | None:
-        return None if self._items is None else self._items.unit
+    def _unit_items(self) -> np.ndarray:
+        return self._side.unit
 
     @property
-    def movie_votes(self) -> np.ndarray | None:  # type: ignore[override]
+    def movie_votes(self) -> np.ndarray | None:
         """Ratings per movie: the training counts, then updated by every fold-in."""
         return self._pending_votes if self._items is None else self._items.votes
 
@@ -153,6 +154,8 @@ class FactorModel(RatingPredictor):
     def movie_votes(self, votes: np.ndarray | None) -> None:
         if self._items is None:
             self._pending_votes = votes
+        elif votes is None:
+            raise ValueError(f"a fitted {self.kind} model keeps its vote counts: got None")
         else:
             self._items = dataclasses.replace(self._items, votes=votes)
             self._installed()  # buffers a fold-in owned no longer hold the published votes
@@ -162,10 +165,6 @@ class FactorModel(RatingPredictor):
     def _link(self, z: np.ndarray) -> np.ndarray:
         """Map the linear score to a rating (identity here)."""
         return z
-
-    @abstractmethod
-    def _fold_in_reg(self, item: bool = False) -> tuple[float, float, bool]:
-        """(factor penalty, bias penalty, scaled by count) for a user's (or a movie's) solve."""
 
     # --- fitting helpers ----------------------------------------------------------------------
 
@@ -219,13 +218,13 @@ class FactorModel(RatingPredictor):
         return np.clip(ratings, self.bounds[0], self.bounds[1])
 
     def _user_scores(self, user: int) -> np.ndarray:
-        items = self._items
+        items = self._side
         z = (items.factors @ self.user_factors[user]).astype(np.float64)
         z += self.offset + float(self.user_bias[user]) + items.bias
         return self._clip(self._link(z))
 
     def _ranking_scores(self, user: int) -> np.ndarray:
-        if getattr(self.config, "rank_by", "rating") == "rating":
+        if self.config.rank_by == "rating":
             return super()._ranking_scores(user)
         return self.taste_scores(user)
 
@@ -249,9 +248,9 @@ class FactorModel(RatingPredictor):
         from personalization 0.20 to 0.84, NDCG@10 0.16 to 0.28 and miscalibration 1.49 to
         1.27; for regulars NDCG@10 0.113 to 0.146 at personalization 0.89.
         """
-        items = self._items
+        items = self._side
         votes = np.asarray(items.votes[: len(items)], dtype=np.float64)
-        m = float(self.config.prior_votes)  # type: ignore[attr-defined]
+        m = float(self.config.prior_votes)
         quality = weighted_rating(votes, items.bias.astype(np.float64), m, 0.0)
         rated = votes > 0
         spread = float(quality[rated].std()) if rated.sum() > 1 else 0.0
@@ -264,11 +263,11 @@ class FactorModel(RatingPredictor):
         if scale == 0.0:
             return quality
         affinity = (items.factors @ taste.astype(np.float32)).astype(np.float64) / (norm * scale)
-        weight = float(self.config.taste_weight)  # type: ignore[attr-defined]
+        weight = float(self.config.taste_weight)
         return quality + weight * spread * affinity
 
     def _predict(self, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
-        items = self._items
+        items = self._side
         out = np.empty(len(users), np.float64)
         for start in range(0, len(users), _PREDICT_CHUNK):
             u = users[start : start + _PREDICT_CHUNK]
@@ -280,11 +279,11 @@ class FactorModel(RatingPredictor):
         return self._clip(self._link(out))
 
     def _similar_scores(self, movie: int) -> np.ndarray:
-        unit = self._items.unit
+        unit = self._side.unit
         return unit @ unit[movie]
 
     def _pair_scores(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        unit = self._items.unit
+        unit = self._side.unit
         out = (unit[rows] @ unit[np.maximum(columns, 0)].T).astype(np.float64)
         out[:, columns < 0] = np.nan
         return out
@@ -292,7 +291,7 @@ class FactorModel(RatingPredictor):
     def _movie_rows(self) -> np.ndarray:
         # the item factors Q (biases left out: they place a movie by how well it is liked,
         # not by whom); one snapshot of the item side, as scoring reads it
-        return self._items.factors
+        return self._side.factors
 
     def most_appreciated(self, k: int = 10, candidates: np.ndarray | None = None) -> Ranking:
         """Movies with the largest item bias: liked beyond what their raters usually give.
@@ -304,7 +303,7 @@ class FactorModel(RatingPredictor):
         """
         self._check_fitted()
         check_k(k)
-        items = self._items
+        items = self._side
         votes = np.asarray(items.votes, dtype=np.float64)
         scores = weighted_rating(
             votes, np.asarray(items.bias, dtype=np.float64), self.config.shrink_votes, 0.0
@@ -312,74 +311,10 @@ class FactorModel(RatingPredictor):
         scores[votes == 0] = -np.inf
         return self._top(scores, k, None, candidates)
 
-    # --- one-row solves (the base of online fold-in) ------------------------------------------
-
-    def _solve_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
-        """A user's factors and bias from their (movie index, rating) pairs, items fixed.
-
-        The exact ridge minimiser of that user's squared error under the model's penalty
-        (:meth:`_fold_in_reg`); for ALS this is precisely the user step of training.
-        """
-        self._check_fitted()
-        items = self._items
-        return self._solve_checked(
-            items.factors, items.bias, movie_idx, ratings, self._fold_in_reg(), "movie_idx"
-        )
-
-    def _solve_movie(self, user_idx: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
-        """A movie's factors and bias from its (user index, rating) pairs, users fixed.
-
-        The item step of ALS for one movie, under the item-side penalty.
-        """
-        self._check_fitted()
-        return self._solve_checked(
-            self.user_factors,
-            self.user_bias,
-            user_idx,
-            ratings,
-            self._fold_in_reg(item=True),
-            "user_idx",
-        )
-
-    def _solve_checked(
-        self,
-        fixed: np.ndarray,
-        fixed_bias: np.ndarray,
-        idx: np.ndarray,
-        ratings: np.ndarray,
-        reg: tuple[float, float, bool],
-        name: str,
-    ) -> tuple[np.ndarray, float]:
-        idx = np.ascontiguousarray(idx, dtype=np.int64)
-        values = np.ascontiguousarray(ratings, dtype=np.float64)
-        if idx.shape != values.shape or idx.ndim != 1:
-            raise ValueError(
-                f"{name} and ratings must be 1-d and of one length, got "
-                f"{idx.shape} and {values.shape}"
-            )
-        if len(idx) and (idx.min() < 0 or idx.max() >= len(fixed_bias)):
-            raise ValueError(f"{name} must lie in 0..{len(fixed_bias) - 1}")
-        return self._solve_row(fixed, fixed_bias, idx, values, reg)
-
-    def _solve_row(
-        self,
-        fixed: np.ndarray,
-        fixed_bias: np.ndarray,
-        idx: np.ndarray,
-        ratings: np.ndarray,
-        reg: tuple[float, float, bool],
-    ) -> tuple[np.ndarray, float]:
-        """One row's factors (float32) and bias against a fixed side: the ridge minimiser."""
-        reg_factors, reg_bias, scaled = reg
-        vector, bias = ridge_solve(
-            fixed, fixed_bias, idx, ratings, self.offset, reg_factors, reg_bias, scaled
-        )
-        return vector.astype(np.float32), float(bias)
-
     # --- state --------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:
-        items = self._items
+        items = self._side
         return {
             "user_factors": self.user_factors,
             "item_factors": items.factors,

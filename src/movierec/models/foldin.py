@@ -6,7 +6,10 @@ Schmidt-Thieme, "Online-updating regularized kernel matrix factorization models 
 large-scale recommender systems", RecSys 2008. For ALS this is exactly the training step, so
 a folded-in user is the user training would have produced against these movie factors; for
 SGD matrix factorisation the model chooses its counterpart (:mod:`movierec.models.mf`). The
-solve is one numba kernel call on the row's ratings (no Python loop over them).
+solve is one numba kernel call on the row's ratings (no Python loop over them): the
+closed-form ridge solve of one row with the other side fixed
+(:func:`~movierec.models.ridge.ridge_solve`, the very kernel ALS trains with), in
+:meth:`OnlineFactorModel._solve_user` and :meth:`OnlineFactorModel._solve_movie`.
 
 Growth and sharing, so that a stream of new users stays cheap and readers stay safe:
 
@@ -32,6 +35,7 @@ once. ``global_mean`` (and the model's offset) stay as trained.
 from __future__ import annotations
 
 import dataclasses
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -39,6 +43,7 @@ import numpy as np
 from movierec.models.base import RatingConfig
 from movierec.models.factors import FactorModel, ItemSide, unit_rows
 from movierec.models.online import FoldIn, OnlineRecommender
+from movierec.models.ridge import ridge_solve
 
 _MIN_CAPACITY = 16  # rows a grown buffer holds at least
 
@@ -91,8 +96,11 @@ def write_rows(
 class OnlineFactorModel(FactorModel, OnlineRecommender):
     """A factor model that folds in users and movies (contract: :class:`OnlineRecommender`).
 
-    Subclasses may override :meth:`_fold_in_row` to solve a row other than by the exact
-    ridge solve of :meth:`FactorModel._solve_user` / :meth:`FactorModel._solve_movie`.
+    Subclasses say which penalty a one-row solve uses (:meth:`_fold_in_reg`), so a folded-in
+    user or movie is regularised as the trained ones were. They may override
+    :meth:`_fold_in_row` to solve a row other than by the exact ridge solve of
+    :meth:`_solve_user` / :meth:`_solve_movie`, and a non-linear model overrides
+    :meth:`_solve_row`, whose closed form assumes the identity link.
     """
 
     places_new_movies: ClassVar[bool] = True
@@ -115,7 +123,7 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
     def _learn_movie(self, row: FoldIn) -> None:
         vector, bias = self._fold_in_row(row.idx, row.ratings, item=True)
         movie = row.index
-        n = max(len(self._items), movie + 1)
+        n = max(len(self._side), movie + 1)
         rows = self._item_rows(n)
         rows.factors[movie] = vector
         rows.bias[movie] = bias
@@ -125,7 +133,7 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
         self._items = rows.head(n)
 
     def _writable_votes(self) -> np.ndarray:
-        return self._item_rows(len(self._items)).votes
+        return self._item_rows(len(self._side)).votes
 
     # --- what a subclass may change -----------------------------------------------------------
 
@@ -137,6 +145,74 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
         if item:
             return self._solve_movie(idx, ratings)
         return self._solve_user(idx, ratings)
+
+    # --- one-row solves (the base of online fold-in) ------------------------------------------
+
+    @abstractmethod
+    def _fold_in_reg(self, item: bool = False) -> tuple[float, float, bool]:
+        """(factor penalty, bias penalty, scaled by count) for a user's (or a movie's) solve."""
+
+    def _solve_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
+        """A user's factors and bias from their (movie index, rating) pairs, items fixed.
+
+        The exact ridge minimiser of that user's squared error under the model's penalty
+        (:meth:`_fold_in_reg`); for ALS this is precisely the user step of training.
+        """
+        self._check_fitted()
+        items = self._side
+        return self._solve_checked(
+            items.factors, items.bias, movie_idx, ratings, self._fold_in_reg(), "movie_idx"
+        )
+
+    def _solve_movie(self, user_idx: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
+        """A movie's factors and bias from its (user index, rating) pairs, users fixed.
+
+        The item step of ALS for one movie, under the item-side penalty.
+        """
+        self._check_fitted()
+        return self._solve_checked(
+            self.user_factors,
+            self.user_bias,
+            user_idx,
+            ratings,
+            self._fold_in_reg(item=True),
+            "user_idx",
+        )
+
+    def _solve_checked(
+        self,
+        fixed: np.ndarray,
+        fixed_bias: np.ndarray,
+        idx: np.ndarray,
+        ratings: np.ndarray,
+        reg: tuple[float, float, bool],
+        name: str,
+    ) -> tuple[np.ndarray, float]:
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        values = np.ascontiguousarray(ratings, dtype=np.float64)
+        if idx.shape != values.shape or idx.ndim != 1:
+            raise ValueError(
+                f"{name} and ratings must be 1-d and of one length, got "
+                f"{idx.shape} and {values.shape}"
+            )
+        if len(idx) and (idx.min() < 0 or idx.max() >= len(fixed_bias)):
+            raise ValueError(f"{name} must lie in 0..{len(fixed_bias) - 1}")
+        return self._solve_row(fixed, fixed_bias, idx, values, reg)
+
+    def _solve_row(
+        self,
+        fixed: np.ndarray,
+        fixed_bias: np.ndarray,
+        idx: np.ndarray,
+        ratings: np.ndarray,
+        reg: tuple[float, float, bool],
+    ) -> tuple[np.ndarray, float]:
+        """One row's factors (float32) and bias against a fixed side: the ridge minimiser."""
+        reg_factors, reg_bias, scaled = reg
+        vector, bias = ridge_solve(
+            fixed, fixed_bias, idx, ratings, self.offset, reg_factors, reg_bias, scaled
+        )
+        return vector.astype(np.float32), float(bias)
 
     # --- growth -------------------------------------------------------------------------------
 
@@ -156,7 +232,7 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
         """
         buffers = self._item_buffers
         if buffers is None or len(buffers) < needed:
-            items = self._items
+            items = self._side
             grown = {
                 field.name: reserve(
                     getattr(items, field.name),

@@ -42,7 +42,7 @@ import pandas as pd
 from movierec.data.dataset import Dataset
 from movierec.errors import UnknownUserError
 from movierec.models import blend
-from movierec.models.base import Config, Ranking, Recommender
+from movierec.models.base import Config, Ranking
 from movierec.models.calibration import (
     RERANK_POOL,
     GenreMatrix,
@@ -50,7 +50,7 @@ from movierec.models.calibration import (
     taste_distributions,
 )
 from movierec.models.online import FoldIn, OnlineRecommender
-from movierec.validate import check_k, int_at_least, number_in, positive_int, require
+from movierec.validate import check_k, fail, int_at_least, number_in, positive_int, require
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class Hybrid(OnlineRecommender):
 
     def __init__(self, config: HybridConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
-        self.parts: list[Recommender] = []
+        self.parts: list[OnlineRecommender] = []
         self.weights = np.zeros((2, 0))  # rows: warm weights, cold weights; one column a part
         self.calibration = np.zeros(2)  # λ of the calibrated re-ranking: warm, cold
         # per regime, each part alone then the blend: NDCG, personalization, miscalibration
@@ -126,27 +126,26 @@ class Hybrid(OnlineRecommender):
     # --- fitting ------------------------------------------------------------------------------
 
     def fit(self, data: Dataset) -> Self:
-        from movierec.models import registry
-
-        names = self.config.names
-        for name in names:
-            model_class, _ = registry.resolve(name)
-            require(
-                issubclass(model_class, OnlineRecommender),
-                "parts",
-                f"online models (each must fold in users); {name!r} is not",
-                self.config.parts,
-            )
+        cfg = self.config
+        names = cfg.names
+        resolved = [_resolve_part(name, cfg.parts) for name in names]
         self._index_dataset(data)
-        threshold = self.config.relevance
+        threshold = cfg.relevance
         if threshold is None:
             threshold = 0.8 * (
                 data.scale.high if data.scale else float(data.ratings["rating"].max())
             )
-        fit_ratings, warm, profiles, cold = _validation_split(data.ratings, self.config)
+        fit_ratings, warm, profiles, cold = blend.validation_split(
+            data.ratings,
+            validation=cfg.validation,
+            cold_users=cfg.cold_users,
+            cold_profile=cfg.cold_profile,
+            fit_users=cfg.fit_users,
+            seed=cfg.seed,
+        )
         probe = [
-            registry.create(name).fit(dataclasses.replace(data, ratings=fit_ratings))
-            for name in names
+            model_class(config).fit(dataclasses.replace(data, ratings=fit_ratings))
+            for model_class, config in resolved
         ]
         self._genres = _catalog_genres(data, self.movies.ids)
         self._threshold = float(threshold)
@@ -172,16 +171,16 @@ class Hybrid(OnlineRecommender):
             np.round(self.weights[1], 3),
             self.calibration[1],
         )
-        self.parts = [registry.create(name).fit(data) for name in names]
+        self.parts = [model_class(config).fit(data) for model_class, config in resolved]
         return self
 
     def _labelled(
         self,
-        parts: list[Recommender],
+        parts: list[OnlineRecommender],
         held: pd.DataFrame,
         profiles: pd.DataFrame | None,
         threshold: float,
-    ) -> list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]:
+    ) -> list[blend.UserSet]:
         """Per validation user: (candidates × parts z-scores, relevance, relevant count,
         candidates' movie indices, the user's taste distribution over genres).
 
@@ -222,7 +221,7 @@ class Hybrid(OnlineRecommender):
             sets.append((z[:, pool].T.copy(), np.isin(pool, relevant), len(relevant), pool, taste))
         return sets
 
-    def _taste(self, parts: list[Recommender], user_id: int) -> np.ndarray:
+    def _taste(self, parts: list[OnlineRecommender], user_id: int) -> np.ndarray:
         """The user's liked-genre distribution, from the first part that keeps ratings."""
         keeping = [part for part in parts if part.keeps_ratings]
         movies, ratings = (keeping or parts)[0].history(user_id)
@@ -241,7 +240,9 @@ class Hybrid(OnlineRecommender):
 
     # --- scoring ------------------------------------------------------------------------------
 
-    def _z_scores(self, parts: list[Recommender], user_id: int) -> tuple[np.ndarray, np.ndarray]:
+    def _z_scores(
+        self, parts: list[OnlineRecommender], user_id: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each part's scores for the user, standardised (parts × movies), and their seen."""
         rows = []
         n = min(len(part.movies) for part in parts)
@@ -308,10 +309,14 @@ class Hybrid(OnlineRecommender):
     def movie_votes(self) -> np.ndarray | None:
         """Ratings per movie, as the parts count them (the first part that does)."""
         for part in self.parts:
-            votes = getattr(part, "movie_votes", None)
+            votes = part.movie_votes
             if votes is not None:
                 return votes
         return None
+
+    @movie_votes.setter
+    def movie_votes(self, votes: np.ndarray | None) -> None:
+        raise AttributeError("a hybrid's votes are its parts': fold the ratings into them")
 
     # --- online -------------------------------------------------------------------------------
 
@@ -359,38 +364,20 @@ class Hybrid(OnlineRecommender):
             part.save(folder / "parts" / name)
 
     def _load_parts(self, folder: Path) -> None:
-        from movierec.models import registry
-
         self.parts = [
-            registry.resolve(name)[0].load(folder / "parts" / name) for name in self.config.names
+            _resolve_part(name, self.config.parts)[0].load(folder / "parts" / name)
+            for name in self.config.names
         ]
 
 
-def _validation_split(
-    ratings: pd.DataFrame, config: HybridConfig
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(ratings the parts are fitted on, warm held-out ratings, cold users' profiles, cold
-    users' later ratings); a cold user's profile is their earliest ``cold_profile`` ratings."""
-    rng = np.random.default_rng(config.seed)
-    users = ratings["user_id"].to_numpy()
-    ids, counts = np.unique(users, return_counts=True)
-    eligible = ids[counts > config.cold_profile + 1]
-    n_cold = min(int(round(config.cold_users * len(ids))), config.fit_users, len(eligible) - 1)
-    cold = rng.choice(eligible, max(n_cold, 0), replace=False)
-    is_cold = np.isin(users, cold)
-    order = np.lexsort((np.arange(len(users)), ratings["timestamp"].to_numpy(), users))
-    sorted_users = users[order]
-    starts = np.r_[0, np.flatnonzero(sorted_users[1:] != sorted_users[:-1]) + 1]
-    rank = np.empty(len(users), np.int64)
-    rank[order] = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
-    warm_users = rng.permutation(ids[~np.isin(ids, cold)])[: config.fit_users]
-    held = ~is_cold & np.isin(users, warm_users) & (rng.random(len(users)) < config.validation)
-    profile = is_cold & (rank < config.cold_profile)
+def _resolve_part(name: str, parts: str) -> tuple[type[OnlineRecommender], Config]:
+    """A part's class and config, by registry name; a part must be an online model."""
+    from movierec.models import registry
 
-    def rows(mask: np.ndarray) -> pd.DataFrame:
-        return ratings[mask].reset_index(drop=True)
-
-    return rows(~held & ~is_cold), rows(held), rows(profile), rows(is_cold & ~profile)
+    model_class, config = registry.resolve(name)
+    if not issubclass(model_class, OnlineRecommender):
+        fail("parts", parts, f"online models (each must fold in users); {name!r} is not")
+    return model_class, config
 
 
 def _catalog_genres(data: Dataset, movie_ids: np.ndarray) -> np.ndarray:

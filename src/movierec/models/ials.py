@@ -106,16 +106,16 @@ class ImplicitALS(OnlineRecommender):
     keeps_ratings = True  # a fold-in's confidences come from them
     places_new_movies = True
     config: IALSConfig
+    # learned by fit, restored by load (movie_votes too: float64, per movie index)
+    user_factors: np.ndarray
+    item_factors: np.ndarray
 
     def __init__(self, config: IALSConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
         # ``liked`` drops a rating below the threshold; the others make any rating feedback
         self.low_ratings_count_as_interest = self.config.weighting != "liked"
-        self.user_factors: np.ndarray | None = None
-        self.item_factors: np.ndarray | None = None
         self.losses: list[float] = []
         self.track_loss = False
-        self.movie_votes: np.ndarray | None = None  # ratings per movie index, float64
         self._buffers: dict[str, np.ndarray] = {}  # growth room of the factors fold-ins append
         self._grams: dict[str, np.ndarray] = {}  # "items": YᵀY + λI, "users": XᵀX + λI
 
@@ -189,7 +189,8 @@ class ImplicitALS(OnlineRecommender):
         )
         self._grams.pop("items", None)  # YᵀY has changed
         if row.new:  # a known movie's seen lists and votes move with fold_in_user
-            self.movie_votes = np.append(self.movie_votes[: row.index], float(len(row.idx)))
+            votes = self._fitted(self.movie_votes)
+            self.movie_votes = np.append(votes[: row.index], float(len(row.idx)))
 
     def _solve_one(
         self, idx: np.ndarray, ratings: np.ndarray, fixed: np.ndarray, side: str
@@ -271,8 +272,14 @@ def _solve_rows(
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _cg_kernel(
-    indptr, indices, extra, target, fixed, gram, cg_steps
-):  # pragma: no cover - compiled
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    extra: np.ndarray,
+    target: np.ndarray,
+    fixed: np.ndarray,
+    gram: np.ndarray,
+    cg_steps: int,
+) -> None:  # pragma: no cover - compiled
     """``cg_steps`` of CG on ``(YᵀY + λI + Σ (c−1) y yᵀ) x = Σ c y``, from the current ``x``."""
     n_rows, f = target.shape
     for row in prange(n_rows):
@@ -302,7 +309,14 @@ def _cg_kernel(
 
 
 @njit(parallel=True, cache=True)
-def _exact_kernel(indptr, indices, extra, target, fixed, gram):  # pragma: no cover - compiled
+def _exact_kernel(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    extra: np.ndarray,
+    target: np.ndarray,
+    fixed: np.ndarray,
+    gram: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Solve ``(YᵀY + λI + Σ (c−1) y yᵀ) x = Σ c y`` exactly, row by row."""
     n_rows, f = target.shape
     for row in prange(n_rows):

@@ -65,7 +65,7 @@ import scipy.sparse as sp
 
 from movierec.data.charts import weighted_rating
 from movierec.data.dataset import Dataset
-from movierec.models._knnkernels import add_neighbourhood, item_neighbours
+from movierec.models._knnkernels import add_neighbourhood, item_neighbours, new_item_neighbours
 from movierec.models.base import RatingConfig, RatingPredictor, Recommender
 from movierec.models.baselines import baselines, regularised_means
 from movierec.models.foldin import write_rows
@@ -146,17 +146,18 @@ class ItemKNN(RatingPredictor, OnlineRecommender):
     keeps_ratings = True  # a folded-in user's residuals come from their ratings
     fold_in_matches_training = True  # b_u is re-solved as training's last half-step solves it
     places_new_movies = True
+    # learned by fit, restored by load (movie_votes too: int64, per movie index)
+    user_bias: np.ndarray
+    item_bias: np.ndarray
+    # r − b per rating of the seen lists of fit (or load); folded-in users' come from their
+    # rated history
+    _residuals: np.ndarray
+    _nb_indptr: np.ndarray  # each movie's neighbour list, best first, as CSR
+    _nb_indices: np.ndarray
+    _nb_sims: np.ndarray
 
     def __init__(self, config: KNNConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
-        self.user_bias: np.ndarray | None = None
-        self.item_bias: np.ndarray | None = None
-        # r − b per rating of the seen lists of fit (or load); folded-in users' come from
-        # their rated history
-        self._residuals: np.ndarray | None = None
-        self._nb_indptr: np.ndarray | None = None
-        self._nb_indices: np.ndarray | None = None
-        self._nb_sims: np.ndarray | None = None
         self._buffers: dict[str, np.ndarray] = {}  # growth room of arrays fold-ins append to
 
     # --- fitting ------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ class ItemKNN(RatingPredictor, OnlineRecommender):
         weight = self.config.baseline_weight
         if weight > 0:
             prior = np.asarray(self.item_bias[: len(movies)], dtype=np.float64)
-            votes = np.asarray(self.movie_votes[: len(movies)], dtype=np.float64)
+            votes = np.asarray(self._fitted(self.movie_votes)[: len(movies)], dtype=np.float64)
             scores += weight * weighted_rating(votes, prior, self.config.shrink_votes, 0.0)
         return scores
 
@@ -284,26 +285,13 @@ class ItemKNN(RatingPredictor, OnlineRecommender):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The users' rated movies and residuals as CSR (indptr, indices, residuals), row per
         user in the order given; movies beyond ``n_items`` (one being appended) left out."""
-        indptr, indices, ratings = self._stacked_histories(users)
+        indptr, indices, ratings = self._seen_lists.stacked(users)
         keep = indices < n_items
         rows = np.repeat(np.arange(len(users)), np.diff(indptr))[keep]
         residuals = self._centred(ratings[keep], self.user_bias[users][rows], indices[keep])
         indptr = np.zeros(len(users) + 1, np.int64)
         np.cumsum(np.bincount(rows, minlength=len(users)), out=indptr[1:])
         return indptr, indices[keep], residuals
-
-    def _stacked_histories(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(indptr, movie indices, ratings) of the users' histories, one row each."""
-        parts = [self._seen_lists.history(u) for u in users.tolist()]
-        indptr = np.zeros(len(parts) + 1, np.int64)
-        np.cumsum([len(movies) for movies, _ in parts], out=indptr[1:])
-        if not parts:
-            return indptr, np.empty(0, np.int32), np.empty(0, np.float32)
-        return (
-            indptr,
-            np.concatenate([movies for movies, _ in parts]).astype(np.int32),
-            np.concatenate([ratings for _, ratings in parts]),
-        )
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         scores = np.zeros(len(self.movies))
@@ -350,7 +338,7 @@ class ItemKNN(RatingPredictor, OnlineRecommender):
             self._nb_indices = self._write("nb_indices", self._nb_indices, end, neighbours)
             self._nb_sims = self._write("nb_sims", self._nb_sims, end, sims)
         self.item_bias = np.append(self.item_bias[:movie], bias)
-        self.movie_votes = np.append(self.movie_votes[:movie], len(users))
+        self.movie_votes = np.append(self._fitted(self.movie_votes)[:movie], len(users))
         self._nb_indptr = np.append(self._nb_indptr[: movie + 1], end + len(neighbours))
 
     def _neighbours_of_new(
@@ -358,28 +346,16 @@ class ItemKNN(RatingPredictor, OnlineRecommender):
     ) -> tuple[np.ndarray, np.ndarray]:
         """The new movie's list (movie indices, similarities), by the training kernel over
         its raters' histories."""
-        indptr, indices, rated = self._stacked_histories(users)
+        indptr, indices, rated = self._seen_lists.stacked(users)
         rows = np.repeat(np.arange(len(users)), np.diff(indptr))
         values, shrinkage, min_support = self._similarity_input(
             rated, self._centred(rated, self.user_bias[users][rows], indices)
         )
         own, _, _ = self._similarity_input(ratings, residuals)
-        item_indptr = np.zeros(movie + 2, np.int64)  # one column, the new movie's
-        item_indptr[-1] = len(users)
         limit = movie if self.config.max_neighbors is None else self.config.max_neighbors
-        _, neighbours, sims = item_neighbours(
-            item_indptr,
-            np.arange(len(users), dtype=np.int32),
-            own,
-            indptr,
-            indices,
-            values,
-            shrinkage,
-            min_support,
-            max(1, min(limit, movie)),
-            first=movie,
+        return new_item_neighbours(
+            movie, own, (indptr, indices, values), shrinkage, min_support, max(1, min(limit, movie))
         )
-        return neighbours, sims
 
     def _write(
         self, name: str, current: np.ndarray, start: int, values: np.ndarray | float
@@ -393,7 +369,7 @@ class ItemKNN(RatingPredictor, OnlineRecommender):
     def _state(self) -> dict[str, np.ndarray]:
         return {
             "global_mean": np.array([self.global_mean]),
-            "movie_votes": self.movie_votes,
+            "movie_votes": self._fitted(self.movie_votes),
             "user_bias": self.user_bias,
             "item_bias": self.item_bias,
             "nb_indptr": self._nb_indptr,
@@ -411,7 +387,7 @@ class ItemKNN(RatingPredictor, OnlineRecommender):
         seen = self._seen_lists
         rows = np.repeat(np.arange(len(seen.indptr) - 1), np.diff(seen.indptr))
         base_bias = np.asarray(self.user_bias)[rows]
-        if not seen.keeps_ratings:  # saved before knn folded in: residuals only, ratings follow
+        if seen.ratings is None:  # saved before knn folded in: residuals only, ratings follow
             self._residuals = np.asarray(arrays["residuals"])
             ratings = self._residuals + self.global_mean + base_bias + self.item_bias[seen.indices]
             self._seen_lists = seen.with_ratings(ratings)

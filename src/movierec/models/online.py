@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import abstractmethod
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 
@@ -135,9 +135,10 @@ class OnlineRecommender(Recommender):
 
     def _writable_votes(self) -> np.ndarray:
         """``movie_votes``, writable in place (copied first if loaded read-only)."""
-        if not self.movie_votes.flags.writeable:
-            self.movie_votes = self.movie_votes.copy()
-        return self.movie_votes
+        votes = self._fitted(self.movie_votes)
+        if not votes.flags.writeable:
+            votes = self.movie_votes = votes.copy()
+        return votes
 
     def _move_votes(
         self,
@@ -203,7 +204,7 @@ def _known(ids: IdMap, raw: int) -> int | None:
 def check_id(value: object, name: str) -> int:
     """A raw id must be an integer (not a bool); returns it as an ``int``."""
     require(is_int(value), name, "an integer id", value)
-    return int(value)
+    return int(cast(int | np.integer, value))  # is_int: an int or a numpy integer
 
 
 def check_history(

@@ -65,11 +65,12 @@ class ChartRecommender(OnlineRecommender):
     keeps_ratings = True  # a changed history takes the user's old ratings out of the sums
     fold_in_matches_training = True  # the chart follows from the histories alone
 
+    # learned by fit, restored by load (movie_votes too: float64, per movie index)
+    _sums: np.ndarray  # sum of the ratings per movie index
+    _genres: np.ndarray  # int64 genre bit-set per movie index
+
     def __init__(self, config: ChartConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
-        self.movie_votes: np.ndarray | None = None  # per movie index, float64
-        self._sums: np.ndarray | None = None  # sum of the ratings per movie index
-        self._genres: np.ndarray | None = None  # int64 genre bit-set per movie index
         self.m = 0.0
         self.C = 0.0
 
@@ -77,10 +78,10 @@ class ChartRecommender(OnlineRecommender):
 
     def fit(self, data: Dataset) -> Self:
         self._index_dataset(data)
-        self._count_votes()
-        rated = self.movie_votes > 0
-        self.m = float(np.quantile(self.movie_votes[rated], self.config.quantile))
-        self.C = float(np.mean(self._sums[rated] / self.movie_votes[rated]))
+        votes, sums = self._count_votes()
+        rated = votes > 0
+        self.m = float(np.quantile(votes[rated], self.config.quantile))
+        self.C = float(np.mean(sums[rated] / votes[rated]))
         catalog = data.catalog.drop_duplicates("movie_id")  # the IdMap kept first occurrences
         self._genres = (
             GenreIndex(catalog["genres"]).masks
@@ -89,11 +90,15 @@ class ChartRecommender(OnlineRecommender):
         )
         return self
 
-    def _count_votes(self) -> None:
+    def _count_votes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Votes and rating sums per movie, from the seen lists; kept, and returned."""
         n = len(self.movies)
         _, indices, ratings = self._seen_lists.to_csr()
+        if ratings is None:  # keeps_ratings: only a damaged artifact lacks them
+            raise ValueError("the chart's seen lists keep no ratings")
         self.movie_votes = np.bincount(indices, minlength=n).astype(np.float64)
         self._sums = np.bincount(indices, weights=ratings.astype(np.float64), minlength=n)
+        return self.movie_votes, self._sums
 
     def _state(self) -> dict[str, np.ndarray]:
         return {
@@ -111,7 +116,7 @@ class ChartRecommender(OnlineRecommender):
     def chart_scores(self) -> np.ndarray:
         """The weighted rating of every movie, by index (``C`` for a movie nobody rated)."""
         self._check_fitted()
-        votes, sums = self.movie_votes, self._sums
+        votes, sums = self._fitted(self.movie_votes), self._sums
         n = min(len(votes), len(sums))  # a movie being folded in (see Recommender._top)
         votes, sums = votes[:n], sums[:n]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -138,11 +143,14 @@ class ChartRecommender(OnlineRecommender):
         old: tuple[np.ndarray, np.ndarray | None],
         new: tuple[np.ndarray, np.ndarray],
     ) -> None:
+        (old_movies, old_ratings), (new_movies, new_ratings) = old, new
+        if old_ratings is None:  # keeps_ratings: the seen lists hold every old rating
+            raise ValueError("the chart's seen lists keep no ratings")
         super()._move_votes(old, new)
         if not self._sums.flags.writeable:  # a loaded array may be read-only
             self._sums = self._sums.copy()
-        self._sums[old[0]] -= old[1]
-        self._sums[new[0]] += new[1]
+        self._sums[old_movies] -= old_ratings
+        self._sums[new_movies] += new_ratings
 
     def _learn_movie(self, row: FoldIn) -> None:
         if not row.new:
@@ -150,5 +158,6 @@ class ChartRecommender(OnlineRecommender):
         movie = row.index
         # grown copies, published before the id (readers never see arrays of mixed lengths)
         self._sums = np.append(self._sums[:movie], row.ratings.sum())
-        self.movie_votes = np.append(self.movie_votes[:movie], float(len(row.idx)))
+        votes = self._fitted(self.movie_votes)
+        self.movie_votes = np.append(votes[:movie], float(len(row.idx)))
         self._genres = np.append(self._genres[:movie], np.int64(0))  # no metadata: no genres

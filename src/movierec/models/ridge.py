@@ -2,7 +2,7 @@
 
 :func:`ridge_solve` is the closed-form solve of one row's factors and bias with the other side
 fixed. ALS calls it for every user and item inside its parallel kernel (:func:`solve_rows`);
-:meth:`~movierec.models.factors.FactorModel._solve_user` calls the same function for one user,
+:meth:`~movierec.models.foldin.OnlineFactorModel._solve_user` calls it for one user,
 which is what an exact online fold-in needs (Rendle & Schmidt-Thieme 2008): both paths share
 one implementation, so they cannot drift.
 
@@ -161,7 +161,7 @@ def ridge_solve(
     gram[k, k] += reg_bias * scale + 1e-10
     _cholesky_solve(gram, z)
     x[:] = z[:k]
-    return x, z[k]
+    return x, float(z[k])
 
 
 @njit(cache=True, fastmath=True, parallel=True)

@@ -75,6 +75,13 @@ class SeenLists:
         lo, hi = self.indptr[user], self.indptr[user + 1]
         return self.indices[lo:hi], None if self.ratings is None else self.ratings[lo:hi]
 
+    def rated(self, user: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`history` from lists that keep ratings (a ValueError from lists that do not)."""
+        movies, ratings = self.history(user)
+        if ratings is None:
+            raise ValueError("these seen lists keep no ratings")
+        return movies, ratings
+
     def replace(self, user: int, movies: np.ndarray, ratings: np.ndarray | None = None) -> None:
         """Make ``movies`` (ascending, no repeats) the user's list; a new user is the next row.
 
@@ -95,6 +102,20 @@ class SeenLists:
             if kept is not None:
                 kept = np.append(kept, np.float32(rating))
             self.replace(user, np.append(movies, np.int32(movie)), kept)
+
+    def stacked(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indptr, movie indices, ratings) of these users' lists, one row each in the order
+        given, from lists that keep ratings."""
+        parts = [self.rated(u) for u in users.tolist()]
+        indptr = np.zeros(len(parts) + 1, np.int64)
+        np.cumsum([len(movies) for movies, _ in parts], out=indptr[1:])
+        if not parts:
+            return indptr, np.empty(0, np.int32), np.empty(0, np.float32)
+        return (
+            indptr,
+            np.concatenate([movies for movies, _ in parts]).astype(np.int32),
+            np.concatenate([ratings for _, ratings in parts]),
+        )
 
     def to_csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Every user's list as one CSR (indptr, indices, ratings or ``None``), overlay merged.

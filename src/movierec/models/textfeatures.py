@@ -92,7 +92,7 @@ def feature_matrix(
         vectoriser = TfidfVectorizer(
             stop_words="english", min_df=min_df, max_features=max_features, dtype=np.float32
         )
-        documents: Sequence = text_documents(catalog)
+        documents: Sequence[str | list[str]] = text_documents(catalog)
     elif features == "soup":
         _require_columns(catalog, SOUP_SOURCES, features)
         vectoriser = _token_vectoriser(min_df, max_features, idf)

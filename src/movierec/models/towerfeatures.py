@@ -108,6 +108,32 @@ def genre_matrix(catalog: pd.DataFrame, genres: list[str]) -> sp.csr_matrix:
     return sp.csr_matrix((data, (rows, cols)), shape=(len(catalog), len(genres)))
 
 
+def tower_inputs(
+    ratings: sp.csr_matrix,
+    catalog: pd.DataFrame,
+    genres: sp.csr_matrix,
+    demographics: np.ndarray,
+    global_mean: float,
+    content: np.ndarray,
+    median_year: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both towers' inputs from one users × movies CSR: the user rows, then the movie rows whose
+    audience is those users (the arguments are :func:`user_features`' and
+    :func:`movie_features`')."""
+    users = user_features(ratings, genres, global_mean, demographics)
+    means, taste = rater_inputs(users, genres.shape[1])
+    movies = movie_features(
+        ratings, catalog, genres, means, taste, global_mean, content, median_year
+    )
+    return users, movies
+
+
+def rater_inputs(user_rows: np.ndarray, n_genres: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean rating, per-genre centred means) of users, read off their user-tower rows: what
+    a movie's audience is made of (:func:`rating_stats`)."""
+    return user_rows[:, 2 * n_genres + 1], user_rows[:, :n_genres]
+
+
 def user_features(
     ratings: sp.csr_matrix, genres: sp.csr_matrix, global_mean: float, demographics: np.ndarray
 ) -> np.ndarray:

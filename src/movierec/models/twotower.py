@@ -117,11 +117,12 @@ class TwoTower(RatingPredictor, OnlineRecommender):
     config: TwoTowerConfig
     embeds_movies: ClassVar[bool] = True
     places_new_movies: ClassVar[bool] = True
+    # learned by fit, restored by load (movie_votes too: int64, per movie index)
+    user_vectors: np.ndarray  # users × d, unit rows
+    item_vectors: np.ndarray  # movies × d, unit rows
 
     def __init__(self, config: TwoTowerConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
-        self.user_vectors: np.ndarray | None = None  # users × d, unit rows
-        self.item_vectors: np.ndarray | None = None  # movies × d, unit rows
         self.genres: list[str] = []
         self.epoch_log = np.zeros((0, 3))  # per epoch: train MSE, validation MSE, seconds
         self._a: dict[str, np.ndarray] = {}  # everything else the towers need, by name
@@ -163,19 +164,9 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         fit_part, held = training.holdout(matrix, self.config.validation, self.config.seed)
 
         def features(part: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-            users = tf.user_features(part, genres, self.global_mean, demo)
-            n = len(self.genres)
-            movies = tf.movie_features(
-                part,
-                catalog,
-                genres,
-                users[:, 2 * n + 1],
-                users[:, :n],
-                self.global_mean,
-                content,
-                median_year,
+            return tf.tower_inputs(
+                part, catalog, genres, demo, self.global_mean, content, median_year
             )
-            return users, movies
 
         user_x, movie_x = features(fit_part)
         user_scaler, movie_scaler = tf.Scaler.fit(user_x), tf.Scaler.fit(movie_x)
@@ -305,9 +296,9 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         self.user_vectors = self._write("user_vectors", row.index, vector[0], self.user_vectors)
 
     def _writable_votes(self) -> np.ndarray:
-        n = len(self.movie_votes)
-        self.movie_votes = self._grown("movie_votes", self.movie_votes, n)[:n]
-        return self.movie_votes
+        votes = self._fitted(self.movie_votes)
+        votes = self.movie_votes = self._grown("movie_votes", votes, len(votes))[: len(votes)]
+        return votes
 
     def _learn_movie(self, row: FoldIn) -> None:
         movie = row.index
@@ -318,7 +309,7 @@ class TwoTower(RatingPredictor, OnlineRecommender):
             shape=(1, len(user_raw)),
         )
         n = len(self.genres)
-        stats = tf.rating_stats(raters, user_raw[:, 2 * n + 1], user_raw[:, :n], self.global_mean)
+        stats = tf.rating_stats(raters, *tf.rater_inputs(user_raw, n), self.global_mean)
         start = n + 2  # after the genres, year and missing-year flag
         raw[start : start + stats.shape[1]] = stats[0]
         self._write("movie_raw", movie, raw)
@@ -326,7 +317,7 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         self._write("similar_vectors", movie, unit_rows(vector @ self._a["metric"]))
         self.item_vectors = self._write("item_vectors", movie, vector, self.item_vectors)
         if row.new:  # a known movie's seen lists and votes move with fold_in_user
-            votes = self._grown("movie_votes", self.movie_votes, movie + 1)
+            votes = self._grown("movie_votes", self._fitted(self.movie_votes), movie + 1)
             votes[movie] = len(row.idx)
             self.movie_votes = votes[: movie + 1]
 
@@ -343,7 +334,7 @@ class TwoTower(RatingPredictor, OnlineRecommender):
             "genres": np.array(self.genres, dtype=str),
             "user_vectors": self.user_vectors[:n_users],
             "item_vectors": self.item_vectors[:n_movies],
-            "movie_votes": self.movie_votes[:n_movies],
+            "movie_votes": self._fitted(self.movie_votes)[:n_movies],
             "epoch_log": self.epoch_log,
         }
 
