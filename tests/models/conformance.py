@@ -2,7 +2,11 @@
 
     class TestMyModel(RecommenderContract):
         model_class = MyModel
-        bad_params = [{"factors": 0}]
+
+The settings a model is built with for a 12 × 12 checkerboard and the parameters it must
+refuse are tables in :mod:`tests.models.params`, read by model class; a contract module names
+the class and, through the hooks, what makes its variant distinct (``params``, as
+``{"features": "kg"}``; ``data_params``; ``requires``). It overrides no check.
 
 What a model is decides what is asked of it, never a caught exception: the rating checks run
 for a :class:`RatingPredictor`, the online checks for an :class:`OnlineRecommender` (and skip,
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -26,17 +31,19 @@ from movierec.data.dataset import FIVE_STARS, Dataset
 from movierec.errors import NotFittedError, UnknownMovieError, UnknownUserError
 from movierec.models.base import NoMovieVectorsError, RatingPredictor, Recommender
 from movierec.models.online import OnlineRecommender
+from tests.models.params import bad_params, small_params
 
 GROUP = 6  # users and movies per taste group
 
 
-def checkerboard() -> Dataset:
+def checkerboard(*, kg_tokens: bool = False) -> Dataset:
     """Two taste groups; user i of a group has rated every movie but the i-th of its own group.
 
     Group A users love group A movies (comedies about "alpha") and dislike group B movies
     (horror about "beta"), and the reverse. The withheld movie is the only unseen one the
     user should love, so any model that learns tastes — from ratings or from content — must
-    rank it first.
+    rank it first. With ``kg_tokens`` the catalog also links each group to its own
+    knowledge-graph entities (an actor and a genre).
     """
     rng = np.random.default_rng(7)
     users, movies, ratings = [], [], []
@@ -74,20 +81,40 @@ def checkerboard() -> Dataset:
             "timestamp": np.arange(len(users)),
         }
     )
-    return Dataset("checkerboard", catalog, frame, None, FIVE_STARS, "test")
+    data = Dataset("checkerboard", catalog, frame, None, FIVE_STARS, "test")
+    if not kg_tokens:
+        return data
+    tokens = [
+        ["actor:m.alpha", "genre:m.comedy"] if m < GROUP else ["actor:m.beta", "genre:m.horror"]
+        for m in range(2 * GROUP)
+    ]
+    return data.with_catalog(data.catalog.assign(kg_tokens=tokens))
 
 
 class RecommenderContract:
-    """Subclass with ``model_class`` set; override :meth:`make_model` to pass parameters."""
+    """Subclass with ``model_class`` set; the hooks below pick the variant and its data."""
 
     model_class: type[Recommender]
-    bad_params: list[dict] = []
+    #: the variant under test: keyword arguments over the model's small settings
+    params: ClassVar[dict[str, Any]] = {}
+    #: keyword arguments of :func:`checkerboard`, the data every check fits on
+    data_params: ClassVar[dict[str, Any]] = {}
+    #: a module the model needs from an optional extra; without it every check skips
+    requires: ClassVar[str | None] = None
 
-    def make_model(self, **overrides) -> Recommender:
-        return self.model_class(**overrides)
+    def make_model(self, **overrides: Any) -> Recommender:
+        settings = {**small_params(self.model_class), **self.params, **overrides}
+        return self.model_class(**settings)
 
     def make_data(self) -> Dataset:
-        return checkerboard()
+        return checkerboard(**self.data_params)
+
+    @pytest.fixture(scope="class", autouse=True)
+    @classmethod
+    def required_module(cls):
+        if cls.requires is not None:
+            reason = f"{cls.model_class.__name__} needs {cls.requires} (an optional extra)"
+            pytest.importorskip(cls.requires, reason=reason)
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -215,7 +242,7 @@ class RecommenderContract:
             fitted.similar_movies(1000, k=k)
 
     def test_bad_parameters_name_themselves(self):
-        for params in self.bad_params:
+        for params in bad_params(self.model_class):
             (name,) = params
             with pytest.raises(ValueError, match=name):
                 self.make_model(**params)

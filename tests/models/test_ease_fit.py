@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from movierec.data.dataset import FIVE_STARS, Dataset
+from movierec.data.dataset import Dataset
 from movierec.data.sources import load_path
 from movierec.evaluate.metrics import ranking_scores, relevant_items, stack_rankings
 from movierec.evaluate.splits import Split, user_holdout
@@ -19,6 +19,7 @@ from movierec.models.ease import EASE, ease_weights
 from movierec.models.feedback import feedback_matrix
 from tests.conftest import shared_dataset
 from tests.models.conformance import checkerboard
+from tests.models.toy import drama_dataset
 
 
 def all_scores(model: EASE, user_id: int) -> np.ndarray:
@@ -56,16 +57,7 @@ def random_dataset(seed: int, users: int = 60, movies: int = 30) -> Dataset:
             "timestamp": 0,
         }
     )
-    ids = np.arange(1, movies + 3)  # two catalogue movies nobody rated
-    catalog = pd.DataFrame(
-        {
-            "movie_id": ids,
-            "title": [f"Movie {i}" for i in ids],
-            "year": 2000,
-            "genres": [["Drama"]] * len(ids),
-        }
-    )
-    return Dataset("random", catalog, ratings, None, FIVE_STARS, "test")
+    return drama_dataset("random", ratings, movies + 2)  # two catalogue movies nobody rated
 
 
 def test_weights_are_the_closed_form_with_a_zero_diagonal():

@@ -20,7 +20,7 @@ from movierec.errors import UnknownMovieError, UnknownUserError
 from movierec.models.als import ALS
 from movierec.models.mf import BoundedMatrixFactorization, MatrixFactorization
 from movierec.models.ridge import ridge_solve
-from tests.models.test_als import planted
+from tests.models.test_als_fit import planted
 
 
 @pytest.fixture(scope="module")

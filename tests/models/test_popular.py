@@ -6,4 +6,3 @@ from tests.models.conformance import RecommenderContract
 
 class TestChart(RecommenderContract):
     model_class = ChartRecommender
-    bad_params = [{"quantile": 1.0}, {"quantile": -0.1}, {"quantile": "high"}]

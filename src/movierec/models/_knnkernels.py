@@ -29,12 +29,8 @@ from numba import njit, prange
 
 
 def item_neighbours(
-    item_indptr: np.ndarray,
-    item_users: np.ndarray,
-    item_values: np.ndarray,
-    user_indptr: np.ndarray,
-    user_items: np.ndarray,
-    user_values: np.ndarray,
+    by_item: tuple[np.ndarray, np.ndarray, np.ndarray],
+    by_user: tuple[np.ndarray, np.ndarray, np.ndarray],
     shrinkage: float,
     min_support: int,
     limit: int,
@@ -43,14 +39,15 @@ def item_neighbours(
     """Each item's ``limit`` most similar items (positive similarity), best first, as CSR.
 
     Args:
-        item_indptr, item_users, item_values: the values (ratings or residuals) by item (CSC).
-        user_indptr, user_items, user_values: the same values by user (CSR).
+        by_item: (indptr, user indices, values) of the values (ratings or residuals) by
+            item, as CSC.
+        by_user: (indptr, item indices, values) of the same values by user, as CSR.
         shrinkage: ``(n−1)/(n−1+shrinkage)`` factor on a pair with ``n`` co-raters; 0: none.
         min_support: pairs with fewer co-raters get similarity 0.
         limit: neighbours kept per item.
         first: the lists of items ``first`` onwards only (a fold-in wants one new movie's).
     """
-    n_items = len(item_indptr) - 1
+    n_items = len(by_item[0]) - 1
     n_rows = n_items - first
     chunks = max(1, min(n_rows, numba.get_num_threads() * 8))
     bounds = np.linspace(first, n_items, chunks + 1).astype(np.int64)
@@ -58,12 +55,8 @@ def item_neighbours(
     kept_sims = np.zeros((n_rows, limit), dtype=np.float32)
     counts = np.zeros(n_rows, dtype=np.int64)
     _similarity_kernel(
-        item_indptr,
-        item_users,
-        item_values,
-        user_indptr,
-        user_items,
-        user_values,
+        *by_item,
+        *by_user,
         float(shrinkage),
         int(min_support),
         bounds,
@@ -98,7 +91,7 @@ def new_item_neighbours(
     item_indptr[-1] = len(values)
     rows = np.arange(len(values), dtype=np.int32)
     _, neighbours, sims = item_neighbours(
-        item_indptr, rows, values, *raters, shrinkage, min_support, limit, first=item
+        (item_indptr, rows, values), raters, shrinkage, min_support, limit, first=item
     )
     return neighbours, sims
 

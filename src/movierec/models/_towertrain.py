@@ -8,8 +8,10 @@ is left as it was), and the thread count is set for the duration of training onl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -66,73 +68,70 @@ def train_towers(
         ``{"user_w0": in×out, "user_b0": out, …, "movie_w…", "movie_b…"}`` as float32
         arrays, and the epoch log (train MSE, validation MSE or NaN, seconds) per epoch.
     """
+    with _deterministic(config):
+        model = Towers(user_x.shape[1], movie_x.shape[1], config.widths)
+        optimiser = torch.optim.Adam(
+            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        users, movies, target = fit
+        shuffle = torch.Generator().manual_seed(config.seed)
+        best, best_loss, stale, log = None, float("inf"), 0, []
+        for epoch in range(config.epochs):
+            started = time.perf_counter()
+            model.train()
+            order = torch.randperm(len(target), generator=shuffle)
+            total = 0.0
+            for start in range(0, len(order), config.batch_size):
+                batch = order[start : start + config.batch_size]
+                movie_batch = movie_x[movies[batch]]
+                if config.feature_dropout > 0:
+                    movie_batch = _drop(movie_batch, blanks, config.feature_dropout, shuffle)
+                predicted = model(user_x[users[batch]], movie_batch)
+                loss = nn.functional.mse_loss(predicted, target[batch])
+                if config.negatives:
+                    loss = loss + config.negative_weight * _negative_loss(
+                        model, user_x, movie_x, users[batch], config.negatives, shuffle
+                    )
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                total += loss.item() * len(batch)
+            train_loss = total / max(len(order), 1)
+            held_loss = _mse(model, user_x, movie_x, held) if held is not None else float("nan")
+            log.append((train_loss, held_loss, time.perf_counter() - started))
+            logger.info(
+                "two-tower epoch %d: train MSE %.4f, validation MSE %.4f (%.2f s)",
+                epoch + 1,
+                train_loss,
+                held_loss,
+                log[-1][2],
+            )
+            watched = held_loss if held is not None else train_loss
+            if watched < best_loss - 1e-5:
+                best_loss, stale = watched, 0
+                best = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                stale += 1
+                if held is not None and stale >= config.patience:
+                    break
+        if best is not None:
+            model.load_state_dict(best)
+        return _arrays(model), np.array(log, dtype=np.float64).reshape(-1, 3)
+
+
+@contextlib.contextmanager
+def _deterministic(config: Any) -> Iterator[None]:
+    """Training's own RNG, seeded from ``config.seed`` and forked from the caller's global one,
+    and ``config.threads`` intra-op threads (0: PyTorch's), both restored on the way out."""
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            return _train(user_x, movie_x, fit, held, blanks, config)
+            yield
     finally:
         torch.set_num_threads(threads)
-
-
-def _train(
-    user_x: torch.Tensor,
-    movie_x: torch.Tensor,
-    fit: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-    held: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
-    blanks: list[tuple[torch.Tensor, torch.Tensor]],
-    config: Any,
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    model = Towers(user_x.shape[1], movie_x.shape[1], config.widths)
-    optimiser = torch.optim.Adam(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    users, movies, target = fit
-    shuffle = torch.Generator().manual_seed(config.seed)
-    best, best_loss, stale, log = None, float("inf"), 0, []
-    for epoch in range(config.epochs):
-        started = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(target), generator=shuffle)
-        total = 0.0
-        for start in range(0, len(order), config.batch_size):
-            batch = order[start : start + config.batch_size]
-            movie_batch = movie_x[movies[batch]]
-            if config.feature_dropout > 0:
-                movie_batch = _drop(movie_batch, blanks, config.feature_dropout, shuffle)
-            predicted = model(user_x[users[batch]], movie_batch)
-            loss = nn.functional.mse_loss(predicted, target[batch])
-            if config.negatives:
-                loss = loss + config.negative_weight * _negative_loss(
-                    model, user_x, movie_x, users[batch], config.negatives, shuffle
-                )
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(batch)
-        train_loss = total / max(len(order), 1)
-        held_loss = _mse(model, user_x, movie_x, held) if held is not None else float("nan")
-        log.append((train_loss, held_loss, time.perf_counter() - started))
-        logger.info(
-            "two-tower epoch %d: train MSE %.4f, validation MSE %.4f (%.2f s)",
-            epoch + 1,
-            train_loss,
-            held_loss,
-            log[-1][2],
-        )
-        watched = held_loss if held is not None else train_loss
-        if watched < best_loss - 1e-5:
-            best_loss, stale = watched, 0
-            best = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            stale += 1
-            if held is not None and stale >= config.patience:
-                break
-    if best is not None:
-        model.load_state_dict(best)
-    return _arrays(model), np.array(log, dtype=np.float64).reshape(-1, 3)
 
 
 def _negative_loss(

@@ -34,7 +34,7 @@ import numpy as np
 from movierec.data.dataset import Dataset
 from movierec.data.idmap import IdMap
 from movierec.models.factors import FactorConfig
-from movierec.models.foldin import OnlineFactorModel
+from movierec.models.foldin import OnlineFactorModel, Penalty
 from movierec.models.ridge import solve_rows
 from movierec.validate import boolean, number_at_least, positive_int
 
@@ -164,6 +164,7 @@ class ALS(OnlineFactorModel):
         self._install(P, self.item_factors, bu, self.item_bias, mu)
         return self
 
-    def _fold_in_reg(self, item: bool = False) -> tuple[float, float, bool]:
+    def _fold_in_reg(self, item: bool = False) -> Penalty:
         """The penalty of training's steps (one for both sides), so a fold-in equals a step."""
-        return float(self.config.reg), float(self.config.bias_penalty), self.config.scale_reg
+        cfg = self.config
+        return Penalty(float(cfg.reg), float(cfg.bias_penalty), cfg.scale_reg)

@@ -141,7 +141,7 @@ class Recommender(Indexed, ABC):
         check_k(k)
         user = self._user_index(user_id)
         excluded = self._seen_lists.get(user) if exclude_seen else None
-        return self._top(self._ranking_scores(user), k, excluded, candidates)
+        return self._recommend(user, k, excluded, candidates)
 
     def scores(self, user_id: int) -> np.ndarray:
         """What :meth:`recommend` ranks: the user's score of every movie, seen ones included,
@@ -189,9 +189,7 @@ class Recommender(Indexed, ABC):
         """The ``k`` movies most similar to one movie, itself excluded."""
         self._check_fitted()
         check_k(k)
-        movie = self._movie_index(movie_id)
-        scores = np.asarray(self._similar_scores(movie), dtype=np.float64)
-        return self._top(scores, k, np.array([movie]), candidates)
+        return self._similar(self._movie_index(movie_id), k, candidates)
 
     def pair_similarity(self, movie_ids: np.ndarray, other_ids: np.ndarray) -> np.ndarray:
         """Similarity of each movie to each other movie (rows × columns), as
@@ -292,6 +290,19 @@ class Recommender(Indexed, ABC):
         """A composite model reads back what :meth:`_save_parts` wrote."""
 
     # --- helpers for subclasses ---------------------------------------------------------------
+
+    def _recommend(
+        self, user: int, k: int, excluded: np.ndarray | None, candidates: np.ndarray | None
+    ) -> Ranking:
+        """:meth:`recommend` once its input is checked (``excluded``: the seen movies, or
+        None): the top of :meth:`_ranking_scores`; a model with a faster path overrides it."""
+        return self._top(self._ranking_scores(user), k, excluded, candidates)
+
+    def _similar(self, movie: int, k: int, candidates: np.ndarray | None) -> Ranking:
+        """:meth:`similar_movies` once its input is checked: the top of
+        :meth:`_similar_scores`, the movie itself left out; a faster path overrides it."""
+        scores = np.asarray(self._similar_scores(movie), dtype=np.float64)
+        return self._top(scores, k, np.array([movie]), candidates)
 
     def _ranking_scores(self, user: int) -> np.ndarray:
         """What :meth:`recommend` ranks for the user at this index (float64, index order):

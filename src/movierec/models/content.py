@@ -29,7 +29,7 @@ from movierec.models._contentkernels import profile_kernel, top_k_kernel
 from movierec.models.base import Config, Ranking
 from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.models.textfeatures import FEATURES, feature_matrix, resolve_features
-from movierec.validate import boolean, check_k, finite_number, one_of, positive_int
+from movierec.validate import boolean, finite_number, one_of, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -163,14 +163,9 @@ class ContentRecommender(OnlineRecommender):
         movie = self._movie_index(movie_id)
         return bool(self._x.indptr[movie + 1] > self._x.indptr[movie])
 
-    # --- the fast public paths ------------------------------------------------------------
+    # --- the fast paths behind similar_movies and recommend (the inverted index) ------------
 
-    def similar_movies(
-        self, movie_id: int, k: int = 10, *, candidates: np.ndarray | None = None
-    ) -> Ranking:
-        self._check_fitted()
-        check_k(k)
-        movie = self._movie_index(movie_id)
+    def _similar(self, movie: int, k: int, candidates: np.ndarray | None) -> Ranking:
         x = self._x
         start, end = x.indptr[movie], x.indptr[movie + 1]
         return self._query(
@@ -181,20 +176,11 @@ class ContentRecommender(OnlineRecommender):
             candidates,
         )
 
-    def recommend(
-        self,
-        user_id: int,
-        k: int = 10,
-        *,
-        exclude_seen: bool = True,
-        candidates: np.ndarray | None = None,
+    def _recommend(
+        self, user: int, k: int, excluded: np.ndarray | None, candidates: np.ndarray | None
     ) -> Ranking:
-        self._check_fitted()
-        check_k(k)
-        user = self._user_index(user_id)
         terms, weights = self._profile(user)
-        seen = self._seen_lists.get(user)
-        excluded = seen.astype(np.int32) if exclude_seen else np.empty(0, np.int32)
+        excluded = np.empty(0, np.int32) if excluded is None else excluded.astype(np.int32)
         return self._query(terms, weights, k, excluded, candidates)
 
     # --- the dense reference paths (the protocol's; used by tests to check the fast ones) ---

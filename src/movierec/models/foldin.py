@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -46,6 +46,22 @@ from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.models.ridge import ridge_solve
 
 _MIN_CAPACITY = 16  # rows a grown buffer holds at least
+
+
+class FixedSide(NamedTuple):
+    """The side a one-row solve holds fixed: its factors and biases, one row per index."""
+
+    factors: np.ndarray
+    bias: np.ndarray
+
+
+class Penalty(NamedTuple):
+    """A one-row solve's ridge penalty on the factors and on the bias, and whether both
+    scale with the row's rating count (as SGD's penalty, applied once per rating, does)."""
+
+    factors: float
+    bias: float
+    scaled: bool
 
 
 def reserve(current: np.ndarray, buffer: np.ndarray | None, needed: int) -> np.ndarray:
@@ -142,15 +158,20 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
     ) -> tuple[np.ndarray, float]:
         """A user's (or, with ``item``, a movie's) factors and bias from sorted, unique
         indices of the other side and their ratings; the exact ridge solve by default."""
-        if item:
-            return self._solve_movie(idx, ratings)
-        return self._solve_user(idx, ratings)
+        return self._solve(idx, ratings, item=item)
 
     # --- one-row solves (the base of online fold-in) ------------------------------------------
 
     @abstractmethod
-    def _fold_in_reg(self, item: bool = False) -> tuple[float, float, bool]:
-        """(factor penalty, bias penalty, scaled by count) for a user's (or a movie's) solve."""
+    def _fold_in_reg(self, item: bool = False) -> Penalty:
+        """The penalty of a user's (or, with ``item``, a movie's) one-row solve."""
+
+    def _fixed_side(self, item: bool) -> FixedSide:
+        """What a user's (or, with ``item``, a movie's) solve holds fixed: the other side."""
+        if item:
+            return FixedSide(self.user_factors, self.user_bias)
+        items = self._side
+        return FixedSide(items.factors, items.bias)
 
     def _solve_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
         """A user's factors and bias from their (movie index, rating) pairs, items fixed.
@@ -158,36 +179,22 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
         The exact ridge minimiser of that user's squared error under the model's penalty
         (:meth:`_fold_in_reg`); for ALS this is precisely the user step of training.
         """
-        self._check_fitted()
-        items = self._side
-        return self._solve_checked(
-            items.factors, items.bias, movie_idx, ratings, self._fold_in_reg(), "movie_idx"
-        )
+        return self._solve(movie_idx, ratings, item=False)
 
     def _solve_movie(self, user_idx: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, float]:
         """A movie's factors and bias from its (user index, rating) pairs, users fixed.
 
         The item step of ALS for one movie, under the item-side penalty.
         """
-        self._check_fitted()
-        return self._solve_checked(
-            self.user_factors,
-            self.user_bias,
-            user_idx,
-            ratings,
-            self._fold_in_reg(item=True),
-            "user_idx",
-        )
+        return self._solve(user_idx, ratings, item=True)
 
-    def _solve_checked(
-        self,
-        fixed: np.ndarray,
-        fixed_bias: np.ndarray,
-        idx: np.ndarray,
-        ratings: np.ndarray,
-        reg: tuple[float, float, bool],
-        name: str,
+    def _solve(
+        self, idx: np.ndarray, ratings: np.ndarray, *, item: bool
     ) -> tuple[np.ndarray, float]:
+        """:meth:`_solve_row` of one user's (or movie's) row, once its input is checked."""
+        self._check_fitted()
+        fixed = self._fixed_side(item)
+        name = "user_idx" if item else "movie_idx"
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         values = np.ascontiguousarray(ratings, dtype=np.float64)
         if idx.shape != values.shape or idx.ndim != 1:
@@ -195,22 +202,16 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
                 f"{name} and ratings must be 1-d and of one length, got "
                 f"{idx.shape} and {values.shape}"
             )
-        if len(idx) and (idx.min() < 0 or idx.max() >= len(fixed_bias)):
-            raise ValueError(f"{name} must lie in 0..{len(fixed_bias) - 1}")
-        return self._solve_row(fixed, fixed_bias, idx, values, reg)
+        if len(idx) and (idx.min() < 0 or idx.max() >= len(fixed.bias)):
+            raise ValueError(f"{name} must lie in 0..{len(fixed.bias) - 1}")
+        return self._solve_row(fixed, idx, values, self._fold_in_reg(item))
 
     def _solve_row(
-        self,
-        fixed: np.ndarray,
-        fixed_bias: np.ndarray,
-        idx: np.ndarray,
-        ratings: np.ndarray,
-        reg: tuple[float, float, bool],
+        self, fixed: FixedSide, idx: np.ndarray, ratings: np.ndarray, reg: Penalty
     ) -> tuple[np.ndarray, float]:
         """One row's factors (float32) and bias against a fixed side: the ridge minimiser."""
-        reg_factors, reg_bias, scaled = reg
         vector, bias = ridge_solve(
-            fixed, fixed_bias, idx, ratings, self.offset, reg_factors, reg_bias, scaled
+            fixed.factors, fixed.bias, idx, ratings, self.offset, reg.factors, reg.bias, reg.scaled
         )
         return vector.astype(np.float32), float(bias)
 

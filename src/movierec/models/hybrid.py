@@ -50,7 +50,7 @@ from movierec.models.calibration import (
     taste_distributions,
 )
 from movierec.models.online import FoldIn, OnlineRecommender
-from movierec.validate import check_k, fail, int_at_least, number_in, positive_int, require
+from movierec.validate import fail, int_at_least, number_in, positive_int, require
 
 logger = logging.getLogger(__name__)
 
@@ -264,22 +264,13 @@ class Hybrid(OnlineRecommender):
         """0 for a regular, 1 for a newcomer (fewer than ``cold_history`` ratings)."""
         return int(len(self._seen_lists.get(user)) < self.config.cold_history)
 
-    def recommend(
-        self,
-        user_id: int,
-        k: int = 10,
-        *,
-        exclude_seen: bool = True,
-        candidates: np.ndarray | None = None,
+    def _recommend(
+        self, user: int, k: int, excluded: np.ndarray | None, candidates: np.ndarray | None
     ) -> Ranking:
         """The blend's top ``k``, re-ranked toward the user's genre mix when the fitted λ of
         their regime is above 0 (:mod:`movierec.models.blend`); scores stay the blend's."""
-        self._check_fitted()
-        check_k(k)
-        user = self._user_index(user_id)
         lam = float(self.calibration[self._regime(user)]) if len(self.calibration) else 0.0
         scores = self._ranking_scores(user)
-        excluded = self._seen_lists.get(user) if exclude_seen else None
         if lam <= 0 or not self._genres.size:
             return self._top(scores, k, excluded, candidates)
         pool = self._top(scores, max(k, RERANK_POOL), excluded, candidates)
@@ -288,7 +279,7 @@ class Hybrid(OnlineRecommender):
         index = self.movies.indices(pool.movie_ids, missing="mask")
         padded = np.vstack([self._genres, np.zeros((1, self._genres.shape[1]), np.float32)])
         genres = padded[np.where(index < len(self._genres), index, -1)].astype(np.float64)
-        taste = self._taste(self.parts, int(user_id))
+        taste = self._taste(self.parts, int(self.users.ids[user]))
         order = calibrated_rerank(pool.scores, genres, taste, k, lam)
         return Ranking(pool.movie_ids[order], pool.scores[order])
 

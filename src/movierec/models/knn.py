@@ -190,12 +190,8 @@ class ItemKNN(RatingPredictor, OnlineRecommender):
         by_item.sort_indices()
         limit = n_items if cfg.max_neighbors is None else min(cfg.max_neighbors, n_items)
         self._nb_indptr, self._nb_indices, self._nb_sims = item_neighbours(
-            by_item.indptr.astype(np.int64),
-            by_item.indices.astype(np.int32),
-            by_item.data,
-            matrix.indptr.astype(np.int64),
-            matrix.indices.astype(np.int32),
-            values,
+            (by_item.indptr.astype(np.int64), by_item.indices.astype(np.int32), by_item.data),
+            (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32), values),
             shrinkage,
             min_support,
             limit,

@@ -37,7 +37,7 @@ from scipy.special import expit
 from movierec.data.dataset import Dataset
 from movierec.models._mfkernels import sgd, sgd_row
 from movierec.models.factors import FactorConfig, training_triples
-from movierec.models.foldin import OnlineFactorModel
+from movierec.models.foldin import FixedSide, OnlineFactorModel, Penalty
 from movierec.validate import boolean, finite_number, number_at_least, one_of, positive_int
 
 logger = logging.getLogger(__name__)
@@ -180,12 +180,12 @@ class MatrixFactorization(OnlineFactorModel):
     def _initial_offset(self) -> float:
         return self.global_mean if self.config.biased else 0.0
 
-    def _fold_in_reg(self, item: bool = False) -> tuple[float, float, bool]:
+    def _fold_in_reg(self, item: bool = False) -> Penalty:
         """SGD applies the penalty once per rating seen, so its ridge twin scales by count."""
         rates = self.config.rates()
         factors, bias = (rates[7], rates[5]) if item else (rates[6], rates[4])
         # Unbiased MF has no biases: a penalty of 1e12 pins the solved bias at zero.
-        return float(factors), float(bias) if self.config.biased else 1e12, True
+        return Penalty(float(factors), float(bias) if self.config.biased else 1e12, True)
 
     def _fold_in_row(
         self, idx: np.ndarray, ratings: np.ndarray, *, item: bool
@@ -197,15 +197,11 @@ class MatrixFactorization(OnlineFactorModel):
             rates = cfg.rates()
             self._row_rates = (rates[[0, 2, 4, 6]], rates[[1, 3, 5, 7]])
         steps = self._row_rates[item]
-        if item:
-            fixed, fixed_bias = self.user_factors, self.user_bias
-        else:
-            items = self._side
-            fixed, fixed_bias = items.factors, items.bias
-        start = np.full(fixed.shape[1], cfg.init_mean, np.float32)
+        fixed = self._fixed_side(item)
+        start = np.full(fixed.factors.shape[1], cfg.init_mean, np.float32)
         vector, bias = sgd_row(
-            fixed,
-            fixed_bias,
+            fixed.factors,
+            fixed.bias,
             idx,
             ratings.astype(np.float32),
             start,
@@ -245,12 +241,7 @@ class BoundedMatrixFactorization(MatrixFactorization):
         return self.bounds[1] * expit(z)
 
     def _solve_row(
-        self,
-        fixed: np.ndarray,
-        fixed_bias: np.ndarray,
-        idx: np.ndarray,
-        ratings: np.ndarray,
-        reg: tuple[float, float, bool],
+        self, fixed: FixedSide, idx: np.ndarray, ratings: np.ndarray, reg: Penalty
     ) -> tuple[np.ndarray, float]:
         """Gauss–Newton on the sigmoid model, started from the ridge solve on logits.
 
@@ -259,16 +250,15 @@ class BoundedMatrixFactorization(MatrixFactorization):
         """
         top = self.bounds[1]
         ratio = np.clip(ratings / top, 0.02, 0.98)
-        x, b = super()._solve_row(fixed, fixed_bias, idx, np.log(ratio / (1 - ratio)), reg)
+        x, b = super()._solve_row(fixed, idx, np.log(ratio / (1 - ratio)), reg)
         if not len(idx):
             return x, b
-        reg_f, reg_b, scaled = reg
-        q = fixed[idx].astype(np.float64)
+        q = fixed.factors[idx].astype(np.float64)
         x = x.astype(np.float64)
         n = len(idx)
-        penalty = (n if scaled else 1) * np.r_[np.full(len(x), reg_f), reg_b]
+        penalty = (n if reg.scaled else 1) * np.r_[np.full(len(x), reg.factors), reg.bias]
         for _ in range(self._GAUSS_NEWTON_STEPS):
-            s = expit(self.offset + fixed_bias[idx] + b + q @ x)
+            s = expit(self.offset + fixed.bias[idx] + b + q @ x)
             weight = top * s * (1 - s)
             jac = np.c_[q, np.ones(n)] * weight[:, None]
             theta = np.r_[x, b]
