@@ -219,6 +219,7 @@ def test_writes_need_credentials(client):
     wrong = {"Authorization": f"Bearer {other['token']}"}
     assert client.post(url, json=rating, headers=wrong).status_code == 403
     assert client.post(url, json=rating, headers={"X-Admin-Key": "nope"}).status_code == 403
+    assert client.post(url, json={"movie_id": 1}).status_code == 422  # the body comes first
     assert client.get(f"{url}").json()["count"] == 0  # nothing written
     assert client.post(url, json=rating, headers={"X-Admin-Key": ADMIN}).status_code == 200
     assert client.get(url).json()["count"] == 1

@@ -12,6 +12,7 @@ from movierec.errors import InvalidRatingError, UnknownMovieError, UnknownUserEr
 from movierec.home import Home
 from tests.conftest import shared_dataset
 from tests.engine.wording import HONEST
+from tests.evaluate.toy import BiasModel
 from tests.test_cli_data import movierec
 
 
@@ -206,10 +207,7 @@ def test_a_regulars_new_ratings_reach_another_model(engine):
 
 
 def test_a_model_that_cannot_fold_in_names_itself(engine):
-    from movierec.models import registry
-
-    model = registry.create("chart").fit(engine.dataset)
-    model.supports_online = False  # as a model without fold-in would declare it
+    model = BiasModel().fit(engine.dataset)  # a RatingPredictor, not an OnlineRecommender
     engine.hub.swap("chart", model)
     engine.rate(9200, "Alien", 5)
     with pytest.raises(ModelCannotFoldInError, match="'chart' model cannot fold in"):

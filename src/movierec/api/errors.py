@@ -22,6 +22,9 @@ from movierec.errors import AmbiguousTitleError, InvalidValueError, MovieRecErro
 
 log = logging.getLogger(__name__)
 
+#: an OpenAPI ``responses`` mapping: status (or "default") → its description, model, content
+Responses = dict[int | str, dict[str, Any]]
+
 
 class ErrorBody(BaseModel):
     """Every error response: a machine-readable kind and a human message naming the field."""
@@ -126,7 +129,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _domain)
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def responses(*statuses: int) -> Responses:
     """OpenAPI ``responses`` for the error statuses an endpoint can return."""
     text = {
         400: "malformed request body (not JSON)",
@@ -142,7 +145,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 #: OpenAPI ``responses`` entry of the routes that may refuse to fit a model inside a request
-NOT_TRAINED = {
+NOT_TRAINED: Responses = {
     409: {
         "model": ErrorBody,
         "description": "the model is not trained for this "

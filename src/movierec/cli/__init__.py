@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -58,7 +59,7 @@ def main() -> None:
             raise
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         if "--json" in sys.argv[1:]:
-            document = {"error": type(exc).__name__, "message": str(exc)}
+            document: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
             if isinstance(exc, AmbiguousTitleError):
                 document["candidates"] = exc.candidates
             emit_json(document)

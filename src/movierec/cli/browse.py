@@ -31,6 +31,13 @@ Genre = Annotated[
 Years = Annotated[
     str | None, typer.Option("--years", "-y", help="1950-1959, 1950s, 1995, -1970 or 2000-.")
 ]
+MinRating = Annotated[
+    float | None,
+    typer.Option(
+        help="Only well-rated movies: mean rating shrunk toward the global mean by the median "
+        "vote count."
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -71,7 +78,7 @@ def top(
         segment=segment,
         quantile=quantile,
         votes=votes,
-    )  # type: ignore[arg-type]
+    )
     if as_json:
         emit_json(chart.to_json())
         return
@@ -117,14 +124,7 @@ def similar(
             help="auto, soup (cast, director, keywords, genres), tfidf (overview and tags) or kg."
         ),
     ] = "auto",
-    min_rating: Annotated[
-        float | None,
-        typer.Option(
-            help="Only well-rated movies: mean rating "
-            "shrunk toward the global mean by the "
-            "median vote count."
-        ),
-    ] = None,
+    min_rating: MinRating = None,
     years: Years = None,
     genre: Genre = None,
     same_genre: Annotated[
@@ -199,14 +199,7 @@ def find(
     ],
     genre: Genre = None,
     years: Years = None,
-    min_rating: Annotated[
-        float | None,
-        typer.Option(
-            help="Only well-rated movies: mean rating "
-            "shrunk toward the global mean by the "
-            "median vote count."
-        ),
-    ] = None,
+    min_rating: MinRating = None,
     k: K = 10,
     backend: Annotated[
         str,

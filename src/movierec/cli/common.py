@@ -1,4 +1,5 @@
-"""What every command shares: the home and dataset options, JSON output, progress, errors."""
+"""What every command shares: the home, dataset and store options, JSON output, progress,
+errors."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ HomeOption = Annotated[
 ]
 DatasetOption = Annotated[
     str, typer.Option("--dataset", "-d", help="Name of a stored dataset (see `data list`).")
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Ratings store: a file path or postgresql:// URL "
+        "(default: ratings.db in the home folder).",
+        envvar="MOVIEREC_DB",
+    ),
 ]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
@@ -244,7 +244,7 @@ def evaluate_command(
         )
 
 
-def parse_relevance(text: str) -> float | None | str:
+def parse_relevance(text: str) -> float | None | Literal["auto"]:
     """'auto' stays, 'all'/'none' mean every test movie is relevant, else a number."""
     word = text.strip().lower()
     if word == "auto":

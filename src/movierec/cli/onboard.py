@@ -10,13 +10,21 @@ given the films ``--skipped`` so far, the groups (``--groups``), or stores chose
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from movierec.cli.common import DatasetOption, HomeOption, JsonOption, emit_json, home_of, out
+from movierec.cli.common import (
+    DatasetOption,
+    DbOption,
+    HomeOption,
+    JsonOption,
+    emit_json,
+    home_of,
+    out,
+)
 from movierec.engine.core import Engine
 
 STRATEGY_HELP = (
@@ -62,12 +70,7 @@ def onboard(
             "--interactive/--no-interactive", help="Ask at the terminal (default: when one)."
         ),
     ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            help="Ratings store (default: ratings.db in the home folder).", envvar="MOVIEREC_DB"
-        ),
-    ] = None,
+    db: DbOption = None,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -109,7 +112,7 @@ def onboard(
     _loop(engine, user, strategy, _ids(skipped, "--skipped"), groups, ratings)
 
 
-def _print_groups(groups: list[dict]) -> None:
+def _print_groups(groups: list[dict[str, Any]]) -> None:
     for group in groups:
         titles = "; ".join(m["title"] for m in group["movies"])
         out.print(f"[bold]{group['group_id']}[/] {escape(group['name'])}: {escape(titles)}")

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from movierec.cli.common import (
     DatasetOption,
+    DbOption,
     HomeOption,
     JsonOption,
     QuietOption,
@@ -94,12 +95,7 @@ def recommend(
     ] = None,
     years: Annotated[str | None, typer.Option("--years", "-y", help="1950-1959, 1950s…")] = None,
     min_rating: Annotated[float | None, typer.Option(help="Only well-rated movies.")] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            help="Ratings store (default: ratings.db in the home folder).", envvar="MOVIEREC_DB"
-        ),
-    ] = None,
+    db: DbOption = None,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -117,6 +113,7 @@ def recommend(
             likes, k=k, genres=genre, years=years, min_rating=min_rating
         )
     else:
+        assert user is not None  # exactly one of the two, checked above
         answer = engine.recommend(
             user, model=model, k=k, genres=genre, years=years, min_rating=min_rating
         )
@@ -145,14 +142,7 @@ def rate(
     rating: Annotated[
         float, typer.Argument(help="On the dataset's scale (e.g. 1-5, or 0.5-5 in half stars).")
     ],
-    db: Annotated[
-        str | None,
-        typer.Option(
-            help="Ratings store: a file path or postgresql:// "
-            "URL (default: ratings.db in the home folder).",
-            envvar="MOVIEREC_DB",
-        ),
-    ] = None,
+    db: DbOption = None,
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
     as_json: JsonOption = False,

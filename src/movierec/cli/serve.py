@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from movierec.cli.common import DatasetOption, HomeOption
+from movierec.cli.common import DatasetOption, DbOption, HomeOption
 
 
 def register(app: typer.Typer) -> None:
@@ -19,14 +19,7 @@ def serve(
         str, typer.Option(help="Interface to listen on (loopback by default).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            help="Ratings store: a file path or postgresql:// "
-            "URL (default: ratings.db in the home folder).",
-            envvar="MOVIEREC_DB",
-        ),
-    ] = None,
+    db: DbOption = None,
     workers: Annotated[
         int,
         typer.Option(

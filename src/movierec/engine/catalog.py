@@ -32,7 +32,7 @@ from movierec.validate import check_k
 
 #: ratings a movie needs to appear among collaborative neighbours
 COLLAB_MIN_VOTES = 10
-VOTE_SOURCES = ("auto", "ratings", "tmdb")
+VOTE_SOURCES: tuple[VoteSource, ...] = ("auto", "ratings", "tmdb")
 
 
 class Catalog:
@@ -201,16 +201,16 @@ class Catalog:
         language: str | None = None,
         segment: str | None = None,
         quantile: float = 0.90,
-        votes: VoteSource = "auto",
+        votes: str = "auto",
     ) -> Chart:
-        """The IMDB weighted-rating chart, filtered; ``votes`` says whose votes count."""
-        if votes not in VOTE_SOURCES:
-            raise InvalidValueError("votes", votes, "auto, ratings or tmdb")
+        """The IMDB weighted-rating chart, filtered; ``votes`` says whose votes count (one of
+        :data:`VOTE_SOURCES`)."""
+        source = _vote_source(votes)
         filters = CatalogFilter.parse(
             genres=genres, years=years, min_votes=min_votes, language=language
         )
         live = None
-        if votes == "auto" or (votes == "ratings" and len(self.dataset.ratings)):
+        if source == "auto" or (source == "ratings" and len(self.dataset.ratings)):
             live = self._vote_stats  # kept current as ratings arrive
         return weighted_chart(
             self.dataset,
@@ -218,7 +218,7 @@ class Catalog:
             quantile=quantile,
             filters=filters,
             segment=Segment.parse(segment) if segment else None,
-            source=votes,
+            source=source,
             genre_index=self.genres,
             stats=live,
         )
@@ -232,6 +232,14 @@ class Catalog:
             for e in chart.entries
         ]
         return RecommendAnswer(user_id, "charts", rows, reasons)
+
+
+def _vote_source(votes: str) -> VoteSource:
+    """``votes`` as one of :data:`VOTE_SOURCES`; anything else is refused, naming the field."""
+    for source in VOTE_SOURCES:
+        if votes == source:
+            return source
+    raise InvalidValueError("votes", votes, "auto, ratings or tmdb")
 
 
 def _is_missing(value: Any) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from movierec.data.charts import Chart, VoteSource
+from movierec.data.charts import Chart
 from movierec.data.dataset import Dataset
 from movierec.data.description import DescriptionIndex, Progress
 from movierec.data.filters import GenreIndex
@@ -172,7 +172,7 @@ class Engine:
         language: str | None = None,
         segment: str | None = None,
         quantile: float = 0.90,
-        votes: VoteSource = "auto",
+        votes: str = "auto",
     ) -> Chart:
         """The IMDB weighted-rating chart, filtered, with vote counts as they are now."""
         return self.catalog.top(

@@ -18,6 +18,7 @@ from movierec.errors import DataFormatError, InvalidValueError
 from movierec.home import Home
 from movierec.models import registry
 from movierec.models.base import Recommender, read_manifest
+from movierec.models.online import OnlineRecommender
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class ModelHub:
         """The model new ratings are folded into: the default one if it can fold in, else
         :data:`DEFAULT_MODEL`."""
         name = self.default_model()
-        return name if registry.resolve(name)[0].supports_online else DEFAULT_MODEL
+        return name if issubclass(registry.resolve(name)[0], OnlineRecommender) else DEFAULT_MODEL
 
     def collab_name(self) -> str:
         """The default model when its neighbours are collaborative, else :data:`COLLAB_MODEL`

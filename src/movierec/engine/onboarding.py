@@ -156,7 +156,11 @@ def _item_space(
             return _unit_rows(space)
     centred = matrix.astype(np.float64).tocsr(copy=True)
     counts = np.diff(centred.indptr)
-    sums = np.add.reduceat(centred.data, centred.indptr[:-1]) if len(centred.data) else []
+    sums = (
+        np.add.reduceat(centred.data, centred.indptr[:-1])
+        if len(centred.data)
+        else np.zeros(len(counts))
+    )
     means = np.where(counts > 0, np.asarray(sums, dtype=np.float64) / np.maximum(counts, 1), 0)
     means[counts == 0] = 0.0
     centred.data -= np.repeat(means, counts)
@@ -309,7 +313,7 @@ class FilmGroups:
         int_in(per_group, "per_group", 1, 10)
         labels, centroids = _kmeans(pool.vectors, n_groups, seed)
         all_genres = _genre_shares(pool.genres, np.ones(len(pool), bool))
-        groups = []
+        groups: list[FilmGroup] = []
         for g in range(n_groups):
             members = np.flatnonzero(labels == g)
             if not len(members):

@@ -27,10 +27,11 @@ import numpy as np
 from movierec.data.dataset import Dataset
 from movierec.engine.catalog import Catalog
 from movierec.engine.hub import ModelHub
-from movierec.engine.retrain import RetrainPolicy, training_data, validate
+from movierec.engine.retrain import RetrainPolicy, training_data, validate, warm_start
 from movierec.errors import UnknownUserError
 from movierec.models import registry
 from movierec.models.base import Recommender
+from movierec.models.online import OnlineRecommender
 from movierec.store import open_store
 from movierec.store.base import RatingStore
 from movierec.validate import int_at_least
@@ -167,7 +168,7 @@ class OnlineUpdater:
     def catch_up(self) -> int:
         """Fold in every user whose ratings changed since the serving model was fitted."""
         changed = self.store.changed_since(self._fitted_seq)
-        users = np.unique(changed["user_id"].to_numpy()) if len(changed) else []
+        users: list[int] = np.unique(changed["user_id"].to_numpy()).tolist() if len(changed) else []
         for user_id in users:
             self._fold_in_user(int(user_id))
         if len(users):
@@ -201,7 +202,7 @@ class OnlineUpdater:
         if name == self.model_name:
             return False
         model = self.hub.model(name)
-        if not model.supports_online:
+        if not isinstance(model, OnlineRecommender):
             return False
         with self._views_lock:
             view = self._views.get(name)
@@ -223,7 +224,7 @@ class OnlineUpdater:
             return False  # no ratings yet: the engine answers with the chart
         known = model.movies.indices(movies, missing="mask") >= 0
         with self._write_lock:
-            model.fold_in_user(user_id, movies[known], ratings[known])  # type: ignore[attr-defined]
+            model.fold_in_user(user_id, movies[known], ratings[known])
         with self._views_lock:
             if view.seq == scanned:  # else a newer scan may have flagged a write we did not read
                 view.stale.discard(user_id)
@@ -240,7 +241,7 @@ class OnlineUpdater:
         """A movie the model has no factors for (new, or unrated in training) gets them from its
         raters, before a user's fold-in relies on them."""
         model = self.hub.model(self.model_name)
-        if not model.supports_online:
+        if not isinstance(model, OnlineRecommender):
             return
         known = movie_id in model.movies
         if (
@@ -252,17 +253,17 @@ class OnlineUpdater:
         users, ratings = self.store.movie_ratings(movie_id)
         mask = model.users.indices(users, missing="mask") >= 0
         if mask.any() or not known:
-            model.fold_in_movie(movie_id, users[mask], ratings[mask])  # type: ignore[attr-defined]
+            model.fold_in_movie(movie_id, users[mask], ratings[mask])
 
     def _fold_in_user(self, user_id: int) -> tuple[bool, float]:
         model = self.hub.model(self.model_name)
-        if not model.supports_online:
+        if not isinstance(model, OnlineRecommender):
             return False, 0.0
         movies, ratings = self.store.user_ratings(user_id)
         known = model.movies.indices(movies, missing="mask") >= 0
         started = time.perf_counter()
         with self._write_lock:
-            model.fold_in_user(user_id, movies[known], ratings[known])  # type: ignore[attr-defined]
+            model.fold_in_user(user_id, movies[known], ratings[known])
         return True, (time.perf_counter() - started) * 1e3
 
     # --- retraining -------------------------------------------------------------------------
@@ -299,10 +300,7 @@ class OnlineUpdater:
             seq = self.store.last_seq()
             data = self.training_data()
             model_class, config = registry.resolve(self.model_name)
-            model = model_class(config)
-            serving = self.hub.model(self.model_name)
-            if model.warm_starts and isinstance(serving, model_class):
-                model.warm_start(serving)  # type: ignore[attr-defined]
+            model = warm_start(model_class(config), self.hub.model(self.model_name))
             started = time.perf_counter()
             model = model.fit(data)
             seconds = time.perf_counter() - started

@@ -4,6 +4,7 @@ only names genres they like."""
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -13,8 +14,10 @@ from movierec.engine.hub import COLLAB_MODEL, ModelHub, check_model_name
 from movierec.engine.online import OnlineUpdater
 from movierec.engine.reasons import Explainer
 from movierec.errors import InvalidValueError, UnknownUserError
-from movierec.models.base import Recommender
 from movierec.validate import check_k
+
+if TYPE_CHECKING:  # imported by the registry when the two-tower model is first asked for
+    from movierec.models.twotower import TwoTower
 
 
 class ModelCannotFoldInError(InvalidValueError):
@@ -89,7 +92,11 @@ class PersonalPicks:
                 raise ModelCannotFoldInError(name, int(user_id)) from None
             return self.catalog.chart_picks(int(user_id), k, genres=genres, years=years)
         rows = [self.catalog.movie(m, s) for m, s in ranking]
-        why = self.reasons(recommender, int(user_id), history, ranking.movie_ids) if reasons else []
+        why = (
+            self.explainer.explain(recommender, int(user_id), history, ranking.movie_ids)
+            if reasons
+            else []
+        )
         return RecommendAnswer(int(user_id), name, rows, why)
 
     def recommend_for_genres(
@@ -117,23 +124,13 @@ class PersonalPicks:
             raise InvalidValueError(
                 "likes", likes, "name at least one genre you like, e.g. Comedy,Animation"
             )
-        tower = self.hub.model("twotower")
+        tower = cast("TwoTower", self.hub.model("twotower"))  # the registry's "twotower"
         candidates = self.catalog.candidates(genres=genres, years=years, min_rating=min_rating)
-        ranking = tower.recommend_for_genres(names, k, candidates=candidates)  # type: ignore[attr-defined]
+        ranking = tower.recommend_for_genres(names, k, candidates=candidates)
         rows = [self.catalog.movie(m, s) for m, s in ranking]
         return RecommendAnswer(
             None, tower.kind, rows, [f"liked by fans of {' and '.join(names)}"] * len(rows)
         )
-
-    def reasons(
-        self,
-        model: Recommender,
-        user_id: int,
-        history: tuple[np.ndarray, np.ndarray],
-        movie_ids: np.ndarray,
-    ) -> list[str]:
-        """One true reason per pick; the rules are in :mod:`movierec.engine.reasons`."""
-        return self.explainer.explain(model, user_id, history, movie_ids)
 
     def history(self, user_id: int, live: OnlineUpdater | None) -> tuple[np.ndarray, np.ndarray]:
         """The user's (movie ids, ratings): from the store when one is live, else the dataset.

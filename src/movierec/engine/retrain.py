@@ -1,17 +1,17 @@
 """What a background retrain needs besides the updater: when one is due, what it trains on,
-and the check a retrained model passes before it is swapped in."""
+where it starts from, and the check a retrained model passes before it is swapped in."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 
 from movierec.data.dataset import Dataset
 from movierec.errors import MovieRecError
-from movierec.models.base import Recommender
+from movierec.models.base import RatingPredictor, Recommender
 from movierec.store.base import RatingStore
 
 
@@ -29,6 +29,21 @@ class RetrainPolicy:
             raise ValueError(f"after_seconds must be positive, got {self.after_seconds}")
 
 
+class _WarmStarts(Protocol):
+    """What a class declaring ``warm_starts`` defines (the flag has no protocol class)."""
+
+    def warm_start(self, previous: Any) -> object: ...
+
+
+def warm_start(model: Recommender, serving: Recommender) -> Recommender:
+    """``model``, set to start its fit from the serving model when its class declares
+    ``warm_starts`` and the serving model is of that class (so user vectors keep their meaning
+    across versions); else ``model`` as it is."""
+    if model.warm_starts and isinstance(serving, type(model)):
+        cast(_WarmStarts, model).warm_start(serving)  # the flag promises the method
+    return model
+
+
 def validate(model: Recommender, data: Dataset, sample: int = 5_000) -> dict[str, Any]:
     """Refuse a model that cannot serve: non-finite predictions or an absurd training error.
 
@@ -36,7 +51,7 @@ def validate(model: Recommender, data: Dataset, sample: int = 5_000) -> dict[str
     predictions must be finite and their RMSE below half the rating scale's width.
     """
     recent = data.ratings.nlargest(min(sample, len(data.ratings)), "timestamp")
-    if not model.predicts_ratings:
+    if not isinstance(model, RatingPredictor):
         ranking = model.recommend(int(recent["user_id"].iat[0]), 10)
         if not len(ranking) or not np.isfinite(ranking.scores).all():
             raise MovieRecError("validation failed: the retrained model ranks nothing")

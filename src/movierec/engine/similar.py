@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -12,6 +12,9 @@ from movierec.engine.hub import ModelHub
 from movierec.errors import InvalidValueError
 from movierec.models.base import Recommender
 from movierec.validate import check_k
+
+if TYPE_CHECKING:  # imported by the registry when a content model is first asked for
+    from movierec.models.content import ContentRecommender
 
 #: what ``similar --by`` accepts
 SIMILAR_BY = ("content", "collab", "hybrid")
@@ -53,36 +56,38 @@ class SimilarMovies:
             candidates = overlap if candidates is None else np.intersect1d(candidates, overlap)
         notes: list[str] = []
         voted = catalog.voted(candidates)
+        content = self._content_model(movie_id, features, notes) if by != "collab" else None
         if by == "hybrid":
-            content = self._content_model(movie_id, features, notes)
             lists = [self._collab_model().similar_movies(movie_id, FUSION_DEPTH, candidates=voted)]
             if content is not None:
                 lists.insert(
                     0, content.similar_movies(movie_id, FUSION_DEPTH, candidates=candidates)
                 )
             ranking = fuse_rankings(lists, k)
-            parts = [content.features] if content is not None else []  # type: ignore[attr-defined]
+            parts = [content.features] if content is not None and content.features else []
             features = "+".join(parts + [self.hub.collab_name()])
+        elif content is not None:
+            features = content.features or self.hub.collab_name()
+            ranking = content.similar_movies(movie_id, k, candidates=candidates)
         else:
-            model = self._content_model(movie_id, features, notes) if by == "content" else None
-            if model is None:
-                by, model = "collab", self._collab_model()
-            features = getattr(model, "features", None) or self.hub.collab_name()
-            ranking = model.similar_movies(
-                movie_id, k, candidates=candidates if by == "content" else voted
-            )
+            by, features = "collab", self.hub.collab_name()
+            ranking = self._collab_model().similar_movies(movie_id, k, candidates=voted)
         rows = [catalog.movie(m, s) for m, s in ranking]
         if len(rows) < k:
             notes.append(f"only {len(rows)} movies pass the filters")
         return SimilarAnswer(catalog.movie(movie_id), by, features, rows, notes)
 
-    def _content_model(self, movie_id: int, features: str, notes: list[str]) -> Recommender | None:
+    def _content_model(
+        self, movie_id: int, features: str, notes: list[str]
+    ) -> ContentRecommender | None:
         """The content model, or None (with a note) when the movie has no metadata in it."""
-        model = self.hub.model("content" if features == "auto" else f"content-{features}")
-        if model.has_features(movie_id):  # type: ignore[attr-defined]
+        name = "content" if features == "auto" else f"content-{features}"
+        # every content* name of the registry is a ContentRecommender
+        model = cast("ContentRecommender", self.hub.model(name))
+        if model.has_features(movie_id):
             return model
         notes.append(
-            f"{self.catalog.movie(movie_id).title} has no {model.features} metadata in "  # type: ignore[attr-defined]
+            f"{self.catalog.movie(movie_id).title} has no {model.features} metadata in "
             f"{self.catalog.dataset.name}; using collaborative neighbours"
         )
         return None

@@ -22,6 +22,7 @@ from movierec.engine.catalog import Catalog
 from movierec.engine.online import OnlineUpdater
 from movierec.errors import UnknownMovieError
 from movierec.store import validate
+from movierec.store.base import RatingStore
 
 
 def new_token() -> tuple[str, str]:
@@ -60,7 +61,7 @@ class Users:
         self.live = live
 
     @property
-    def _store(self) -> Any:
+    def _store(self) -> RatingStore:
         return self.live.store
 
     def ratings(self, user_id: int) -> list[dict[str, Any]]:

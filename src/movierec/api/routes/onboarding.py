@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from movierec.api import auth
@@ -73,16 +73,9 @@ def choose_groups(
     svc: Svc,
     user_id: UserId,
     body: GroupsIn,
-    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
-    x_admin_key: Annotated[str | None, Header()] = None,
+    credentials: auth.Credentials,
 ) -> JSONResponse:
     """Store the chosen groups' films as liked (4★, changeable) and fold them in at once."""
-    auth.check_writer(
-        svc.engine,
-        user_id,
-        authorization=authorization,
-        admin_key=x_admin_key,
-        configured_admin_key=svc.settings.admin_key,
-    )
+    credentials.check(user_id)
     result = svc.engine.choose_groups(user_id, body.groups)
     return JSONResponse(plain(result.__dict__))

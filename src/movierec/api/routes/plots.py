@@ -13,20 +13,20 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from movierec.api.errors import NOT_TRAINED, ErrorBody, responses
+from movierec.api.errors import NOT_TRAINED, ErrorBody, Responses, responses
 from movierec.api.service import Svc
 from movierec.plots import embedding_map as maps
 
 router = APIRouter()
 
-_PNG = {
+_PNG: Responses = {
     200: {
         "content": {"image/png": {}},
         "description": "The map: a PNG. `X-Explained-Variance` holds the two axes' "
         "shares of the variance, comma-separated.",
     }
 }
-_NO_MATPLOTLIB = {
+_NO_MATPLOTLIB: Responses = {
     501: {"model": ErrorBody, "description": "matplotlib is not installed on the server"}
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from movierec.api import auth
@@ -135,17 +135,10 @@ def rate(
     svc: Svc,
     user_id: UserId,
     body: RatingIn | RatingBatchIn,
-    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
-    x_admin_key: Annotated[str | None, Header()] = None,
+    credentials: auth.Credentials,
 ) -> JSONResponse:
     """Store one rating or a batch (all or none) durably and fold it in at once."""
-    auth.check_writer(
-        svc.engine,
-        user_id,
-        authorization=authorization,
-        admin_key=x_admin_key,
-        configured_admin_key=svc.settings.admin_key,
-    )
+    credentials.check(user_id)
     ratings = body.ratings if isinstance(body, RatingBatchIn) else [body]
     result = svc.engine.add_ratings(user_id, [(r.movie_id, r.rating) for r in ratings])
     return JSONResponse(plain(result.__dict__))
