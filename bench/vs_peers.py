@@ -270,7 +270,7 @@ def warm_up(data: Dataset, names: list[str]) -> None:
     for name in names:
         model = registry.create(name).fit(small)
         model.recommend(int(sample["user_id"].iloc[0]), K)
-        if model.predicts_ratings:
+        if isinstance(model, RatingPredictor):
             model.predict(sample["user_id"].to_numpy()[:5], sample["movie_id"].to_numpy()[:5])
 
 

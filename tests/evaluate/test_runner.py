@@ -58,7 +58,7 @@ def test_kfold_evaluation_fits_each_model_on_each_fold(data):
     assert ticks[-1] == pytest.approx(1.0) and len(ticks) == 2 * 3 * 2
     bias, popular = result.models
     assert len(bias.folds) == len(popular.folds) == 3 == len(result.folds)
-    assert bias.predicts_ratings and not popular.predicts_ratings
+    assert bias.predicts_ratings and not popular.predicts_ratings  # the result's field
     summary = bias.summary()
     for name in (
         "rmse",

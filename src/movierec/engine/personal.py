@@ -28,7 +28,7 @@ class ModelCannotFoldInError(InvalidValueError):
     """
 
     def __init__(self, model: str, user_id: int):
-        super().__init__("model", model, "a model that folds in ratings (supports_online)")
+        super().__init__("model", model, "a model that folds in ratings (an OnlineRecommender)")
         self.user_id = user_id
         self.args = (
             f"the {model!r} model cannot fold in ratings, and user {user_id} is known "

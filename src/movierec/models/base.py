@@ -66,11 +66,6 @@ class Recommender(Indexed, ABC):
 
     kind: ClassVar[str]
     config_class: ClassVar[type[Config]] = Config
-    #: the protocol classes set these for callers that read flags: ``predicts_ratings`` is
-    #: ``isinstance(model, RatingPredictor)``, ``supports_online`` is
-    #: ``isinstance(model, OnlineRecommender)``
-    predicts_ratings: ClassVar[bool] = False
-    supports_online: ClassVar[bool] = False
     #: ``warm_start(previous)`` makes the next fit start from a fitted model of the same class
     warm_starts: ClassVar[bool] = False
     #: ``movie_vectors()`` gives one learned vector per movie (factors, tower outputs)
@@ -348,7 +343,6 @@ class RatingPredictor(Recommender):
     ``self.movie_votes`` in ``fit`` (and keep them in ``_state``) for vote-count shrinkage.
     """
 
-    predicts_ratings: ClassVar[bool] = True
     config_class: ClassVar[type[Config]] = RatingConfig
     config: RatingConfig
     global_mean: float = 0.0

@@ -68,7 +68,6 @@ class OnlineRecommender(Recommender):
     count per movie index), and declare how their fold-ins behave in the flags below.
     """
 
-    supports_online: ClassVar[bool] = True
     #: Folding a trained user back in with their training ratings returns the very scores
     #: training gave them (ALS: a fold-in is one more user step); else only close to them.
     fold_in_matches_training: ClassVar[bool] = False
