@@ -126,3 +126,24 @@ def test_bad_requests_name_the_field():
     empty.ratings = empty.ratings.iloc[:0]
     with pytest.raises(InvalidValueError, match="dataset"):
         ElicitationPool.build(empty)
+
+
+def test_adaptive_counts_look_alikes_by_the_stars_they_gave():
+    """A third of the sci-fi fans gave film 1 5★, a third 1★, and only the first third saw film
+    777: answering 5★ leans toward them, so film 777 becomes the likelier seen."""
+    data = two_tastes()
+    extra = data.ratings[(data.ratings["movie_id"] == 1) & (data.ratings["rating"] == 5.0)]
+    extra = extra.assign(movie_id=777, rating=4.0, timestamp=10_000 + extra.index)
+    data.ratings = pd.concat([data.ratings, extra], ignore_index=True)
+    data.catalog = pd.concat(
+        [
+            data.catalog,
+            pd.DataFrame({"movie_id": [777], "title": ["m777"], "genres": [["Sci-Fi"]]}),
+        ],
+        ignore_index=True,
+    )
+    pool = ElicitationPool.build(data)
+    at = dict(zip(pool.movie_ids.tolist(), range(len(pool)), strict=True))
+    adaptive = elicitor("adaptive", pool)
+    loved, hated = adaptive.seen_share(Answers({1: 5.0})), adaptive.seen_share(Answers({1: 1.0}))
+    assert loved[at[777]] > hated[at[777]]

@@ -14,14 +14,15 @@ again.
 * ``coverage``: well-known films spread over the item space (greedy farthest-point on cosine
   distance, weighted by log-popularity), so the first answers touch every region of taste.
 * ``adaptive``: from the answers so far. Training users are weighted by how well their
-  watching matches the newcomer's (saw what they rated, did not see what they skipped); a
-  film's chance of having been seen is its weighted share among them. The next films are
-  those likely seen, more typical of these look-alikes than of everyone (the share's lift over
-  the film's overall share), divisive (rating entropy), and unlike what was already answered.
-  Each answer moves the weights, so the questions follow the person. (The weighting is the best
-  of the variants tried in ``bench/onboarding.py`` on ml-100k and ml-latest-small: without the
-  lift the lists were 2 points less personal, without the entropy more miscalibrated, and a
-  weaker push away from answered films left the lists less calibrated to the whole person.)
+  watching matches the newcomer's (saw what they rated and rated it alike, did not see what
+  they skipped); a film's chance of having been seen is its weighted share among them. The
+  next films are those likely seen, more typical of these look-alikes than of everyone (the
+  share's lift over the film's overall share), divisive (rating entropy), and unlike what was
+  already answered. Each answer moves the weights, so the questions follow the person. (The
+  weighting is the best of the variants tried in ``bench/onboarding.py`` on ml-100k and
+  ml-latest-small: without the lift the lists were 2 points less personal, without the entropy
+  more miscalibrated, with a weaker push away from answered films, or with look-alikes counted
+  by what they saw whatever their stars, less calibrated to the whole person.)
 
 :class:`FilmGroups` is the group variant: 6–10 groups of 3–5 well-known films, from k-means
 clusters of the item vectors, each named by its most characteristic genres; a newcomer picks
@@ -81,6 +82,8 @@ class ElicitationPool:
     vectors: np.ndarray  # unit-length rows: the item space
     share: np.ndarray  # of training users who rated each film
     seen: sp.csc_matrix  # training users × pool films, 1 where the user rated the film
+    stars: sp.csc_matrix  # the same, holding the ratings
+    span: float  # highest rating − lowest: the largest possible disagreement
     genres: list[list[str]]
     index: pd.Index = field(init=False, repr=False)
 
@@ -118,6 +121,8 @@ class ElicitationPool:
             vectors=item_space,
             share=votes[pool] / max(matrix.shape[0], 1),
             seen=seen,
+            stars=columns,
+            span=float(max(np.ptp(columns.data), 1.0)) if columns.nnz else 1.0,
             genres=[list(g) for g in data.catalog["genres"].iloc[pool]],
         )
 
@@ -260,15 +265,24 @@ class AdaptiveElicitor(Elicitor):
         return seen_share * lift * pool.entropy * (NOVELTY_FLOOR + novelty) ** 2
 
     def seen_share(self, answers: Answers) -> np.ndarray:
-        """Per pool film: the share of look-alike training users who rated it."""
+        """Per pool film: the share of look-alike training users who rated it.
+
+        A training user's agreement with an answer is 1 when they gave the same stars, falling
+        linearly to 0 at the largest possible difference, and 0 when they did not see the film.
+        """
         pool = self.pool
-        rated = pool.positions(np.fromiter(answers.rated, np.int64, len(answers.rated)))
+        answered = np.fromiter(answers.rated, np.int64, len(answers.rated))
+        given = np.array([answers.rated[m] for m in answered.tolist()], dtype=np.float64)
+        rated = pool.positions(answered)
+        given, rated = given[rated >= 0], rated[rated >= 0]
         skipped = pool.positions(np.fromiter(answers.skipped, np.int64, len(answers.skipped)))
-        rated, skipped = rated[rated >= 0], skipped[skipped >= 0]
+        skipped = skipped[skipped >= 0]
         n_users = pool.seen.shape[0]
         weight = np.ones(n_users)
         if len(rated):
-            hits = np.asarray(pool.seen[:, rated].sum(axis=1)).ravel()
+            stars = pool.stars[:, rated].toarray()  # users × answers; 0 = not seen
+            agreement = np.clip(1.0 - np.abs(stars - given) / pool.span, 0.0, 1.0)
+            hits = np.where(stars > 0, agreement, 0.0).sum(axis=1)
             weight *= ((1.0 + hits) / (1.0 + len(rated))) ** 2
         if len(skipped):
             misses = len(skipped) - np.asarray(pool.seen[:, skipped].sum(axis=1)).ravel()
