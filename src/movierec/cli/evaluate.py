@@ -28,7 +28,10 @@ Splits (--split): kfold = Surprise's KFold over ratings (seeded shuffle, --cv fo
 user-holdout = per user a random --fraction (or --n-test) of their ratings;
 user-temporal = per user their last --n-test ratings by time (default 1);
 temporal = every rating after the --quantile of timestamps. Users with fewer than 2 ratings
-stay in train.
+stay in train. stratified = per user a random --ratio (default 0.75) of their ratings to train
+(each user keeps at least one), the rest tested: Microsoft Recommenders'
+python_stratified_split, the same folds for the same row order and --seed (default 42 for
+this split, 0 for the others); with --relevance all it is their top-N protocol.
 
 cold-users = a random --fraction of the users with more than max(--profile) ratings is
 withheld from training entirely. --profile 1,3,5,10,20 scores each profile size n: every model
@@ -120,7 +123,10 @@ def evaluate_command(
         str, typer.Option("--models", "-m", help="Model names, comma-separated (e.g. mf,als,knn).")
     ],
     split: Annotated[
-        str, typer.Option(help="kfold, user-holdout, user-temporal, temporal or cold-users.")
+        str,
+        typer.Option(
+            help="kfold, user-holdout, user-temporal, temporal, cold-users or stratified."
+        ),
     ] = "kfold",
     cv: Annotated[int, typer.Option(help="Folds of kfold (at least 2).")] = 5,
     k: Annotated[int, typer.Option("-k", "--k", help="Ranking cut-off.")] = 10,
@@ -128,7 +134,13 @@ def evaluate_command(
         str,
         typer.Option(help="Lowest relevant test rating, 'auto' (80% of the scale's top) or 'all'."),
     ] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the split (default 42 for stratified, 0 for the others)."),
+    ] = None,
+    ratio: Annotated[
+        float, typer.Option(help="stratified: share of each user's ratings in training.")
+    ] = 0.75,
     fraction: Annotated[
         float,
         typer.Option(
@@ -202,6 +214,8 @@ def evaluate_command(
         raise ValueError(f"--calibrate must be in [0, 1], got {calibrate:g}")
     if not 0.0 <= head_share < 1.0:
         raise ValueError(f"--head-share must be in [0, 1), got {head_share:g}")
+    if not 0.0 < ratio < 1.0:
+        raise ValueError(f"--ratio must be in (0, 1), got {ratio:g}")
     data = load_dataset(home_of(home), dataset)
     with progress(f"evaluating {', '.join(names)}", enabled=not quiet) as update:
         result = evaluate(
@@ -217,6 +231,7 @@ def evaluate_command(
             quantile=quantile,
             repeats=repeats,
             n_profile=5 if n_profile is None else n_profile,
+            ratio=ratio,
             profiles=sizes,
             calibrate=calibrate,
             head_share=head_share,

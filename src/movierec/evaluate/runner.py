@@ -52,6 +52,7 @@ from movierec.evaluate.splits import (
     Split,
     cold_users,
     kfold,
+    stratified,
     temporal,
     user_holdout,
     user_temporal,
@@ -61,8 +62,20 @@ from movierec.models.base import RatingPredictor, Recommender
 from movierec.models.online import OnlineRecommender
 from movierec.validate import check_k, int_at_least, number_in
 
-SplitName = Literal["kfold", "user-holdout", "user-temporal", "temporal", "cold-users"]
-SPLITS: tuple[str, ...] = ("kfold", "user-holdout", "user-temporal", "temporal", "cold-users")
+SplitName = Literal[
+    "kfold", "user-holdout", "user-temporal", "temporal", "cold-users", "stratified"
+]
+SPLITS: tuple[str, ...] = (
+    "kfold",
+    "user-holdout",
+    "user-temporal",
+    "temporal",
+    "cold-users",
+    "stratified",
+)
+# A split's seed when none is given: stratified's is Microsoft Recommenders' 42, so its folds
+# are theirs; the others keep 0.
+DEFAULT_SEEDS: dict[str, int] = {"stratified": 42}
 TIMES = ("fit_seconds", "fold_in_seconds", "predict_seconds", "recommend_seconds")
 
 
@@ -71,20 +84,25 @@ def make_splits(
     split: str = "kfold",
     *,
     cv: int = 5,
-    seed: int = 0,
+    seed: int | None = None,
     fraction: float = 0.2,
     n_test: int | None = None,
     quantile: float = 0.8,
     repeats: int = 1,
     n_profile: int = 5,
+    ratio: float = 0.75,
 ) -> Iterator[Split]:
     """The folds of a split by name (see :mod:`movierec.evaluate.splits`).
 
-    ``cv`` is the number of folds of ``kfold``; ``fraction`` (or ``n_test`` per user) sizes
-    ``user-holdout`` and ``user-temporal`` (``n_test`` defaults to 1 for the latter);
-    ``quantile`` places ``temporal``'s cutoff; ``repeats`` repeats ``user-holdout``;
-    ``fraction`` of users and ``n_profile`` ratings each make ``cold-users``.
+    ``seed`` defaults to the split's own (:func:`default_seed`). ``cv`` is the number of folds
+    of ``kfold``; ``fraction`` (or ``n_test`` per user) sizes ``user-holdout`` and
+    ``user-temporal`` (``n_test`` defaults to 1 for the latter); ``quantile`` places
+    ``temporal``'s cutoff; ``repeats`` repeats ``user-holdout``; ``fraction`` of users and
+    ``n_profile`` ratings each make ``cold-users``; ``ratio`` is the share of each user's
+    ratings ``stratified`` trains on.
     """
+    if seed is None:
+        seed = default_seed(split)
     if split == "kfold":
         return kfold(data, cv, seed=seed)
     if split == "user-holdout":
@@ -97,7 +115,14 @@ def make_splits(
         return temporal(data, quantile=quantile)
     if split == "cold-users":
         return cold_users(data, fraction, n_profile=n_profile, seed=seed)
+    if split == "stratified":
+        return stratified(data, ratio, seed=seed)
     raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+
+
+def default_seed(split: str) -> int:
+    """The seed a split uses when none is given: 42 for ``stratified`` (Microsoft's), else 0."""
+    return DEFAULT_SEEDS.get(split, 0)
 
 
 def default_relevance(data: Dataset) -> float:
@@ -113,13 +138,14 @@ def evaluate(
     split: str = "kfold",
     k: int = 10,
     cv: int = 5,
-    seed: int = 0,
+    seed: int | None = None,
     relevance: float | None | Literal["auto"] = "auto",
     fraction: float = 0.2,
     n_test: int | None = None,
     quantile: float = 0.8,
     repeats: int = 1,
     n_profile: int = 5,
+    ratio: float = 0.75,
     profiles: Sequence[int] | None = None,
     calibrate: float = 0.0,
     head_share: float = beyond.HEAD_SHARE,
@@ -131,14 +157,16 @@ def evaluate(
     Args:
         data: the whole dataset; it is not modified.
         model_names: registry names (``mf``, ``als``, …); all are checked before any fit.
-        split: ``kfold``, ``user-holdout``, ``user-temporal``, ``temporal`` or
-            ``cold-users``.
+        split: ``kfold``, ``user-holdout``, ``user-temporal``, ``temporal``, ``cold-users``
+            or ``stratified``.
         k: ranking cut-off.
         cv: folds of ``kfold`` (2 or more).
-        seed: seeds the split (model seeds stay at their configs' defaults).
-        relevance: threshold of a relevant test rating; ``None``: all are relevant;
+        seed: seeds the split (model seeds stay at their configs' defaults); ``None``: the
+            split's own, :func:`default_seed`.
+        relevance: threshold of a relevant test rating; ``None``: every test rating is
+            relevant whatever its value (Microsoft Recommenders' top-N protocol);
             ``"auto"``: :func:`default_relevance`.
-        fraction, n_test, quantile, repeats, n_profile: see :func:`make_splits`.
+        fraction, n_test, quantile, repeats, n_profile, ratio: see :func:`make_splits`.
         profiles: cold-users only: the profile sizes to score, each fitted model folding in
             every size in turn (module docstring); replaces ``n_profile``.
         calibrate: λ of the calibrated re-ranking of every list, in [0, 1]; 0: off.
@@ -148,6 +176,8 @@ def evaluate(
         factory: builds a model from a name (tests inject one); the registry by default.
     """
     _check_settings(data, model_names, k, cv, split)
+    if seed is None:
+        seed = default_seed(split)
     sizes = _profile_sizes(split, n_profile, profiles)
     largest = max(size or 0 for size in sizes)
     number_in(calibrate, "calibrate", 0, 1)
@@ -167,6 +197,7 @@ def evaluate(
         quantile=quantile,
         repeats=repeats,
         n_profile=largest,
+        ratio=ratio,
     )  # lazy: one fold in memory
     n_folds = {"kfold": cv, "user-holdout": repeats}.get(split, 1)
     results = {
@@ -229,6 +260,8 @@ def evaluate(
         settings.update(quantile=quantile)
     elif split == "cold-users":
         settings.update(fraction=fraction, n_profile=largest, profiles=sizes)
+    elif split == "stratified":
+        settings.update(ratio=ratio)
     return EvaluationResult(data.name, split, settings, list(results.values()), fold_info)
 
 

@@ -12,6 +12,8 @@ movie that no training rating touches is still a known (if uninformed) catalog e
   ``surprise.Dataset.load_from_df(data.ratings[["user_id", "movie_id", "rating"]], reader)``
   (which keeps the row order) and use ``KFold(n_splits, random_state=seed)``.
 * :func:`user_holdout` — per user, a random fraction (or a fixed number) of their ratings.
+* :func:`stratified` — per user, a random ``ratio`` share of their ratings to train, the same
+  rows as Microsoft Recommenders' ``python_stratified_split`` (their ml-100k top-N protocol).
 * :func:`user_temporal` — per user, the last ratings by timestamp (leave-last-n-out).
 * :func:`temporal` — everything rated after a global time cutoff (or a timestamp quantile).
 * :func:`cold_users` — a random share of users withheld from training entirely; each one's
@@ -147,6 +149,40 @@ def user_holdout(
         keys = np.random.default_rng(seed + repeat).random(len(data.ratings))
         mask = _per_user_tail(data, keys, fraction, n, min_ratings)
         yield _split(data, mask, repeat)
+
+
+def stratified(data: Dataset, ratio: float = 0.75, *, seed: int = 42) -> Iterator[Split]:
+    """Per user, a random ``ratio`` share of their ratings to train, the rest to test.
+
+    This is Microsoft Recommenders' ``python_stratified_split(data, ratio, seed=seed)``
+    (``recommenders/datasets/python_splitters.py``, ``_do_stratification``), so their
+    published ml-100k top-N table can be reproduced on the same folds: one uniform key per
+    rating from ``np.random.seed(seed); np.random.rand(n_ratings)`` (here
+    ``np.random.RandomState(seed).rand``, the same stream), each user's ratings ordered by key,
+    and the rating of rank ``j`` (1-based) of a user with ``c`` ratings trains when
+    ``j / c ≤ ratio`` — ``floor(ratio·c)`` training ratings, not ``round`` — and is tested
+    otherwise. *Given the ratings in the same row order* (movierec keeps ml-100k's ``u.data``
+    order) *and the same seed, the folds are identical*; hence the default seed 42, theirs.
+
+    One deliberate difference: rank 1 always trains, so every user keeps a training rating
+    and a user with a single rating keeps it there (Microsoft's rule would test it, leaving a
+    user nothing to learn from). It changes only users with fewer than ``1 / ratio`` ratings
+    — none in ml-100k, where every user has 20 or more. One split is yielded.
+    """
+    _check_data(data)
+    number_in(ratio, "ratio", 0, 1, low_open=True, high_open=True)
+    users = data.ratings["user_id"].to_numpy()
+    keys = np.random.RandomState(seed).rand(len(users))
+    rows = np.arange(len(users))
+    order = np.lexsort((rows, keys, users))  # by user, then key, then row
+    sorted_users = users[order]
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]])
+    counts = np.diff(np.r_[starts, len(users)])
+    rank = rows + 1 - np.repeat(starts, counts)  # 1-based within the user's block
+    trains = (rank / np.repeat(counts, counts) <= ratio) | (rank == 1)
+    mask = np.zeros(len(users), bool)
+    mask[order] = ~trains
+    yield _split(data, mask, 0)
 
 
 def user_temporal(
