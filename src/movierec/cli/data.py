@@ -23,13 +23,14 @@ from movierec.cli.common import (
     show_notes,
     status,
 )
+from movierec.cli.curate import curate_command
 from movierec.data.dataset import Dataset
 from movierec.data.sources import default_name, load_path
 from movierec.data.storage import check_name, list_datasets, load_dataset, save_dataset
 from movierec.engine.core import Engine
-from movierec.errors import MovieRecError
 
 app = typer.Typer(help="Get, import and describe datasets.", no_args_is_help=True)
+app.command("curate")(curate_command)
 
 
 @app.command("fetch")
@@ -176,85 +177,6 @@ def synth_command(
     )
 
 
-@app.command("curate")
-def curate_command(
-    name: Annotated[str, typer.Argument(help="A stored dataset.")],
-    new_name: Annotated[str, typer.Option("--name", help="Store the curated set under this name.")],
-    min_movie_ratings: Annotated[
-        int, typer.Option(help="Keep movies with at least this many ratings (0: any).")
-    ] = 0,
-    min_mean: Annotated[
-        float | None, typer.Option(help="…and a mean rating of at least this (default: any).")
-    ] = None,
-    min_user_ratings: Annotated[
-        int, typer.Option(help="Then keep users with at least this many of those ratings.")
-    ] = 0,
-    sample: Annotated[
-        float, typer.Option(help="Then keep this fraction of the ratings, in (0, 1].")
-    ] = 1.0,
-    stratify: Annotated[
-        str,
-        typer.Option(help="rating (each value keeps its share), user (each user does) or none."),
-    ] = "none",
-    seed: Annotated[int, typer.Option(help="Random seed of the sample.")] = 0,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace NEW (or NAME itself) if already stored.")
-    ] = False,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
-) -> None:
-    """Keep popular, well-liked movies, then active users, then a sample; one pass, in that order.
-
-    Movie counts and means are taken on NAME's ratings, user counts on what the movie filter
-    kept; the catalog keeps only movies that still have ratings. Prints what each step removed.
-    """
-    from movierec.data.curate import CurateConfig, curate
-
-    config = CurateConfig(
-        min_movie_ratings=min_movie_ratings,
-        min_mean=min_mean,
-        min_user_ratings=min_user_ratings,
-        sample=sample,
-        stratify=stratify,
-        seed=seed,
-    )
-    where = home_of(home)
-    check_name(new_name)
-    if not force and new_name == name:
-        raise MovieRecError(
-            f"--name {new_name} is the dataset being curated; choose another name, "
-            "or pass --force to replace it"
-        )
-    if not force and new_name in list_datasets(where):
-        raise MovieRecError(
-            f"dataset {new_name!r} is already stored in {where.datasets}; choose another "
-            "--name, or pass --force to replace it"
-        )
-    with status(f"loading {escape(name)}", enabled=not quiet):
-        source = load_dataset(where, name)
-    started = time.perf_counter()
-    with status("curating", enabled=not quiet):
-        curated, report = curate(source, config, name=new_name)
-    seconds = time.perf_counter() - started
-    with status(f"storing {escape(new_name)}", enabled=not quiet):
-        folder = save_dataset(curated, where)
-    if as_json:
-        emit_json(
-            {
-                "dataset": new_name,
-                "stored_at": str(folder),
-                "curate_seconds": round(seconds, 3),
-                **report.to_json(),
-            }
-        )
-        return
-    out.print(_curation_table(report.to_json()))
-    out.print(
-        f"stored [bold]{escape(new_name)}[/] in {escape(str(folder))} (curated in {seconds:.2f} s)"
-    )
-
-
 @app.command("list")
 def list_command(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """The datasets stored in the home folder."""
@@ -387,40 +309,6 @@ def _info_table(info: dict[str, Any]) -> Table:
         table.add_row(key, value)
     for column, fraction in info["coverage"].items():
         table.add_row(f"  {column}", f"{fraction:.1%} of movies")
-    return table
-
-
-def _curation_table(report: dict[str, Any]) -> Table:
-    table = Table(
-        "step", "keeps", "ratings", "users", "movies", title=f"curating {report['source']}"
-    )
-
-    def change(step: dict[str, Any], what: str) -> str:
-        before, after = step["before"][what], step["after"][what]
-        return f"{before:,} → {after:,} (−{before - after:,})"
-
-    for step in report["steps"]:
-        table.add_row(
-            step["step"],
-            escape(step["criterion"]),
-            change(step, "ratings"),
-            change(step, "users"),
-            change(step, "movies"),
-        )
-    catalog = report["catalog"]
-    table.add_row(
-        "catalog", "movies with ratings", "", "", f"{catalog['before']:,} → {catalog['after']:,}"
-    )
-    if report["users_table"] is not None:
-        people = report["users_table"]
-        table.add_row(
-            "demographics", "users with ratings", "", f"{people['before']:,} → {people['after']:,}"
-        )
-    if report["movies_below_min_after_users"]:
-        table.caption = (
-            f"one pass: {report['movies_below_min_after_users']:,} kept movies fell below "
-            "--min-movie-ratings once the user filter ran"
-        )
     return table
 
 
