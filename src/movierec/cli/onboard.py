@@ -90,8 +90,10 @@ def onboard(
         return
     if not interactive:
         if groups:
-            document = {"groups": engine.film_groups()}
-            emit_json(document) if as_json else _print_groups(document["groups"])
+            if as_json:
+                emit_json({"groups": engine.film_groups()})
+            else:
+                _print_groups(engine.film_groups())
             return
         answer = engine.next_films(user, n, strategy=strategy, skipped=_ids(skipped, "--skipped"))
         if as_json:
