@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
@@ -233,20 +233,28 @@ def _as_int(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) > 2**62)
         return np.where(bad, 0, values).astype(np.int64), bad
     if kind == "O":
-        bad = np.fromiter(
-            (
-                isinstance(v, bool)
-                or not isinstance(v, int | np.integer)
-                or not -(2**63) <= int(v) < 2**63
-                for v in values
-            ),
-            bool,
-            len(values),
-        )
-        out = np.zeros(len(values), np.int64)
-        out[~bad] = values[~bad].astype(np.int64)
-        return out, bad
+        return _objects_as(values, np.int64, 0, _not_an_int)
     return np.zeros(len(values), np.int64), np.ones(len(values), bool)
+
+
+def _not_an_int(v: object) -> bool:
+    return (
+        isinstance(v, bool) or not isinstance(v, int | np.integer) or not -(2**63) <= int(v) < 2**63
+    )
+
+
+def _not_a_number(v: object) -> bool:
+    return isinstance(v, bool) or not isinstance(v, int | float | np.number)
+
+
+def _objects_as(
+    values: np.ndarray, dtype: type, fill: float, refused: Callable[[object], bool]
+) -> tuple[np.ndarray, np.ndarray]:
+    """An object column as ``dtype`` (``fill`` where ``refused``) and the refused mask."""
+    bad = np.fromiter((refused(v) for v in values), bool, len(values))
+    out: np.ndarray = np.full(len(values), fill, dtype)
+    out[~bad] = values[~bad].astype(dtype)
+    return out, bad
 
 
 def _as_float(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -255,12 +263,5 @@ def _as_float(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if kind in "iuf":
         return values.astype(np.float64), np.zeros(len(values), bool)
     if kind == "O":
-        bad = np.fromiter(
-            (isinstance(v, bool) or not isinstance(v, int | float | np.number) for v in values),
-            bool,
-            len(values),
-        )
-        out = np.full(len(values), np.nan)
-        out[~bad] = values[~bad].astype(np.float64)
-        return out, bad
+        return _objects_as(values, np.float64, np.nan, _not_a_number)
     return np.full(len(values), np.nan), np.ones(len(values), bool)
