@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/content.py
 	$(BIN)/python bench/vs_peers.py
+	$(BIN)/python bench/published.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/online.py
 	$(BIN)/python bench/neural.py
