@@ -25,6 +25,7 @@ from movierec.models.ials import ImplicitALS
 from movierec.models.knn import ItemKNN
 from movierec.models.mf import MatrixFactorization
 from movierec.models.popular import ChartRecommender
+from movierec.models.sar import SAR
 from movierec.models.twotower import TwoTower
 
 SMALL: dict[type[Recommender], dict[str, Any]] = {
@@ -41,6 +42,8 @@ SMALL: dict[type[Recommender], dict[str, Any]] = {
         "threads": 1,
     },
     # quick parts, and cold users and validation a 12-user checkerboard can spare
+    # every checkerboard movie co-occurs with every other alike: only liked ones tell groups apart
+    SAR: {"weighting": "liked"},
     Hybrid: {
         "parts": "ease,content,chart",
         "cold_users": 0.2,
@@ -100,6 +103,15 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"weighting": "counts"},
         {"max_items": 0},
         {"like_threshold": float("nan")},
+    ],
+    SAR: [
+        {"similarity": "cosine"},
+        {"threshold": 0},
+        {"threshold": 1.5},
+        {"weighting": "counts"},
+        {"like_threshold": float("nan")},
+        {"time_decay_days": 0},
+        {"time_decay_days": float("inf")},
     ],
     ContentRecommender: [
         {"features": "bogus"},

@@ -35,7 +35,7 @@ def train(
             "--model",
             "-m",
             help="mf, mf-bounded, mf-tuned, als, knn, "
-            "ease, ials, twotower, hybrid, chart, content, "
+            "ease, ials, sar, twotower, hybrid, chart, content, "
             "content-soup, content-tfidf or content-kg.",
         ),
     ] = DEFAULT_MODEL,

@@ -39,6 +39,8 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "knn-cosine": ("movierec.models.knn:ItemKNN", {"similarity": "cosine"}),
     "ease": ("movierec.models.ease:EASE", {}),
     "ease-binary": ("movierec.models.ease:EASE", {"weighting": "binary", "l2": 500.0}),
+    # Microsoft Recommenders' quick-start default: jaccard, rating weights, 30-day half-life
+    "sar": ("movierec.models.sar:SAR", {}),
     "ials": ("movierec.models.ials:ImplicitALS", {}),
     "ials-binary": (
         "movierec.models.ials:ImplicitALS",
