@@ -164,6 +164,13 @@ def shared_datasets(folders: str) -> Iterator[Any]:
         yield data
 
 
+def write_results(path: Path, document: dict[str, Any]) -> None:
+    """Write a bench's JSON document (its folder made if needed) and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2))
+    print(f"\nwrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+
+
 def machine() -> dict[str, Any]:
     import numba
     import numpy

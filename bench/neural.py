@@ -22,7 +22,6 @@ are those of ``movierec evaluate``. Results: a table on stdout and ``bench/resul
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -34,7 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from load import shared_datasets  # noqa: E402  (bench/load.py: shared helpers)
+from load import shared_datasets, write_results  # noqa: E402  (bench/load.py: shared helpers)
 from movierec.evaluate import evaluate  # noqa: E402
 from movierec.models import registry  # noqa: E402
 
@@ -152,9 +151,7 @@ def main() -> None:
         document["datasets"][data.name] = entry
     if not document["datasets"]:
         sys.exit("no dataset found: nothing measured, nothing written")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2))
-    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    write_results(RESULTS, document)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ Results: a table per dataset and ``bench/results/onboarding.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -39,7 +38,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from load import machine, shared_datasets  # noqa: E402  (bench/load.py: shared helpers)
+from load import machine, shared_datasets, write_results  # noqa: E402  (bench/load.py: shared helpers)
 from movierec.engine.core import DEFAULT_MODEL  # noqa: E402
 from movierec.engine.onboarding import (  # noqa: E402
     STRATEGIES,
@@ -206,9 +205,7 @@ def main() -> None:
         document["datasets"][data.name] = {"strategies": rows, "goals": goals(rows)}
     if not document["datasets"]:
         sys.exit("no dataset found: nothing measured, nothing written")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2))
-    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    write_results(RESULTS, document)
 
 
 if __name__ == "__main__":

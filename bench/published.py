@@ -20,7 +20,6 @@ with their source), with the record-class issue's goals checked.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from load import machine, shared_datasets  # noqa: E402  (bench/load.py: shared helpers)
+from load import machine, shared_datasets, write_results  # noqa: E402  (bench/load.py: shared helpers)
 from movierec.evaluate import evaluate  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "published.json"
@@ -153,9 +152,7 @@ def main() -> None:
         },
         "goals": checked,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=2))
-    print(f"\nwrote {args.out}")
+    write_results(args.out, document)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ taste-following issue checked for the served default.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from load import machine, shared_datasets  # noqa: E402  (bench/load.py: shared helpers)
+from load import machine, shared_datasets, write_results  # noqa: E402  (bench/load.py: shared helpers)
 from movierec.engine.core import DEFAULT_MODEL  # noqa: E402
 from movierec.evaluate import evaluate  # noqa: E402
 from movierec.models.blend import PERSONALIZATION_SLACK  # noqa: E402
@@ -191,9 +190,7 @@ def main() -> None:
         }
     if not document["datasets"]:
         sys.exit("no dataset found: nothing measured, nothing written")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2))
-    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    write_results(RESULTS, document)
 
 
 if __name__ == "__main__":

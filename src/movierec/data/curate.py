@@ -24,20 +24,21 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from movierec.data.dataset import Dataset, LoadReport
 from movierec.errors import NoMatchError
+from movierec.jsonconfig import JsonConfig
 from movierec.validate import int_at_least, number_at_least, number_in, one_of
 
 STRATIFY = ("rating", "user", "none")
 
 
 @dataclass(frozen=True)
-class CurateConfig:
+class CurateConfig(JsonConfig):
     """What to keep; validated when built, round-tripping through JSON.
 
     Attributes:
@@ -63,20 +64,6 @@ class CurateConfig:
         number_in(self.sample, "sample", 0.0, 1.0, low_open=True)
         one_of(self.stratify, "stratify", STRATIFY)
         int_at_least(self.seed, "seed", 0)
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Self:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(
-                f"unknown parameter(s) {', '.join(unknown)} for {cls.__name__}; "
-                f"expected {', '.join(sorted(names))}"
-            )
-        return cls(**data)
 
     def criteria(self) -> dict[str, str]:
         """Each step's rule in words ("none" where the step keeps everything)."""

@@ -7,13 +7,13 @@ service and an experiment log can rebuild the model exactly.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Self
 
+from movierec.jsonconfig import JsonConfig
 from movierec.validate import number_at_least
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(JsonConfig):
     """Hyper-parameters; subclasses add typed fields and check them in :meth:`validate`."""
 
     seed: int = 0
@@ -23,20 +23,6 @@ class Config:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the field, the allowed range, and the value given."""
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Self:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(
-                f"unknown parameter(s) {', '.join(unknown)} for {cls.__name__}; "
-                f"expected {', '.join(sorted(names))}"
-            )
-        return cls(**data)
 
 
 @dataclasses.dataclass(frozen=True)
