@@ -32,6 +32,8 @@ stay in train. stratified = per user a random --ratio (default 0.75) of their ra
 (each user keeps at least one), the rest tested: Microsoft Recommenders'
 python_stratified_split, the same folds for the same row order and --seed (default 42 for
 this split, 0 for the others); with --relevance all it is their top-N protocol.
+u1 … u5 = ml-100k's own GroupLens folds (u1.base/u1.test …, 80/20, from u.data's row order),
+the split of published figures "on u1"; ml-100k only.
 
 cold-users = a random --fraction of the users with more than max(--profile) ratings is
 withheld from training entirely. --profile 1,3,5,10,20 scores each profile size n: every model
@@ -125,7 +127,8 @@ def evaluate_command(
     split: Annotated[
         str,
         typer.Option(
-            help="kfold, user-holdout, user-temporal, temporal, cold-users or stratified."
+            help="kfold, user-holdout, user-temporal, temporal, cold-users, stratified, "
+            "or u1 … u5 (ml-100k's GroupLens folds)."
         ),
     ] = "kfold",
     cv: Annotated[int, typer.Option(help="Folds of kfold (at least 2).")] = 5,

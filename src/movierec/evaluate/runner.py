@@ -51,6 +51,7 @@ from movierec.evaluate.scoring import FoldScorer
 from movierec.evaluate.splits import (
     Split,
     cold_users,
+    grouplens_fold,
     kfold,
     stratified,
     temporal,
@@ -63,8 +64,20 @@ from movierec.models.online import OnlineRecommender
 from movierec.validate import check_k, int_at_least, number_in
 
 SplitName = Literal[
-    "kfold", "user-holdout", "user-temporal", "temporal", "cold-users", "stratified"
+    "kfold",
+    "user-holdout",
+    "user-temporal",
+    "temporal",
+    "cold-users",
+    "stratified",
+    "u1",
+    "u2",
+    "u3",
+    "u4",
+    "u5",
 ]
+# ml-100k's own folds u1..u5 (GroupLens' mku.sh): fixed rows, no seed, ml-100k only.
+GROUPLENS_SPLITS: tuple[str, ...] = ("u1", "u2", "u3", "u4", "u5")
 SPLITS: tuple[str, ...] = (
     "kfold",
     "user-holdout",
@@ -72,6 +85,7 @@ SPLITS: tuple[str, ...] = (
     "temporal",
     "cold-users",
     "stratified",
+    *GROUPLENS_SPLITS,
 )
 # A split's seed when none is given: stratified's is Microsoft Recommenders' 42, so its folds
 # are theirs; the others keep 0.
@@ -99,7 +113,8 @@ def make_splits(
     ``user-temporal`` (``n_test`` defaults to 1 for the latter); ``quantile`` places
     ``temporal``'s cutoff; ``repeats`` repeats ``user-holdout``; ``fraction`` of users and
     ``n_profile`` ratings each make ``cold-users``; ``ratio`` is the share of each user's
-    ratings ``stratified`` trains on.
+    ratings ``stratified`` trains on. ``u1`` … ``u5`` are ml-100k's own folds
+    (:func:`~movierec.evaluate.splits.grouplens_fold`) and take no setting.
     """
     if seed is None:
         seed = default_seed(split)
@@ -117,6 +132,8 @@ def make_splits(
         return cold_users(data, fraction, n_profile=n_profile, seed=seed)
     if split == "stratified":
         return stratified(data, ratio, seed=seed)
+    if split in GROUPLENS_SPLITS:
+        return grouplens_fold(data, GROUPLENS_SPLITS.index(split) + 1)
     raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
 
 
@@ -157,12 +174,14 @@ def evaluate(
     Args:
         data: the whole dataset; it is not modified.
         model_names: registry names (``mf``, ``als``, …); all are checked before any fit.
-        split: ``kfold``, ``user-holdout``, ``user-temporal``, ``temporal``, ``cold-users``
-            or ``stratified``.
+        split: ``kfold``, ``user-holdout``, ``user-temporal``, ``temporal``, ``cold-users``,
+            ``stratified``, or ``u1`` … ``u5`` (ml-100k's canonical GroupLens folds, one
+            each; the dataset must be ml-100k in ``u.data``'s row order).
         k: ranking cut-off.
         cv: folds of ``kfold`` (2 or more).
         seed: seeds the split (model seeds stay at their configs' defaults); ``None``: the
-            split's own, :func:`default_seed`.
+            split's own, :func:`default_seed`. ``u1`` … ``u5`` draw nothing: their settings
+            report no seed.
         relevance: threshold of a relevant test rating; ``None``: every test rating is
             relevant whatever its value (Microsoft Recommenders' top-N protocol);
             ``"auto"``: :func:`default_relevance`.
@@ -246,7 +265,7 @@ def evaluate(
     settings: dict[str, Any] = {
         "k": k,
         "cv": cv if split == "kfold" else None,
-        "seed": seed,
+        "seed": None if split in GROUPLENS_SPLITS else seed,  # u1..u5 are fixed rows
         "relevance": threshold,
         "folds": len(fold_info),
         "calibrate": calibrate,

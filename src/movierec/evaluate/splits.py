@@ -14,6 +14,8 @@ movie that no training rating touches is still a known (if uninformed) catalog e
 * :func:`user_holdout` — per user, a random fraction (or a fixed number) of their ratings.
 * :func:`stratified` — per user, a random ``ratio`` share of their ratings to train, the same
   rows as Microsoft Recommenders' ``python_stratified_split`` (their ml-100k top-N protocol).
+* :func:`grouplens_fold` — ml-100k only: GroupLens' own ``u1`` … ``u5`` folds (80% / 20%),
+  the split behind published ml-100k figures quoted "on u1".
 * :func:`user_temporal` — per user, the last ratings by timestamp (leave-last-n-out).
 * :func:`temporal` — everything rated after a global time cutoff (or a timestamp quantile).
 * :func:`cold_users` — a random share of users withheld from training entirely; each one's
@@ -37,7 +39,13 @@ import numpy as np
 import pandas as pd
 
 from movierec.data.dataset import Dataset, LoadReport
-from movierec.validate import int_at_least, is_int, number_in, positive_int, require
+from movierec.validate import int_at_least, int_in, is_int, number_in, positive_int, require
+
+# ml-100k's ``u.data``: its size and first row, which identify the file in its own row order.
+ML100K_RATINGS = 100_000
+ML100K_FIRST_ROW = (196, 242, 3.0, 881250949)
+GROUPLENS_FOLD_SIZE = 20_000
+_ROW = ("user_id", "movie_id", "rating", "timestamp")
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,42 @@ def stratified(data: Dataset, ratio: float = 0.75, *, seed: int = 42) -> Iterato
     mask = np.zeros(len(users), bool)
     mask[order] = ~trains
     yield _split(data, mask, 0)
+
+
+def grouplens_fold(data: Dataset, fold: int = 1) -> Iterator[Split]:
+    """ml-100k's canonical fold ``u{fold}``: its ``u{fold}.test`` tested, ``u{fold}.base`` trained.
+
+    GroupLens ships ml-100k with ``u1.base``/``u1.test`` … ``u5.base``/``u5.test``, made by the
+    dataset's ``mku.sh``: ``u{i}.test`` is lines ``(i−1)·20000+1`` … ``i·20000`` of ``u.data``
+    and ``u{i}.base`` every other line, so the five tests are disjoint and cover every rating
+    (each split 80% train / 20% test; a user may be in both). Published ml-100k figures
+    quoted "on u1" (or averaged over u1–u5) use these folds. movierec keeps ``u.data``'s row
+    order, so the fold is rebuilt exactly from row positions: rows
+    ``[(fold−1)·20000, fold·20000)`` of ``data.ratings``, the test ordered by user then movie
+    as in the ``.test`` file (the training ratings keep ``u.data``'s order).
+
+    Row positions only mean something in that order, so anything else is refused: ``data``
+    must hold exactly 100,000 ratings, the first ``(196, 242, 3.0, 881250949)``. One split is
+    yielded, its ``fold`` the GroupLens number (1 for u1).
+    """
+    _check_data(data)
+    int_in(fold, "fold", 1, ML100K_RATINGS // GROUPLENS_FOLD_SIZE)
+    ratings = data.ratings
+    first = tuple(ratings[column].iloc[0].item() for column in _ROW)
+    if len(ratings) != ML100K_RATINGS or first != ML100K_FIRST_ROW:
+        raise ValueError(
+            f"the u1..u5 splits need ml-100k's ratings in u.data's row order: "
+            f"{ML100K_RATINGS:,} ratings, the first (user, movie, rating, timestamp) = "
+            f"{ML100K_FIRST_ROW}; dataset {data.name!r} has {len(ratings):,}, the first {first}"
+        )
+    start = (fold - 1) * GROUPLENS_FOLD_SIZE
+    rows = np.arange(start, start + GROUPLENS_FOLD_SIZE)
+    mask = np.zeros(len(ratings), bool)
+    mask[rows] = True
+    order = rows[
+        np.lexsort((ratings["movie_id"].to_numpy()[rows], ratings["user_id"].to_numpy()[rows]))
+    ]
+    yield _split(data, mask, fold, test_order=order)
 
 
 def user_temporal(
