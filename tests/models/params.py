@@ -26,6 +26,7 @@ from movierec.models.knn import ItemKNN
 from movierec.models.mf import MatrixFactorization
 from movierec.models.popular import ChartRecommender
 from movierec.models.sar import SAR
+from movierec.models.svdpp import SVDpp
 from movierec.models.twotower import TwoTower
 
 SMALL: dict[type[Recommender], dict[str, Any]] = {
@@ -73,6 +74,7 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"biased": "yes"},
         {"shrink_votes": -1},
     ],
+    SVDpp: [{"lr_yj": 0}, {"reg_yj": -1}, {"n_factors": 0}, {"lr_all": float("inf")}],
     ItemKNN: [
         {"k": 0},
         {"min_k": 0},

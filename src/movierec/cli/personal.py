@@ -34,7 +34,7 @@ def train(
         typer.Option(
             "--model",
             "-m",
-            help="mf, mf-bounded, mf-tuned, als, knn, "
+            help="mf, mf-bounded, mf-tuned, svdpp, svdpp-tuned, als, knn, "
             "ease, ials, sar, twotower, hybrid, chart, content, "
             "content-soup, content-tfidf or content-kg.",
         ),
