@@ -25,6 +25,7 @@ from movierec.models.ials import ImplicitALS
 from movierec.models.knn import ItemKNN
 from movierec.models.mf import MatrixFactorization
 from movierec.models.popular import ChartRecommender
+from movierec.models.ratingblend import RatingBlend
 from movierec.models.sar import SAR
 from movierec.models.svdpp import SVDpp
 from movierec.models.twotower import TwoTower
@@ -45,6 +46,7 @@ SMALL: dict[type[Recommender], dict[str, Any]] = {
     # quick parts, and cold users and validation a 12-user checkerboard can spare
     # every checkerboard movie co-occurs with every other alike: only liked ones tell groups apart
     SAR: {"weighting": "liked"},
+    RatingBlend: {"parts": "als,knn", "validation": 0.2},
     Hybrid: {
         "parts": "ease,content,chart",
         "cold_users": 0.2,
@@ -138,6 +140,15 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"validation": 1.5},
         {"cold_users": 0.9},
         {"k": 0},
+    ],
+    RatingBlend: [
+        {"parts": ""},
+        {"parts": "als,als"},
+        {"parts": "ease"},
+        {"parts": "rating-blend"},
+        {"validation": 0.6},
+        {"penalty": -1.0},
+        {"support": "yes"},
     ],
     ChartRecommender: [{"quantile": 1.0}, {"quantile": -0.1}, {"quantile": "high"}],
 }

@@ -47,6 +47,8 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
             "reg_bi": 0.02,
         },
     ),
+    # svdpp-tuned, knn and als, weighted by user and movie support on held-out training ratings
+    "rating-blend": ("movierec.models.ratingblend:RatingBlend", {}),
     "als": ("movierec.models.als:ALS", {}),
     "twotower": ("movierec.models.twotower:TwoTower", {}),
     # also fitted to sampled unrated movies: ranks far better, predicts ratings worse
