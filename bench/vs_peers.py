@@ -7,8 +7,10 @@ missing and its rows are left out.
 
 * **Rating prediction**, 5-fold over ratings with seed 0: Surprise's ``SVD()`` with its
   defaults vs our ``mf`` (the same defaults: 100 factors, 20 epochs, lr 0.005, reg 0.02),
-  Surprise's ``SVDpp`` and item-based ``KNNBaseline`` (``pearson_baseline``) vs our ``knn``,
-  and our ``mf-bounded`` and ``als``. Our folds are checked to be Surprise's own
+  Surprise's ``SVDpp`` vs our ``svdpp`` (its defaults and updates) and ``svdpp-tuned``,
+  item-based ``KNNBaseline`` (``pearson_baseline``) vs our ``knn``, and our ``mf-bounded``,
+  ``als``, ``bmf`` (Bayesian MF by Gibbs sampling) and ``rating-blend`` (its weights fitted on
+  ratings held out of each training fold, never on the test fold). Our folds are checked to be Surprise's own
   ``KFold(5, random_state=0)`` folds before anything is timed.
 * **Ranking**, one per-user 20% holdout (seed 0): ``implicit``'s ``AlternatingLeastSquares``
   vs our ``ials`` (the same factors, regularisation, confidence and iterations: see
@@ -56,7 +58,17 @@ from movierec.models.base import RatingPredictor, Recommender  # noqa: E402
 SHARED_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA", REPO.parent / "shared" / "data"))
 RESULTS = REPO / "bench" / "results" / "vs_peers.json"
 SEED, FOLDS, K = 0, 5, 10
-OURS_RATING = ("mf", "mf-bounded", "mf-tuned", "svdpp", "svdpp-tuned", "als", "knn")
+OURS_RATING = (
+    "mf",
+    "mf-bounded",
+    "mf-tuned",
+    "svdpp",
+    "svdpp-tuned",
+    "bmf",
+    "rating-blend",
+    "als",
+    "knn",
+)
 OURS_RANKING = ("ials", "ease")
 # (ours, peer) pairs whose ratio is reported
 PAIRS_RATING = (
@@ -66,6 +78,8 @@ PAIRS_RATING = (
     ("mf-tuned", "SVDpp"),
     ("svdpp", "SVDpp"),
     ("svdpp-tuned", "SVDpp"),
+    ("bmf", "SVDpp"),
+    ("rating-blend", "SVDpp"),
     ("als", "SVD"),
     ("knn", "KNNBaseline"),
 )

@@ -18,6 +18,7 @@ from typing import Any
 
 from movierec.models.als import ALS
 from movierec.models.base import Recommender
+from movierec.models.bayesmf import BayesianMF
 from movierec.models.content import ContentRecommender
 from movierec.models.ease import EASE
 from movierec.models.hybrid import Hybrid
@@ -47,6 +48,8 @@ SMALL: dict[type[Recommender], dict[str, Any]] = {
     # every checkerboard movie co-occurs with every other alike: only liked ones tell groups apart
     SAR: {"weighting": "liked"},
     RatingBlend: {"parts": "als,knn", "validation": 0.2},
+    # more factors fit the 4-vs-5 noise of 132 ratings, and that noise then rules the cosine
+    BayesianMF: {"n_factors": 2, "n_iterations": 200, "burn_in": 50, "keep": 40},
     Hybrid: {
         "parts": "ease,content,chart",
         "cold_users": 0.2,
@@ -140,6 +143,15 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"validation": 1.5},
         {"cold_users": 0.9},
         {"k": 0},
+    ],
+    BayesianMF: [
+        {"n_factors": 0},
+        {"n_iterations": 0},
+        {"burn_in": -1},
+        {"burn_in": 200},
+        {"keep": 0},
+        {"keep": 1000},
+        {"init_std": -1.0},
     ],
     RatingBlend: [
         {"parts": ""},

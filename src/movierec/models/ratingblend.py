@@ -49,7 +49,7 @@ class RatingBlendConfig(RatingConfig):
             weight per part).
     """
 
-    parts: str = "svdpp-tuned,knn,als"
+    parts: str = "bmf,svdpp-tuned,knn,als"
     validation: float = 0.1
     penalty: float = 1.0
     support: bool = True
@@ -178,13 +178,10 @@ class RatingBlend(RatingPredictor, OnlineRecommender):
         )
 
     def _user_scores(self, user: int) -> np.ndarray:
-        user_id = int(self.users.ids[user])
-        rows = [np.asarray(part.scores(user_id), np.float64) for part in self.parts]
-        n = min(len(row) for row in rows)
-        movies = np.arange(n)
-        predictions = np.column_stack([row[:n] for row in rows])
-        log_users, log_movies = self._log_counts(np.full(n, user), movies)
-        return self._clip(self._features(predictions, log_users, log_movies) @ self.weights)
+        """The blend's predicted rating of every movie (what ``recommend`` would rank by
+        rating; it ranks as the first part does, :meth:`_ranking_scores`)."""
+        movies = np.arange(len(self.movies))
+        return self._predict(np.full(len(movies), user), movies)
 
     def _ranking_scores(self, user: int) -> np.ndarray:
         first = self.parts[0]
