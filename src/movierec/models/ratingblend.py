@@ -94,6 +94,9 @@ class RatingBlend(RatingPredictor, OnlineRecommender):
         resolved = [_resolve_part(name, self.config.parts) for name in self.config.names]
         matrix = self._index_dataset(data)
         self.global_mean = float(matrix.data.mean(dtype=np.float64))
+        self._bounds = (float(matrix.data.min()), float(matrix.data.max()))
+        if data.scale is not None:
+            self._bounds = (float(data.scale.low), float(data.scale.high))
         ratings = data.ratings
         held = self._validation_rows(ratings)
         fit_part = dataclasses.replace(data, ratings=ratings[~held])
@@ -104,9 +107,11 @@ class RatingBlend(RatingPredictor, OnlineRecommender):
         target = checked["rating"].to_numpy(np.float64)
         counts = _counts(fit_part.ratings, users, movies)
         X = self._features(predictions, *counts)
-        self.weights = np.linalg.solve(
-            X.T @ X + self.config.penalty * np.eye(X.shape[1]), X.T @ target
-        )
+        # ridge as least squares on [X; √λ·I]: no normal equations to be singular at λ = 0
+        ridge = np.sqrt(self.config.penalty) * np.eye(X.shape[1])
+        self.weights = np.linalg.lstsq(
+            np.vstack([X, ridge]), np.r_[target, np.zeros(X.shape[1])], rcond=None
+        )[0]
         blended = self._clip(X @ self.weights)
         self.validation_rmse = np.sqrt(
             np.mean((np.column_stack([predictions, blended]) - target[:, None]) ** 2, axis=0)
@@ -118,16 +123,9 @@ class RatingBlend(RatingPredictor, OnlineRecommender):
             self.validation_rmse[-1],
         )
         self.parts = [model_class(config).fit(data) for model_class, config in resolved]
-        for part in self.parts:
-            if not (np.array_equal(part.users.ids, self.users.ids)) or not np.array_equal(
-                part.movies.ids, self.movies.ids
-            ):
-                raise ValueError(
-                    f"part {part.kind} indexed the data differently"
-                )  # pragma: no cover
-        self._bounds = (float(matrix.data.min()), float(matrix.data.max()))
-        if data.scale is not None:
-            self._bounds = (float(data.scale.low), float(data.scale.high))
+        # ranking hands on the first part's scores, which are in its movie order: it must be ours
+        if any(not np.array_equal(part.movies.ids, self.movies.ids) for part in self.parts):
+            raise RuntimeError("a part of the blend indexed the movies in another order")
         return self
 
     def _validation_rows(self, ratings: pd.DataFrame) -> np.ndarray:
