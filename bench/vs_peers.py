@@ -10,8 +10,8 @@ missing and its rows are left out.
   Surprise's ``SVDpp`` vs our ``svdpp`` (its defaults and updates) and ``svdpp-tuned``,
   item-based ``KNNBaseline`` (``pearson_baseline``) vs our ``knn``, and our ``mf-bounded``,
   ``als``, ``bmf`` (Bayesian MF by Gibbs sampling) and ``rating-blend`` (its weights fitted on
-  ratings held out of each training fold, never on the test fold). Our folds are checked to be Surprise's own
-  ``KFold(5, random_state=0)`` folds before anything is timed.
+  ratings held out of each training fold, never on the test fold). Our folds are checked to
+  be Surprise's own ``KFold(5, random_state=0)`` folds before anything is timed.
 * **Ranking**, one per-user 20% holdout (seed 0): ``implicit``'s ``AlternatingLeastSquares``
   vs our ``ials`` (the same factors, regularisation, confidence and iterations: see
   :class:`ImplicitALS`) and our ``ease``.

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
@@ -49,7 +48,8 @@ from movierec.models.calibration import (
     calibrated_rerank,
     taste_distributions,
 )
-from movierec.models.online import FoldIn, OnlineRecommender
+from movierec.models.composite import Composite
+from movierec.models.online import OnlineRecommender
 from movierec.validate import fail, int_at_least, number_in, positive_int, require
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class HybridConfig(Config):
         return [n.strip() for n in str(self.parts).split(",") if n.strip()]
 
 
-class Hybrid(OnlineRecommender):
+class Hybrid(Composite):
     """Blends its parts' standardised scores with weights fitted on validation data.
 
     Its fold-in flags hold for any parts: the default's EASE reads a 1★ as interest and
@@ -296,38 +296,6 @@ class Hybrid(OnlineRecommender):
         n = min(len(row) for row in rows)
         return np.mean([row[:n] for row in rows], axis=0)
 
-    @property
-    def movie_votes(self) -> np.ndarray | None:
-        """Ratings per movie, as the parts count them (the first part that does)."""
-        for part in self.parts:
-            votes = part.movie_votes
-            if votes is not None:
-                return votes
-        return None
-
-    @movie_votes.setter
-    def movie_votes(self, votes: np.ndarray | None) -> None:
-        raise AttributeError("a hybrid's votes are its parts': fold the ratings into them")
-
-    # --- online -------------------------------------------------------------------------------
-
-    def _learn_user(self, row: FoldIn) -> None:
-        ids = self.movies.ids[row.idx]
-        for part in self.parts:  # input checked: none of them can fail half-way
-            part.fold_in_user(row.raw_id, ids, row.ratings)
-
-    def _learn_movie(self, row: FoldIn) -> None:
-        ids = self.users.ids[row.idx]
-        for part in self.parts:
-            part.fold_in_movie(row.raw_id, ids, row.ratings)
-
-    def _move_votes(
-        self,
-        old: tuple[np.ndarray, np.ndarray | None],
-        new: tuple[np.ndarray, np.ndarray],
-    ) -> None:
-        """The parts count the votes (``movie_votes`` is theirs)."""
-
     # --- state --------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:
@@ -350,15 +318,13 @@ class Hybrid(OnlineRecommender):
         self._genres = np.asarray(arrays.get("genres", np.zeros((0, 0), np.float32)))
         self._threshold = float(np.asarray(arrays.get("threshold", [4.0]))[0])
 
-    def _save_parts(self, folder: Path) -> None:
-        for name, part in zip(self.config.names, self.parts, strict=True):
-            part.save(folder / "parts" / name)
+    # --- parts (the rest of their handling is Composite's) ----------------------------------
 
-    def _load_parts(self, folder: Path) -> None:
-        self.parts = [
-            _resolve_part(name, self.config.parts)[0].load(folder / "parts" / name)
-            for name in self.config.names
-        ]
+    def _part_names(self) -> list[str]:
+        return self.config.names
+
+    def _part_class(self, name: str) -> type[OnlineRecommender]:
+        return _resolve_part(name, self.config.parts)[0]
 
 
 def _resolve_part(name: str, parts: str) -> tuple[type[OnlineRecommender], Config]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -28,8 +27,9 @@ import pandas as pd
 
 from movierec.data.dataset import Dataset
 from movierec.models.base import RatingPredictor
+from movierec.models.composite import Composite
 from movierec.models.config import Config, RatingConfig
-from movierec.models.online import FoldIn, OnlineRecommender
+from movierec.models.online import OnlineRecommender
 from movierec.validate import fail, number_at_least, number_in, require
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class RatingBlendConfig(RatingConfig):
         return [n.strip() for n in str(self.parts).split(",") if n.strip()]
 
 
-class RatingBlend(RatingPredictor, OnlineRecommender):
+class RatingBlend(Composite, RatingPredictor):
     """Predicts ``Σ_p w_p(n_u, n_i)·r̂_p + c(n_u, n_i)``, weights fitted on held-out ratings."""
 
     kind = "rating-blend"
@@ -188,35 +188,6 @@ class RatingBlend(RatingPredictor, OnlineRecommender):
     def _similar_scores(self, movie: int) -> np.ndarray:
         return np.asarray(self.parts[0].similarities(int(self.movies.ids[movie])))
 
-    @property
-    def movie_votes(self) -> np.ndarray | None:
-        """Ratings per movie, as the first part counts them."""
-        return self.parts[0].movie_votes if self.parts else None
-
-    @movie_votes.setter
-    def movie_votes(self, votes: np.ndarray | None) -> None:
-        if votes is not None:
-            raise AttributeError("a blend's votes are its parts': fold the ratings into them")
-
-    # --- online -------------------------------------------------------------------------------
-
-    def _learn_user(self, row: FoldIn) -> None:
-        ids = self.movies.ids[row.idx]
-        for part in self.parts:  # input checked: none of them can fail half-way
-            part.fold_in_user(row.raw_id, ids, row.ratings)
-
-    def _learn_movie(self, row: FoldIn) -> None:
-        ids = self.users.ids[row.idx]
-        for part in self.parts:
-            part.fold_in_movie(row.raw_id, ids, row.ratings)
-
-    def _move_votes(
-        self,
-        old: tuple[np.ndarray, np.ndarray | None],
-        new: tuple[np.ndarray, np.ndarray],
-    ) -> None:
-        """The parts count the votes (``movie_votes`` is theirs)."""
-
     # --- state --------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:
@@ -232,15 +203,13 @@ class RatingBlend(RatingPredictor, OnlineRecommender):
         self.global_mean, low, high = (float(v) for v in arrays["scalars"])
         self._bounds = (low, high)
 
-    def _save_parts(self, folder: Path) -> None:
-        for name, part in zip(self.config.names, self.parts, strict=True):
-            part.save(folder / "parts" / name)
+    # --- parts (the rest of their handling is Composite's) ----------------------------------
 
-    def _load_parts(self, folder: Path) -> None:
-        self.parts = [
-            _resolve_part(name, self.config.parts)[0].load(folder / "parts" / name)
-            for name in self.config.names
-        ]
+    def _part_names(self) -> list[str]:
+        return self.config.names
+
+    def _part_class(self, name: str) -> type[OnlineRecommender]:
+        return _resolve_part(name, self.config.parts)[0]
 
 
 def _counts(
