@@ -140,6 +140,8 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"parts": ""},
         {"parts": "ease,ease"},
         {"parts": "hybrid"},
+        {"parts": "ease,hybrid-watch"},
+        {"relevance": float("nan")},
         {"validation": 1.5},
         {"cold_users": 0.9},
         {"k": 0},

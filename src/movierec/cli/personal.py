@@ -35,7 +35,7 @@ def train(
             "--model",
             "-m",
             help="mf, mf-bounded, mf-tuned, svdpp, svdpp-tuned, als, knn, "
-            "ease, ials, sar, twotower, hybrid, chart, content, "
+            "ease, ials, sar, twotower, hybrid, hybrid-watch, chart, content, "
             "content-soup, content-tfidf or content-kg.",
         ),
     ] = DEFAULT_MODEL,

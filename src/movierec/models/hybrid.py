@@ -50,9 +50,18 @@ from movierec.models.calibration import (
 )
 from movierec.models.composite import Composite
 from movierec.models.online import OnlineRecommender
-from movierec.validate import fail, int_at_least, number_in, positive_int, require
+from movierec.validate import (
+    fail,
+    int_at_least,
+    number_at_least,
+    number_in,
+    positive_int,
+    require,
+)
 
 logger = logging.getLogger(__name__)
+
+_HYBRID = f"{__name__}:Hybrid"  # the registry's path of this class
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,13 +88,17 @@ class HybridConfig(Config):
 
     def validate(self) -> None:
         super().validate()
+        from movierec.models import registry  # its entries name this very class
+
         names = self.names
+        hybrids = [n for n in names if registry.MODELS.get(n, ("",))[0] == _HYBRID]
         require(
-            bool(names) and len(set(names)) == len(names) and "hybrid" not in names,
+            bool(names) and len(set(names)) == len(names) and not hybrids,
             "parts",
-            "distinct model names other than hybrid, comma-separated",
+            "distinct model names other than a hybrid's, comma-separated",
             self.parts,
         )
+        number_at_least(self.relevance, "relevance", optional=True)
         number_in(self.validation, "validation", 0, 1, low_open=True, high_open=True)
         number_in(self.cold_users, "cold_users", 0, 0.5, high_open=True)
         int_at_least(self.cold_profile, "cold_profile", 0)

@@ -58,6 +58,12 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "twotower-rank": ("movierec.models.twotower:TwoTower", {"negatives": 1}),
     # blend weights fitted on validation data (coordinate ascent on NDCG@10)
     "hybrid": ("movierec.models.hybrid:Hybrid", {}),
+    # what a user will rate next, whatever the stars (every rating relevant, as Microsoft
+    # Recommenders' top-N protocol counts): EASE and binary iALS, blended on validation users
+    "hybrid-watch": (
+        "movierec.models.hybrid:Hybrid",
+        {"parts": "ease,ials-binary", "relevance": 0.0},
+    ),
     "knn": ("movierec.models.knn:ItemKNN", {}),
     "knn-cosine": ("movierec.models.knn:ItemKNN", {"similarity": "cosine"}),
     "ease": ("movierec.models.ease:EASE", {}),
