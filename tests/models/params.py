@@ -24,6 +24,7 @@ from movierec.models.ease import EASE
 from movierec.models.hybrid import Hybrid
 from movierec.models.ials import ImplicitALS
 from movierec.models.knn import ItemKNN
+from movierec.models.lowrankease import LowRankEASE
 from movierec.models.mf import MatrixFactorization
 from movierec.models.popular import ChartRecommender
 from movierec.models.ratingblend import RatingBlend
@@ -110,6 +111,13 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"weighting": "counts"},
         {"max_items": 0},
         {"like_threshold": float("nan")},
+    ],
+    LowRankEASE: [
+        {"l2": 0},
+        {"weighting": "counts"},
+        {"rank": 0},
+        {"power_iterations": -1},
+        {"oversample": 1.5},
     ],
     SAR: [
         {"similarity": "cosine"},

@@ -68,6 +68,8 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "knn-cosine": ("movierec.models.knn:ItemKNN", {"similarity": "cosine"}),
     "ease": ("movierec.models.ease:EASE", {}),
     "ease-binary": ("movierec.models.ease:EASE", {"weighting": "binary", "l2": 500.0}),
+    # EASE's closed form through a rank-1024 Woodbury inverse: no movies × movies matrix
+    "ease-lowrank": ("movierec.models.lowrankease:LowRankEASE", {}),
     # Microsoft Recommenders' quick-start default: jaccard, rating weights, 30-day half-life
     "sar": ("movierec.models.sar:SAR", {}),
     "ials": ("movierec.models.ials:ImplicitALS", {}),
