@@ -89,3 +89,18 @@ def test_on_ml_100k_newcomers_the_hybrid_beats_its_parts_on_its_objective():
         )
         assert not inside or hybrid["ndcg"] > part["ndcg"], (name, figures, hybrid)
         assert hybrid["miscalibration"] < part["miscalibration"], (name, figures, hybrid)
+
+
+def test_ease_gives_way_to_low_rank_ease_where_the_catalogue_outgrows_it(monkeypatch, tmp_path):
+    """More rated movies than EASE models (``max_items``): the hybrid fits ``ease-lowrank`` in
+    its place, so the whole catalogue is served, and a saved hybrid loads it back."""
+    from movierec.models.lowrankease import LowRankEASE
+
+    monkeypatch.setitem(registry.MODELS, "ease", ("movierec.models.ease:EASE", {"max_items": 8}))
+    data = checkerboard()  # 12 rated movies
+    model = Hybrid(parts="ease,chart", cold_users=0.2, cold_profile=3, validation=0.3).fit(data)
+    assert isinstance(model.parts[0], LowRankEASE)
+    model.save(tmp_path / "h")
+    loaded = Hybrid.load(tmp_path / "h")
+    assert isinstance(loaded.parts[0], LowRankEASE)
+    np.testing.assert_allclose(loaded.scores(100), model.scores(100))

@@ -26,7 +26,9 @@ the blend nowhere to go; calibration now does what it brought (genre-following l
 The parts are then refitted on all the training data. A user with fewer than ``cold_history``
 ratings is scored with the cold weights, others with the warm ones; how the blend does on new
 users is measured by ``movierec evaluate`` and ``bench/taste.py``. Every part must be an
-online model, so the hybrid folds in users and movies by folding them into each part.
+online model, so the hybrid folds in users and movies by folding them into each part. Where the
+catalogue has more rated movies than EASE models (its ``max_items``), the ``ease`` part is
+fitted as ``ease-lowrank``, which serves the whole catalogue at EASE's quality.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from movierec.models.calibration import (
     taste_distributions,
 )
 from movierec.models.composite import Composite
+from movierec.models.ease import EASE
 from movierec.models.online import OnlineRecommender
 from movierec.validate import (
     fail,
@@ -135,14 +138,15 @@ class Hybrid(Composite):
         self.validation_ndcg = np.zeros((2, 0))  # per regime: each part alone, then the blend
         self._genres = np.zeros((0, 0), np.float32)  # movies × genres, for calibration
         self._threshold = 4.0  # the lowest liked rating, for a user's taste distribution
+        self._names = self.config.names  # the parts fitted: the config's, unless one outgrew
 
     # --- fitting ------------------------------------------------------------------------------
 
     def fit(self, data: Dataset) -> Self:
         cfg = self.config
-        names = cfg.names
-        resolved = [_resolve_part(name, cfg.parts) for name in names]
         self._index_dataset(data)
+        names = self._names = _parts_that_fit(cfg.names, cfg.parts, data)
+        resolved = [_resolve_part(name, cfg.parts) for name in names]
         threshold = cfg.relevance
         if threshold is None:
             threshold = 0.8 * (
@@ -319,10 +323,11 @@ class Hybrid(Composite):
             "validation_figures": self.validation_figures,
             "genres": self._genres,
             "threshold": np.array([self._threshold]),
-            "part_names": np.array(self.config.names, dtype=str),
+            "part_names": np.array(self._names, dtype=str),
         }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self._names = [str(name) for name in arrays.get("part_names", self.config.names)]
         self.weights = np.asarray(arrays["weights"])
         self.validation_ndcg = np.asarray(arrays["validation_ndcg"])
         # artifacts from before calibration: no re-ranking, the blend as it was
@@ -334,10 +339,31 @@ class Hybrid(Composite):
     # --- parts (the rest of their handling is Composite's) ----------------------------------
 
     def _part_names(self) -> list[str]:
-        return self.config.names
+        return self._names
 
     def _part_class(self, name: str) -> type[OnlineRecommender]:
         return _resolve_part(name, self.config.parts)[0]
+
+
+def _parts_that_fit(names: list[str], parts: str, data: Dataset) -> list[str]:
+    """The part names to fit: ``ease`` becomes ``ease-lowrank`` when the catalogue has more
+    rated movies than EASE models (its ``max_items``), so the whole catalogue is served."""
+    rated = data.ratings["movie_id"].nunique()
+    chosen = []
+    for name in names:
+        model_class, config = _resolve_part(name, parts)
+        limit = getattr(config, "max_items", None)
+        swap = model_class is EASE and limit is not None and rated > limit
+        if swap and "ease-lowrank" not in names:
+            logger.info(
+                "hybrid: %d rated movies, more than %s models (%d): using ease-lowrank",
+                rated,
+                name,
+                limit,
+            )
+            name = "ease-lowrank"
+        chosen.append(name)
+    return chosen
 
 
 def _resolve_part(name: str, parts: str) -> tuple[type[OnlineRecommender], Config]:
