@@ -26,6 +26,7 @@ from movierec.models.ials import ImplicitALS
 from movierec.models.knn import ItemKNN
 from movierec.models.lowrankease import LowRankEASE
 from movierec.models.mf import MatrixFactorization
+from movierec.models.multvae import MultVAE
 from movierec.models.popular import ChartRecommender
 from movierec.models.ratingblend import RatingBlend
 from movierec.models.sar import SAR
@@ -49,6 +50,15 @@ SMALL: dict[type[Recommender], dict[str, Any]] = {
     # every checkerboard movie co-occurs with every other alike: only liked ones tell groups apart
     SAR: {"weighting": "liked"},
     RatingBlend: {"parts": "als,knn", "validation": 0.2},
+    # binary feedback sees no groups on the checkerboard (everyone rated nearly everything)
+    MultVAE: {
+        "hidden": 32,
+        "latent": 8,
+        "epochs": 300,
+        "batch_size": 12,
+        "weighting": "liked",
+        "threads": 1,
+    },
     # more factors fit the 4-vs-5 noise of 132 ratings, and that noise then rules the cosine
     BayesianMF: {"n_factors": 2, "n_iterations": 200, "burn_in": 50, "keep": 40},
     Hybrid: {
@@ -111,6 +121,16 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"weighting": "counts"},
         {"max_items": 0},
         {"like_threshold": float("nan")},
+    ],
+    MultVAE: [
+        {"hidden": 0},
+        {"latent": -1},
+        {"dropout": 1.0},
+        {"beta": -0.1},
+        {"epochs": 0},
+        {"learning_rate": 0.0},
+        {"weighting": "counts"},
+        {"threads": -1},
     ],
     LowRankEASE: [
         {"l2": 0},

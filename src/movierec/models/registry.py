@@ -72,6 +72,8 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "ease-lowrank": ("movierec.models.lowrankease:LowRankEASE", {}),
     # Microsoft Recommenders' quick-start default: jaccard, rating weights, 30-day half-life
     "sar": ("movierec.models.sar:SAR", {}),
+    # Liang et al.'s multinomial VAE, 600-200-600, binary feedback (PyTorch to train)
+    "multvae": ("movierec.models.multvae:MultVAE", {}),
     "ials": ("movierec.models.ials:ImplicitALS", {}),
     "ials-binary": (
         "movierec.models.ials:ImplicitALS",
