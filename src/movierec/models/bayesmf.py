@@ -114,20 +114,21 @@ class BayesianMF(OnlineFactorModel):
         users, movies = sides
         offset = self.global_mean
         ratings = matrix.data.astype(np.float64)
+        movie_ratings = by_movie.data.astype(np.float64)
         kept_at = set(np.linspace(cfg.burn_in, cfg.n_iterations - 1, cfg.keep).round().astype(int))
         kept: list[tuple[_Chain, _Chain, float]] = []
         alpha = 1.0
         started = time.perf_counter()
         for step in range(cfg.n_iterations):
-            for chain, other, csr, use in (
-                (users, movies, matrix, None),
-                (movies, users, by_movie, rated),
+            for chain, other, csr, values, use in (
+                (users, movies, matrix, ratings, None),
+                (movies, users, by_movie, movie_ratings, rated),
             ):
                 self._sample_prior(chain, use, rng)
                 sample_rows(
                     csr.indptr,
                     csr.indices,
-                    csr.data.astype(np.float64),
+                    values,
                     other.factors,
                     other.bias,
                     offset,

@@ -84,6 +84,9 @@ class RatingBlend(Composite, RatingPredictor):
 
     def __init__(self, config: RatingBlendConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
+        # its fold-ins behave as its parts' do together (each places new movies: _resolve_part)
+        classes = [_resolve_part(name, self.config.parts)[0] for name in self.config.names]
+        self.low_ratings_count_as_interest = any(c.low_ratings_count_as_interest for c in classes)
         self.parts: list[Any] = []  # the fitted parts, in ``config.names`` order
         self.weights = np.zeros(0)
         self.validation_rmse = np.zeros(0)  # each part alone, then the blend
@@ -182,8 +185,7 @@ class RatingBlend(Composite, RatingPredictor):
         return self._predict(np.full(len(movies), user), movies)
 
     def _ranking_scores(self, user: int) -> np.ndarray:
-        first = self.parts[0]
-        return np.asarray(first._ranking_scores(first.users.index(int(self.users.ids[user]))))
+        return np.asarray(self.parts[0].scores(int(self.users.ids[user])), dtype=np.float64)
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         return np.asarray(self.parts[0].similarities(int(self.movies.ids[movie])))
@@ -234,4 +236,6 @@ def _resolve_part(name: str, parts: str) -> tuple[type[Any], Config]:
         issubclass(model_class, RatingPredictor) and issubclass(model_class, OnlineRecommender)
     ):
         fail("parts", parts, f"online rating predictors; {name!r} is not")
+    if not model_class.places_new_movies:
+        fail("parts", parts, f"models that place a new movie from its ratings; {name!r} does not")
     return model_class, config
