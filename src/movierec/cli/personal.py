@@ -20,6 +20,7 @@ from movierec.cli.common import (
     status,
 )
 from movierec.engine.core import DEFAULT_MODEL, Engine
+from movierec.errors import InvalidValueError
 
 
 def register(app: typer.Typer) -> None:
@@ -34,21 +35,35 @@ def train(
         typer.Option(
             "--model",
             "-m",
-            help="mf, mf-bounded, mf-tuned, svdpp, svdpp-tuned, als, knn, "
-            "ease, ials, sar, twotower, hybrid, hybrid-watch, chart, content, "
-            "content-soup, content-tfidf or content-kg.",
+            help="mf, mf-bounded, mf-tuned, svdpp, svdpp-tuned, bmf, rating-blend, als, knn, "
+            "ease, ease-lowrank, ials, sar, multvae, twotower, hybrid, hybrid-watch, chart, "
+            "content, content-soup, content-tfidf or content-kg.",
         ),
     ] = DEFAULT_MODEL,
     default: Annotated[bool, typer.Option(help="Make it the model `recommend` uses.")] = True,
     dataset: DatasetOption = "ml-100k",
+    engine_name: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local (this machine) or spark (pyspark.ml ALS, exported as our als; "
+            "the `spark` extra and Java 17).",
+        ),
+    ] = "local",
+    master: Annotated[
+        str, typer.Option(help="Spark master for --engine spark: local[2], spark://host:7077.")
+    ] = "local[2]",
     home: HomeOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Fit a model on the whole dataset and store it in the home folder."""
+    if engine_name not in ("local", "spark"):
+        raise InvalidValueError("engine", engine_name, "local or spark")
     engine = Engine.open(home_of(home), dataset)
+    spark = master if engine_name == "spark" else None
     with status(f"fitting {escape(model)} on {escape(dataset)}", enabled=not quiet):
-        fitted, seconds = engine.train(model, make_default=default)
+        fitted, seconds = engine.train(model, make_default=default, spark=spark)
     summary = {
         "dataset": dataset,
         "model": model,

@@ -6,11 +6,10 @@ done by the parts it composes, each of which depends only on the ones before it:
 - ``Catalog``: lookups of movies and titles, live vote counts, filters, charts;
 - ``ModelHub``: the model cache, fitting, stored versions, the default-model marker;
 - ``SimilarMovies``, ``PersonalPicks``, ``DescriptionSearch``, ``Newcomers``: the answers;
-- ``OnlineUpdater`` (opened on first use) and ``Users``: the ratings store, fold-ins,
-  retrains, users and their tokens.
+- ``OnlineUpdater`` (opened on first use), ``Users``: ratings store, fold-ins, retrains, users.
 
-What is costly to build (title index, genre bit-sets, vote statistics, fitted models) is built
-once, on first use; models are cached in the home folder keyed by the dataset's fingerprint.
+Costly parts (title index, genre bit-sets, vote statistics, models) are built once, when first
+used; models are cached in the home folder keyed by the dataset's fingerprint.
 """
 
 from __future__ import annotations
@@ -123,8 +122,8 @@ class Engine:
         }
 
     def close(self, *, close_store: bool = True, timeout: float = 30.0) -> None:
-        """Wait up to ``timeout`` seconds for a running retrain; close the store if asked (it
-        is reopened on next use)."""
+        """Wait up to ``timeout`` s for a running retrain; close the store if asked (reopened
+        on next use)."""
         live = self._online
         if live is None:
             return
@@ -366,10 +365,12 @@ class Engine:
         """A fitted model by name: from memory, the stored current version, or fitted now."""
         return self.hub.model(name)
 
-    def train(self, name: str, *, make_default: bool = True) -> tuple[Recommender, float]:
-        """Fit a model from scratch, publish it as a new version, and (by default) make it the
-        one `recommend` uses."""
-        return self.hub.train(name, make_default=make_default)
+    def train(
+        self, name: str, *, make_default: bool = True, spark: str | None = None
+    ) -> tuple[Recommender, float]:
+        """Fit a model from scratch (on the Spark master ``spark`` if given), publish it as a new
+        version, and (by default) make it the one `recommend` uses."""
+        return self.hub.train(name, make_default=make_default, spark=spark)
 
     def versions(self, name: str) -> ModelVersions | None:
         """The stored versions of a model of this dataset (None without a home folder)."""
@@ -390,8 +391,7 @@ class Engine:
     def stored_versions(
         home: Home, dataset_name: str, model: str | None = None
     ) -> dict[str, list[Version]]:
-        """The stored versions of one model, or of every model, of a dataset, oldest first
-        (without loading the dataset)."""
+        """Stored versions of one model, or of all, of a dataset, oldest first (no data load)."""
         return _stored_versions(home, dataset_name, model)
 
     @staticmethod

@@ -17,8 +17,10 @@ from movierec.engine.versions import ModelVersions, Version
 from movierec.errors import DataFormatError, InvalidValueError
 from movierec.home import Home
 from movierec.models import registry
+from movierec.models.als import ALS, ALSConfig
 from movierec.models.base import Recommender, read_manifest
 from movierec.models.online import OnlineRecommender
+from movierec.models.sparkals import fit_on_spark
 
 log = logging.getLogger(__name__)
 
@@ -118,21 +120,37 @@ class ModelHub:
 
     # --- fitting --------------------------------------------------------------------------------
 
-    def train(self, name: str, *, make_default: bool = True) -> tuple[Recommender, float]:
-        """Fit a model from scratch, publish it as a new version, and (by default) make it the
-        one `recommend` uses."""
-        model, seconds = self._fit(name)
+    def train(
+        self, name: str, *, make_default: bool = True, spark: str | None = None
+    ) -> tuple[Recommender, float]:
+        """Fit a model from scratch (on the Spark master ``spark`` if given), publish it as a new
+        version, and (by default) make it the one `recommend` uses."""
+        model, seconds = self._fit(name, spark)
         if self.home is not None and make_default:
             (self.home.models / self.dataset.name / "DEFAULT").write_text(name + "\n")
         self._models[name] = model
         return model, seconds
 
-    def _fit(self, name: str) -> tuple[Recommender, float]:
-        """Fit on the dataset and publish the result as the model's next version."""
+    def _fit(self, name: str, spark: str | None = None) -> tuple[Recommender, float]:
+        """Fit on the dataset (on Spark when ``spark`` names a master) and publish the result
+        as the model's next version."""
         model_class, config = registry.resolve(name)
         log.info("fitting %s on %s", name, self.dataset.name)
         started = time.perf_counter()
-        model = model_class(config).fit(self.dataset)
+        if spark is None:
+            model: Recommender = model_class(config).fit(self.dataset)
+        elif isinstance(config, ALSConfig) and model_class is ALS:
+            parquet = None if self.home is None else self.home.dataset_dir(self.dataset.name)
+            if parquet is not None and not (parquet / "ratings.parquet").exists():
+                parquet = None  # an unstored dataset: Spark reads the frame in memory
+            model = fit_on_spark(
+                self.dataset,
+                config,
+                master=spark,
+                parquet=None if parquet is None else parquet / "ratings.parquet",
+            )
+        else:
+            raise InvalidValueError("engine", "spark", f"a model Spark fits (als), not {name!r}")
         seconds = time.perf_counter() - started
         versions = self.versions(name)
         if versions is not None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Self
+from typing import NamedTuple, Self
 
 import numpy as np
 
@@ -39,6 +39,14 @@ from movierec.models.ridge import solve_rows
 from movierec.validate import boolean, number_at_least, positive_int
 
 logger = logging.getLogger(__name__)
+
+
+class FittedSide(NamedTuple):
+    """One side of a model fitted elsewhere: raw ids, their factors (ids × k), their biases."""
+
+    ids: np.ndarray
+    factors: np.ndarray
+    bias: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +115,30 @@ class ALS(OnlineFactorModel):
             np.asarray(previous.item_bias, np.float64),
         )
         return self
+
+    @classmethod
+    def from_factors(
+        cls, data: Dataset, config: ALSConfig, users: FittedSide, movies: FittedSide, offset: float
+    ) -> Self:
+        """A model whose factors and biases were fitted elsewhere (Spark: :mod:`sparkals`),
+        indexed on ``data``; a user or movie the other fit left out keeps zeros."""
+        model = cls(config)
+        matrix = model._prepare(data)
+        rows = []
+        for side, ids, n in (
+            (users, model.users, matrix.shape[0]),
+            (movies, model.movies, matrix.shape[1]),
+        ):
+            index = ids.indices(np.asarray(side.ids), missing="mask")
+            known = index >= 0
+            factors = np.zeros((n, config.n_factors), np.float32)
+            bias = np.zeros(n, np.float32)
+            factors[index[known]] = np.asarray(side.factors)[known]
+            bias[index[known]] = np.asarray(side.bias)[known]
+            rows.append((factors, bias))
+        (user_factors, user_bias), (movie_factors, movie_bias) = rows
+        model._install(user_factors, movie_factors, user_bias, movie_bias, offset)
+        return model
 
     def fit(self, data: Dataset) -> Self:
         by_user = self._prepare(data)
