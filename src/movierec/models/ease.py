@@ -44,7 +44,7 @@ import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
 from movierec.models.base import Config
-from movierec.models.feedback import check_weighting, feedback_matrix
+from movierec.models.feedback import check_weighting, feedback_matrix, feedback_values
 from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.validate import number_at_least, positive_int
 
@@ -130,14 +130,8 @@ class EASE(OnlineRecommender):
         self._position[self._modelled] = np.arange(len(self._modelled))
 
     def _feedback(self, ratings: np.ndarray) -> np.ndarray:
-        """The feedback strength of each rating, as :func:`feedback_matrix` gives it, float32
-        (which keeps B's product in float32)."""
-        cfg = self.config
-        if cfg.weighting == "binary":
-            return np.ones(len(ratings), np.float32)
-        if cfg.weighting == "liked":  # in float32, as the ratings are kept
-            return (ratings >= np.float32(cfg.like_threshold)).astype(np.float32)
-        return ratings.astype(np.float32)
+        """The feedback strength of each rating (float32, which keeps B's product in float32)."""
+        return feedback_values(ratings, self.config.weighting, self.config.like_threshold)
 
     def _user_scores(self, user: int) -> np.ndarray:
         movies, ratings = self._seen_lists.rated(user)

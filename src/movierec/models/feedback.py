@@ -32,6 +32,17 @@ def feedback_matrix(matrix: sp.csr_matrix, weighting: str, like_threshold: float
     return matrix
 
 
+def feedback_values(ratings: np.ndarray, weighting: str, like_threshold: float) -> np.ndarray:
+    """One history's feedback strengths, as :func:`feedback_matrix` gives them, in float32
+    (the models that score a history row keep their products in float32); ``liked`` gives 0
+    where the rating is below the threshold."""
+    if weighting == "binary":
+        return np.ones(len(ratings), np.float32)
+    if weighting == "liked":  # compared in float32, as the seen lists keep the ratings
+        return (ratings >= np.float32(like_threshold)).astype(np.float32)
+    return ratings.astype(np.float32)
+
+
 def check_weighting(config: Any) -> None:
     """Validation shared by the configs that turn ratings into implicit feedback."""
     one_of(config.weighting, "weighting", WEIGHTINGS)

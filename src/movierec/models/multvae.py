@@ -29,7 +29,7 @@ import numpy as np
 from movierec.data.dataset import Dataset
 from movierec.models.base import Config
 from movierec.models.factors import unit_rows
-from movierec.models.feedback import check_weighting, feedback_matrix
+from movierec.models.feedback import check_weighting, feedback_matrix, feedback_values
 from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.validate import int_at_least, number_at_least, number_in, positive_int
 
@@ -119,18 +119,10 @@ class MultVAE(OnlineRecommender):
         }
         self._movie_unit = unit_rows(self.weights["out.weight"])  # movies × hidden
 
-    def _feedback(self, ratings: np.ndarray) -> np.ndarray:
-        cfg = self.config
-        if cfg.weighting == "binary":
-            return np.ones(len(ratings), np.float32)
-        if cfg.weighting == "liked":
-            return (ratings >= np.float32(cfg.like_threshold)).astype(np.float32)
-        return ratings.astype(np.float32)
-
     def _user_scores(self, user: int) -> np.ndarray:
         w = self.weights
         movies, ratings = self._seen_lists.rated(user)
-        values = self._feedback(ratings)
+        values = feedback_values(ratings, self.config.weighting, self.config.like_threshold)
         trained = len(w["out.bias"])
         inside = movies < trained
         movies, values = movies[inside], values[inside]
