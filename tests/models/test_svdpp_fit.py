@@ -129,3 +129,23 @@ def test_accuracy_on_ml100k():
         predicted = model.predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy())
         rmse = np.sqrt(np.mean((predicted - test["rating"].to_numpy()) ** 2))
         assert rmse < bound, (name, rmse)
+
+
+def test_predictions_match_surprises_own_svdpp_from_a_constant_start():
+    """Surprise itself, when installed (the `bench` extra): every factor starts at 0.1 (std 0)
+    so both fits start alike, users and movies in the same order; measured |Δ| ≤ 8e-6."""
+    surprise = pytest.importorskip("surprise", reason="Surprise is the optional `bench` extra")
+    data = random_ratings(n_users=30, n_movies=40, density=0.3, seed=5)
+    ratings = data.ratings.sort_values(["user_id", "movie_id"])
+    ours = SVDpp(n_factors=5, n_epochs=7, init_mean=0.1, init_std=0.0, rank_by="rating")
+    ours.fit(data)
+    reader = surprise.Reader(rating_scale=(1, 5))
+    trainset = surprise.Dataset.load_from_df(
+        ratings[["user_id", "movie_id", "rating"]], reader
+    ).build_full_trainset()
+    theirs = surprise.SVDpp(n_factors=5, n_epochs=7, init_mean=0.1, init_std_dev=0.0)
+    theirs.fit(trainset)
+    users = np.repeat(ratings["user_id"].unique(), 3)
+    movies = np.tile(ratings["movie_id"].unique()[:3], len(users) // 3)
+    expected = [theirs.predict(int(u), int(m)).est for u, m in zip(users, movies, strict=True)]
+    np.testing.assert_allclose(ours.predict(users, movies), expected, atol=1e-4)
