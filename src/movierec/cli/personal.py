@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,15 +19,17 @@ from movierec.cli.common import (
     emit_json,
     home_of,
     out,
+    progress,
     status,
 )
-from movierec.engine.core import DEFAULT_MODEL, Engine
+from movierec.engine.core import DEFAULT_MODEL, Engine, write_all
 from movierec.errors import InvalidValueError
 
 
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("recommend")(recommend)
+    app.command("recommend-all")(recommend_all)
     app.command("rate")(rate)
 
 
@@ -80,6 +84,53 @@ def train(
         f"trained [bold]{escape(model)}[/] on {escape(dataset)} in {seconds:.2f} s "
         f"({len(fitted.users):,} users, {len(fitted.movies):,} movies)"
         + (" — now the default for `movierec recommend`" if default else "")
+    )
+
+
+def recommend_all(
+    target: Annotated[
+        Path, typer.Option("--out", "-o", help="The Parquet file (or, with Spark, folder).")
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="A trained model (default: the default).")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", help="Movies per user.")] = 10,
+    dataset: DatasetOption = "ml-100k",
+    engine_name: Annotated[
+        str, typer.Option("--engine", help="local (here) or spark (Spark's workers score).")
+    ] = "local",
+    master: Annotated[
+        str, typer.Option(help="Spark master for --engine spark: local[2], spark://host:7077.")
+    ] = "local[2]",
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Every user's top-k unseen movies to Parquet: user_id, rank, movie_id, score.
+
+    The lists `movierec recommend` gives, without reasons. With --engine spark the model is
+    shipped to Spark's workers, which score their share of the users; on a cluster they need
+    movierec installed (its wheel, e.g. spark-submit --py-files).
+    """
+    if engine_name not in ("local", "spark"):
+        raise InvalidValueError("engine", engine_name, "local or spark")
+    engine = Engine.open(home_of(home), dataset)
+    name = model or engine.default_model()
+    fitted = engine.model(name)
+    spark = master if engine_name == "spark" else None
+    started = time.perf_counter()
+    with progress(f"top-{k} of every user ({escape(name)})", enabled=not quiet) as update:
+        rows = write_all(fitted, k, target, spark=spark, progress=update)
+    seconds = time.perf_counter() - started
+    if as_json:
+        emit_json(
+            {"model": name, "users": len(fitted.users), "rows": rows, "out": str(target)}
+            | {"seconds": round(seconds, 3)}
+        )
+        return
+    out.print(
+        f"wrote {rows:,} rows for {len(fitted.users):,} users ({escape(name)}) to "
+        f"{escape(str(target))} in {seconds:.1f} s"
     )
 
 

@@ -30,6 +30,7 @@ from movierec.engine.answers import MovieRow, RecommendAnswer, SimilarAnswer
 from movierec.engine.catalog import Catalog
 from movierec.engine.describe import DescriptionSearch, FindAnswer
 from movierec.engine.embedding_maps import EmbeddingMaps
+from movierec.engine.export import write_all
 from movierec.engine.fitting import model_for_request
 from movierec.engine.hub import COLLAB_MODEL, DEFAULT_MODEL, ModelHub, check_model_name
 from movierec.engine.hub import rollback as _rollback
@@ -53,6 +54,7 @@ __all__ = [
     "MovieRow",
     "RetrainPolicy",
     "check_model_name",
+    "write_all",
 ]
 
 
@@ -95,16 +97,14 @@ class Engine:
         db: str | None = None,
         policy: RetrainPolicy | None = None,
     ) -> Engine:
-        """The engine of a stored dataset; ``db`` is a ratings-store path or PostgreSQL URL
-        (default: ``ratings.db`` in the home folder)."""
+        """The engine of a stored dataset; ``db``: a store path or PostgreSQL URL (or home's)."""
         return cls(load_dataset(home, dataset_name), home, db=db, policy=policy)
 
     # --- the service's life ---------------------------------------------------------------------
 
     def warm(self) -> None:
-        """Build everything lazy now, once, so no request pays for it or races to build it:
-        the ratings store and the model it serves, the title index, genre bit-sets, vote
-        statistics and well-rated scores."""
+        """Build everything lazy now, once, so no request pays for it or races to build it: the
+        ratings store and its model, title index, genre bit-sets, vote statistics, good scores."""
         live = self.online()
         self.hub.model(live.model_name if live is not None else self.hub.default_model())
         self.catalog.warm()
