@@ -31,7 +31,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     # Surprise's SVDpp to the update: the films a user rated count, not only their stars
     "svdpp": ("movierec.models.svdpp:SVDpp", {}),
-    # tuned on a validation split of one ml-100k fold's training part: 5-fold RMSE 0.900
+    # tuned on a validation split of one ml-100k fold's training part: 5-fold RMSE 0.899
     "svdpp-tuned": (
         "movierec.models.svdpp:SVDpp",
         {
@@ -50,7 +50,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     # Bayesian MF by Gibbs sampling: the posterior mean, no penalty to tune
     "bmf": ("movierec.models.bayesmf:BayesianMF", {}),
     # bmf, svdpp-tuned, knn and als, weighted by user and movie support on held-out training
-    # ratings: ml-100k 5-fold RMSE 0.892
+    # ratings: ml-100k 5-fold RMSE 0.891
     "rating-blend": ("movierec.models.ratingblend:RatingBlend", {}),
     "als": ("movierec.models.als:ALS", {}),
     "twotower": ("movierec.models.twotower:TwoTower", {}),
