@@ -1,4 +1,4 @@
-"""`movierec train` and `movierec recommend`: fit a model, and a user's picks with reasons."""
+"""`movierec train`, `recommend`, `recommend-all`: fit a model, one user's picks, everyone's."""
 
 from __future__ import annotations
 
@@ -25,6 +25,25 @@ from movierec.cli.common import (
 from movierec.engine.core import DEFAULT_MODEL, Engine, write_all
 from movierec.errors import InvalidValueError
 
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="local (this machine) or spark (train: pyspark.ml ALS, exported as our als; "
+        "recommend-all: Spark's workers score). Needs the `spark` extra and Java 17.",
+    ),
+]
+MasterOption = Annotated[
+    str, typer.Option(help="Spark master for --engine spark: local[2], spark://host:7077.")
+]
+
+
+def spark_master(engine_name: str, master: str) -> str | None:
+    """The Spark master to use, or None for this machine; an unknown engine names the field."""
+    if engine_name not in ("local", "spark"):
+        raise InvalidValueError("engine", engine_name, "local or spark")
+    return master if engine_name == "spark" else None
+
 
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
@@ -46,26 +65,15 @@ def train(
     ] = DEFAULT_MODEL,
     default: Annotated[bool, typer.Option(help="Make it the model `recommend` uses.")] = True,
     dataset: DatasetOption = "ml-100k",
-    engine_name: Annotated[
-        str,
-        typer.Option(
-            "--engine",
-            help="local (this machine) or spark (pyspark.ml ALS, exported as our als; "
-            "the `spark` extra and Java 17).",
-        ),
-    ] = "local",
-    master: Annotated[
-        str, typer.Option(help="Spark master for --engine spark: local[2], spark://host:7077.")
-    ] = "local[2]",
+    engine_name: EngineOption = "local",
+    master: MasterOption = "local[2]",
     home: HomeOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Fit a model on the whole dataset and store it in the home folder."""
-    if engine_name not in ("local", "spark"):
-        raise InvalidValueError("engine", engine_name, "local or spark")
+    spark = spark_master(engine_name, master)
     engine = Engine.open(home_of(home), dataset)
-    spark = master if engine_name == "spark" else None
     with status(f"fitting {escape(model)} on {escape(dataset)}", enabled=not quiet):
         fitted, seconds = engine.train(model, make_default=default, spark=spark)
     summary = {
@@ -96,12 +104,8 @@ def recommend_all(
     ] = None,
     k: Annotated[int, typer.Option("-k", help="Movies per user.")] = 10,
     dataset: DatasetOption = "ml-100k",
-    engine_name: Annotated[
-        str, typer.Option("--engine", help="local (here) or spark (Spark's workers score).")
-    ] = "local",
-    master: Annotated[
-        str, typer.Option(help="Spark master for --engine spark: local[2], spark://host:7077.")
-    ] = "local[2]",
+    engine_name: EngineOption = "local",
+    master: MasterOption = "local[2]",
     home: HomeOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -112,12 +116,10 @@ def recommend_all(
     shipped to Spark's workers, which score their share of the users; on a cluster they need
     movierec installed (its wheel, e.g. spark-submit --py-files).
     """
-    if engine_name not in ("local", "spark"):
-        raise InvalidValueError("engine", engine_name, "local or spark")
+    spark = spark_master(engine_name, master)
     engine = Engine.open(home_of(home), dataset)
     name = model or engine.default_model()
     fitted = engine.model(name)
-    spark = master if engine_name == "spark" else None
     started = time.perf_counter()
     with progress(f"top-{k} of every user ({escape(name)})", enabled=not quiet) as update:
         rows = write_all(fitted, k, target, spark=spark, progress=update)

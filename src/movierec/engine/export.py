@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +33,7 @@ SCHEMA = pa.schema(
         ("score", pa.float64()),
     ]
 )
+SPARK_SCHEMA = "user_id long, rank int, movie_id long, score double"  # SCHEMA in Spark's words
 _BATCH = 2000  # users per written batch
 
 
@@ -102,12 +102,8 @@ def _write_on_spark(model: Recommender, users: np.ndarray, k: int, out: Path, ma
             for batch in batches:
                 yield top_n_rows(model, batch["user_id"].to_numpy(), k)
 
-        result = frame.repartition(parts).mapInPandas(score, schema=_spark_schema())
+        result = frame.repartition(parts).mapInPandas(score, schema=SPARK_SCHEMA)
         result.write.mode("overwrite").parquet(str(out))
         return int(spark.read.parquet(str(out)).count())
     finally:
         spark.stop()
-
-
-def _spark_schema() -> Any:
-    return "user_id long, rank int, movie_id long, score double"

@@ -140,15 +140,11 @@ class ModelHub:
         if spark is None:
             model: Recommender = model_class(config).fit(self.dataset)
         elif isinstance(config, ALSConfig) and model_class is ALS:
-            parquet = None if self.home is None else self.home.dataset_dir(self.dataset.name)
-            if parquet is not None and not (parquet / "ratings.parquet").exists():
+            stored = None if self.home is None else self.home.dataset_dir(self.dataset.name)
+            parquet = None if stored is None else stored / "ratings.parquet"
+            if parquet is not None and not parquet.exists():
                 parquet = None  # an unstored dataset: Spark reads the frame in memory
-            model = fit_on_spark(
-                self.dataset,
-                config,
-                master=spark,
-                parquet=None if parquet is None else parquet / "ratings.parquet",
-            )
+            model = fit_on_spark(self.dataset, config, master=spark, parquet=parquet)
         else:
             raise InvalidValueError("engine", "spark", f"a model Spark fits (als), not {name!r}")
         seconds = time.perf_counter() - started

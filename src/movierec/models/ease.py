@@ -44,7 +44,12 @@ import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
 from movierec.models.base import Config
-from movierec.models.feedback import check_weighting, feedback_matrix, feedback_values
+from movierec.models.feedback import (
+    check_weighting,
+    feedback_matrix,
+    feedback_values,
+    low_ratings_are_interest,
+)
 from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.validate import number_at_least, positive_int
 
@@ -98,8 +103,7 @@ class EASE(OnlineRecommender):
 
     def __init__(self, config: EASEConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
-        # ``liked`` drops a rating below the threshold; the others make any rating feedback
-        self.low_ratings_count_as_interest = self.config.weighting != "liked"
+        self.low_ratings_count_as_interest = low_ratings_are_interest(self.config.weighting)
 
     def fit(self, data: Dataset) -> Self:
         matrix = self._index_dataset(data)

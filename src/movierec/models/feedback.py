@@ -43,6 +43,12 @@ def feedback_values(ratings: np.ndarray, weighting: str, like_threshold: float) 
     return ratings.astype(np.float32)
 
 
+def low_ratings_are_interest(weighting: str) -> bool:
+    """Whether a folded-in low rating reads as interest: ``liked`` drops a rating below the
+    threshold; ``binary`` and ``rating`` make every rating feedback, however low."""
+    return weighting != "liked"
+
+
 def check_weighting(config: Any) -> None:
     """Validation shared by the configs that turn ratings into implicit feedback."""
     one_of(config.weighting, "weighting", WEIGHTINGS)

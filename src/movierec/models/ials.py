@@ -48,7 +48,7 @@ from numba import njit, prange
 
 from movierec.data.dataset import Dataset
 from movierec.models.base import Config
-from movierec.models.feedback import check_weighting, feedback_matrix
+from movierec.models.feedback import check_weighting, feedback_matrix, low_ratings_are_interest
 from movierec.models.foldin import write_rows
 from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.validate import number_at_least, one_of, positive_int
@@ -113,7 +113,7 @@ class ImplicitALS(OnlineRecommender):
     def __init__(self, config: IALSConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
         # ``liked`` drops a rating below the threshold; the others make any rating feedback
-        self.low_ratings_count_as_interest = self.config.weighting != "liked"
+        self.low_ratings_count_as_interest = low_ratings_are_interest(self.config.weighting)
         self.losses: list[float] = []
         self.track_loss = False
         self._buffers: dict[str, np.ndarray] = {}  # growth room of the factors fold-ins append

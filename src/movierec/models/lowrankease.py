@@ -39,6 +39,7 @@ from movierec.data.dataset import Dataset
 from movierec.models.config import Config
 from movierec.models.ease import EASE
 from movierec.models.feedback import check_weighting, feedback_matrix
+from movierec.models.ranking import padded
 from movierec.validate import int_at_least, number_at_least, positive_int
 
 logger = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class LowRankEASE(EASE):
         scores /= self.diagonal
         # seen movies: s = x − (xP) ⊘ diag(P), and (xP) holds x·e beside −e·(V w)
         scores[movies] += values - values * self.scale[movies] / self.diagonal[movies]
-        return _padded(scores, len(self.movies))
+        return padded(scores, len(self.movies))
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         if movie >= len(self.vectors):  # added after training: similar to nothing
@@ -146,7 +147,7 @@ class LowRankEASE(EASE):
         row = (self.inner @ self.vectors[movie].astype(np.float64)).astype(np.float32)
         scores = (self.vectors @ row).astype(np.float64) * self.scale * self.scale[movie]
         scores /= np.sqrt(self.diagonal * self.diagonal[movie])
-        return _padded(scores, len(self.movies))
+        return padded(scores, len(self.movies))
 
     def _state(self) -> dict[str, np.ndarray]:
         # the derived arrays too: recomputing M⁻¹ and diag(P) costs n·r² (seconds at 86k movies)
@@ -182,10 +183,3 @@ def top_singular(
     order = np.argsort(eigenvalues)[::-1][:rank]
     values = np.sqrt(np.maximum(eigenvalues[order], 0.0))
     return values, basis @ rotation[:, order].astype(np.float32)
-
-
-def _padded(scores: np.ndarray, n: int) -> np.ndarray:
-    """Scores of the modelled movies, then 0 for movies appended since training."""
-    if len(scores) >= n:
-        return scores
-    return np.concatenate([scores, np.zeros(n - len(scores))])

@@ -29,8 +29,14 @@ import numpy as np
 from movierec.data.dataset import Dataset
 from movierec.models.base import Config
 from movierec.models.factors import unit_rows
-from movierec.models.feedback import check_weighting, feedback_matrix, feedback_values
+from movierec.models.feedback import (
+    check_weighting,
+    feedback_matrix,
+    feedback_values,
+    low_ratings_are_interest,
+)
 from movierec.models.online import FoldIn, OnlineRecommender
+from movierec.models.ranking import padded
 from movierec.validate import int_at_least, number_at_least, number_in, positive_int
 
 logger = logging.getLogger(__name__)
@@ -97,7 +103,7 @@ class MultVAE(OnlineRecommender):
 
     def __init__(self, config: MultVAEConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
-        self.low_ratings_count_as_interest = self.config.weighting != "liked"
+        self.low_ratings_count_as_interest = low_ratings_are_interest(self.config.weighting)
 
     def fit(self, data: Dataset) -> Self:
         try:
@@ -133,13 +139,13 @@ class MultVAE(OnlineRecommender):
         mu = (np.tanh(h) @ w["latent.weight"].T + w["latent.bias"])[: self.config.latent]
         logits = np.tanh(mu @ w["decode.weight"].T + w["decode.bias"]) @ w["out.weight"].T
         logits = (logits + w["out.bias"]).astype(np.float64)
-        return _padded(logits, len(self.movies), float(logits.min()) - 1.0)
+        return padded(logits, len(self.movies), float(logits.min()) - 1.0)
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         unit = self._movie_unit
         if movie >= len(unit):
             return np.zeros(len(self.movies))
-        return _padded((unit @ unit[movie]).astype(np.float64), len(self.movies), 0.0)
+        return padded((unit @ unit[movie]).astype(np.float64), len(self.movies))
 
     def _learn_movie(self, row: FoldIn) -> None:
         """Append a new movie: counted and seen by its raters, scored below every trained one."""
@@ -154,10 +160,3 @@ class MultVAE(OnlineRecommender):
         self._install({name.replace("_", "."): arrays[name] for name in _LAYER_ARRAYS})
         indices = self._seen_lists.indices
         self.movie_votes = np.bincount(indices, minlength=len(self.movies)).astype(np.float64)
-
-
-def _padded(scores: np.ndarray, n: int, fill: float) -> np.ndarray:
-    """Scores of the trained movies, then ``fill`` for movies appended since training."""
-    if len(scores) >= n:
-        return scores
-    return np.concatenate([scores, np.full(n - len(scores), fill)])

@@ -26,6 +26,14 @@ class Ranking:
         return [{"movie_id": m, "score": round(s, 6)} for m, s in self]
 
 
+def padded(scores: np.ndarray, n: int, fill: float = 0.0) -> np.ndarray:
+    """Scores of the movies a model was trained on, then ``fill`` for the movies appended
+    since (a fold-in adds ids the trained arrays do not cover)."""
+    if len(scores) >= n:
+        return scores
+    return np.concatenate([scores, np.full(n - len(scores), fill)])
+
+
 def top_k(
     scores: np.ndarray,
     k: int,

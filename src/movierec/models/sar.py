@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from movierec.data.dataset import Dataset
 from movierec.data.idmap import IdMap
 from movierec.models.base import Config
-from movierec.models.feedback import check_weighting, feedback_matrix
+from movierec.models.feedback import check_weighting, feedback_matrix, low_ratings_are_interest
 from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.models.seen import SeenLists
 from movierec.validate import number_at_least, one_of, positive_int
@@ -93,8 +93,7 @@ class SAR(OnlineRecommender):
 
     def __init__(self, config: SARConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
-        # ``liked`` drops a rating below the threshold; the others make any rating interest
-        self.low_ratings_count_as_interest = self.config.weighting != "liked"
+        self.low_ratings_count_as_interest = low_ratings_are_interest(self.config.weighting)
 
     def fit(self, data: Dataset) -> Self:
         matrix = self._index_dataset(data)
