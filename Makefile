@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test,neural,text,plot,spark]"
+	$(BIN)/python -m pip install -q -e ".[test,neural,text,plot,spark,serve]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

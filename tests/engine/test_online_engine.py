@@ -138,6 +138,27 @@ def test_retrain_after_enough_ratings_publishes_and_swaps(dataset, tmp_path):
     assert engine.online().pending() == 0
 
 
+def test_of_two_workers_one_retrains_and_the_other_adopts_its_version(dataset, tmp_path):
+    """Service workers share a home: a worker due for a retrain serves the version another
+    just published from the same ratings instead of fitting it again."""
+    home = Home(tmp_path / "home")
+    save_dataset(dataset, home)
+    policy = RetrainPolicy(after_ratings=2, after_seconds=None)
+    first = Engine.open(home, "ml-100k", policy=policy)
+    first.train("als")
+    second = Engine.open(home, "ml-100k", policy=policy)  # another worker, same home and store
+    second.online()
+    results = [first.rate(6000, title, 5, background=False) for title in ("Alien", "Aliens")]
+    assert results[-1].retrain == "ran" and len(first.versions("als").list()) == 2
+    live = second.online()
+    live.sync()  # the worker reads what the other stored: now it is due too
+    assert live.due()
+    live.retrain(block=True)
+    assert len(second.versions("als").list()) == 2  # adopted v2, published nothing
+    assert live.last_retrain_error is None and live.pending() == 0
+    assert 6000 in second.model("als").users  # the version fitted on the store's ratings
+
+
 def test_a_failed_retrain_keeps_the_old_model_serving(engine, monkeypatch):
     live = engine.online()
     serving = engine.model("als")

@@ -93,3 +93,27 @@ def test_other_applications_database_is_refused(tmp_path: Path) -> None:
 def test_folder_is_not_a_store(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="is a folder"):
         open_store(tmp_path, NAME)
+
+
+def test_a_second_process_waits_for_a_long_initialisation(tmp_path: Path) -> None:
+    """Two service workers start on a fresh store: the copy of the dataset outlasts the busy
+    timeout, so the second waits on the lock file, then finds the store initialised."""
+    import threading
+
+    location = tmp_path / "ratings.db"
+    data = sample_dataset(NAME, n_users=400, n_movies=500, n_ratings=100_000)
+    results: list[object] = []
+
+    def start() -> None:
+        try:
+            with SqliteRatingStore(location, NAME, timeout=0.001) as store:
+                results.append(store.initialise(data))
+        except StoreError as exc:
+            results.append(exc)
+
+    workers = [threading.Thread(target=start) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(results, key=str) == [0, len(data.ratings)]  # type: ignore[arg-type]

@@ -9,6 +9,15 @@ import typer
 
 from movierec.cli.common import DatasetOption, DbOption, HomeOption
 
+#: the default worker count's cap: each worker holds its own dataset and model in memory
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One worker per CPU core this process may use (the engine's work holds the GIL, so one
+    process uses one core), at most :data:`MAX_DEFAULT_WORKERS`."""
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS))
+
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
@@ -21,13 +30,15 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     db: DbOption = None,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="Worker processes. Each holds its own model and "
-            "folds in, on its next read, the ratings the others "
-            "stored."
+            min=1,
+            help="Worker processes (default: one per usable CPU core, at most "
+            f"{MAX_DEFAULT_WORKERS}). Each holds its own model and folds in, on its next "
+            "read, the ratings the others stored; one at a time retrains, the others "
+            "adopt its version.",
         ),
-    ] = 1,
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     dataset: DatasetOption = "ml-100k",
     home: HomeOption = None,
@@ -35,13 +46,16 @@ def serve(
     """Serve the HTTP API (OpenAPI at /docs) and the web page at /.
 
     Settings not given here come from MOVIEREC_* variables (MOVIEREC_ADMIN_KEY,
-    MOVIEREC_RETRAIN_AFTER_RATINGS, MOVIEREC_RETRAIN_AFTER_SECONDS).
+    MOVIEREC_RETRAIN_AFTER_RATINGS, MOVIEREC_RETRAIN_AFTER_SECONDS). uvicorn uses uvloop and
+    httptools when installed (the `serve` extra, which `make install` adds).
     """
     import uvicorn
 
     from movierec.api import Settings, create_app
 
     settings = Settings.from_env(home=home, dataset=dataset, db=db)
+    if workers is None:
+        workers = default_workers()
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
         return

@@ -54,20 +54,26 @@ class ModelHub:
         """
         if name in self._models:
             return self._models[name]
-        model = None
-        versions = self.versions(name)
-        current = versions.current() if versions is not None else None
-        if current is not None:
-            try:
-                manifest = read_manifest(current)
-                if manifest.get("metrics", {}).get("base_fingerprint") == self.fingerprint:
-                    model = registry.resolve(name)[0].load(current)
-            except DataFormatError as exc:
-                log.warning("ignoring the stored %s model: %s", name, exc)
+        model = self.stored_model(name)
         if model is None:
             model, _ = self._fit(name)
         self._models[name] = model
         return model
+
+    def stored_model(self, name: str) -> Recommender | None:
+        """The home folder's current version of a model, if it was trained from this very
+        dataset; None when there is none (or it is unreadable: logged)."""
+        versions = self.versions(name)
+        current = versions.current() if versions is not None else None
+        if current is None:
+            return None
+        try:
+            manifest = read_manifest(current)
+            if manifest.get("metrics", {}).get("base_fingerprint") == self.fingerprint:
+                return registry.resolve(name)[0].load(current)
+        except DataFormatError as exc:
+            log.warning("ignoring the stored %s model: %s", name, exc)
+        return None
 
     def in_memory(self, name: str) -> bool:
         """Whether :meth:`model` answers at once (no load, no fit)."""

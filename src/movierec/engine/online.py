@@ -15,6 +15,7 @@ logged and the old model keeps serving.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -296,6 +297,35 @@ class OnlineUpdater:
             thread.join()
 
     def _retrain(self) -> None:
+        versions = self.hub.versions(self.model_name)
+        # One process at a time: another worker may be fitting this model right now.
+        with versions.turn() if versions is not None else contextlib.nullcontext():
+            if not self._adopt_newer():
+                self._fit_and_swap()
+
+    def _adopt_newer(self) -> bool:
+        """Serve the stored version if another process (a service worker, `movierec train`
+        on the same home) published one fitted from more of the store than ours was, folding
+        in what came after it; True if it did, so this process need not fit it again."""
+        stored_seq = self._model_seq()
+        if stored_seq <= self._fitted_seq:
+            return False
+        try:
+            model = self.hub.stored_model(self.model_name)
+        except (OSError, ValueError) as exc:  # unreadable: fit our own, as if none
+            log.warning("cannot adopt the stored %s: %s", self.model_name, exc)
+            return False
+        if model is None:
+            return False
+        with self._write_lock:
+            self.hub.swap(self.model_name, model)
+            self._fitted_seq, self._fitted_at = stored_seq, time.monotonic()
+        self.catch_up()
+        self.last_retrain_error = None
+        log.info("adopted the %s version fitted at seq %d", self.model_name, stored_seq)
+        return True
+
+    def _fit_and_swap(self) -> None:
         try:
             seq = self.store.last_seq()
             data = self.training_data()

@@ -9,11 +9,14 @@ either; a crash mid-publish leaves the old version serving.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +108,19 @@ class ModelVersions:
         self._point_to(number)
         self._prune()
         return number
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold this model's retrain turn: an advisory lock on a file in its folder, so of
+        several processes serving it (the service's workers) one retrains at a time and the
+        others can adopt what it published instead of fitting the same model again."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".retrain.lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def rollback(self, to: int | None = None) -> int:
         """Serve an earlier version: ``to``, or the one before the current."""

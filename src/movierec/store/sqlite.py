@@ -13,6 +13,7 @@ lock with ``BEGIN IMMEDIATE`` and wait for it up to the busy timeout; past that 
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from movierec.data.dataset import Dataset, RatingScale
 from movierec.errors import MovieRecError, StoreCorruptError, StoreError, StoreUnavailableError
 from movierec.store.sql import SqlRatingStore
 
@@ -108,6 +110,17 @@ class SqliteRatingStore(SqlRatingStore):
         if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
             return StoreUnavailableError(f"cannot write {self.path}: {message}")
         return StoreError(f"{self.path}: {message}")
+
+    def initialise(self, dataset: Dataset, *, scale: RatingScale | None = None) -> int:
+        """As the base class, one process at a time: the copy of a large dataset holds the
+        write lock longer than any busy timeout, so another process opening the store meanwhile
+        (a second service worker) waits on a lock file beside it, then finds it initialised."""
+        with open(self.path.with_name(self.path.name + ".init-lock"), "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                return super().initialise(dataset, scale=scale)
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
     def _bulk_insert(self, cur: sqlite3.Cursor, table: str, frame: pd.DataFrame) -> None:
         columns = list(frame.columns)
