@@ -78,6 +78,8 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"scale_reg": 1},
         {"init_std": float("inf")},
         {"shrink_votes": -2},
+        {"solver": "newton"},
+        {"cg_steps": 0},
     ],
     MatrixFactorization: [
         {"n_factors": 0},

@@ -56,6 +56,24 @@ def test_stored_user_factors_are_exactly_the_one_user_solve():
         assert bias == pytest.approx(float(model.user_bias[user]), abs=1e-6)
 
 
+@pytest.mark.parametrize("scale_reg", [False, True])
+def test_cg_sweeps_reach_what_exact_sweeps_reach(scale_reg):
+    """Three CG steps per row and sweep, started from the row's last solution, end where exact
+    solves end: the same held-out predictions, and the last user step is exact either way."""
+    data, (users, movies, _) = planted(seed=4)
+    settings = {"n_factors": 3, "n_iterations": 20, "reg": 0.1 if scale_reg else 2.0}
+    settings |= {"reg_bias": None, "scale_reg": scale_reg}
+    exact = ALS(solver="exact", **settings).fit(data)
+    cg = ALS(solver="cg", **settings).fit(data)
+    assert cg.config.solver == "cg" and ALSConfig().solver == "cg"
+    difference = cg.predict(users, movies) - exact.predict(users, movies)
+    assert np.sqrt(np.mean(difference**2)) < 2e-3
+    one_step = ALS(solver="cg", cg_steps=1, **settings).fit(data)  # far from converged
+    assert np.sqrt(
+        np.mean((one_step.predict(users, movies) - exact.predict(users, movies)) ** 2)
+    ) > np.sqrt(np.mean(difference**2))
+
+
 def test_more_sweeps_never_raise_the_training_objective():
     data, _ = planted(seed=2)
     ratings = data.ratings
