@@ -177,3 +177,20 @@ def test_ties_count_against_the_named_film(small):
     similarity[HIT - 1, X - 1] = 0.5  # as near as 72 fillers: not among the nearest 50
     reason = small.explain(Fixed(similarity), ME, HISTORY, np.array([HIT]))[0]
     assert not reason.startswith("because")
+
+
+def test_among_top_is_the_rank_with_ties_counted_against():
+    """The linear-time test of "within the nearest N" equals counting, ties included."""
+    from movierec.engine.reasons import _among_top, _spread_subset
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        row = rng.integers(0, 6, rng.integers(1, 40)).astype(np.float64)  # many ties
+        top = int(rng.integers(1, 12))
+        values = row[rng.integers(0, len(row), 5)]
+        counted = np.array([(row >= v).sum() <= top for v in values])
+        np.testing.assert_array_equal(_among_top(row, values, top), counted)
+    mask = rng.random(1000) < 0.5
+    subset = _spread_subset(mask, 100)
+    assert subset.sum() == 100 and not (subset & ~mask).any()
+    assert _spread_subset(mask, 10_000) is mask

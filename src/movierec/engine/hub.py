@@ -71,7 +71,7 @@ class ModelHub:
             manifest = read_manifest(current)
             if manifest.get("metrics", {}).get("base_fingerprint") == self.fingerprint:
                 return registry.resolve(name)[0].load(current)
-        except DataFormatError as exc:
+        except (DataFormatError, OSError, ValueError) as exc:
             log.warning("ignoring the stored %s model: %s", name, exc)
         return None
 

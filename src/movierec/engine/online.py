@@ -296,26 +296,18 @@ class OnlineUpdater:
         if block and thread is not None:
             thread.join()
 
-    def _retrain(self) -> None:
+    def _retrain(self) -> None:  # one process at a time: another worker may be fitting it
         versions = self.hub.versions(self.model_name)
-        # One process at a time: another worker may be fitting this model right now.
         with versions.turn() if versions is not None else contextlib.nullcontext():
             if not self._adopt_newer():
                 self._fit_and_swap()
 
     def _adopt_newer(self) -> bool:
-        """Serve the stored version if another process (a service worker, `movierec train`
-        on the same home) published one fitted from more of the store than ours was, folding
-        in what came after it; True if it did, so this process need not fit it again."""
+        """Serve the version another process (a worker, `movierec train`) published from more
+        of the store than ours, folding in what came after; True if so: no fit needed."""
         stored_seq = self._model_seq()
-        if stored_seq <= self._fitted_seq:
-            return False
-        try:
-            model = self.hub.stored_model(self.model_name)
-        except (OSError, ValueError) as exc:  # unreadable: fit our own, as if none
-            log.warning("cannot adopt the stored %s: %s", self.model_name, exc)
-            return False
-        if model is None:
+        model = self.hub.stored_model(self.model_name) if stored_seq > self._fitted_seq else None
+        if model is None:  # none newer, or unreadable (logged): fit our own
             return False
         with self._write_lock:
             self.hub.swap(self.model_name, model)

@@ -36,6 +36,9 @@ RELEVANCE_SHARE = 0.8  # "rated highly": at least this share of the scale's top 
 PAIR_LIFT = 2.0  # how much likelier the pick is among the co-raters than among everyone
 PAIR_MIN_RATERS = 5  # co-raters of X and Y who rated the pick, at least
 PAIR_POOL = 30  # liked movies (best rated, then most voted) whose pairs are tried
+#: co-raters whose lists are read, at most: an evenly spread subset beyond it, so the work per
+#: request stays bounded at 33.8M ratings while the lifts (ratios of shares) stay as measured
+MAX_CO_RATERS = 10_000
 GENRE_MIN_LIKED = 2  # liked movies of a genre before the user "rates it highly"
 WELL_RATED_MIN_VOTES = 10  # votes before a mean rating says "well rated"
 POPULAR_QUANTILE = 0.75  # "popular": at least this quantile of the rated movies' vote counts
@@ -44,12 +47,31 @@ IMPERSONAL_KINDS = frozenset({"chart"})
 
 
 @dataclass(frozen=True)
+class _Columns:
+    """Who rated each catalog row: a CSC matrix's structure without its values (all ones),
+    which at 33.8M ratings would be 200 MB more per service worker."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> _Columns:
+        matrix = sp.csc_matrix((np.ones(len(rows), np.float32), (rows, columns)), shape=shape)
+        matrix.sum_duplicates()  # a repeated (user, movie) counts once
+        return cls(matrix.indptr, matrix.indices)
+
+    def users(self, column: int) -> np.ndarray:
+        """The user rows of one column (a view: nothing is copied)."""
+        return self.indices[self.indptr[column] : self.indptr[column + 1]]
+
+
+@dataclass(frozen=True)
 class _Raters:
-    """The dataset's ratings as sparse users × catalog-row matrices (CSC: columns are cheap)."""
+    """The dataset's ratings as users × catalog-row structures, by column."""
 
     users: IdMap
-    liked: sp.csc_matrix  # rated highly
-    rated: sp.csc_matrix
+    liked: _Columns  # rated highly
+    rated: _Columns
     raters: np.ndarray  # users who rated each catalog row
 
 
@@ -77,19 +99,10 @@ class Explainer:
         columns = self._catalog_ids.indices(ratings["movie_id"].to_numpy(), missing="mask")
         known = columns >= 0
         shape = (len(users), len(self._catalog_ids))
-        values = ratings["rating"].to_numpy()[known]
-        rated = sp.csc_matrix(
-            (np.ones(int(known.sum()), np.float32), (rows[known], columns[known])), shape=shape
-        )
-        high = values >= self.threshold
-        liked = sp.csc_matrix(
-            (np.ones(int(high.sum()), np.float32), (rows[known][high], columns[known][high])),
-            shape=shape,
-        )
-        rated.sum_duplicates()
-        liked.sum_duplicates()
-        rated.data[:] = 1.0  # a repeated (user, movie) counts once
-        liked.data[:] = 1.0
+        high = ratings["rating"].to_numpy()[known] >= self.threshold
+        rows, columns = rows[known], columns[known]
+        rated = _Columns.of(rows, columns, shape)
+        liked = _Columns.of(rows[high], columns[high], shape)
         return _Raters(users, liked, rated, np.diff(rated.indptr).astype(np.float64))
 
     def explain(
@@ -174,11 +187,8 @@ class Explainer:
         keep = (columns >= 0) & (columns < similarity.shape[1])
         liked_ids, stars, columns = liked_ids[keep], stars[keep], columns[keep]
         near = similarity[:, columns]  # picks × liked
-        ascending = np.sort(similarity, axis=1)
-        n = similarity.shape[1]
-        for i in range(len(picks)):  # one sorted row per pick, never per rating
-            rank = n - np.searchsorted(ascending[i], near[i], side="left")
-            close = np.isfinite(near[i]) & (rank <= REASON_NEIGHBOURS)
+        for i in range(len(picks)):  # one partition per pick, never a sort or a per-rating loop
+            close = np.isfinite(near[i]) & _among_top(similarity[i], near[i], REASON_NEIGHBOURS)
             if close.any():
                 best = int(np.argmax(np.where(close, near[i], -np.inf)))
                 title = self.catalog.movie(int(liked_ids[best])).title
@@ -190,31 +200,40 @@ class Explainer:
     ) -> dict[int, str]:
         """ "popular with people who rated X and Y highly", by position in ``pick_rows``.
 
-        Sparse products over the users who liked two of the pooled movies: ``AᵀA`` counts the
-        co-raters of every pair, and the same product over those who also rated a pick counts
-        the ones among them who did.
+        Over the users who liked two of the pooled movies (at most :data:`MAX_CO_RATERS` of
+        them): a dense users × pool 0/1 block ``B`` from the pooled movies' columns, ``BᵀB``
+        counts the co-raters of every pair, and the same product over the rows of those who
+        also rated a pick counts the ones among them who did. Only the columns asked for are
+        read, never the whole matrix.
         """
         raters = self._raters
         votes = self.catalog.votes[0][liked_rows]
         pool = liked_rows[np.lexsort((-votes, -stars))][:PAIR_POOL]
-        both = raters.liked[:, pool].tocsr()
-        keep = np.diff(both.indptr) >= 2
+        n_users = len(raters.users)
+        fans = [raters.liked.users(int(c)) for c in pool]
+        keep = np.bincount(np.concatenate(fans), minlength=n_users) >= 2
         if user_id in raters.users:  # the user's own ratings are not evidence about others
             keep[raters.users.index(user_id)] = False
         if not keep.any():
             return {}
-        both = both[keep]
-        pairs = (both.T @ both).toarray()
+        chosen = np.flatnonzero(_spread_subset(keep, MAX_CO_RATERS))
+        position = np.full(n_users, -1, np.int64)
+        position[chosen] = np.arange(len(chosen))
+        both = np.zeros((len(chosen), len(pool)), np.float32)
+        for p, users in enumerate(fans):
+            at = position[users]
+            both[at[at >= 0], p] = 1.0
+        pairs = both.T @ both
         upper = np.triu(np.ones_like(pairs, dtype=bool), k=1)
-        picked = raters.rated[:, pick_rows].tocsr()[keep].tocsc()
         share = raters.raters[pick_rows] / max(len(raters.users), 1)
         out: dict[int, str] = {}
-        for j in range(len(pick_rows)):  # one sparse product per pick
-            who = picked.indices[picked.indptr[j] : picked.indptr[j + 1]]
+        for j, row in enumerate(pick_rows.tolist()):  # one small product per pick
+            at = position[raters.rated.users(row)]
+            who = at[at >= 0]
             if len(who) < PAIR_MIN_RATERS or share[j] <= 0:
                 continue
             sub = both[who]
-            also = (sub.T @ sub).toarray()
+            also = sub.T @ sub
             with np.errstate(divide="ignore", invalid="ignore"):
                 lift = np.where(pairs > 0, also / pairs, 0.0) / share[j]
             valid = upper & (also >= PAIR_MIN_RATERS) & (lift >= PAIR_LIFT)
@@ -291,3 +310,33 @@ class Explainer:
         return (
             f"{label} ({count:,} vote{'' if count == 1 else 's'}, {float(means[row]):.1f}★ average)"
         )
+
+
+def _among_top(row: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
+    """For each of ``values`` (entries of ``row``), whether at most ``top`` entries of ``row``
+    are at least as large: its rank, ties counted against it, is within ``top``.
+
+    Two order statistics from one ``np.partition`` (linear time) decide it: the ``top``-th
+    largest ``v`` and the next ``w``. A value above ``v`` has fewer than ``top`` entries above
+    it; one equal to ``v`` is within only if no entry beyond the first ``top`` ties it (w < v);
+    one below ``v`` has at least ``top`` larger entries and itself.
+    """
+    n = len(row)
+    if n <= top:
+        return np.ones(len(values), bool)
+    if not len(values) or np.count_nonzero(row >= values.max()) > top:
+        return np.zeros(len(values), bool)  # not even the largest is near: one pass, no partition
+    high = np.partition(row, [n - top - 1, n - top])
+    v, w = high[n - top], high[n - top - 1]
+    return (values > v) | ((values == v) & (w < v))
+
+
+def _spread_subset(mask: np.ndarray, most: int) -> np.ndarray:
+    """``mask`` with at most ``most`` True entries: every j-th of them, evenly spread over
+    the users (a fixed rule, so the same question gets the same answer)."""
+    chosen = np.flatnonzero(mask)
+    if len(chosen) <= most:
+        return mask
+    subset = np.zeros_like(mask)
+    subset[chosen[np.linspace(0, len(chosen) - 1, most).astype(np.int64)]] = True
+    return subset

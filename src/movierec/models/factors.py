@@ -258,8 +258,9 @@ class FactorModel(RatingPredictor):
         norm = float(np.linalg.norm(taste))
         if norm == 0.0 or spread == 0.0:
             return quality
-        lengths = np.linalg.norm(items.factors[rated], axis=1)
-        scale = float(lengths.mean()) if len(lengths) else 0.0
+        factors = items.factors
+        lengths = np.sqrt(np.einsum("ij,ij->i", factors, factors))  # no copy of the rated rows
+        scale = float(lengths[rated].mean()) if rated.any() else 0.0
         if scale == 0.0:
             return quality
         affinity = (items.factors @ taste.astype(np.float32)).astype(np.float64) / (norm * scale)
@@ -284,7 +285,10 @@ class FactorModel(RatingPredictor):
 
     def _pair_scores(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
         unit = self._side.unit
-        out = (unit[rows] @ unit[np.maximum(columns, 0)].T).astype(np.float64)
+        columns = np.asarray(columns)
+        every = len(columns) == len(unit) and bool((columns == np.arange(len(unit))).all())
+        others = unit if every else unit[np.maximum(columns, 0)]  # all movies: no gathered copy
+        out = (unit[rows] @ others.T).astype(np.float64)
         out[:, columns < 0] = np.nan
         return out
 

@@ -41,28 +41,21 @@ def top_k(
     excluded: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Indices of the ``k`` best finite scores, best first; ties broken by lower index."""
-    if allowed is not None:
-        pool = np.unique(allowed)
-        if excluded is not None and len(excluded):
-            pool = pool[~np.isin(pool, excluded)]
-        values = scores[pool]
+    """Indices of the ``k`` best finite scores, best first; ties broken by lower index.
+
+    One pass over a masked copy of the scores and an ``argpartition``: no sort or set
+    operation over the catalogue, which at 86k movies cost more than the scoring itself.
+    """
+    if allowed is None:
+        values = np.array(scores, dtype=np.float64, copy=True)
     else:
-        values = scores.copy()
-        if excluded is not None and len(excluded):
-            values[excluded] = -np.inf
-        pool = None
-    finite = np.isfinite(values)
-    if not finite.all():
-        keep = np.flatnonzero(finite)
-        pool = keep if pool is None else pool[keep]
-        values = values[keep]
-    k = min(k, len(values))
+        values = np.full(len(scores), -np.inf)
+        values[allowed] = scores[allowed]
+    if excluded is not None and len(excluded):
+        values[excluded] = -np.inf
+    values[~np.isfinite(values)] = -np.inf  # NaN and ±inf are never picked
+    k = min(k, int(np.count_nonzero(values > -np.inf)))
     if k == 0:
         return np.empty(0, np.int64)
-    if k < len(values):
-        part = np.argpartition(-values, k - 1)[:k]
-    else:
-        part = np.arange(len(values))
-    order = part[np.lexsort((part, -values[part]))]
-    return order if pool is None else pool[order]
+    part = np.argpartition(-values, k - 1)[:k] if k < len(values) else np.arange(len(values))
+    return part[np.lexsort((part, -values[part]))].astype(np.int64)
