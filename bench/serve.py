@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
@@ -48,6 +49,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,22 +96,25 @@ QUERIES = [
 # --- the load generator (runs in its own process) ------------------------------------------------
 
 
-def request_bytes(scenario: str, rng: random.Random) -> bytes:
-    """One HTTP/1.1 keep-alive request of a scenario, random but valid."""
+def request_bytes(scenario: str, rng: random.Random, users: int = 943, movies: int = 1682) -> bytes:
+    """One HTTP/1.1 keep-alive request of a scenario, random but valid (ids 1..users and
+    1..movies: ml-100k's, or a synthetic dataset's)."""
     if scenario == "recommend":
-        target, body = f"/users/{rng.randint(1, 943)}/recommendations?k=10", b""
+        target, body = f"/users/{rng.randint(1, users)}/recommendations?k=10", b""
     elif scenario == "recommend-lite":
-        target, body = f"/users/{rng.randint(1, 943)}/recommendations?k=10&reasons=false", b""
+        target, body = f"/users/{rng.randint(1, users)}/recommendations?k=10&reasons=false", b""
     elif scenario == "genres":
         target, body = "/genres", b""
     elif scenario == "similar":
-        target, body = f"/movies/{rng.randint(1, 1682)}/similar?by=collab&k=10", b""
+        target, body = f"/movies/{rng.randint(1, movies)}/similar?by=collab&k=10", b""
     elif scenario == "search":
         query = rng.choice(QUERIES).replace(" ", "+")
         target, body = f"/movies/search?q={query}&k=5", b""
     else:
-        target = f"/users/{rng.randint(1, 943)}/ratings"
-        body = json.dumps({"movie_id": rng.randint(1, 1682), "rating": rng.randint(1, 5)}).encode()
+        target = f"/users/{rng.randint(1, users)}/ratings"
+        body = json.dumps(
+            {"movie_id": rng.randint(1, movies), "rating": rng.randint(1, 5)}
+        ).encode()
     if not body:
         return f"GET {target} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
     return (
@@ -121,6 +126,7 @@ def request_bytes(scenario: str, rng: random.Random) -> bytes:
 async def _connection(
     port: int,
     scenario: str,
+    ids: tuple[int, int],
     seed: int,
     deadline: float,
     budget: list[int],
@@ -132,7 +138,7 @@ async def _connection(
     try:
         while budget[0] > 0 and time.perf_counter() < deadline:
             budget[0] -= 1
-            payload = request_bytes(scenario, rng)
+            payload = request_bytes(scenario, rng, *ids)
             started = time.perf_counter()
             writer.write(payload)
             status_line = await reader.readline()
@@ -153,7 +159,13 @@ async def _connection(
 
 
 async def _drive(
-    port: int, scenario: str, concurrency: int, seconds: float, max_requests: int, seed: int
+    port: int,
+    scenario: str,
+    ids: tuple[int, int],
+    concurrency: int,
+    seconds: float,
+    max_requests: int,
+    seed: int,
 ) -> dict[str, Any]:
     latencies: list[float] = []
     failures: list[int] = []
@@ -162,7 +174,7 @@ async def _drive(
     deadline = started + seconds
     await asyncio.gather(
         *(
-            _connection(port, scenario, seed * 1000 + i, deadline, budget, latencies, failures)
+            _connection(port, scenario, ids, seed * 1000 + i, deadline, budget, latencies, failures)
             for i in range(concurrency)
         )
     )
@@ -187,11 +199,18 @@ def loadgen(args: argparse.Namespace) -> None:
         uvloop.install()
     except ImportError:
         pass
+    ids = (args.users, args.movies)
     if args.warmup:
-        asyncio.run(_drive(args.port, args.scenario, 1, args.warmup, 200, args.seed + 99))
+        asyncio.run(_drive(args.port, args.scenario, ids, 1, args.warmup, 200, args.seed + 99))
     result = asyncio.run(
         _drive(
-            args.port, args.scenario, args.concurrency, args.seconds, args.max_requests, args.seed
+            args.port,
+            args.scenario,
+            ids,
+            args.concurrency,
+            args.seconds,
+            args.max_requests,
+            args.seed,
         )
     )
     sys.stdout.write(json.dumps(result) + "\n")
@@ -200,14 +219,24 @@ def loadgen(args: argparse.Namespace) -> None:
 # --- the driver ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Target:
+    """The home and dataset the servers load, and the id ranges requests draw from."""
+
+    home: Path
+    dataset: str
+    users: int
+    movies: int
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def prepare(root: Path) -> Path:
-    """A home with ml-100k stored and ALS trained once (servers load it, never fit it)."""
+def prepare(root: Path, model: str) -> Target:
+    """A home with ml-100k stored and ``model`` trained once (servers load it, never fit it)."""
     from movierec.data.sources import load_path
     from movierec.data.storage import save_dataset
     from movierec.engine.core import Engine
@@ -219,15 +248,30 @@ def prepare(root: Path) -> Path:
     home = Home(root / "home")
     save_dataset(load_path(folder, "ml-100k"), home)
     engine = Engine.open(home, "ml-100k")
-    engine.train("als")
+    engine.train(model)
     engine.online()  # initialise the store once, before any worker races to
     engine.online().store.close()
-    return home.root
+    return Target(home.root, "ml-100k", 943, 1682)
+
+
+def existing(home: Path, dataset: str) -> Target:
+    """A home prepared by hand (``movierec data synth`` + ``movierec train``): its id ranges."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    folder = home / "datasets" / dataset
+    if not (folder / "ratings.parquet").exists():
+        sys.exit(f"no dataset {dataset!r} stored in {home}")
+    users = pq.read_table(folder / "ratings.parquet", columns=["user_id"])["user_id"]
+    movies = pq.read_table(folder / "catalog.parquet", columns=["movie_id"])["movie_id"]
+    return Target(home, dataset, int(pc.max(users).as_py()), int(pc.max(movies).as_py()))
 
 
 def start_server(
-    home: Path, port: int, options: list[str], retrain_after: int, threads: int | None = None
-) -> subprocess.Popen:
+    target: Target, port: int, command: list[str], retrain_after: int, threads: int | None = None
+) -> tuple[subprocess.Popen, float]:
+    """Start a server; returns it and the seconds until it answered /healthz (warm: the
+    service loads and warms everything before it answers)."""
     pools = (
         {}
         if threads is None
@@ -244,13 +288,50 @@ def start_server(
     env = {
         **os.environ,
         **pools,
-        "MOVIEREC_HOME": str(home),
-        "MOVIEREC_DATASET": "ml-100k",
+        "MOVIEREC_HOME": str(target.home),
+        "MOVIEREC_DATASET": target.dataset,
         "MOVIEREC_ADMIN_KEY": ADMIN_KEY,
         "MOVIEREC_RETRAIN_AFTER_RATINGS": str(retrain_after),
         "MOVIEREC_NO_PROGRESS": "1",
     }
-    command = [
+    command = [*command, "--port", str(port)]
+    started = time.perf_counter()
+    server = subprocess.Popen(command, env=env, cwd=REPO)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"the server exited with {server.returncode}: {' '.join(command)}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return server, time.perf_counter() - started
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    sys.exit("the server did not answer /healthz within 300 s")
+
+
+def tree_memory(pid: int) -> dict[str, float]:
+    """Resident memory of a server and its workers, GB: RSS summed, and PSS summed (pages
+    shared between workers, such as memory-mapped model arrays, counted once)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    processes = [root, *root.children(recursive=True)]
+    rss = pss = 0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            info = process.memory_full_info()
+            rss += info.rss
+            pss += getattr(info, "pss", info.rss)
+    return {"rss_gb": round(rss / 1e9, 3), "pss_gb": round(pss / 1e9, 3)}
+
+
+def configs(names: list[str], target: Target) -> list[tuple[str, list[str]]]:
+    """The server command of each configuration; ``default`` is `movierec serve` as `make run`
+    starts it, with every option left at its default."""
+    fast_ok = all(importlib.util.find_spec(m) for m in ("uvloop", "httptools"))
+    uvicorn = [
         sys.executable,
         "-m",
         "uvicorn",
@@ -258,35 +339,26 @@ def start_server(
         "--factory",
         "--host",
         "127.0.0.1",
-        "--port",
-        str(port),
         "--log-level",
         "warning",
         "--no-access-log",
-        *options,
     ]
-    server = subprocess.Popen(command, env=env, cwd=REPO)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"the server exited with {server.returncode}: {' '.join(command)}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    sys.exit("the server did not answer /healthz within 120 s")
-
-
-def configs(names: list[str]) -> list[tuple[str, list[str]]]:
-    fast_ok = all(importlib.util.find_spec(m) for m in ("uvloop", "httptools"))
+    fast = ["--loop", "uvloop", "--http", "httptools"]
     table = {
-        "plain": [],
-        "fast": ["--loop", "uvloop", "--http", "httptools"],
-        "fast-2w": ["--loop", "uvloop", "--http", "httptools", "--workers", "2"],
-        "plain-2w": ["--workers", "2"],
+        "default": [
+            str(Path(sys.executable).with_name("movierec")),
+            "serve",
+            "--home",
+            str(target.home),
+            "--dataset",
+            target.dataset,
+            "--log-level",
+            "warning",
+        ],
+        "plain": [*uvicorn, "--loop", "asyncio", "--http", "h11"],
+        "fast": [*uvicorn, *fast],
+        "fast-2w": [*uvicorn, *fast, "--workers", "2"],
+        "plain-2w": [*uvicorn, "--loop", "asyncio", "--http", "h11", "--workers", "2"],
     }
     chosen = []
     for name in names:
@@ -298,7 +370,7 @@ def configs(names: list[str]) -> list[tuple[str, list[str]]]:
 
 
 def run_cell(
-    port: int, scenario: str, concurrency: int, args: argparse.Namespace
+    port: int, scenario: str, concurrency: int, target: Target, args: argparse.Namespace
 ) -> dict[str, Any]:
     command = [
         sys.executable,
@@ -318,11 +390,51 @@ def run_cell(
         str(args.warmup),
         "--seed",
         str(args.seed),
+        "--users",
+        str(target.users),
+        "--movies",
+        str(target.movies),
     ]
     done = subprocess.run(
         command, capture_output=True, text=True, check=True, timeout=args.seconds + args.warmup + 60
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(target: Target, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every configuration × scenario × concurrency cell against ``target``."""
+    levels = [int(c) for c in args.concurrency.split(",")]
+    rows = []
+    for name, command in configs(args.configs.split(","), target):
+        port = free_port()
+        server, start_s = start_server(target, port, command, args.retrain_after, args.threads)
+        print(f"{name:8} started in {start_s:.1f} s", file=sys.stderr, flush=True)
+        try:
+            for scenario in args.scenarios.split(","):
+                for concurrency in levels:
+                    cell = run_cell(port, scenario, concurrency, target, args)
+                    memory = tree_memory(server.pid)
+                    rows.append(
+                        {
+                            "server": name,
+                            "scenario": scenario,
+                            "concurrency": concurrency,
+                            "start_s": round(start_s, 2),
+                            **cell,
+                            **memory,
+                        }
+                    )
+                    print(
+                        f"{name:8} {scenario:14} c={concurrency:<3} {cell['rps']:>8.1f} "
+                        f"req/s  p50 {cell['p50_ms']:>7} ms  p99 {cell['p99_ms']:>7} ms"
+                        f"  errors {cell['errors']}  RSS {memory['rss_gb']} GB",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    return rows
 
 
 def main() -> None:
@@ -332,7 +444,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--configs", default="plain,fast,fast-2w")
+    parser.add_argument("--configs", default="default,plain,fast,fast-2w")
+    parser.add_argument(
+        "--model", default="hybrid", help="model trained for ml-100k (`make run` trains hybrid)"
+    )
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="serve a home prepared by hand instead of ml-100k (its DEFAULT model)",
+    )
+    parser.add_argument("--dataset", default="synthetic", help="the dataset of --home")
     parser.add_argument("--retrain-after", type=int, default=1_000_000)
     parser.add_argument(
         "--threads",
@@ -341,70 +463,55 @@ def main() -> None:
         help="BLAS/OpenMP/numba threads per server process (default: theirs)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
     parser.add_argument("--loadgen", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
+    parser.add_argument("--users", type=int, default=943, help=argparse.SUPPRESS)
+    parser.add_argument("--movies", type=int, default=1682, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loadgen:
         args.concurrency = int(args.concurrency)
         loadgen(args)
         return
-    levels = [int(c) for c in args.concurrency.split(",")]
-    scenarios = args.scenarios.split(",")
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="movierec-serve-bench-") as tmp:
-        home = prepare(Path(tmp))
-        for name, options in configs(args.configs.split(",")):
-            port = free_port()
-            server = start_server(home, port, options, args.retrain_after, args.threads)
-            try:
-                for scenario in scenarios:
-                    for concurrency in levels:
-                        cell = run_cell(port, scenario, concurrency, args)
-                        rows.append(
-                            {
-                                "server": name,
-                                "scenario": scenario,
-                                "concurrency": concurrency,
-                                **cell,
-                            }
-                        )
-                        print(
-                            f"{name:8} {scenario:10} c={concurrency:<3} {cell['rps']:>8.1f} "
-                            f"req/s  p50 {cell['p50_ms']:>7} ms  p99 {cell['p99_ms']:>7} ms"
-                            f"  errors {cell['errors']}",
-                            file=sys.stderr,
-                            flush=True,
-                        )
-            finally:
-                server.terminate()
-                server.wait(timeout=60)
+    if args.home is not None:
+        target = existing(args.home.resolve(), args.dataset)
+        rows = measure(target, args)
+    else:
+        with tempfile.TemporaryDirectory(prefix="movierec-serve-bench-") as tmp:
+            target = prepare(Path(tmp), args.model)
+            rows = measure(target, args)
     print(
-        f"\n{'server':8} {'scenario':10} {'conc':>4} {'req/s':>9} {'p50 ms':>8} "
-        f"{'p99 ms':>8} {'errors':>6}"
+        f"\n{'server':8} {'scenario':14} {'conc':>4} {'req/s':>9} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'errors':>6} {'start s':>7} {'RSS GB':>6} {'PSS GB':>6}"
     )
     for r in rows:
         print(
-            f"{r['server']:8} {r['scenario']:10} {r['concurrency']:>4} {r['rps']:>9.1f} "
-            f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['errors']:>6}"
+            f"{r['server']:8} {r['scenario']:14} {r['concurrency']:>4} {r['rps']:>9.1f} "
+            f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['errors']:>6} {r['start_s']:>7} "
+            f"{r['rss_gb']:>6} {r['pss_gb']:>6}"
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    settings = {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in vars(args).items()
+        if k not in ("loadgen", "port", "scenario", "users", "movies")
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(
         json.dumps(
             {
                 "benchmark": "serve",
                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
                 "machine": machine(),
-                "settings": {
-                    k: v for k, v in vars(args).items() if k not in ("loadgen", "port", "scenario")
-                },
+                "dataset": target.dataset,
+                "settings": settings,
                 "results": rows,
             },
             indent=2,
         )
         + "\n"
     )
-    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    print(f"\nwrote {args.output}")
 
 
 if __name__ == "__main__":

@@ -104,3 +104,17 @@ def test_ease_gives_way_to_low_rank_ease_where_the_catalogue_outgrows_it(monkeyp
     loaded = Hybrid.load(tmp_path / "h")
     assert isinstance(loaded.parts[0], LowRankEASE)
     np.testing.assert_allclose(loaded.scores(100), model.scores(100))
+
+
+def test_pair_similarity_is_similar_scores_row_by_row():
+    """The reasons' one-call similarities equal what similar_movies ranks, movie by movie."""
+    model = Hybrid(parts="ease,als,chart", cold_users=0.2, cold_profile=3, validation=0.3)
+    model.fit(checkerboard())
+    ids = model.movies.ids
+    picks = ids[[0, 3, 7]]
+    others = np.concatenate([ids[::2], [10**9]])  # an unknown movie: NaN
+    block = model.pair_similarity(picks, others)
+    for row, movie_id in enumerate(picks.tolist()):
+        expected = model.similarities(int(movie_id))[model.movies.indices(others[:-1])]
+        np.testing.assert_allclose(block[row, :-1], expected, rtol=1e-6, atol=1e-9)
+    assert np.isnan(block[:, -1]).all()

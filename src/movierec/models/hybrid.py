@@ -313,6 +313,26 @@ class Hybrid(Composite):
         n = min(len(row) for row in rows)
         return np.mean([row[:n] for row in rows], axis=0)
 
+    def _pair_scores(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """:meth:`_similar_scores` of many movies at once (a ranking's reasons): each personal
+        part's similarities of all of them in one call, standardised row by row."""
+        movie_ids = self.movies.ids[rows]
+        blocks = []
+        for part in self.parts:
+            if not part.personal:
+                continue
+            every = np.array(part.movies.ids)  # a snapshot: a fold-in may append meanwhile
+            scores = np.asarray(part.pair_similarity(movie_ids, every), dtype=np.float64)
+            mean = scores.mean(axis=1, keepdims=True)
+            std = scores.std(axis=1, keepdims=True)
+            blocks.append(np.divide(scores - mean, std, out=np.zeros_like(scores), where=std > 0))
+        n = min(block.shape[1] for block in blocks)
+        mean_z = np.mean([block[:, :n] for block in blocks], axis=0)
+        out = np.full((len(rows), len(columns)), np.nan)
+        known = (columns >= 0) & (columns < n)
+        out[:, known] = mean_z[:, columns[known]]
+        return out
+
     # --- state --------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:
