@@ -165,6 +165,8 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"validation": 0.7},
         {"learning_rate": -1.0},
         {"threads": -2},
+        {"device": "gpu"},
+        {"device": "cuda:x"},
     ],
     Hybrid: [
         {"parts": ""},

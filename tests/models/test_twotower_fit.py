@@ -54,3 +54,36 @@ def test_training_is_logged_per_epoch_and_stops_early():
     assert len(log) < 200  # stopped early
     best = int(np.argmin(log[:, 1]))
     assert best == len(log) - 1 - 3  # stopped exactly `patience` epochs after the best one
+
+
+def test_training_on_the_cpu_device_is_training_as_before(fitted):
+    """``device="cpu"`` (the default) is the path every other test trains on: same weights."""
+    named = TwoTower(**SMALL[TwoTower], device="cpu").fit(checkerboard())
+    np.testing.assert_allclose(named.item_vectors, fitted.item_vectors, rtol=1e-5, atol=1e-6)
+
+
+def test_a_gpu_this_machine_lacks_is_a_clear_error():
+    import torch
+
+    from movierec.errors import InvalidValueError
+    from movierec.models._towertrain import training_device
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device: the error cannot happen here")
+    with pytest.raises(InvalidValueError, match="device") as caught:
+        TwoTower(**SMALL[TwoTower], device="cuda").fit(checkerboard())
+    assert "torch.cuda.is_available() is False" in str(caught.value)
+    assert training_device("cpu").type == "cpu"
+
+
+def test_the_command_line_trains_on_a_device_only_models_that_have_one(tmp_path):
+    from tests.conftest import shared_dataset
+    from tests.test_cli_data import movierec
+
+    home = tmp_path / "home"
+    movierec(
+        "data", "import", str(shared_dataset("ml-100k-recbole")), "--name", "ml-100k", home=home
+    )
+    result = movierec("train", "--model", "chart", "--device", "cuda", home=home, check=False)
+    said = result.stdout + result.stderr
+    assert result.returncode != 0 and "device" in said and "twotower" in said

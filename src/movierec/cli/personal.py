@@ -67,6 +67,13 @@ def train(
     dataset: DatasetOption = "ml-100k",
     engine_name: EngineOption = "local",
     master: MasterOption = "local[2]",
+    device: Annotated[
+        str | None,
+        typer.Option(
+            help="Where PyTorch trains twotower: cpu (its default), cuda or cuda:N. The "
+            "trained model serves in numpy, on any machine."
+        ),
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -75,7 +82,7 @@ def train(
     spark = spark_master(engine_name, master)
     engine = Engine.open(home_of(home), dataset)
     with status(f"fitting {escape(model)} on {escape(dataset)}", enabled=not quiet):
-        fitted, seconds = engine.train(model, make_default=default, spark=spark)
+        fitted, seconds = engine.train(model, make_default=default, spark=spark, device=device)
     summary = {
         "dataset": dataset,
         "model": model,

@@ -366,11 +366,10 @@ class Engine:
         return self.hub.model(name)
 
     def train(
-        self, name: str, *, make_default: bool = True, spark: str | None = None
+        self, name: str, *, make_default: bool = True, **on: str | None
     ) -> tuple[Recommender, float]:
-        """Fit a model from scratch (on the Spark master ``spark`` if given), publish it as a new
-        version, and (by default) make it the one `recommend` uses."""
-        return self.hub.train(name, make_default=make_default, spark=spark)
+        """Fit and publish a model; ``on``: ``spark`` (a master) or ``device`` (PyTorch's)."""
+        return self.hub.train(name, make_default=make_default, **on)
 
     def versions(self, name: str) -> ModelVersions | None:
         """The stored versions of a model of this dataset (None without a home folder)."""

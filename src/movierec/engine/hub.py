@@ -8,6 +8,7 @@ updater swaps a retrained model in by replacing one reference.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from functools import cached_property
@@ -127,20 +128,34 @@ class ModelHub:
     # --- fitting --------------------------------------------------------------------------------
 
     def train(
-        self, name: str, *, make_default: bool = True, spark: str | None = None
+        self,
+        name: str,
+        *,
+        make_default: bool = True,
+        spark: str | None = None,
+        device: str | None = None,
     ) -> tuple[Recommender, float]:
-        """Fit a model from scratch (on the Spark master ``spark`` if given), publish it as a new
-        version, and (by default) make it the one `recommend` uses."""
-        model, seconds = self._fit(name, spark)
+        """Fit a model from scratch (on the Spark master ``spark``, or on the PyTorch ``device``,
+        if given), publish it as a new version, and (by default) make it the one `recommend`
+        uses."""
+        model, seconds = self._fit(name, spark, device)
         if self.home is not None and make_default:
             (self.home.models / self.dataset.name / "DEFAULT").write_text(name + "\n")
         self._models[name] = model
         return model, seconds
 
-    def _fit(self, name: str, spark: str | None = None) -> tuple[Recommender, float]:
-        """Fit on the dataset (on Spark when ``spark`` names a master) and publish the result
-        as the model's next version."""
+    def _fit(
+        self, name: str, spark: str | None = None, device: str | None = None
+    ) -> tuple[Recommender, float]:
+        """Fit on the dataset (on Spark when ``spark`` names a master, on ``device`` when the
+        model trains with PyTorch) and publish the result as the model's next version."""
         model_class, config = registry.resolve(name)
+        if device is not None:
+            if not any(f.name == "device" for f in dataclasses.fields(config)):
+                raise InvalidValueError(
+                    "device", device, f"left out: {name} does not train on a device (twotower does)"
+                )
+            config = type(config).from_json(config.to_json() | {"device": device})
         log.info("fitting %s on %s", name, self.dataset.name)
         started = time.perf_counter()
         if spark is None:

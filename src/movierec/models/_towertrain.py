@@ -3,7 +3,9 @@
 Imported only while training (``import torch`` costs about a second), so loading and serving a
 trained two-tower model never needs PyTorch. Determinism: the weights are initialised and the
 minibatches shuffled from the config's seed inside a forked RNG (the caller's global torch RNG
-is left as it was), and the thread count is set for the duration of training only.
+is left as it was), and the thread count is set for the duration of training only. Training
+runs on ``config.device`` (a CUDA GPU when asked); the random draws stay on the CPU generator,
+so the minibatches are the same on either device.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
+
+from movierec.errors import InvalidValueError
 
 logger = logging.getLogger(__name__)
 
@@ -68,18 +72,23 @@ def train_towers(
         ``{"user_w0": in×out, "user_b0": out, …, "movie_w…", "movie_b…"}`` as float32
         arrays, and the epoch log (train MSE, validation MSE or NaN, seconds) per epoch.
     """
+    device = training_device(config.device)
+    user_x, movie_x = user_x.to(device), movie_x.to(device)
+    users, movies, target = (t.to(device) for t in fit)
+    if held is not None:
+        held = (held[0].to(device), held[1].to(device), held[2].to(device))
+    blanks = [(c.to(device), v.to(device)) for c, v in blanks]
     with _deterministic(config):
-        model = Towers(user_x.shape[1], movie_x.shape[1], config.widths)
+        model = Towers(user_x.shape[1], movie_x.shape[1], config.widths).to(device)
         optimiser = torch.optim.Adam(
             model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
         )
-        users, movies, target = fit
         shuffle = torch.Generator().manual_seed(config.seed)
         best, best_loss, stale, log = None, float("inf"), 0, []
         for epoch in range(config.epochs):
             started = time.perf_counter()
             model.train()
-            order = torch.randperm(len(target), generator=shuffle)
+            order = torch.randperm(len(target), generator=shuffle).to(device)
             total = 0.0
             for start in range(0, len(order), config.batch_size):
                 batch = order[start : start + config.batch_size]
@@ -119,6 +128,24 @@ def train_towers(
         return _arrays(model), np.array(log, dtype=np.float64).reshape(-1, 3)
 
 
+def training_device(name: str) -> torch.device:
+    """The device to train on; a clear error when it is a GPU this machine does not have."""
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InvalidValueError(
+                "device",
+                name,
+                "cpu: no CUDA device here (torch.cuda.is_available() is False; a CPU build of "
+                f"PyTorch {torch.__version__} or no GPU driver)",
+            )
+        if (device.index or 0) >= torch.cuda.device_count():
+            raise InvalidValueError(
+                "device", name, f"cpu or cuda:0 … cuda:{torch.cuda.device_count() - 1}"
+            )
+    return device
+
+
 @contextlib.contextmanager
 def _deterministic(config: Any) -> Iterator[None]:
     """Training's own RNG, seeded from ``config.seed`` and forked from the caller's global one,
@@ -144,7 +171,7 @@ def _negative_loss(
 ) -> torch.Tensor:
     """MSE of uniformly drawn movies for the batch's users against the bottom of the scale."""
     users = users.repeat(per_rating)
-    movies = torch.randint(len(movie_x), (len(users),), generator=generator)
+    movies = torch.randint(len(movie_x), (len(users),), generator=generator).to(users.device)
     predicted = model(user_x[users], movie_x[movies])
     return nn.functional.mse_loss(predicted, torch.full_like(predicted, -1.0))
 
@@ -158,7 +185,7 @@ def _drop(
     """A copy of the rows where a random share shows each blank (DropoutNet)."""
     rows = rows.clone()
     for columns, values in blanks:
-        hit = torch.rand(len(rows), generator=generator) < chance
+        hit = (torch.rand(len(rows), generator=generator) < chance).to(rows.device)
         if hit.any():
             block = rows[hit]
             block[:, columns] = values
@@ -188,8 +215,8 @@ def _arrays(model: Towers) -> dict[str, np.ndarray]:
     for side, tower in (("user", model.user), ("movie", model.movie)):
         linear = [layer for layer in tower if isinstance(layer, nn.Linear)]
         for i, layer in enumerate(linear):
-            arrays[f"{side}_w{i}"] = layer.weight.detach().numpy().T.astype(np.float32).copy()
-            arrays[f"{side}_b{i}"] = layer.bias.detach().numpy().astype(np.float32).copy()
+            arrays[f"{side}_w{i}"] = layer.weight.detach().cpu().numpy().T.astype(np.float32)
+            arrays[f"{side}_b{i}"] = layer.bias.detach().cpu().numpy().astype(np.float32)
     return arrays
 
 

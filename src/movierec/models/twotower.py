@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -54,6 +55,10 @@ logger = logging.getLogger(__name__)
 FAN_CONTRAST = 2.0  # see TwoTower.recommend_for_genres
 
 
+#: where PyTorch may train the towers
+DEVICE = re.compile(r"cpu|cuda(:\d+)?")
+
+
 @dataclasses.dataclass(frozen=True)
 class TwoTowerConfig(RatingConfig):
     """Hyper-parameters of :class:`TwoTower`.
@@ -67,7 +72,9 @@ class TwoTowerConfig(RatingConfig):
     ``negatives`` unrated movies drawn uniformly per rating in each epoch, fitted to the bottom
     of the scale with loss weight ``negative_weight`` (0: ratings only, the classic recipe that
     predicts ratings well but ranks poorly, since it never sees what users skip);
-    ``threads`` PyTorch's intra-op threads while training (0: PyTorch's default).
+    ``threads`` PyTorch's intra-op threads while training (0: PyTorch's default); ``device``
+    where PyTorch trains (``cpu``, ``cuda`` or ``cuda:N``; the trained model serves in numpy
+    either way, so serving never needs the device or PyTorch).
     """
 
     layers: str = "256-128-32"
@@ -82,6 +89,7 @@ class TwoTowerConfig(RatingConfig):
     negatives: int = 0
     negative_weight: float = 0.5
     threads: int = 0
+    device: str = "cpu"
 
     def validate(self) -> None:
         super().validate()
@@ -103,6 +111,12 @@ class TwoTowerConfig(RatingConfig):
         int_at_least(self.negatives, "negatives", 0)
         number_at_least(self.negative_weight, "negative_weight")
         int_at_least(self.threads, "threads", 0)
+        require(
+            isinstance(self.device, str) and DEVICE.fullmatch(self.device) is not None,
+            "device",
+            "cpu, cuda or cuda:N",
+            self.device,
+        )
 
     @property
     def widths(self) -> list[int]:
