@@ -101,6 +101,7 @@ def test_a_second_process_waits_for_a_long_initialisation(tmp_path: Path) -> Non
     import threading
 
     location = tmp_path / "ratings.db"
+    SqliteRatingStore(location, NAME).close()  # the file and its tables exist: only the copy races
     data = sample_dataset(NAME, n_users=400, n_movies=500, n_ratings=100_000)
     results: list[object] = []
 
@@ -117,3 +118,25 @@ def test_a_second_process_waits_for_a_long_initialisation(tmp_path: Path) -> Non
     for worker in workers:
         worker.join()
     assert sorted(results, key=str) == [0, len(data.ratings)]  # type: ignore[arg-type]
+
+
+def test_a_large_load_rebuilds_the_indexes_it_dropped(tmp_path: Path, monkeypatch) -> None:
+    """Many ratings are appended without their secondary indexes, which are then rebuilt in
+    the same transaction: afterwards the indexes exist and answer for both datasets."""
+    import movierec.store.sqlite as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "REINDEX_ROWS", 50)
+    location = tmp_path / "ratings.db"
+    first, second = sample_dataset("first"), sample_dataset("second", seed=1)
+    for data in (first, second):
+        with SqliteRatingStore(location, data.name) as store:
+            assert store.initialise(data) == len(data.ratings)
+    with closing(sqlite3.connect(location)) as conn:
+        found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        names = {row[0] for row in found}
+        assert {"ratings_by_movie", "ratings_by_seq"} <= names
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    for data in (first, second):
+        with SqliteRatingStore(location, data.name) as store:
+            stored = store.all_ratings()
+            assert len(stored) == len(data.ratings)

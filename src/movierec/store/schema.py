@@ -28,6 +28,12 @@ from movierec.errors import InvalidRatingError, UnknownMovieError
 
 SCHEMA_VERSION = 2
 
+#: the secondary indexes of the ratings table (a bulk load may drop and rebuild them)
+RATING_INDEXES = {
+    "ratings_by_movie": "CREATE INDEX ratings_by_movie ON ratings (dataset, movie_id)",
+    "ratings_by_seq": "CREATE INDEX ratings_by_seq ON ratings (dataset, seq)",
+}
+
 
 def migrations(float_type: str, table_options: str) -> list[list[str]]:
     """DDL per schema version: ``migrations(...)[v - 1]`` takes a database from v - 1 to v."""
@@ -46,11 +52,11 @@ def migrations(float_type: str, table_options: str) -> list[list[str]]:
             f"""CREATE TABLE ratings (dataset TEXT NOT NULL, user_id INTEGER NOT NULL,
             movie_id INTEGER NOT NULL, rating {float_type} NOT NULL, rated_at BIGINT NOT NULL,
             seq BIGINT NOT NULL, PRIMARY KEY (dataset, user_id, movie_id)){table_options}""",
-            "CREATE INDEX ratings_by_movie ON ratings (dataset, movie_id)",
+            RATING_INDEXES["ratings_by_movie"],
         ],
         [
             # v2: changed_since(seq) runs on every read of a multi-worker service
-            "CREATE INDEX ratings_by_seq ON ratings (dataset, seq)",
+            RATING_INDEXES["ratings_by_seq"],
         ],
     ]
 

@@ -123,8 +123,7 @@ class SqlRatingStore(SqlConnections, RatingStore):
             if cur.rowcount == 0:  # another process initialised it meanwhile
                 return 0
             for table, frame in (("movies", movies), ("users", users), ("ratings", ratings)):
-                for start in range(0, len(frame), _CHUNK):
-                    self._bulk_insert(cur, table, frame.iloc[start : start + _CHUNK])
+                self._bulk_load(cur, table, frame)
         self._scale = scale
         logger.info(
             "ratings store %s: dataset %r initialised with %d ratings in %.2f s",
@@ -134,6 +133,12 @@ class SqlRatingStore(SqlConnections, RatingStore):
             time.perf_counter() - started,
         )
         return len(ratings)
+
+    def _bulk_load(self, cur: Any, table: str, frame: pd.DataFrame) -> None:
+        """Insert a whole table's rows in chunks, inside the initialising transaction (a
+        backend may prepare the table for a large load first)."""
+        for start in range(0, len(frame), _CHUNK):
+            self._bulk_insert(cur, table, frame.iloc[start : start + _CHUNK])
 
     def is_initialised(self) -> bool:
         return bool(self._rows("SELECT 1 FROM datasets WHERE dataset = ?", (self.dataset,)))

@@ -26,11 +26,14 @@ import pandas as pd
 
 from movierec.data.dataset import Dataset, RatingScale
 from movierec.errors import MovieRecError, StoreCorruptError, StoreError, StoreUnavailableError
+from movierec.store.schema import RATING_INDEXES
 from movierec.store.sql import SqlRatingStore
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 5.0
+#: ratings from which a bulk load rebuilds the secondary indexes instead of updating them
+REINDEX_ROWS = 200_000
 _BULK_CACHE_KB = 1 << 20  # 1 GiB of page cache while a dataset is copied in (freed after)
 
 
@@ -127,6 +130,21 @@ class SqliteRatingStore(SqlRatingStore):
             finally:
                 conn.execute("PRAGMA cache_size = -2000")  # SQLite's default again
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def _bulk_load(self, cur: sqlite3.Cursor, table: str, frame: pd.DataFrame) -> None:
+        """Many ratings: drop the secondary indexes, append the rows in key order (they come
+        sorted by user and movie, the table's clustering), then build the indexes again by
+        sorting, inside the same transaction (a crash rolls the drop back too). Inserting into
+        the indexes row by row missed the cache on every row once they outgrew it: 33.8M
+        ratings took over 10 minutes."""
+        if table != "ratings" or len(frame) < REINDEX_ROWS:
+            super()._bulk_load(cur, table, frame)
+            return
+        for name in RATING_INDEXES:
+            cur.execute(f"DROP INDEX IF EXISTS {name}")
+        super()._bulk_load(cur, table, frame)
+        for create in RATING_INDEXES.values():
+            cur.execute(create)
 
     def _bulk_insert(self, cur: sqlite3.Cursor, table: str, frame: pd.DataFrame) -> None:
         columns = list(frame.columns)
