@@ -117,6 +117,9 @@ def load_dataset(home: Home, name: str) -> Dataset:
         users = pq.read_table(users_path).to_pandas() if users_path.exists() else None
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataFormatError(f"cannot read stored dataset: {exc}", file=folder) from exc
+    # Arrow's allocator keeps what the decoding freed for reuse: at 33.8M ratings 0.7 GB that
+    # nothing will reuse (RSS 1.57 GB → 0.85 GB once returned), in every process that loads.
+    pa.default_memory_pool().release_unused()
     scale = RatingScale(**meta["scale"]) if meta.get("scale") else None
     return Dataset(
         meta.get("name", name),
