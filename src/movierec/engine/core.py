@@ -104,10 +104,11 @@ class Engine:
 
     def warm(self) -> None:
         """Build everything lazy now, once, so no request pays for it or races to build it: the
-        ratings store and its model, title index, genre bit-sets, vote statistics, good scores."""
+        store and its model, title index, genre bit-sets, votes, good scores, reasons' raters."""
         live = self.online()
         self.hub.model(live.model_name if live is not None else self.hub.default_model())
         self.catalog.warm()
+        self._picks.explainer.warm()
 
     def health(self) -> dict[str, Any]:
         """What is served: the dataset, the model ratings fold into, pending ratings, retrains."""

@@ -87,6 +87,10 @@ class Explainer:
             top = float(data.ratings["rating"].max()) if len(data.ratings) else 5.0
         self.threshold = RELEVANCE_SHARE * top
 
+    def warm(self) -> None:
+        """Build the id map and who-rated-what structures now (a service's startup)."""
+        self._raters  # noqa: B018
+
     @cached_property
     def _catalog_ids(self) -> IdMap:
         return IdMap(self.catalog.table["movie_id"].to_numpy())
