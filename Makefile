@@ -64,6 +64,8 @@ bench: install
 	$(BIN)/python bench/find.py
 	$(BIN)/python -m pip install -q -e ".[serve]"
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/lowrank.py
+	$(BIN)/python bench/scale.py   # about an hour: 1M, 10M and 33.8M ratings beside the peers
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

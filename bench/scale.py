@@ -196,7 +196,10 @@ def serve(home: Path, dataset: str, seconds: float, workers: str) -> dict[str, A
     memory: dict[str, float] = {}
     for attempt in range(2):
         port = free_port()
-        server, start_s = start_server(target, port, command, retrain_after=1_000_000)
+        # the first start copies the ratings into the store: minutes at 33.8M
+        server, start_s = start_server(
+            target, port, command, retrain_after=1_000_000, timeout=1800.0
+        )
         starts.append(round(start_s, 2))
         try:
             if attempt == 1:
@@ -217,7 +220,11 @@ def serve(home: Path, dataset: str, seconds: float, workers: str) -> dict[str, A
 def one_size(size: str, home: Path, args: argparse.Namespace) -> dict[str, Any]:
     name = f"synth-{size}"
     print(f"{size}:", file=sys.stderr, flush=True)
-    row: dict[str, Any] = {"size": size, "dataset": name}
+    row: dict[str, Any] = {
+        "size": size,
+        "dataset": name,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     row["synth"] = movierec(home, "data", "synth", "--ratings", size, "--name", name, "-q")
     row["info"] = movierec(home, "data", "info", "--dataset", name, "--json")
     info = json.loads(row["info"].pop("stdout") or "{}")
@@ -318,6 +325,12 @@ def main() -> None:
         "--serve-workers", default="auto,1", help="server worker counts (auto: its default)"
     )
     parser.add_argument("--home", type=Path, default=None, help="keep the sets here (a temp dir)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the sizes already in --output that this run does not measure",
+    )
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("--parquet", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -329,23 +342,26 @@ def main() -> None:
     args.serve_workers = args.serve_workers.split(",")
     args.spark_sizes = args.spark_sizes.split(",")
     args.evaluate_sizes = args.evaluate_sizes.split(",")
-    rows = []
+    rows: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    if args.append and args.output.exists():
+        sizes = args.sizes.split(",")
+        kept = [r for r in json.loads(args.output.read_text())["results"] if r["size"] not in sizes]
     with tempfile.TemporaryDirectory(prefix="movierec-scale-") as tmp:
         home = args.home or Path(tmp)
         for size in args.sizes.split(","):
             rows.append(one_size(size, home, args))
             write_results(
-                RESULTS,
+                args.output,
                 {
                     "benchmark": "scale",
                     "date": datetime.now(UTC).isoformat(timespec="seconds"),
                     "machine": machine(),
                     "settings": {"mf": MF, "als": ALS, "sizes": args.sizes},
-                    "results": rows,
+                    "results": kept + rows,
                 },
             )
-    show(rows)
-    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    show(kept + rows)
 
 
 if __name__ == "__main__":

@@ -268,10 +268,15 @@ def existing(home: Path, dataset: str) -> Target:
 
 
 def start_server(
-    target: Target, port: int, command: list[str], retrain_after: int, threads: int | None = None
+    target: Target,
+    port: int,
+    command: list[str],
+    retrain_after: int,
+    threads: int | None = None,
+    timeout: float = 300.0,
 ) -> tuple[subprocess.Popen, float]:
     """Start a server; returns it and the seconds until it answered /healthz (warm: the
-    service loads and warms everything before it answers)."""
+    service loads and warms everything before it answers) within ``timeout`` s."""
     pools = (
         {}
         if threads is None
@@ -297,7 +302,7 @@ def start_server(
     command = [*command, "--port", str(port)]
     started = time.perf_counter()
     server = subprocess.Popen(command, env=env, cwd=REPO)
-    deadline = time.time() + 300
+    deadline = time.time() + timeout
     while time.time() < deadline:
         if server.poll() is not None:
             sys.exit(f"the server exited with {server.returncode}: {' '.join(command)}")
@@ -308,7 +313,7 @@ def start_server(
         except OSError:
             time.sleep(0.1)
     server.terminate()
-    sys.exit("the server did not answer /healthz within 300 s")
+    sys.exit(f"the server did not answer /healthz within {timeout:.0f} s")
 
 
 def tree_memory(pid: int) -> dict[str, float]:

@@ -122,8 +122,8 @@ class SqliteRatingStore(SqlRatingStore):
         with open(self.path.with_name(self.path.name + ".init-lock"), "a+b") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             conn = self._conn()
-            # The two secondary indexes take rows in random order: with SQLite's 2 MB page
-            # cache every insert misses it once they outgrow it. A large cache for the copy only.
+            # A large page cache for the copy and the index rebuild's sort only (SQLite's
+            # default is 2 MB).
             conn.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KB}")
             try:
                 return super().initialise(dataset, scale=scale)
