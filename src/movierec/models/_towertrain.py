@@ -215,7 +215,8 @@ def _arrays(model: Towers) -> dict[str, np.ndarray]:
     for side, tower in (("user", model.user), ("movie", model.movie)):
         linear = [layer for layer in tower if isinstance(layer, nn.Linear)]
         for i, layer in enumerate(linear):
-            arrays[f"{side}_w{i}"] = layer.weight.detach().cpu().numpy().T.astype(np.float32)
+            weight = layer.weight.detach().cpu().numpy().T
+            arrays[f"{side}_w{i}"] = np.ascontiguousarray(weight, dtype=np.float32)
             arrays[f"{side}_b{i}"] = layer.bias.detach().cpu().numpy().astype(np.float32)
     return arrays
 
