@@ -52,7 +52,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
 from load import machine, write_results  # noqa: E402  (bench/load.py)
-from serve import Target, free_port, run_cell, start_server, tree_memory  # noqa: E402
+from serve import (  # noqa: E402
+    Target,
+    free_port,
+    process_tree,
+    run_cell,
+    start_server,
+    tree_memory,
+)
 
 RESULTS = REPO / "bench" / "results" / "scale.json"
 MOVIEREC = str(Path(sys.executable).with_name("movierec"))
@@ -73,14 +80,12 @@ def tree_peak(command: list[str], env: dict[str, str] | None = None) -> dict[str
         stderr=subprocess.PIPE,
         text=True,
     )
-    root = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
         total = 0
-        with contextlib.suppress(psutil.Error):
-            for member in [root, *root.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    total += member.memory_info().rss
+        for member in process_tree(process.pid):
+            with contextlib.suppress(psutil.Error):
+                total += member.memory_info().rss
         peak = max(peak, total)
         time.sleep(0.05)
     out, err = process.communicate()

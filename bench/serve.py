@@ -316,15 +316,23 @@ def start_server(
     sys.exit(f"the server did not answer /healthz within {timeout:.0f} s")
 
 
+def process_tree(pid: int) -> list[Any]:
+    """A process and all its descendants (psutil processes; empty once it is gone)."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    return []
+
+
 def tree_memory(pid: int) -> dict[str, float]:
     """Resident memory of a server and its workers, GB: RSS summed, and PSS summed (pages
     shared between workers, such as memory-mapped model arrays, counted once)."""
     import psutil
 
-    root = psutil.Process(pid)
-    processes = [root, *root.children(recursive=True)]
     rss = pss = 0
-    for process in processes:
+    for process in process_tree(pid):
         with contextlib.suppress(psutil.Error):
             info = process.memory_full_info()
             rss += info.rss

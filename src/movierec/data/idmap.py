@@ -108,8 +108,7 @@ class IdMap:
 
     def _lookup(self, ids: np.ndarray) -> np.ndarray:
         if len(ids) <= _FEW:  # a request's handful: hash lookups, not an Index built per call
-            found = np.fromiter((self._find(i) for i in ids.tolist()), np.int64, len(ids))
-            return found
+            return np.fromiter((self._find(i) for i in ids.tolist()), np.int64, len(ids))
         found = self._index.get_indexer(ids).astype(np.int64)
         extra = self._extra
         if extra:
