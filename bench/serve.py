@@ -357,18 +357,23 @@ def configs(names: list[str], target: Target) -> list[tuple[str, list[str]]]:
         "--no-access-log",
     ]
     fast = ["--loop", "uvloop", "--http", "httptools"]
+    default = [
+        str(Path(sys.executable).with_name("movierec")),
+        "serve",
+        "--home",
+        str(target.home),
+        "--dataset",
+        target.dataset,
+        "--log-level",
+        "warning",
+    ]
     table = {
-        "default": [
-            str(Path(sys.executable).with_name("movierec")),
-            "serve",
-            "--home",
-            str(target.home),
-            "--dataset",
-            target.dataset,
-            "--log-level",
-            "warning",
-        ],
+        "default": default,
         "plain": [*uvicorn, "--loop", "asyncio", "--http", "h11"],
+        # `make run`'s server computing every answer afresh (no answers kept between ratings)
+        "default-nocache": ["env", "MOVIEREC_ANSWER_CACHE=0", *default],
+        "nocache-1t": ["env", "MOVIEREC_ANSWER_CACHE=0", "MOVIEREC_REQUEST_THREADS=1", *default],
+        "nocache-2t": ["env", "MOVIEREC_ANSWER_CACHE=0", "MOVIEREC_REQUEST_THREADS=2", *default],
         "fast": [*uvicorn, *fast],
         "fast-2w": [*uvicorn, *fast, "--workers", "2"],
         "plain-2w": [*uvicorn, "--loop", "asyncio", "--http", "h11", "--workers", "2"],

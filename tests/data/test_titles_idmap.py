@@ -72,3 +72,27 @@ def test_idmap_many_single_appends_stay_consistent():
     assert ids.indices(probe, missing="mask").tolist() == [12_999, 9, -1, 10_001]
     assert 3 in ids and 20_001 not in ids
     assert IdMap(ids.to_array()).indices(probe, missing="mask").tolist() == [12_999, 9, -1, 10_001]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        np.arange(1, 5001) * 3,  # dense enough: answered by the lookup table
+        np.arange(1, 5001) * 1_000_003,  # sparse: answered by the hash index
+        np.array([0, 7, 2, 5]),  # a first add of a few ids
+    ],
+)
+def test_idmap_lookups_agree_whatever_answers_them(ids):
+    rng = np.random.default_rng(0)
+    rng.shuffle(ids)
+    m = IdMap(ids)
+    queries = np.concatenate([ids, ids + 1, [-5, 0, int(ids.max()) * 10]])
+    expected = {int(i): n for n, i in enumerate(ids.tolist())}
+    want = np.array([expected.get(int(q), -1) for q in queries])
+    assert np.array_equal(m.indices(queries, missing="mask"), want)
+    for few in (slice(0, 3), slice(-3, None)):  # the one-by-one path for a handful
+        assert np.array_equal(m.indices(queries[few], missing="mask"), want[few])
+    new = np.array([int(ids.max()) + 2, int(ids.max()) * 3 + 1])  # appended after the table
+    m.add(new)
+    asked = np.concatenate([ids[:40], new])
+    assert m.indices(asked).tolist() == [*want[: min(40, len(ids))], len(ids), len(ids) + 1]

@@ -209,10 +209,14 @@ class RecommenderContract:
             assert groups == {m // GROUP}, ranking
 
     def test_pair_similarity_matches_similar_movies(self, fitted):
-        ranking = fitted.similar_movies(1000, k=4)
-        pairs = fitted.pair_similarity(np.array([1000]), np.append(ranking.movie_ids, 424242))
-        np.testing.assert_allclose(pairs[0, :4], ranking.scores, atol=1e-6)
-        assert np.isnan(pairs[0, 4])  # unknown to the model
+        movies = np.array([1000, 1003, 1000 + GROUP + 2])  # several rows at once, as reasons ask
+        rankings = [fitted.similar_movies(int(m), k=4) for m in movies]
+        others = np.concatenate([r.movie_ids for r in rankings] + [[424242]])
+        pairs = fitted.pair_similarity(movies, others)
+        for row, ranking in enumerate(rankings):
+            at = slice(4 * row, 4 * row + 4)
+            np.testing.assert_allclose(pairs[row, at], ranking.scores, atol=1e-6)
+        assert np.isnan(pairs[:, -1]).all()  # unknown to the model
 
     def test_candidates_restrict_the_answer(self, fitted):
         allowed = np.array([1007, 1003, 424242])  # an unknown id is ignored

@@ -192,8 +192,16 @@ class RateOut(BaseModel):
     notes: list[str]
 
 
+_SCALARS = (str, int, bool, type(None))
+
+
 def plain(value: Any) -> Any:
     """JSON-ready: numpy scalars and arrays to Python, NaN to None (JSON has no NaN)."""
+    kind = type(value)
+    if kind in _SCALARS:  # the common case first: most of an answer is strings and ints
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

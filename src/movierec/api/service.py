@@ -41,6 +41,7 @@ class Service:
                         db=self.settings.db,
                         policy=self.settings.policy(),
                     )
+                    self._engine.cache_answers(self.settings.answer_cache)
                 if not self._warm:  # no request pays for the lazy parts or races to build them
                     engine = self._engine
                     engine.warm()

@@ -30,6 +30,8 @@ class Settings(BaseModel):
         retrain_after_seconds: …or this long after the last fit with any rating pending.
         request_threads: handlers run in a thread pool this big. The engine's work holds the
             GIL, so more threads than a few only fight over it: latency grows, throughput not.
+        answer_cache: recent recommendation answers kept per worker, reused until a rating
+            or a model swap could change them (0: every request computes its answer).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -41,6 +43,7 @@ class Settings(BaseModel):
     retrain_after_ratings: int = 1_000
     retrain_after_seconds: float | None = 3_600.0
     request_threads: int = Field(default=4, ge=1, le=256)
+    answer_cache: int = Field(default=4096, ge=0, le=1_000_000)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -49,7 +49,9 @@ def serve(
     """Serve the HTTP API (OpenAPI at /docs) and the web page at /.
 
     Settings not given here come from MOVIEREC_* variables (MOVIEREC_ADMIN_KEY,
-    MOVIEREC_RETRAIN_AFTER_RATINGS, MOVIEREC_RETRAIN_AFTER_SECONDS). uvicorn uses uvloop and
+    MOVIEREC_RETRAIN_AFTER_RATINGS, MOVIEREC_RETRAIN_AFTER_SECONDS, MOVIEREC_ANSWER_CACHE: the
+    recommendation answers each worker keeps until a rating or a retrain changes them, 4096
+    by default, 0 for none). uvicorn uses uvloop and
     httptools when installed (the `serve` extra, which `make install` adds).
     """
     import uvicorn

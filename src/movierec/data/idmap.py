@@ -4,7 +4,8 @@ Append-only: a new user or movie gets the next index, and existing indices never
 factor matrices stay valid as the catalogue and the user base grow. Ids live in a buffer that
 doubles when full, and ids added after the hash index was built sit in a small dict (at most
 1,024) until the index is rebuilt, so a stream of new users costs one rebuild per thousand
-rather than one per user.
+rather than one per user. Where the ids are dense enough (the largest at most four times their
+count, as MovieLens's are), the rebuilt index is also a lookup table read by one gather.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import pandas as pd
 
 _OVERFLOW = 1024  # appended ids kept in the overflow dict before the index is rebuilt
 _FEW = 16  # lookups of at most this many ids go one by one (an Index per call costs ~50 µs)
+_TABLE_SPREAD = 4  # a lookup table when the largest id is at most this many times the count
+_TABLE_FLOOR = 1 << 16  # ... or below this (a table of 64k entries costs 512 KB)
 
 
 class IdMap:
@@ -31,6 +34,7 @@ class IdMap:
         self._buffer = np.empty(0, np.int64)
         self._size = 0
         self._index = pd.Index(self._buffer)
+        self._table: np.ndarray | None = None  # id → index, -1 where unknown (dense ids only)
         self._extra: dict[int, int] = {}
         self.add(array)
 
@@ -92,8 +96,12 @@ class IdMap:
             grown[:start] = self._buffer[:start]
             self._buffer = grown
         self._buffer[start:end] = fresh
-        if len(self._extra) + len(fresh) > _OVERFLOW:
-            self._index = pd.Index(self._buffer[:end].copy())  # covers old and new ids
+        if start == 0 or len(self._extra) + len(fresh) > _OVERFLOW:
+            known = self._buffer[:end].copy()
+            # both cover old and new ids, and are in place before the overflow is emptied
+            # (readers read the overflow first, so they never miss an id)
+            self._table = _lookup_table(known)
+            self._index = pd.Index(known)
             self._extra = {}
         else:
             extra = dict(self._extra)
@@ -107,10 +115,15 @@ class IdMap:
         return self._buffer[: self._size].copy()
 
     def _lookup(self, ids: np.ndarray) -> np.ndarray:
+        extra = self._extra  # first: the writer replaces the table and index before it
         if len(ids) <= _FEW:  # a request's handful: hash lookups, not an Index built per call
-            return np.fromiter((self._find(i) for i in ids.tolist()), np.int64, len(ids))
-        found = self._index.get_indexer(ids).astype(np.int64)
-        extra = self._extra
+            return np.fromiter((self._find(i, extra) for i in ids.tolist()), np.int64, len(ids))
+        table = self._table
+        if table is not None:
+            inside = (ids >= 0) & (ids < len(table))
+            found = np.where(inside, table[np.where(inside, ids, 0)], -1)
+        else:
+            found = self._index.get_indexer(ids).astype(np.int64)
         if extra:
             unknown = np.flatnonzero(found < 0)
             if len(unknown) > 64:  # many: one vectorised pass over the (small) overflow
@@ -122,12 +135,25 @@ class IdMap:
                 found[unknown] = [extra.get(i, -1) for i in ids[unknown].tolist()]
         return found
 
-    def _find(self, id_: int) -> int:
+    def _find(self, id_: int, extra: dict[int, int] | None = None) -> int:
         """Index of one id, or -1."""
-        found = self._extra.get(id_)
+        found = (self._extra if extra is None else extra).get(id_)
         if found is not None:
             return found
         try:
             return int(self._index.get_loc(id_))
         except KeyError:
             return -1
+
+
+def _lookup_table(ids: np.ndarray) -> np.ndarray | None:
+    """id → index as an array (-1 where no id), when the ids are non-negative and dense enough
+    for it to stay small; None otherwise (the hash index answers)."""
+    if not len(ids) or ids.min() < 0:
+        return None
+    top = int(ids.max()) + 1
+    if top > max(_TABLE_SPREAD * len(ids), _TABLE_FLOOR):
+        return None
+    table = np.full(top, -1, np.int64)
+    table[ids] = np.arange(len(ids), dtype=np.int64)
+    return table

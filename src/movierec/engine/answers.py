@@ -58,6 +58,25 @@ class RecommendAnswer:
         return {"user_id": self.user_id, "model": self.model, "movies": rows}
 
 
+@dataclass
+class RateResult:
+    """What storing a rating did: its sequence number, whether the serving model folded it in
+    (and how long that took), and whether a retrain started."""
+
+    seq: int
+    user_id: int
+    movie_id: int
+    rating: float
+    folded_in: bool
+    fold_in_ms: float
+    count: int = 1  # ratings stored by the call
+    retrain: str = ""  # "", "started" or "ran"
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
 FUSION_DEPTH = 100  # neighbours taken from each list before fusing
 FUSION_K = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009)
 

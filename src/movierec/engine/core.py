@@ -162,29 +162,11 @@ class Engine:
         """Movie ids passing the filters (:meth:`Catalog.candidates`); None when none is set."""
         return self.catalog.candidates(**filters)
 
-    def top(
-        self,
-        *,
-        k: int = 10,
-        genres: str | None = None,
-        years: str | None = None,
-        min_votes: int = 0,
-        language: str | None = None,
-        segment: str | None = None,
-        quantile: float = 0.90,
-        votes: str = "auto",
-    ) -> Chart:
-        """The IMDB weighted-rating chart, filtered, with vote counts as they are now."""
-        return self.catalog.top(
-            k=k,
-            genres=genres,
-            years=years,
-            min_votes=min_votes,
-            language=language,
-            segment=segment,
-            quantile=quantile,
-            votes=votes,
-        )
+    def top(self, **options: Any) -> Chart:
+        """The IMDB weighted-rating chart, filtered, with vote counts as they are now
+        (:meth:`Catalog.top`: ``k``, ``genres``, ``years``, ``min_votes``, ``language``,
+        ``segment``, ``quantile``, ``votes``)."""
+        return self.catalog.top(**options)
 
     # --- answers --------------------------------------------------------------------------------
 
@@ -224,6 +206,11 @@ class Engine:
         """The description index for ``backend``, built (and stored) now if needed, and whether
         this call built it."""
         return self.descriptions.index(backend, threads=threads, progress=progress)
+
+    def cache_answers(self, entries: int) -> None:
+        """Keep up to ``entries`` recent recommendation answers, reused until a rating or a
+        model swap changes them (:mod:`~movierec.engine.answer_cache`; 0: none)."""
+        self._picks.answers.resize(entries)
 
     @property
     def description_folder(self) -> Path | None:

@@ -21,11 +21,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from movierec.data.dataset import Dataset
+from movierec.engine.answers import RateResult
 from movierec.engine.catalog import Catalog
 from movierec.engine.hub import ModelHub
 from movierec.engine.retrain import RetrainPolicy, training_data, validate, warm_start
@@ -40,22 +40,6 @@ from movierec.validate import int_at_least
 __all__ = ["OnlineUpdater", "RateResult", "RetrainPolicy", "open_online", "validate"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RateResult:
-    seq: int
-    user_id: int
-    movie_id: int
-    rating: float
-    folded_in: bool
-    fold_in_ms: float
-    count: int = 1  # ratings stored by the call
-    retrain: str = ""  # "", "started" or "ran"
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -99,6 +83,7 @@ class OnlineUpdater:
         self._fitted_seq = self._model_seq()
         self._fitted_at = time.monotonic()
         self._synced_seq = self._fitted_seq
+        self._swaps = 0  # models swapped in and caught up: with the seq, what answers depend on
         self.catch_up()
         self._synced_seq = max(self._synced_seq, store.last_seq())
 
@@ -150,6 +135,12 @@ class OnlineUpdater:
             ),
             background,
         )
+
+    @property
+    def generation(self) -> tuple[int, int]:
+        """Moves whenever what this process serves may have changed: the store's sequence
+        number synced (every write folded in), and each model swapped in and caught up."""
+        return self._synced_seq, self._swaps
 
     @property
     def retraining(self) -> bool:
@@ -313,6 +304,7 @@ class OnlineUpdater:
             self.hub.swap(self.model_name, model)
             self._fitted_seq, self._fitted_at = stored_seq, time.monotonic()
         self.catch_up()
+        self._swaps += 1  # after the catch-up: an answer from the half-told model is not reused
         self.last_retrain_error = None
         log.info("adopted the %s version fitted at seq %d", self.model_name, stored_seq)
         return True
@@ -341,6 +333,7 @@ class OnlineUpdater:
                 self.hub.swap(self.model_name, model)
                 self._fitted_seq, self._fitted_at = seq, time.monotonic()
             self.catch_up()  # writes that arrived while fitting
+            self._swaps += 1
             self.last_retrain_error = None
             log.info(
                 "retrained %s from %d ratings in %.2f s → v%04d (%s)",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
+from movierec.engine.answer_cache import AnswerCache
 from movierec.engine.answers import RecommendAnswer
 from movierec.engine.catalog import Catalog
 from movierec.engine.hub import COLLAB_MODEL, ModelHub, check_model_name
@@ -42,6 +43,7 @@ class PersonalPicks:
     def __init__(self, catalog: Catalog, hub: ModelHub):
         self.catalog = catalog
         self.hub = hub
+        self.answers = AnswerCache()  # the same question between two changes: the same answer
 
     @cached_property
     def explainer(self) -> Explainer:
@@ -77,8 +79,14 @@ class PersonalPicks:
             check_model_name(model)
         if live is not None:
             live.sync()  # ratings other processes stored since we last looked
-        history = self.history(user_id, live)  # a user nobody knows fails before any fit
+        generation = live.generation if live is not None else (0, 0)  # before any answer
         name = model or (live.model_name if live is not None else self.hub.default_model())
+        question = (int(user_id), k, genres, years, min_rating, reasons)
+        if self.hub.in_memory(name):  # a model still to load or fit has no answers kept
+            known = self.answers.get(name, self.hub.model(name), generation, question)
+            if known is not None:
+                return known
+        history = self.history(user_id, live)  # a user nobody knows fails before any fit
         recommender = self.hub.model(name)
         if live is not None and live.refresh_user(name, int(user_id)):
             history = self.history(user_id, live)  # what was folded in, for the reasons
@@ -97,7 +105,9 @@ class PersonalPicks:
             if reasons
             else []
         )
-        return RecommendAnswer(int(user_id), name, rows, why)
+        answer = RecommendAnswer(int(user_id), name, rows, why)
+        self.answers.put(name, recommender, generation, question, answer)
+        return answer
 
     def recommend_for_genres(
         self,

@@ -154,6 +154,19 @@ class EASE(OnlineRecommender):
             scores[self._modelled] = self.weights[row] * (root / root[row])
         return scores
 
+    def _pair_scores(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """:meth:`_similar_scores` of many movies in one gather (a ranking's reasons)."""
+        full = np.zeros((len(rows), len(self.movies)))
+        position = self._position[rows]
+        inside = np.flatnonzero(position >= 0)
+        root = self._precision_root
+        picked = position[inside]
+        full[np.ix_(inside, self._modelled)] = self.weights[picked] * (root / root[picked, None])
+        known = (columns >= 0) & (columns < full.shape[1])
+        out = np.full((len(rows), len(columns)), np.nan)
+        out[:, known] = full[:, columns[known]]
+        return out
+
     def _state(self) -> dict[str, np.ndarray]:
         return {
             "weights": self.weights,

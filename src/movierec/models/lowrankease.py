@@ -149,6 +149,22 @@ class LowRankEASE(EASE):
         scores /= np.sqrt(self.diagonal * self.diagonal[movie])
         return padded(scores, len(self.movies))
 
+    def _pair_scores(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """:meth:`_similar_scores` of many movies in one product (a ranking's reasons)."""
+        n = len(self.vectors)
+        inside = np.flatnonzero(rows < n)
+        full = np.zeros((len(rows), max(len(self.movies), n)))
+        picked = rows[inside]
+        block = (self.vectors[picked].astype(np.float64) @ self.inner.T).astype(np.float32)
+        scores = (block @ self.vectors.T).astype(np.float64)
+        scores *= self.scale * self.scale[picked, None]
+        scores /= np.sqrt(self.diagonal * self.diagonal[picked, None])
+        full[inside, :n] = scores
+        known = (columns >= 0) & (columns < full.shape[1])
+        out = np.full((len(rows), len(columns)), np.nan)
+        out[:, known] = full[:, columns[known]]
+        return out
+
     def _state(self) -> dict[str, np.ndarray]:
         # the derived arrays too: recomputing M⁻¹ and diag(P) costs n·r² (seconds at 86k movies)
         return {name: getattr(self, name) for name in _STATE}
