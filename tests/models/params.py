@@ -91,6 +91,7 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"init_std": -1},
         {"biased": "yes"},
         {"shrink_votes": -1},
+        {"threads": -1},
     ],
     SVDpp: [{"lr_yj": 0}, {"reg_yj": -1}, {"n_factors": 0}, {"lr_all": float("inf")}],
     ItemKNN: [

@@ -22,6 +22,12 @@ epochs × ratings permutation table, which would not fit for 25M ratings). On ml
 machine, where Surprise's SVD takes 0.52–0.55 s; the RMSE is the same within the spread
 between seeds (over Surprise's own 5 folds: ours 0.934–0.938 for seeds 0–2, Surprise's
 0.934–0.937 for seeds 0–1).
+
+From a million ratings on, training runs on every core: users and movies are cut into stripes
+and the blocks that share neither are trained at once (DSGD/FPSGD; ``threads`` in
+:class:`MFConfig`). Each user still sees their ratings in Surprise's order, and the result does
+not depend on thread timing. On ml-100k's 5 folds the RMSE is the same (0.9335 either way); at
+33.8M synthetic ratings `train --model mf` went from 48.8 s to 23.7 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -31,16 +37,21 @@ import logging
 import time
 from typing import Self
 
+import numba
 import numpy as np
 from scipy.special import expit
 
 from movierec.data.dataset import Dataset
-from movierec.models._mfkernels import sgd, sgd_row
+from movierec.models._mfkernels import block_order, sgd, sgd_blocks, sgd_row
 from movierec.models.factors import FactorConfig, training_triples
 from movierec.models.foldin import FixedSide, OnlineFactorModel, Penalty
 from movierec.validate import boolean, finite_number, number_at_least, one_of, positive_int
 
 logger = logging.getLogger(__name__)
+
+#: training walks blocks on several threads from this many ratings when ``threads`` is 0:
+#: below it a fit takes a second or less and keeps Surprise's exact order
+BLOCKS_FROM = 1_000_000
 
 _RATES = ("lr_bu", "lr_bi", "lr_pu", "lr_qi")
 _PENALTIES = ("reg_bu", "reg_bi", "reg_pu", "reg_qi")
@@ -59,6 +70,11 @@ class MFConfig(FactorConfig):
         biased: learn ``b_u``, ``b_i`` around the mean (False: plain ``p_u·q_i``, as PMF).
         shuffle: visit ratings in a new seeded order each epoch; False (the default) walks
             them user by user in one fixed order, as Surprise does.
+        threads: 1 walks every rating in that one order; 2 or more train blocks of users ×
+            movies that share neither on that many threads at once
+            (:func:`~movierec.models._mfkernels.sgd_blocks`); 0 (the default): blocks on
+            every core numba has for :data:`BLOCKS_FROM` ratings or more (unbounded, not
+            shuffled), else one. Each user still sees their ratings in the same order.
         fold_in: how an online fold-in solves one user (or movie) with the other side fixed.
             ``"sgd"`` replays training on that row: ``n_epochs`` passes of the same updates
             over its ratings, from the initial mean, the other side frozen. ``"ridge"`` is
@@ -94,6 +110,7 @@ class MFConfig(FactorConfig):
     init_std: float = 0.1
     biased: bool = True
     shuffle: bool = False
+    threads: int = 0
     fold_in: str = "sgd"
 
     def validate(self) -> None:
@@ -110,6 +127,7 @@ class MFConfig(FactorConfig):
         number_at_least(self.init_std, "init_std")
         boolean(self.biased, "biased")
         boolean(self.shuffle, "shuffle")
+        number_at_least(self.threads, "threads")
         one_of(self.fold_in, "fold_in", ("sgd", "ridge"))
 
     def rates(self) -> np.ndarray:
@@ -147,23 +165,27 @@ class MatrixFactorization(OnlineFactorModel):
         offset = np.array([self._initial_offset()], np.float32)
         top = np.float32(self.bounds[1])
         started = time.perf_counter()
-        sgd(
-            users,
-            items,
-            ratings,
-            P,
-            Q,
-            bu,
-            bi,
-            offset,
-            cfg.rates(),
-            cfg.n_epochs,
-            cfg.biased,
-            cfg.shuffle,
-            int(rng.integers(2**63 - 1)),
-            self._bounded,
-            top,
-        )
+        stripes = self._stripes(len(ratings))
+        if stripes > 1:
+            _train_blocks((users, items, ratings), (P, Q, bu, bi), float(offset[0]), cfg, stripes)
+        else:
+            sgd(
+                users,
+                items,
+                ratings,
+                P,
+                Q,
+                bu,
+                bi,
+                offset,
+                cfg.rates(),
+                cfg.n_epochs,
+                cfg.biased,
+                cfg.shuffle,
+                int(rng.integers(2**63 - 1)),
+                self._bounded,
+                top,
+            )
         logger.info(
             "%s: %d epochs over %d ratings, %d factors in %.3f s",
             self.kind,
@@ -176,6 +198,16 @@ class MatrixFactorization(OnlineFactorModel):
             raise ValueError(f"{self.kind} diverged: lower lr_all (now {cfg.lr_all})")
         self._install(P, Q, bu, bi, float(offset[0]))
         return self
+
+    def _stripes(self, n_ratings: int) -> int:
+        """How many user (and movie) stripes training cuts the ratings into: 1 walks them
+        all in one order on one thread (``threads`` in :class:`MFConfig`)."""
+        cfg = self.config
+        if cfg.threads:
+            return 1 if self._bounded or cfg.shuffle else int(cfg.threads)
+        if n_ratings < BLOCKS_FROM or self._bounded or cfg.shuffle:
+            return 1
+        return max(1, numba.get_num_threads())
 
     def _initial_offset(self) -> float:
         return self.global_mean if self.config.biased else 0.0
@@ -213,6 +245,34 @@ class MatrixFactorization(OnlineFactorModel):
             np.float32(self.bounds[1]),
         )
         return vector, float(bias)
+
+
+def _train_blocks(
+    triples: tuple[np.ndarray, np.ndarray, np.ndarray],
+    parameters: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    offset: float,
+    cfg: MFConfig,
+    stripes: int,
+) -> None:
+    """Every epoch by :func:`~movierec.models._mfkernels.sgd_blocks`, in place on
+    ``(P, Q, b_u, b_i)``: users and movies are cut into stripes of about equal rating counts
+    (in index order), and the triples grouped by block, each block in the given order."""
+    users, items, ratings = triples
+    P, Q, bu, bi = parameters
+    user_stripe = _equal_stripes(np.bincount(users, minlength=len(P)), stripes)
+    item_stripe = _equal_stripes(np.bincount(items, minlength=len(Q)), stripes)
+    us, its, rs, offsets = block_order(users, items, ratings, user_stripe, item_stripe, stripes)
+    sgd_blocks(
+        us, its, rs, offsets, stripes, P, Q, bu, bi,
+        np.float32(offset), cfg.rates(), cfg.n_epochs, cfg.biased,
+    )  # fmt: skip
+
+
+def _equal_stripes(counts: np.ndarray, stripes: int) -> np.ndarray:
+    """The stripe of each row: consecutive rows, about the same number of ratings a stripe."""
+    before = np.cumsum(counts) - counts
+    total = max(int(counts.sum()), 1)
+    return np.minimum(before * stripes // total, stripes - 1).astype(np.int64)
 
 
 @dataclasses.dataclass(frozen=True)
