@@ -40,11 +40,11 @@ sys.path.insert(0, str(REPO / "src"))
 
 from load import machine, shared_datasets, write_results  # noqa: E402  (bench/load.py: shared helpers)
 from movierec.engine.core import DEFAULT_MODEL  # noqa: E402
+from movierec.engine.film_groups import FilmGroups  # noqa: E402
 from movierec.engine.onboarding import (  # noqa: E402
     STRATEGIES,
     Answers,
     ElicitationPool,
-    FilmGroups,
     elicitor,
 )
 from movierec.evaluate import beyond, metrics  # noqa: E402

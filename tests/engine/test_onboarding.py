@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from movierec.data.dataset import Dataset
+from movierec.engine import onboarding
+from movierec.engine.film_groups import FilmGroups
 from movierec.engine.onboarding import (
     STRATEGIES,
     Answers,
     ElicitationPool,
-    FilmGroups,
     elicitor,
 )
 from movierec.errors import InvalidValueError
@@ -95,6 +96,21 @@ def test_adaptive_turns_away_from_a_taste_the_newcomer_skipped(pool):
     adaptive = elicitor("adaptive", pool)
     first = adaptive.next_films(Answers(skipped=[2, 3]), 3)
     assert set(first.tolist()) <= {11, 12, 13, 14}
+
+
+def test_adaptive_leans_to_genres_the_answers_have_not_covered(pool, monkeypatch):
+    """Two sci-fi answers leave a sci-fi film a ninth of its pull; genres unanswered keep it."""
+    adaptive = elicitor("adaptive", pool)
+    at = dict(zip(pool.movie_ids.tolist(), range(len(pool)), strict=True))
+    rated = pool.positions(np.array([1, 2]))
+    novelty = adaptive.genre_novelty(rated)
+    assert novelty[at[3]] == pytest.approx(1 / 3) and novelty[at[12]] == novelty[at[99]] == 1.0
+    assert (adaptive.genre_novelty(rated[:0]) == 1.0).all()  # nothing answered yet
+    answers = Answers({1: 5.0, 2: 4.0})
+    pushed = adaptive.scores(answers)
+    monkeypatch.setattr(onboarding, "GENRE_PUSH", 0.0)
+    plain = adaptive.scores(answers)
+    assert pushed[at[3]] == pytest.approx(plain[at[3]] / 9) and pushed[at[12]] == plain[at[12]]
 
 
 def test_coverage_spreads_the_first_films_over_both_tastes(pool):

@@ -20,12 +20,12 @@ from typing import Any
 
 from movierec.engine.answers import MovieRow
 from movierec.engine.catalog import Catalog
+from movierec.engine.film_groups import FilmGroups
 from movierec.engine.hub import ModelHub
 from movierec.engine.onboarding import (
     DEFAULT_STRATEGY,
     Answers,
     ElicitationPool,
-    FilmGroups,
     elicitor,
 )
 from movierec.engine.users import Users, WriteResult

@@ -17,16 +17,21 @@ again.
   watching matches the newcomer's (saw what they rated and rated it alike, did not see what
   they skipped); a film's chance of having been seen is its weighted share among them. The
   next films are those likely seen, more typical of these look-alikes than of everyone (the
-  share's lift over the film's overall share), divisive (rating entropy), and unlike what was
-  already answered. Each answer moves the weights, so the questions follow the person. (The
+  share's lift over the film's overall share), divisive (rating entropy), unlike what was
+  already answered, and of genres the answers have not yet covered. Each answer moves the
+  weights, so the questions follow the person. (The
   weighting is the best of the variants tried in ``bench/onboarding.py`` on ml-100k and
   ml-latest-small: without the lift the lists were 2 points less personal, without the entropy
   more miscalibrated, with a weaker push away from answered films, or with look-alikes counted
-  by what they saw whatever their stars, less calibrated to the whole person.)
+  by what they saw whatever their stars, less calibrated to the whole person. The genre term
+  — each of a film's genres counts 1/(1 + answers in it), squared — brought the lists'
+  miscalibration from 0.85× the chart-first order's to 0.76× on ml-100k and from 0.86× to
+  0.83× on ml-latest-small, with NDCG up too: five answers in one or two genres described the
+  person as narrower than their ratings say.)
 
-:class:`FilmGroups` is the group variant: 6–10 groups of 3–5 well-known films, from k-means
-clusters of the item vectors, each named by its most characteristic genres; a newcomer picks
-the groups they like instead of rating film by film.
+:class:`~movierec.engine.film_groups.FilmGroups` is the group variant: 6–10 groups of 3–5
+well-known films, from k-means clusters of the item vectors, each named by its most
+characteristic genres; a newcomer picks the groups they like instead of rating film by film.
 
 The item space is the serving model's movie vectors when it has them, otherwise a truncated
 SVD of the training rating matrix (the same latent space a factor model would learn). All of
@@ -48,12 +53,13 @@ from scipy.sparse.linalg import svds
 from movierec.data.charts import movie_votes, weighted_rating
 from movierec.data.dataset import Dataset
 from movierec.errors import InvalidValueError
-from movierec.validate import check_k, int_in, one_of
+from movierec.validate import check_k, one_of
 
 WELL_KNOWN = 400  # the films a strategy may show: the most-rated, so a newcomer can answer
 SVD_DIMENSIONS = 32
 RATING_BINS = np.arange(0.25, 5.76, 0.5)  # half-star bins for the entropy of a film's ratings
 NOVELTY_FLOOR = 0.1  # adaptive: a film like one already answered keeps (0.1/1.1)² of its score
+GENRE_PUSH = 2.0  # adaptive: the power of a film's share of genres not yet answered
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,16 @@ class ElicitationPool:
     span: float  # highest rating − lowest: the largest possible disagreement
     genres: list[list[str]]
     index: pd.Index = field(init=False, repr=False)
+    genre_shares: np.ndarray = field(init=False, repr=False)  # films × genres, rows sum to 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index", pd.Index(self.movie_ids))
+        names = sorted({g for film in self.genres for g in film})
+        shares = np.zeros((len(self.genres), len(names)))
+        for row, film in enumerate(self.genres):
+            for genre in set(film):
+                shares[row, names.index(genre)] = 1.0 / len(set(film))
+        object.__setattr__(self, "genre_shares", shares)
 
     @classmethod
     def build(
@@ -158,7 +171,7 @@ def _item_space(
         where = pd.Index(np.asarray(ids, dtype=np.int64)).get_indexer(catalog_ids[pool])
         if (where >= 0).all():
             space = np.asarray(rows, dtype=np.float64)[where]
-            return _unit_rows(space)
+            return unit_rows(space)
     centred = matrix.astype(np.float64).tocsr(copy=True)
     counts = np.diff(centred.indptr)
     sums = (
@@ -171,10 +184,10 @@ def _item_space(
     centred.data -= np.repeat(means, counts)
     dimensions = max(1, min(SVD_DIMENSIONS, min(centred.shape) - 1))
     _, singular, vt = svds(centred, k=dimensions, random_state=0)
-    return _unit_rows((vt.T * singular)[pool])
+    return unit_rows((vt.T * singular)[pool])
 
 
-def _unit_rows(rows: np.ndarray) -> np.ndarray:
+def unit_rows(rows: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return rows / np.where(norms > 0, norms, 1.0)
 
@@ -262,7 +275,16 @@ class AdaptiveElicitor(Elicitor):
         if len(rated):
             novelty = 1.0 - np.clip((pool.vectors @ pool.vectors[rated].T).max(axis=1), 0, 1)
         lift = seen_share / pool.share
-        return seen_share * lift * pool.entropy * (NOVELTY_FLOOR + novelty) ** 2
+        score = seen_share * lift * pool.entropy * (NOVELTY_FLOOR + novelty) ** 2
+        return score * self.genre_novelty(rated) ** GENRE_PUSH
+
+    def genre_novelty(self, rated: np.ndarray) -> np.ndarray:
+        """Per pool film: the mean over its genres of 1 / (1 + answers in that genre); 1 for
+        every film before any answer, and for a film without genres."""
+        shares = self.pool.genre_shares
+        answered = shares[rated].astype(bool).sum(axis=0)
+        novelty = shares @ (1.0 / (1.0 + answered))
+        return np.where(shares.any(axis=1), novelty, 1.0)
 
     def seen_share(self, answers: Answers) -> np.ndarray:
         """Per pool film: the share of look-alike training users who rated it.
@@ -301,98 +323,3 @@ def elicitor(name: str, pool: ElicitationPool) -> Elicitor:
     """The strategy called ``name`` over ``pool``."""
     one_of(name, "strategy", STRATEGIES)
     return STRATEGIES[name](pool)
-
-
-@dataclass(frozen=True)
-class FilmGroup:
-    """Well-known films from one region of the item space, named by its telling genres."""
-
-    group_id: int
-    name: str
-    movie_ids: np.ndarray
-    centroid: np.ndarray
-
-
-@dataclass(frozen=True)
-class FilmGroups:
-    """6–10 groups of 3–5 films for a newcomer to choose among (Chang et al., CSCW 2015)."""
-
-    groups: list[FilmGroup]
-
-    @classmethod
-    def build(
-        cls, pool: ElicitationPool, n_groups: int = 10, per_group: int = 4, seed: int = 0
-    ) -> FilmGroups:
-        int_in(n_groups, "n_groups", 2, 20)
-        int_in(per_group, "per_group", 1, 10)
-        labels, centroids = _kmeans(pool.vectors, n_groups, seed)
-        all_genres = _genre_shares(pool.genres, np.ones(len(pool), bool))
-        groups: list[FilmGroup] = []
-        for g in range(n_groups):
-            members = np.flatnonzero(labels == g)
-            if not len(members):
-                continue
-            closeness = pool.vectors[members] @ centroids[g]
-            typical = members[np.lexsort((-pool.votes[members], -closeness))][: per_group * 3]
-            films = typical[np.argsort(-pool.votes[typical], kind="stable")][:per_group]
-            shares = _genre_shares(pool.genres, labels == g)
-            groups.append(
-                FilmGroup(
-                    group_id=len(groups),
-                    name=_group_name(shares, all_genres),
-                    movie_ids=pool.movie_ids[films],
-                    centroid=centroids[g],
-                )
-            )
-        return cls(groups)
-
-    def films_of(self, group_ids: Collection[int]) -> np.ndarray:
-        """The films of the chosen groups, in group order; an unknown id is a 422-class error."""
-        known = {g.group_id: g for g in self.groups}
-        missing = [g for g in group_ids if g not in known]
-        if missing:
-            raise InvalidValueError("groups", missing, f"group ids among {sorted(known)}")
-        chosen = [known[g].movie_ids for g in group_ids]
-        return np.concatenate(chosen) if chosen else np.empty(0, np.int64)
-
-
-def _kmeans(vectors: np.ndarray, k: int, seed: int, steps: int = 50) -> tuple[np.ndarray, ...]:
-    """Spherical k-means (cosine), k-means++ start; deterministic for a seed."""
-    rng = np.random.default_rng(seed)
-    k = min(k, len(vectors))
-    centroids = [vectors[rng.integers(len(vectors))]]
-    for _ in range(1, k):
-        distance = 1.0 - (vectors @ np.array(centroids).T).max(axis=1)
-        weights = np.clip(distance, 0, None) ** 2
-        total = weights.sum()
-        pick = rng.choice(len(vectors), p=weights / total) if total > 0 else rng.integers(k)
-        centroids.append(vectors[pick])
-    centers = np.array(centroids)
-    labels = np.full(len(vectors), -1)
-    for _ in range(steps):
-        new = np.argmax(vectors @ centers.T, axis=1)
-        if (new == labels).all():
-            break
-        labels = new
-        for c in range(k):
-            members = vectors[labels == c]
-            if len(members):
-                centers[c] = _unit_rows(members.sum(axis=0, keepdims=True))[0]
-    return labels, centers
-
-
-def _genre_shares(genres: list[list[str]], mask: np.ndarray) -> dict[str, float]:
-    counts: dict[str, float] = {}
-    chosen = [genres[i] for i in np.flatnonzero(mask)]
-    for names in chosen:
-        for name in set(names):
-            counts[name] = counts.get(name, 0.0) + 1.0
-    return {name: count / max(len(chosen), 1) for name, count in counts.items()}
-
-
-def _group_name(shares: dict[str, float], overall: dict[str, float]) -> str:
-    """The two genres most over-represented in the group (share × lift), joined."""
-    if not shares:
-        return "Mixed"
-    telling = sorted(shares, key=lambda g: (-shares[g] * shares[g] / overall[g], g))
-    return " & ".join(telling[:2])
