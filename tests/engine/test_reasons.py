@@ -74,6 +74,26 @@ def test_every_named_film_is_among_the_picks_nearest_neighbours(engine, name):
     assert named > 0  # regulars have liked films close to most picks
 
 
+@pytest.mark.parametrize("name", ["als", "ease"])
+def test_kept_cutoffs_give_the_reasons_a_whole_row_gives(engine, name):
+    """Picks repeat between users: their neighbour cut-offs are computed once per generation,
+    and the reasons are those of computing every pick's whole similarity row afresh."""
+    model = engine.model(name)
+    ratings = engine.dataset.ratings
+    keeping, afresh = Explainer(engine.catalog), Explainer(engine.catalog)
+    asked = 0
+    for user in range(1, 80):
+        mine = ratings[ratings["user_id"] == user]
+        history = (mine["movie_id"].to_numpy(), mine["rating"].to_numpy())
+        picks = model.recommend(user, 10).movie_ids
+        asked += len(picks)
+        kept = keeping.explain(model, user, history, picks, generation=(0, 0))
+        assert kept == afresh.explain(model, user, history, picks), user
+    assert len(keeping._reaches.cutoffs) < asked / 2  # most picks were asked about before
+    keeping.explain(model, 1, history, picks, generation=(1, 0))  # a rating stored since
+    assert len(keeping._reaches.cutoffs) <= 10
+
+
 def test_a_model_that_ranks_the_same_for_everyone_never_says_because(engine):
     answer = engine.recommend(42, model="chart", k=10)
     assert all(HONEST.match(r) and not r.startswith("because") for r in answer.reasons)
@@ -179,9 +199,9 @@ def test_ties_count_against_the_named_film(small):
     assert not reason.startswith("because")
 
 
-def test_among_top_is_the_rank_with_ties_counted_against():
+def test_the_cutoffs_give_the_rank_with_ties_counted_against():
     """The linear-time test of "within the nearest N" equals counting, ties included."""
-    from movierec.engine.reasons import _among_top, _spread_subset
+    from movierec.engine.reasons import _cutoffs, _spread_subset, _within
 
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -189,7 +209,8 @@ def test_among_top_is_the_rank_with_ties_counted_against():
         top = int(rng.integers(1, 12))
         values = row[rng.integers(0, len(row), 5)]
         counted = np.array([(row >= v).sum() <= top for v in values])
-        np.testing.assert_array_equal(_among_top(row, values, top), counted)
+        v, w = _cutoffs(row, top)
+        np.testing.assert_array_equal(_within(values, v, w), counted)
     mask = rng.random(1000) < 0.5
     subset = _spread_subset(mask, 100)
     assert subset.sum() == 100 and not (subset & ~mask).any()

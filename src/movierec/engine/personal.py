@@ -101,7 +101,9 @@ class PersonalPicks:
             return self.catalog.chart_picks(int(user_id), k, genres=genres, years=years)
         rows = [self.catalog.movie(m, s) for m, s in ranking]
         why = (
-            self.explainer.explain(recommender, int(user_id), history, ranking.movie_ids)
+            self.explainer.explain(
+                recommender, int(user_id), history, ranking.movie_ids, generation
+            )
             if reasons
             else []
         )

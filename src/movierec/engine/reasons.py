@@ -19,7 +19,8 @@ everyone (:data:`IMPERSONAL_KINDS`). Otherwise the first of these that holds is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -44,6 +45,7 @@ WELL_RATED_MIN_VOTES = 10  # votes before a mean rating says "well rated"
 POPULAR_QUANTILE = 0.75  # "popular": at least this quantile of the rated movies' vote counts
 #: models whose ranking is the same for everyone: no rated movie is ever why they chose a pick
 IMPERSONAL_KINDS = frozenset({"chart"})
+MAX_REACHES = 100_000  # picks whose neighbour cut-offs are kept, at most (two floats each)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,18 @@ class _Raters:
     raters: np.ndarray  # users who rated each catalog row
 
 
+@dataclass(frozen=True)
+class _Reaches:
+    """How similar a movie must be to each pick to be among its nearest: per pick id, the
+    two order statistics of :func:`_cutoffs` (its whole similarity row is then
+    never computed again), for one model object at one engine generation (a rating stored or
+    a model swapped in may move the item space)."""
+
+    model: Recommender
+    generation: Hashable
+    cutoffs: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+
 class Explainer:
     """One catalog's reasons; the sparse rating matrices are built on first need, once."""
 
@@ -86,6 +100,7 @@ class Explainer:
         else:
             top = float(data.ratings["rating"].max()) if len(data.ratings) else 5.0
         self.threshold = RELEVANCE_SHARE * top
+        self._reaches: _Reaches | None = None
 
     def warm(self) -> None:
         """Build the id map and who-rated-what structures now (a service's startup)."""
@@ -115,6 +130,7 @@ class Explainer:
         user_id: int,
         history: tuple[np.ndarray, np.ndarray],
         picks: np.ndarray,
+        generation: Hashable = None,
     ) -> list[str]:
         """One reason per pick: the first rule of this module's list that holds for it.
 
@@ -123,6 +139,8 @@ class Explainer:
             user_id: whose picks (left out of the co-raters, who must be other people).
             history: the user's (movie ids, ratings).
             picks: the ranked movie ids.
+            generation: what the model's state is at (the engine's); the picks' neighbour
+                cut-offs are kept while it stays the same (None: none kept).
         """
         picks = np.asarray(picks, dtype=np.int64)
         if not len(picks):
@@ -136,7 +154,7 @@ class Explainer:
             in_catalog[in_catalog >= 0],
         )
         liked = self._liked(ratings)
-        reasons = self._neighbours(model, movies[liked], ratings[liked], picks)
+        reasons = self._neighbours(model, movies[liked], ratings[liked], picks, generation)
         todo = [i for i, r in enumerate(reasons) if r is None and rows[i] >= 0]
         if todo and int(liked.sum()) >= 2:
             for i, text in self._co_raters(
@@ -162,12 +180,19 @@ class Explainer:
         return (ratings >= np.quantile(ratings, LIKED_QUANTILE)) & (ratings >= self.threshold)
 
     def _neighbours(
-        self, model: Recommender, liked_ids: np.ndarray, stars: np.ndarray, picks: np.ndarray
+        self,
+        model: Recommender,
+        liked_ids: np.ndarray,
+        stars: np.ndarray,
+        picks: np.ndarray,
+        generation: Hashable = None,
     ) -> list[str | None]:
         """ "because you rated X N★" where X is among the pick's nearest, else None.
 
         A liked movie's rank counts every movie at least as similar (ties against it), so a
-        similarity shared by half the catalogue (a kNN zero) never makes it "near".
+        similarity shared by half the catalogue (a kNN zero) never makes it "near". A pick's
+        cut-offs come from its whole similarity row once per generation; after that only its
+        similarities to the liked movies are computed.
         """
         out: list[str | None] = [None] * len(picks)
         if model.kind in IMPERSONAL_KINDS:
@@ -179,25 +204,63 @@ class Explainer:
         )
         if not (columns >= 0).any():
             return out
-        every = np.array(model.movies.ids)  # a snapshot: a fold-in may append movies meanwhile
+        reaches = self._reaches_of(model, generation)
+        cutoffs = [reaches.get(int(p)) if reaches is not None else None for p in picks.tolist()]
+        fresh = np.array([i for i, c in enumerate(cutoffs) if c is None], dtype=np.int64)
+        kept = np.array([i for i, c in enumerate(cutoffs) if c is not None], dtype=np.int64)
+        near = np.full((len(picks), len(liked_ids)), -np.inf)
         try:
-            similarity = np.asarray(model.pair_similarity(picks, every), dtype=np.float64)
+            if len(fresh):
+                near[fresh] = self._fresh_cutoffs(model, picks[fresh], columns, cutoffs, fresh)
+                if reaches is not None and len(reaches) < MAX_REACHES:
+                    got = {int(picks[i]): cutoffs[i] for i in fresh.tolist()}
+                    reaches.update({pick: c for pick, c in got.items() if c is not None})
+            if len(kept):
+                known = np.asarray(model.pair_similarity(picks[kept], liked_ids), np.float64)
+                near[kept] = np.where(np.isfinite(known), known, -np.inf)
         except UnknownMovieError:  # a pick the model no longer knows: no such reason
             return out
-        similarity[~np.isfinite(similarity)] = -np.inf
-        own = model.movies.indices(picks, missing="mask")
-        mine = (own >= 0) & (own < similarity.shape[1])
-        similarity[np.flatnonzero(mine), own[mine]] = -np.inf  # a pick is not its own neighbour
-        keep = (columns >= 0) & (columns < similarity.shape[1])
-        liked_ids, stars, columns = liked_ids[keep], stars[keep], columns[keep]
-        near = similarity[:, columns]  # picks × liked
-        for i in range(len(picks)):  # one partition per pick, never a sort or a per-rating loop
-            close = np.isfinite(near[i]) & _among_top(similarity[i], near[i], REASON_NEIGHBOURS)
+        for i in range(len(picks)):
+            close = np.isfinite(near[i]) & _within(near[i], *cutoffs[i])  # type: ignore[misc]
             if close.any():
                 best = int(np.argmax(np.where(close, near[i], -np.inf)))
                 title = self.catalog.movie(int(liked_ids[best])).title
                 out[i] = f"because you rated {title} {float(stars[best]):g}★"
         return out
+
+    def _fresh_cutoffs(
+        self,
+        model: Recommender,
+        picks: np.ndarray,
+        columns: np.ndarray,
+        cutoffs: list[tuple[float, float] | None],
+        at: np.ndarray,
+    ) -> np.ndarray:
+        """The picks' whole similarity rows, once: their cut-offs (written into ``cutoffs`` at
+        ``at``) and their similarities to the liked movies (``columns`` of the model)."""
+        every = np.array(model.movies.ids)  # a snapshot: a fold-in may append movies meanwhile
+        similarity = np.asarray(model.pair_similarity(picks, every), dtype=np.float64)
+        similarity[~np.isfinite(similarity)] = -np.inf
+        own = model.movies.indices(picks, missing="mask")
+        mine = (own >= 0) & (own < similarity.shape[1])
+        similarity[np.flatnonzero(mine), own[mine]] = -np.inf  # a pick is not its own neighbour
+        for row, i in enumerate(at.tolist()):
+            cutoffs[i] = _cutoffs(similarity[row], REASON_NEIGHBOURS)
+        inside = (columns >= 0) & (columns < similarity.shape[1])
+        near = np.full((len(picks), len(columns)), -np.inf)
+        near[:, inside] = similarity[:, columns[inside]]
+        return near
+
+    def _reaches_of(
+        self, model: Recommender, generation: Hashable
+    ) -> dict[int, tuple[float, float]] | None:
+        """The kept cut-offs for this model and generation (None: keep none)."""
+        if generation is None:
+            return None
+        reaches = self._reaches
+        if reaches is None or reaches.model is not model or reaches.generation != generation:
+            reaches = self._reaches = _Reaches(model, generation)
+        return reaches.cutoffs
 
     def _co_raters(
         self, user_id: int, liked_rows: np.ndarray, stars: np.ndarray, pick_rows: np.ndarray
@@ -316,23 +379,29 @@ class Explainer:
         )
 
 
-def _among_top(row: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
-    """For each of ``values`` (entries of ``row``), whether at most ``top`` entries of ``row``
-    are at least as large: its rank, ties counted against it, is within ``top``.
-
-    Two order statistics from one ``np.partition`` (linear time) decide it: the ``top``-th
-    largest ``v`` and the next ``w``. A value above ``v`` has fewer than ``top`` entries above
-    it; one equal to ``v`` is within only if no entry beyond the first ``top`` ties it (w < v);
-    one below ``v`` has at least ``top`` larger entries and itself.
-    """
+def _cutoffs(row: np.ndarray, top: int) -> tuple[float, float]:
+    """The two order statistics that say whether a value of ``row`` ranks within ``top``,
+    ties counted against it: ``v``, the ``top``-th largest entry, and ``w``, the next. A value
+    above ``v`` has fewer than ``top`` entries above it; one equal to ``v`` is within only if
+    no entry beyond the first ``top`` ties it (``w < v``); one below ``v`` has at least ``top``
+    larger entries and itself. One ``np.partition``: linear time, never a sort. A row of at
+    most ``top`` entries lets every finite value in (``-inf`` twice)."""
     n = len(row)
     if n <= top:
-        return np.ones(len(values), bool)
-    if not len(values) or np.count_nonzero(row >= values.max()) > top:
-        return np.zeros(len(values), bool)  # not even the largest is near: one pass, no partition
+        return -np.inf, -np.inf
     high = np.partition(row, [n - top - 1, n - top])
-    v, w = high[n - top], high[n - top - 1]
-    return (values > v) | ((values == v) & (w < v))
+    return float(high[n - top]), float(high[n - top - 1])
+
+
+def _within(values: np.ndarray, v: float, w: float) -> np.ndarray:
+    """Whether each value ranks within the row whose :func:`_cutoffs` are ``v``, ``w``.
+
+    Values within a millionth of ``v``'s size count as equal to it: a similarity computed
+    in a product of another shape (a pick's row kept from an earlier request, its liked
+    movies' column now) may differ from the row's in the last bits of a float32.
+    """
+    tie = 1e-6 * abs(v) if np.isfinite(v) else 0.0
+    return (values > v + tie) | ((np.abs(values - v) <= tie) & (w < v - tie))
 
 
 def _spread_subset(mask: np.ndarray, most: int) -> np.ndarray:
