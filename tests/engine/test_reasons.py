@@ -201,7 +201,8 @@ def test_ties_count_against_the_named_film(small):
 
 def test_the_cutoffs_give_the_rank_with_ties_counted_against():
     """The linear-time test of "within the nearest N" equals counting, ties included."""
-    from movierec.engine.reasons import _cutoffs, _spread_subset, _within
+    from movierec.engine.nearness import row_cutoffs, within
+    from movierec.engine.reasons import _spread_subset
 
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -209,8 +210,8 @@ def test_the_cutoffs_give_the_rank_with_ties_counted_against():
         top = int(rng.integers(1, 12))
         values = row[rng.integers(0, len(row), 5)]
         counted = np.array([(row >= v).sum() <= top for v in values])
-        v, w = _cutoffs(row, top)
-        np.testing.assert_array_equal(_within(values, v, w), counted)
+        v, w = row_cutoffs(row, top)
+        np.testing.assert_array_equal(within(values, v, w), counted)
     mask = rng.random(1000) < 0.5
     subset = _spread_subset(mask, 100)
     assert subset.sum() == 100 and not (subset & ~mask).any()

@@ -20,7 +20,7 @@ everyone (:data:`IMPERSONAL_KINDS`). Otherwise the first of these that holds is 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from movierec.data.idmap import IdMap
 from movierec.engine.catalog import Catalog
+from movierec.engine.nearness import Reaches, row_cutoffs, within
 from movierec.errors import UnknownMovieError
 from movierec.models.base import Recommender
 
@@ -77,18 +78,6 @@ class _Raters:
     raters: np.ndarray  # users who rated each catalog row
 
 
-@dataclass(frozen=True)
-class _Reaches:
-    """How similar a movie must be to each pick to be among its nearest: per pick id, the
-    two order statistics of :func:`_cutoffs` (its whole similarity row is then
-    never computed again), for one model object at one engine generation (a rating stored or
-    a model swapped in may move the item space)."""
-
-    model: Recommender
-    generation: Hashable
-    cutoffs: dict[int, tuple[float, float]] = field(default_factory=dict)
-
-
 class Explainer:
     """One catalog's reasons; the sparse rating matrices are built on first need, once."""
 
@@ -100,7 +89,7 @@ class Explainer:
         else:
             top = float(data.ratings["rating"].max()) if len(data.ratings) else 5.0
         self.threshold = RELEVANCE_SHARE * top
-        self._reaches: _Reaches | None = None
+        self._reaches: Reaches | None = None
 
     def warm(self) -> None:
         """Build the id map and who-rated-what structures now (a service's startup)."""
@@ -221,7 +210,7 @@ class Explainer:
         except UnknownMovieError:  # a pick the model no longer knows: no such reason
             return out
         for i in range(len(picks)):
-            close = np.isfinite(near[i]) & _within(near[i], *cutoffs[i])  # type: ignore[misc]
+            close = np.isfinite(near[i]) & within(near[i], *cutoffs[i])  # type: ignore[misc]
             if close.any():
                 best = int(np.argmax(np.where(close, near[i], -np.inf)))
                 title = self.catalog.movie(int(liked_ids[best])).title
@@ -245,7 +234,7 @@ class Explainer:
         mine = (own >= 0) & (own < similarity.shape[1])
         similarity[np.flatnonzero(mine), own[mine]] = -np.inf  # a pick is not its own neighbour
         for row, i in enumerate(at.tolist()):
-            cutoffs[i] = _cutoffs(similarity[row], REASON_NEIGHBOURS)
+            cutoffs[i] = row_cutoffs(similarity[row], REASON_NEIGHBOURS)
         inside = (columns >= 0) & (columns < similarity.shape[1])
         near = np.full((len(picks), len(columns)), -np.inf)
         near[:, inside] = similarity[:, columns[inside]]
@@ -259,7 +248,7 @@ class Explainer:
             return None
         reaches = self._reaches
         if reaches is None or reaches.model is not model or reaches.generation != generation:
-            reaches = self._reaches = _Reaches(model, generation)
+            reaches = self._reaches = Reaches(model, generation)
         return reaches.cutoffs
 
     def _co_raters(
@@ -377,31 +366,6 @@ class Explainer:
         return (
             f"{label} ({count:,} vote{'' if count == 1 else 's'}, {float(means[row]):.1f}★ average)"
         )
-
-
-def _cutoffs(row: np.ndarray, top: int) -> tuple[float, float]:
-    """The two order statistics that say whether a value of ``row`` ranks within ``top``,
-    ties counted against it: ``v``, the ``top``-th largest entry, and ``w``, the next. A value
-    above ``v`` has fewer than ``top`` entries above it; one equal to ``v`` is within only if
-    no entry beyond the first ``top`` ties it (``w < v``); one below ``v`` has at least ``top``
-    larger entries and itself. One ``np.partition``: linear time, never a sort. A row of at
-    most ``top`` entries lets every finite value in (``-inf`` twice)."""
-    n = len(row)
-    if n <= top:
-        return -np.inf, -np.inf
-    high = np.partition(row, [n - top - 1, n - top])
-    return float(high[n - top]), float(high[n - top - 1])
-
-
-def _within(values: np.ndarray, v: float, w: float) -> np.ndarray:
-    """Whether each value ranks within the row whose :func:`_cutoffs` are ``v``, ``w``.
-
-    Values within a millionth of ``v``'s size count as equal to it: a similarity computed
-    in a product of another shape (a pick's row kept from an earlier request, its liked
-    movies' column now) may differ from the row's in the last bits of a float32.
-    """
-    tie = 1e-6 * abs(v) if np.isfinite(v) else 0.0
-    return (values > v + tie) | ((np.abs(values - v) <= tie) & (w < v - tie))
 
 
 def _spread_subset(mask: np.ndarray, most: int) -> np.ndarray:
