@@ -16,6 +16,10 @@ def test_healthz(client):
     assert body["status"] == "ok" and body["dataset"] == "ml-100k"
     assert body["serving_model"] == "als" and body["ratings_pending"] >= 0
     assert body["last_retrain_error"] is None
+    for _ in range(2):  # the same question twice: the second is answered from the kept one
+        client.get("/users/7/recommendations?k=3")
+    after = client.get("/healthz").json()
+    assert after["answer_hits"] >= body["answer_hits"] + 1 and after["answers_kept"] >= 1
 
 
 def test_docs_and_openapi(client):

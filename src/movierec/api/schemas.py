@@ -82,6 +82,9 @@ class Health(BaseModel):
     ratings_pending: int
     retraining: bool
     last_retrain_error: str | None
+    answers_kept: int = Field(description="recommendation answers this worker keeps now")
+    answer_hits: int = Field(description="requests this worker answered from a kept answer")
+    answer_misses: int = Field(description="requests whose answer was computed (since start)")
 
 
 class Match(BaseModel):

@@ -84,6 +84,10 @@ class AnswerCache:
     def __len__(self) -> int:
         return len(self._answers)
 
+    def counts(self) -> dict[str, int]:
+        """Answers kept now, and questions answered from them or not since the start."""
+        return {"answers_kept": len(self), "answer_hits": self.hits, "answer_misses": self.misses}
+
     def _validate(self, name: str, model: Recommender, generation: Generation) -> None:
         """Forget everything when the generation moved on; forget a name's answers when its
         model object changed. An older generation (a slow request) changes nothing."""

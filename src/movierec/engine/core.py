@@ -111,7 +111,8 @@ class Engine:
         self._picks.explainer.warm()
 
     def health(self) -> dict[str, Any]:
-        """What is served: the dataset, the model ratings fold into, pending ratings, retrains."""
+        """What is served: the dataset, the model ratings fold into, pending ratings, retrains,
+        and this process's kept answers (how many, and how often one was reused)."""
         live = self.online()
         assert live is not None  # create=True opens the store or raises
         return {
@@ -120,6 +121,7 @@ class Engine:
             "ratings_pending": live.pending(),
             "retraining": live.retraining,
             "last_retrain_error": live.last_retrain_error,
+            **self._picks.answers.counts(),
         }
 
     def close(self, *, close_store: bool = True, timeout: float = 30.0) -> None:
