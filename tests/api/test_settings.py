@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from movierec.api import Settings
+from movierec.errors import InvalidValueError
 
 
 def test_settings_from_the_environment():
@@ -35,9 +35,14 @@ def test_explicit_values_win_and_defaults_hold():
     assert settings.policy().after_ratings == 1_000
 
 
-def test_bad_settings_name_the_field():
-    with pytest.raises(ValidationError, match="retrain_after_ratings"):
+def test_bad_settings_name_the_variable():
+    with pytest.raises(InvalidValueError, match="MOVIEREC_RETRAIN_AFTER_RATINGS 'many'"):
         Settings.from_env({"MOVIEREC_RETRAIN_AFTER_RATINGS": "many"})
+    with pytest.raises(InvalidValueError, match="MOVIEREC_ANSWER_CACHE '-1'.*greater than"):
+        Settings.from_env({"MOVIEREC_ANSWER_CACHE": "-1"})
+    with pytest.raises(InvalidValueError, match="^request_threads 0"):  # given, not from a variable
+        Settings.from_env({}, request_threads=0)
+    assert Settings.from_env({"MOVIEREC_ANSWER_CACHE": "0"}).answer_cache == 0
 
 
 def test_serve_command_registers():

@@ -10,9 +10,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from movierec.engine.core import RetrainPolicy
+from movierec.errors import InvalidValueError
 from movierec.home import Home
 
 PREFIX = "MOVIEREC_"
@@ -57,7 +58,13 @@ class Settings(BaseModel):
                     None if name == "retrain_after_seconds" and raw.lower() == "none" else raw
                 )
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:  # one line naming the variable, not pydantic's report
+            problem = exc.errors()[0]
+            name = str(problem["loc"][0]) if problem["loc"] else "settings"
+            source = name if name in overrides else PREFIX + name.upper()
+            raise InvalidValueError(source, problem.get("input"), problem["msg"].lower()) from None
 
     def resolved_home(self) -> Home:
         return Home.resolve(self.home)
