@@ -45,7 +45,14 @@ from movierec.data.dataset import Dataset
 from movierec.models._mfkernels import block_order, sgd, sgd_blocks, sgd_row
 from movierec.models.factors import FactorConfig, training_triples
 from movierec.models.foldin import FixedSide, OnlineFactorModel, Penalty
-from movierec.validate import boolean, finite_number, number_at_least, one_of, positive_int
+from movierec.validate import (
+    boolean,
+    finite_number,
+    int_at_least,
+    number_at_least,
+    one_of,
+    positive_int,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +134,7 @@ class MFConfig(FactorConfig):
         number_at_least(self.init_std, "init_std")
         boolean(self.biased, "biased")
         boolean(self.shuffle, "shuffle")
-        number_at_least(self.threads, "threads")
+        int_at_least(self.threads, "threads", 0)
         one_of(self.fold_in, "fold_in", ("sgd", "ridge"))
 
     def rates(self) -> np.ndarray:
