@@ -65,6 +65,8 @@ def test_als_fold_in_movie_is_one_item_step(synthetic):
     assert float(model.item_bias[movie]) == pytest.approx(bias, abs=1e-5)
     unit = model._unit_items[movie]
     np.testing.assert_allclose(unit, expected / np.linalg.norm(expected), atol=1e-5)
+    lengths = model._side.lengths  # what taste ranking reads: kept in step with the factors
+    np.testing.assert_allclose(lengths, np.linalg.norm(model.item_factors, axis=1), rtol=1e-5)
 
 
 def test_als_fold_in_predicts_held_out_ratings_as_well_as_a_retrain():

@@ -59,19 +59,28 @@ class ItemSide:
         bias: item biases, float32.
         unit: Q with unit rows (zero rows stay zero), for item–item cosine.
         votes: ratings per movie, int64, for vote-count shrinkage.
+        lengths: ‖q_i‖ of each row, float32 (taste ranking reads them on every request).
     """
 
     factors: np.ndarray
     bias: np.ndarray
     unit: np.ndarray
     votes: np.ndarray
+    lengths: np.ndarray
 
     def __len__(self) -> int:
         return len(self.bias)
 
     def head(self, n: int) -> ItemSide:
         """Views of the first ``n`` rows (capacity buffers are longer than the catalogue)."""
-        return ItemSide(self.factors[:n], self.bias[:n], self.unit[:n], self.votes[:n])
+        return ItemSide(
+            self.factors[:n], self.bias[:n], self.unit[:n], self.votes[:n], self.lengths[:n]
+        )
+
+
+def row_lengths(factors: np.ndarray) -> np.ndarray:
+    """‖row‖ of each row, float32."""
+    return np.sqrt(np.einsum("ij,ij->i", factors, factors, dtype=np.float64)).astype(np.float32)
 
 
 def unit_rows(factors: np.ndarray) -> np.ndarray:
@@ -202,7 +211,9 @@ class FactorModel(RatingPredictor):
             item_factors, item_bias = item_factors.copy(), item_bias.copy()  # may be read-only
             item_factors[unrated] = 0.0
             item_bias[unrated] = 0.0
-        self._items = ItemSide(item_factors, item_bias, unit_rows(item_factors), votes)
+        self._items = ItemSide(
+            item_factors, item_bias, unit_rows(item_factors), votes, row_lengths(item_factors)
+        )
         self._pending_votes = None
         self.user_factors = np.ascontiguousarray(user_factors, dtype=np.float32)
         self.user_bias = np.ascontiguousarray(user_bias, dtype=np.float32)
@@ -258,9 +269,7 @@ class FactorModel(RatingPredictor):
         norm = float(np.linalg.norm(taste))
         if norm == 0.0 or spread == 0.0:
             return quality
-        factors = items.factors
-        lengths = np.sqrt(np.einsum("ij,ij->i", factors, factors))  # no copy of the rated rows
-        scale = float(lengths[rated].mean()) if rated.any() else 0.0
+        scale = float(items.lengths[rated].mean(dtype=np.float64)) if rated.any() else 0.0
         if scale == 0.0:
             return quality
         affinity = (items.factors @ taste.astype(np.float32)).astype(np.float64) / (norm * scale)

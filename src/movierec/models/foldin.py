@@ -41,7 +41,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from movierec.models.base import RatingConfig
-from movierec.models.factors import FactorModel, ItemSide, unit_rows
+from movierec.models.factors import FactorModel, ItemSide, row_lengths, unit_rows
 from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.models.ridge import ridge_solve
 
@@ -144,6 +144,7 @@ class OnlineFactorModel(FactorModel, OnlineRecommender):
         rows.factors[movie] = vector
         rows.bias[movie] = bias
         rows.unit[movie] = unit_rows(vector)
+        rows.lengths[movie] = row_lengths(vector[None, :])[0]
         if row.new:
             rows.votes[movie] = len(row.idx)
         self._items = rows.head(n)
