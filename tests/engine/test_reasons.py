@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset, RatingScale
 from movierec.data.idmap import IdMap
@@ -216,3 +217,30 @@ def test_the_cutoffs_give_the_rank_with_ties_counted_against():
     subset = _spread_subset(mask, 100)
     assert subset.sum() == 100 and not (subset & ~mask).any()
     assert _spread_subset(mask, 10_000) is mask
+
+
+def test_co_rater_counts_equal_counting_by_hand():
+    """The bit-mask kernels count, per pair of pooled films, the chosen users who liked both,
+    and among them those who rated each pick, as a users × pool 0/1 block's products do."""
+    from movierec.engine._raterkernels import pair_counts, pool_masks
+    from movierec.engine.reasons import PAIR_POOL
+
+    assert PAIR_POOL <= 32  # one bit per pooled film
+    rng = np.random.default_rng(0)
+    n_users, n_movies, size = 300, 40, 30
+    liked = sp.random(n_users, n_movies, density=0.2, random_state=1, format="csc")
+    rated = sp.random(n_users, n_movies, density=0.3, random_state=2, format="csc")
+    pool = rng.choice(n_movies, size, replace=False)
+    masks = pool_masks(liked.indptr, liked.indices, pool, n_users)
+    block = (liked[:, pool].toarray() > 0).astype(np.float32)  # users × pool
+    assert (np.bitwise_count(masks) == block.sum(axis=1)).all()
+    chosen = (block.sum(axis=1) >= 2) & (rng.random(n_users) < 0.7)
+    picks = np.array([3, 17, 25])
+    pairs, also, raters = pair_counts(chosen, masks, rated.indptr, rated.indices, picks, size)
+    upper = np.triu(np.ones((size, size), bool), k=1)
+    mine = block[chosen]
+    np.testing.assert_array_equal(pairs[upper], (mine.T @ mine)[upper])
+    for j, pick in enumerate(picks):
+        who = block[chosen & (rated[:, pick].toarray().ravel() > 0)]
+        np.testing.assert_array_equal(also[j][upper], (who.T @ who)[upper])
+        assert raters[j] == len(who)

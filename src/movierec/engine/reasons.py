@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from movierec.data.idmap import IdMap
+from movierec.engine._raterkernels import pair_counts, pool_masks
 from movierec.engine.catalog import Catalog
 from movierec.engine.nearness import Reaches, row_cutoffs, within
 from movierec.errors import UnknownMovieError
@@ -37,7 +38,7 @@ LIKED_QUANTILE = 0.75  # a user's liked movies: their top quarter, and rated hig
 RELEVANCE_SHARE = 0.8  # "rated highly": at least this share of the scale's top (4 of 5 stars)
 PAIR_LIFT = 2.0  # how much likelier the pick is among the co-raters than among everyone
 PAIR_MIN_RATERS = 5  # co-raters of X and Y who rated the pick, at least
-PAIR_POOL = 30  # liked movies (best rated, then most voted) whose pairs are tried
+PAIR_POOL = 30  # liked movies (best rated, then most voted) whose pairs are tried (≤ 32: bits)
 #: co-raters whose lists are read, at most: an evenly spread subset beyond it, so the work per
 #: request stays bounded at 33.8M ratings while the lifts (ratios of shares) stay as measured
 MAX_CO_RATERS = 10_000
@@ -257,42 +258,38 @@ class Explainer:
         """ "popular with people who rated X and Y highly", by position in ``pick_rows``.
 
         Over the users who liked two of the pooled movies (at most :data:`MAX_CO_RATERS` of
-        them): a dense users × pool 0/1 block ``B`` from the pooled movies' columns, ``BᵀB``
-        counts the co-raters of every pair, and the same product over the rows of those who
-        also rated a pick counts the ones among them who did. Only the columns asked for are
-        read, never the whole matrix.
+        them), each a bit mask of the pooled movies they liked: the co-raters of every pair
+        are counted once, and again among those who rated each pick
+        (:mod:`~movierec.engine._raterkernels`). Only the columns asked for are read, never
+        the whole matrix.
         """
         raters = self._raters
         votes = self.catalog.votes[0][liked_rows]
         pool = liked_rows[np.lexsort((-votes, -stars))][:PAIR_POOL]
         n_users = len(raters.users)
-        fans = [raters.liked.users(int(c)) for c in pool]
-        keep = np.bincount(np.concatenate(fans), minlength=n_users) >= 2
+        masks = pool_masks(raters.liked.indptr, raters.liked.indices, pool, n_users)
+        keep = np.bitwise_count(masks) >= 2
         if user_id in raters.users:  # the user's own ratings are not evidence about others
             keep[raters.users.index(user_id)] = False
         if not keep.any():
             return {}
-        chosen = np.flatnonzero(_spread_subset(keep, MAX_CO_RATERS))
-        position = np.full(n_users, -1, np.int64)
-        position[chosen] = np.arange(len(chosen))
-        both = np.zeros((len(chosen), len(pool)), np.float32)
-        for p, users in enumerate(fans):
-            at = position[users]
-            both[at[at >= 0], p] = 1.0
-        pairs = both.T @ both
+        pairs, also, who = pair_counts(
+            _spread_subset(keep, MAX_CO_RATERS),
+            masks,
+            raters.rated.indptr,
+            raters.rated.indices,
+            pick_rows.astype(np.int64),
+            len(pool),
+        )
         upper = np.triu(np.ones_like(pairs, dtype=bool), k=1)
         share = raters.raters[pick_rows] / max(len(raters.users), 1)
         out: dict[int, str] = {}
-        for j, row in enumerate(pick_rows.tolist()):  # one small product per pick
-            at = position[raters.rated.users(row)]
-            who = at[at >= 0]
-            if len(who) < PAIR_MIN_RATERS or share[j] <= 0:
+        for j in range(len(pick_rows)):
+            if who[j] < PAIR_MIN_RATERS or share[j] <= 0:
                 continue
-            sub = both[who]
-            also = sub.T @ sub
             with np.errstate(divide="ignore", invalid="ignore"):
-                lift = np.where(pairs > 0, also / pairs, 0.0) / share[j]
-            valid = upper & (also >= PAIR_MIN_RATERS) & (lift >= PAIR_LIFT)
+                lift = np.where(pairs > 0, also[j] / pairs, 0.0) / share[j]
+            valid = upper & (also[j] >= PAIR_MIN_RATERS) & (lift >= PAIR_LIFT)
             if valid.any():
                 x, y = np.unravel_index(int(np.argmax(np.where(valid, lift, -np.inf))), lift.shape)
                 titles = self.catalog.display[0]
