@@ -93,8 +93,12 @@ class Explainer:
         self._reaches: Reaches | None = None
 
     def warm(self) -> None:
-        """Build the id map and who-rated-what structures now (a service's startup)."""
-        self._raters  # noqa: B018
+        """Build the id map and who-rated-what structures now, and load (or compile) the
+        co-rater kernels on a tiny case (a service's startup)."""
+        raters = self._raters
+        none = np.zeros(0, np.int64)
+        masks = pool_masks(raters.liked.indptr, raters.liked.indices, none, 1)
+        pair_counts(np.zeros(1, bool), masks, raters.rated.indptr, raters.rated.indices, none, 1)
 
     @cached_property
     def _catalog_ids(self) -> IdMap:
