@@ -10,6 +10,10 @@ once, so every server start loads the same model. For each server configuration
 * ``fast``: ``--loop uvloop --http httptools`` (when installed), one worker;
 * ``fast-2w``: the same with ``--workers 2`` (each worker holds its own model: a rating folds in
   at once only in the worker that took it);
+* ``default``: `movierec serve` exactly as `make run` starts it; ``default-nocache`` the same with
+  ``MOVIEREC_ANSWER_CACHE=0``, every answer computed afresh (the figure for users asking for the
+  first time; ``default`` answers a repeated question from the answers each worker keeps);
+  ``nocache-1t``/``nocache-2t`` with 1 or 2 request threads per worker;
 
 a server is started as a subprocess on a free loopback port, and a separate load-generating
 process (asyncio, raw HTTP/1.1 keep-alive connections: a client far cheaper than the server,
@@ -462,7 +466,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--configs", default="default,plain,fast,fast-2w")
+    parser.add_argument("--configs", default="default,default-nocache,plain,fast,fast-2w")
     parser.add_argument(
         "--model", default="hybrid", help="model trained for ml-100k (`make run` trains hybrid)"
     )

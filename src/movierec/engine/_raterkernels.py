@@ -2,7 +2,7 @@
 
 At 33.8M ratings the users who liked two of a person's pooled films, and the raters of each
 pick, run to tens of thousands; numpy needed a users × pool block, a gather per film and a
-product per pick (6 ms a request). Here each user is one 32-bit mask of the pooled films they
+product per pick (6–9 ms a request). Here each user is one 32-bit mask of the pooled films they
 liked (the pool holds at most 32), and a pair count is a loop over set bits.
 """
 
