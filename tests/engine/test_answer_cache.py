@@ -3,14 +3,12 @@
 
 import pytest
 
-from movierec.data.sources import load_path
 from movierec.data.storage import save_dataset
 from movierec.engine.answer_cache import AnswerCache
 from movierec.engine.answers import RecommendAnswer
 from movierec.engine.core import Engine
 from movierec.engine.online import RetrainPolicy
 from movierec.home import Home
-from tests.conftest import shared_dataset
 
 
 def _answer(user: int) -> RecommendAnswer:
@@ -55,11 +53,6 @@ def test_the_least_recently_used_answer_goes_first_and_zero_keeps_none():
     cache.resize(0)
     cache.put("als", model, G0, (4,), _answer(4))
     assert len(cache) == 0 and cache.get("als", model, G0, (4,)) is None
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    return load_path(shared_dataset("ml-100k-recbole"), "ml-100k")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from movierec.data.sources import load_path
 from movierec.data.storage import save_dataset
 from movierec.engine.core import Engine, ModelCannotFoldInError
 from movierec.engine.online import RetrainPolicy
@@ -14,11 +13,6 @@ from tests.conftest import shared_dataset
 from tests.engine.wording import HONEST
 from tests.evaluate.toy import BiasModel
 from tests.test_cli_data import movierec
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    return load_path(shared_dataset("ml-100k-recbole"), "ml-100k")
 
 
 @pytest.fixture

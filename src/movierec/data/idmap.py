@@ -135,9 +135,9 @@ class IdMap:
                 found[unknown] = [extra.get(i, -1) for i in ids[unknown].tolist()]
         return found
 
-    def _find(self, id_: int, extra: dict[int, int] | None = None) -> int:
-        """Index of one id, or -1."""
-        found = (self._extra if extra is None else extra).get(id_)
+    def _find(self, id_: int, extra: dict[int, int]) -> int:
+        """Index of one id, or -1 (``extra``: the overflow read before the index)."""
+        found = extra.get(id_)
         if found is not None:
             return found
         try:

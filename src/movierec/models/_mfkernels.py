@@ -187,6 +187,9 @@ def sgd_blocks(
     s + shift) share no user and no movie, so each thread updates its own rows of P, Q and
     the biases; an epoch walks every diagonal in turn (Gemulla et al., KDD 2011's DSGD;
     Zhuang et al. 2013's FPSGD). The result does not depend on thread timing.
+
+    The per-rating step is :func:`sgd`'s, written out again: moved into a shared inline
+    helper, it made the one-thread kernel 20–30% slower (synthetic 10M: 11.0 → 13–15 s).
     """
     lr_bu, lr_bi, lr_pu, lr_qi = rates[0], rates[1], rates[2], rates[3]
     reg_bu, reg_bi, reg_pu, reg_qi = rates[4], rates[5], rates[6], rates[7]
