@@ -10,6 +10,7 @@ from movierec.data.dataset import Dataset
 from movierec.data.sources import load_path
 from movierec.errors import NoMatchError
 from movierec.evaluate import evaluate, kfold, metrics
+from movierec.evaluate.runner import default_seed
 from movierec.evaluate.splits import cold_users
 from movierec.models import registry
 from movierec.models.base import Recommender
@@ -212,6 +213,31 @@ def test_cold_figures_equal_a_hand_run(data, cold_result):
     )
     fold = cold_result.models[0].folds[0]
     assert fold["ndcg"] == pytest.approx(ranking.means()["ndcg"])
+
+
+def test_a_smaller_profile_leaves_the_untold_untested_films_out_of_the_lists(data):
+    """Told 1 of 3 profile ratings, a user's 2nd and 3rd are neither told nor tested: they are
+    left out of the list (the chart ranks them high, being popular), not counted as misses."""
+    result = evaluate(data, ["chart"], split="cold-users", fraction=0.25, profiles=[1, 3], k=5)
+    (part,) = cold_users(data, 0.25, n_profile=3, seed=default_seed("cold-users"))
+    model = registry.create("chart").fit(part.train)
+    users = np.unique(part.test["user_id"])
+    lists, untold_ranked = [], 0
+    for user in users:
+        mine = part.profile[part.profile["user_id"] == user]
+        told, untold = mine.iloc[:1], set(mine["movie_id"].iloc[1:])
+        model.fold_in_user(int(user), told["movie_id"].to_numpy(), told["rating"].to_numpy())
+        plain = model.recommend(int(user), 5).movie_ids
+        untold_ranked += len(untold & set(plain))
+        ranked = [m for m in model.recommend(int(user), 7).movie_ids if m not in untold][:5]
+        lists.append(np.asarray(ranked))
+    assert untold_ranked > 0  # the case is tested: some untold film would be listed
+    recommended, lengths = metrics.stack_rankings(lists, 5)
+    ranking = metrics.ranking_scores(
+        users, recommended, lengths, metrics.relevant_items(part.test, 4.0), 5
+    )
+    (one,) = [m for m in result.models if m.profile == 1]
+    assert one.folds[0]["ndcg"] == pytest.approx(ranking.means()["ndcg"])
 
 
 def test_cold_users_with_nothing_known_get_the_chart(data):

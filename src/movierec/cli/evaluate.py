@@ -41,8 +41,8 @@ is fitted once, then told each withheld user's n earliest ratings by timestamp (
 when the data has no timestamps) with fold_in_user, size after size (0: nothing told; the
 default is --n-profile, 5). The withheld users are the same for every size, and the test
 ratings are those after the largest profile, so every size is scored on the same test ratings.
-Models then recommend with the profile excluded and predict the test ratings (fold-in s = the
-time all fold-ins took). The table has one column per model and size ("als · 5"); the JSON one
+Models then recommend with the whole largest profile excluded (told or not: an untold rating is
+not tested either) and predict the test ratings (fold-in s = the time all fold-ins took). The table has one column per model and size ("als · 5"); the JSON one
 entry per model and size, its "profile" field the size. Models that cannot absorb a user are
 not applicable there: "—" in the table and a note names them. user-holdout is the warm-user
 counterpart: every test user has training ratings.

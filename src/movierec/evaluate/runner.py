@@ -20,8 +20,10 @@ ratings with ``fold_in_user`` (which replaces the user's whole history, so the n
 overwrites the previous one; timed as ``fold_in``), recommends with the profile movies excluded
 and predicts the test ratings whose movie has training ratings. The cold users are drawn once,
 among users with more than ``max(profiles)`` ratings, and the test ratings are those after the
-*largest* profile, so every size is scored on the same test ratings. The told profile is the
-user's profile for the beyond-accuracy figures. A model that cannot absorb a user is not
+*largest* profile, so every size is scored on the same test ratings; a smaller profile's
+untold ratings (within the largest) are neither told nor tested, so they are left out of the
+user's list like the told ones (a model that finds films the user did rate is not charged for
+them as misses). The told profile is the user's profile for the beyond-accuracy figures. A model that cannot absorb a user is not
 fitted: it is reported as not applicable, with no figures.
 
 With ``calibrate`` λ > 0, each list is Steck's calibrated re-ranking

@@ -10,6 +10,7 @@ ratings count, how cold users are told their profile) are in :mod:`movierec.eval
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -31,6 +32,9 @@ class Profiles:
     movies: np.ndarray
     ratings: np.ndarray
     taste: np.ndarray  # users × genres: the liked-genre distribution p
+    #: per user row, films they rated that are neither told nor tested (a cold user's ratings
+    #: between a smaller profile and the largest); left out of their lists, as the told are
+    unscored: tuple[np.ndarray, ...] = ()
 
     @classmethod
     def of(
@@ -49,6 +53,20 @@ class Profiles:
             genres.rows, rows, genres.index(movies), values, len(users), threshold
         )
         return cls(rows, movies, values, taste)
+
+    def leaving_out(self, users: np.ndarray, rated: pd.DataFrame) -> Profiles:
+        """These profiles, each user's films in ``rated`` but not told set aside as unscored."""
+        rows = pd.Index(users).get_indexer(rated["user_id"].to_numpy())
+        movies = rated["movie_id"].to_numpy()
+        inside = rows >= 0
+        rows, movies = rows[inside], movies[inside]
+        told = pd.MultiIndex.from_arrays([self.rows, self.movies])
+        fresh = ~pd.MultiIndex.from_arrays([rows, movies]).isin(told)
+        rows, movies = rows[fresh], movies[fresh]
+        order = np.argsort(rows, kind="stable")
+        bounds = np.searchsorted(rows[order], np.arange(len(users) + 1))
+        unscored = tuple(movies[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:]))
+        return dataclasses.replace(self, unscored=unscored)
 
 
 class FoldScorer:
@@ -88,14 +106,22 @@ class FoldScorer:
         return {"cold_users": len(self.users), "profile_ratings": len(profile)}
 
     def profiles(self, size: int | None) -> Profiles:
-        """The users' profiles: their training ratings, or the ``size`` earliest told."""
+        """The users' profiles: their training ratings, or the ``size`` earliest told.
+
+        A cold user's ratings after the ``size`` earliest and within the largest profile are
+        neither told nor tested: they are left out of the user's list (:meth:`recommend`), or a
+        model that finds films the user did rate would be charged for them as misses.
+        """
         if size not in self._profiles:
             if self.cold:
                 ratings = self.part.profile_prefix(size or 0)
             else:
                 train = self.part.train.ratings
                 ratings = train[np.isin(train["user_id"].to_numpy(), self.users)]
-            self._profiles[size] = Profiles.of(self.users, ratings, self.genres, self.threshold)
+            profiles = Profiles.of(self.users, ratings, self.genres, self.threshold)
+            if self.cold and self.part.profile is not None:
+                profiles = profiles.leaving_out(self.users, self.part.profile)
+            self._profiles[size] = profiles
         return self._profiles[size]
 
     def fold_in(self, model: OnlineRecommender, profiles: Profiles) -> float:
@@ -159,16 +185,23 @@ class FoldScorer:
     def recommend(
         self, model: Recommender, k: int, profiles: Profiles, calibrate: float
     ) -> list[np.ndarray]:
-        """Each user's top ``k``, seen excluded; re-ranked toward their taste when λ > 0."""
-        if calibrate <= 0:
-            return [
-                model.recommend(user, k, exclude_seen=True).movie_ids
-                for user in self.users.tolist()
-            ]
+        """Each user's top ``k``, seen and unscored excluded; re-ranked toward their taste when
+        λ > 0."""
         lists = []
-        pool_size = max(k, calibration.RERANK_POOL)
+        pool_size = k if calibrate <= 0 else max(k, calibration.RERANK_POOL)
         for row, user in enumerate(self.users.tolist()):
-            pool = model.recommend(user, pool_size, exclude_seen=True)
+            unscored = profiles.unscored[row] if profiles.unscored else None
+            if unscored is None or not len(unscored):
+                pool = model.recommend(user, pool_size, exclude_seen=True)
+            else:
+                pool = model.recommend(user, pool_size + len(unscored), exclude_seen=True)
+                keep = np.flatnonzero(~np.isin(pool.movie_ids, unscored))[:pool_size]
+                pool = dataclasses.replace(
+                    pool, movie_ids=pool.movie_ids[keep], scores=pool.scores[keep]
+                )
+            if calibrate <= 0:
+                lists.append(pool.movie_ids)
+                continue
             order = calibration.calibrated_rerank(
                 pool.scores, self.genres.rows_of(pool.movie_ids), profiles.taste[row], k, calibrate
             )
