@@ -28,7 +28,8 @@ def all_scores(model: EASE, user_id: int) -> np.ndarray:
 
 
 def row_times_b(model: EASE, movie_ids, ratings) -> np.ndarray:
-    """By hand: the feedback row of a history times B, by movie index (B as fitted)."""
+    """By hand: the feedback row of a history times B, by movie index (B as fitted), a
+    disliked rating counting −dislike."""
     cfg = model.config
     x = feedback_matrix(
         sp.csr_matrix(
@@ -41,6 +42,10 @@ def row_times_b(model: EASE, movie_ids, ratings) -> np.ndarray:
         cfg.weighting,
         cfg.like_threshold,
     ).toarray()[0]
+    if cfg.dislike:  # in the scores' row a rating below dislike_below counts −dislike
+        stars = np.zeros(len(model.movies))
+        stars[model.movies.indices(np.asarray(movie_ids))] = ratings
+        x[(stars > 0) & (stars < cfg.dislike_below)] = -cfg.dislike
     scores = np.zeros(len(model.movies))
     scores[model._modelled] = x[model._modelled] @ model.weights.astype(np.float64)
     return scores
@@ -81,21 +86,31 @@ def test_weights_minimise_the_constrained_ridge_objective():
         np.testing.assert_allclose(weights[others, j], ridge, atol=1e-10)
 
 
+@pytest.mark.parametrize("dislike", [0.0, 1.5])
 @pytest.mark.parametrize("weighting", ["rating", "binary", "liked"])
-def test_scores_are_the_users_row_times_b(weighting):
+def test_scores_are_the_users_row_times_b(weighting, dislike):
+    """B from every rating as ``weighting`` says; in the scores' row a rating below 2.5 counts
+    −dislike (with 0, as in fitting)."""
     data = random_dataset(seed=1)
-    model = EASE(weighting=weighting, l2=20.0).fit(data)
+    model = EASE(weighting=weighting, l2=20.0, dislike=dislike).fit(data)
     matrix, users, movies = data.rating_matrix()
     x = feedback_matrix(matrix, weighting, 4.0)
     rated = np.flatnonzero(np.bincount(x.indices, minlength=x.shape[1]))
     weights, _ = ease_weights(x[:, rated], 20.0)
+    disliked = 0
     for user_id in (1, 17, 60):
         row = x[users.index(user_id)].toarray()[0]
+        stars = matrix[users.index(user_id)].toarray()[0]
+        if dislike:
+            low = (stars > 0) & (stars < 2.5)
+            row[low] = -dislike
+            disliked += int(low.sum())
         expected = np.zeros(len(movies))
         expected[rated] = row[rated] @ weights
         ranking = model.recommend(user_id, k=len(movies), exclude_seen=False)
         order = movies.indices(ranking.movie_ids)
         np.testing.assert_allclose(ranking.scores, expected[order], atol=1e-5)  # float32 B
+    assert disliked > 0 or not dislike  # the case is tested
 
 
 def test_similar_movies_are_partial_correlations():
@@ -177,9 +192,11 @@ def test_folded_in_histories_keep_their_ratings_through_save_and_load(tmp_path):
 
 
 def test_an_artifact_saved_before_fold_ins_loads_with_the_same_scores(tmp_path):
+    """That layout kept feedback strengths, not ratings: without ``dislike`` (which it
+    predates) the stand-in ratings give the same scores."""
     data = random_dataset(seed=9)
     for weighting in ("rating", "binary", "liked"):
-        model = EASE(weighting=weighting, l2=20.0).fit(data)
+        model = EASE(weighting=weighting, l2=20.0, dislike=0.0).fit(data)
         folder = tmp_path / weighting
         model.save(folder)
         # rewrite it as the earlier layout: the feedback CSR instead of the seen ratings
@@ -306,3 +323,22 @@ def test_ml100k_new_users_folded_in_rank_as_well_as_trained_ones(ml100k_holdout)
     trained = holdout_ndcg(cold_split, lambda u: full.recommend(u, 10).movie_ids)
     popular = popularity_ndcg(cold_split)
     assert folded > 0.9 * trained and folded > 1.5 * popular, (folded, trained, popular)
+
+
+@pytest.mark.slow
+def test_ml100k_a_disliked_films_neighbours_are_pushed_down_not_up(ml100k_holdout):
+    """Told Titanic, Casablanca and Schindler's List 5★ and Star Wars and The Empire Strikes
+    Back 1★, a newcomer's list must not lead with Return of the Jedi (their dislikes' nearest
+    neighbour); counting the 1★ ratings as interest (``dislike=0``) puts it in the top 10."""
+    train = ml100k_holdout.train
+    titles = train.catalog.set_index("title")["movie_id"]
+    liked = [int(titles[t]) for t in ("Titanic", "Casablanca", "Schindler's List")]
+    disliked = [int(titles[t]) for t in ("Star Wars", "The Empire Strikes Back")]
+    jedi = int(titles["Return of the Jedi"])
+    ranks = {}
+    for dislike in (0.0, 1.0):
+        model = EASE(dislike=dislike).fit(train)
+        model.fold_in_user(99_999, liked + disliked, [5.0, 5.0, 5.0, 1.0, 1.0])
+        ranked = model.recommend(99_999, len(model.movies)).movie_ids.tolist()
+        ranks[dislike] = ranked.index(jedi)
+    assert ranks[0.0] < 10 and ranks[1.0] > 50, ranks

@@ -14,6 +14,14 @@ validation split of ml-100k (a per-user 20% holdout of the training part), ratin
 its best λ of 500 and 0.238 for liked) and tied binary when every held-out rating counts
 (0.266). λ scales with the squared feedback values, hence 5000 here against 500 for binary.
 
+Dislikes: ``X`` counts every rating as interest when ``B`` is fitted (having watched a film
+says what else one watches), but in a user's scores a rating below ``dislike_below`` (2.5: 1★
+and 2★ of five) counts ``−dislike`` (1), so a film's neighbours are pushed down by a dislike of
+it rather than pulled up: told Star Wars and The Empire Strikes Back 1★, Return of the Jedi no
+longer comes first. On ml-100k and ml-latest-small (``bench/taste.py``'s newcomers with 5 and
+20 ratings and regulars) this raised NDCG@10, long-tail NDCG and personalization, or left them
+unchanged (ml-100k regulars 0.3909 → 0.3915; newcomers-20 0.313 → 0.318).
+
 Similar movies use the partial correlation of two movies given all others, read off the same
 precision matrix: ``ρ_ij = −P_ij / √(P_ii P_jj) = B_ij · √(P_jj / P_ii)``. It is symmetric, and
 unlike a column of ``B`` it does not favour popular movies (whose small ``P_jj`` inflates
@@ -51,7 +59,7 @@ from movierec.models.feedback import (
     low_ratings_are_interest,
 )
 from movierec.models.online import FoldIn, OnlineRecommender
-from movierec.validate import number_at_least, positive_int
+from movierec.validate import finite_number, number_at_least, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -69,18 +77,39 @@ class EASEConfig(Config):
         weighting: how ratings become implicit feedback: ``binary``, ``rating`` or ``liked``.
         like_threshold: the rating that counts as liked (``liked`` weighting only).
         max_items: most movies modelled; bounds the ``n²`` memory (see the module notes).
+        dislike: in a user's scores, a rating below ``dislike_below`` counts ``−dislike``,
+            pushing its neighbours down (module notes); 0: it counts as ``weighting`` says.
+        dislike_below: the ratings that are dislikes are those below it.
     """
 
     l2: float = 5000.0
     weighting: str = "rating"
     like_threshold: float = 4.0
     max_items: int = 15_000
+    dislike: float = 1.0
+    dislike_below: float = 2.5
 
     def validate(self) -> None:
         super().validate()
         number_at_least(self.l2, "l2", strict=True)
         check_weighting(self)
         positive_int(self.max_items, "max_items")
+        check_dislike(self)
+
+
+def check_dislike(config: Any) -> None:
+    """Validation shared by EASE and low-rank EASE: how a disliked rating counts."""
+    number_at_least(config.dislike, "dislike")
+    finite_number(config.dislike_below, "dislike_below")
+
+
+def history_feedback(ratings: np.ndarray, config: Any) -> np.ndarray:
+    """A history's feedback in a user's scores: ``weighting``'s strengths, and ``−dislike`` for
+    each rating below ``dislike_below`` (float32, as :func:`feedback_values`)."""
+    values = feedback_values(ratings, config.weighting, config.like_threshold)
+    if config.dislike > 0:
+        values[ratings < np.float32(config.dislike_below)] = -np.float32(config.dislike)
+    return values
 
 
 class EASE(OnlineRecommender):
@@ -103,6 +132,7 @@ class EASE(OnlineRecommender):
 
     def __init__(self, config: EASEConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
+        # B is fitted with every rating as interest whatever ``dislike`` says of the scores
         self.low_ratings_count_as_interest = low_ratings_are_interest(self.config.weighting)
 
     def fit(self, data: Dataset) -> Self:
@@ -134,8 +164,9 @@ class EASE(OnlineRecommender):
         self._position[self._modelled] = np.arange(len(self._modelled))
 
     def _feedback(self, ratings: np.ndarray) -> np.ndarray:
-        """The feedback strength of each rating (float32, which keeps B's product in float32)."""
-        return feedback_values(ratings, self.config.weighting, self.config.like_threshold)
+        """The feedback strength of each rating in a user's scores, dislikes negative (float32,
+        which keeps B's product in float32)."""
+        return history_feedback(ratings, self.config)
 
     def _user_scores(self, user: int) -> np.ndarray:
         movies, ratings = self._seen_lists.rated(user)
@@ -186,7 +217,8 @@ class EASE(OnlineRecommender):
     def _ratings_from_feedback(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """Ratings for an artifact saved before EASE folded in, which kept only the feedback
         strengths: values that give the same strengths (exact for ``rating``, a stand-in of
-        the right side of ``like_threshold`` for ``liked``, 1 for ``binary``)."""
+        the right side of ``like_threshold`` for ``liked``, ``dislike_below`` for ``binary``:
+        a stand-in is never read as a dislike, the ratings being unknown)."""
         seen = self._seen_lists
         x = sp.csr_matrix(
             (
@@ -201,6 +233,8 @@ class EASE(OnlineRecommender):
         if self.config.weighting == "liked":
             threshold = self.config.like_threshold
             return np.where(strength > 0, threshold, threshold - 1.0)
+        if self.config.weighting == "binary":
+            return np.full(len(strength), max(1.0, self.config.dislike_below))
         return strength
 
     # --- online -------------------------------------------------------------------------------

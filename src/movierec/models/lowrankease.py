@@ -37,7 +37,7 @@ import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
 from movierec.models.config import Config
-from movierec.models.ease import EASE
+from movierec.models.ease import EASE, check_dislike
 from movierec.models.feedback import check_weighting, feedback_matrix
 from movierec.models.ranking import padded
 from movierec.validate import int_at_least, number_at_least, positive_int
@@ -52,7 +52,8 @@ class LowRankEASEConfig(Config):
     """Hyper-parameters of :class:`LowRankEASE`.
 
     Attributes:
-        l2, weighting, like_threshold: EASE's (:class:`~movierec.models.ease.EASEConfig`).
+        l2, weighting, like_threshold, dislike, dislike_below: EASE's
+            (:class:`~movierec.models.ease.EASEConfig`).
         rank: r, the singular directions of the feedback matrix kept.
         power_iterations: passes of the range finder; more sharpen the top directions.
         oversample: extra directions the range finder carries and then drops.
@@ -64,11 +65,14 @@ class LowRankEASEConfig(Config):
     rank: int = 1024
     power_iterations: int = 4
     oversample: int = 32
+    dislike: float = 1.0
+    dislike_below: float = 2.5
 
     def validate(self) -> None:
         super().validate()
         number_at_least(self.l2, "l2", strict=True)
         check_weighting(self)
+        check_dislike(self)
         positive_int(self.rank, "rank")
         int_at_least(self.power_iterations, "power_iterations", 0)
         int_at_least(self.oversample, "oversample", 0)
