@@ -42,10 +42,11 @@ when the data has no timestamps) with fold_in_user, size after size (0: nothing 
 default is --n-profile, 5). The withheld users are the same for every size, and the test
 ratings are those after the largest profile, so every size is scored on the same test ratings.
 Models then recommend with the whole largest profile excluded (told or not: an untold rating is
-not tested either) and predict the test ratings (fold-in s = the time all fold-ins took). The table has one column per model and size ("als · 5"); the JSON one
-entry per model and size, its "profile" field the size. Models that cannot absorb a user are
-not applicable there: "—" in the table and a note names them. user-holdout is the warm-user
-counterpart: every test user has training ratings.
+not tested either) and predict the test ratings (fold-in s = the time all fold-ins took).
+The table has one column per model and size ("als · 5"); the JSON one entry per model and
+size, its "profile" field the size. Models that cannot absorb a user are not applicable there:
+"—" in the table and a note names them. user-holdout is the warm-user counterpart: every test
+user has training ratings.
 
 Rating metrics (models that predict ratings), over test ratings whose user and movie have
 training ratings (others dropped, counted): rmse = sqrt(mean((r - r̂)²)), mae = mean(|r - r̂|).

@@ -23,8 +23,9 @@ among users with more than ``max(profiles)`` ratings, and the test ratings are t
 *largest* profile, so every size is scored on the same test ratings; a smaller profile's
 untold ratings (within the largest) are neither told nor tested, so they are left out of the
 user's list like the told ones (a model that finds films the user did rate is not charged for
-them as misses). The told profile is the user's profile for the beyond-accuracy figures. A model that cannot absorb a user is not
-fitted: it is reported as not applicable, with no figures.
+them as misses). The told profile is the user's profile for the beyond-accuracy figures. A
+model that cannot absorb a user is not fitted: it is reported as not applicable, with no
+figures.
 
 With ``calibrate`` λ > 0, each list is Steck's calibrated re-ranking
 (:func:`movierec.models.calibration.calibrated_rerank`) of the model's top

@@ -65,7 +65,7 @@ class Profiles:
         rows, movies = rows[fresh], movies[fresh]
         order = np.argsort(rows, kind="stable")
         bounds = np.searchsorted(rows[order], np.arange(len(users) + 1))
-        unscored = tuple(movies[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:]))
+        unscored = tuple(movies[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
         return dataclasses.replace(self, unscored=unscored)
 
 
