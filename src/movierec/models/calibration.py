@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from movierec.models._calibrationkernels import rerank_kernel
 from movierec.validate import check_k, number_in
 
 ALPHA = 0.01  # Steck's smoothing of the list's distribution toward the user's
@@ -233,26 +234,15 @@ def calibrated_rerank_many(
     low = np.where(np.isfinite(low), low, 0.0)  # a user with nothing allowed
     scaled = np.where(allowed, (scores - low) / span, 0.0)
     chosen = np.zeros((n_users, k), np.int64)
-    used = np.zeros_like(allowed)
-    counts = np.zeros((n_users, genres.shape[2]))
-    total = np.zeros(n_users)
-    rows = np.arange(n_users)
-    for step in range(k):
-        trial = counts[:, None, :] + genres
-        mass = trial.sum(axis=2, keepdims=True)
-        q = np.divide(trial, mass, out=np.zeros_like(trial), where=mass > 0)
-        objective = (1.0 - lam) * (total[:, None] + scaled) - lam * kl_divergence(
-            targets[:, None, :], q, alpha
-        )
-        blocked = used | ~allowed
-        objective[blocked] = -np.inf
-        pick = np.argmax(objective, axis=1)
-        stuck = blocked.all(axis=1)  # nothing allowed left: the first unused position
-        pick[stuck] = np.argmax(~used[stuck], axis=1)
-        chosen[:, step] = pick
-        used[rows, pick] = True
-        counts += genres[rows, pick]
-        total += scaled[rows, pick]
+    rerank_kernel(
+        np.ascontiguousarray(scaled),
+        np.ascontiguousarray(allowed),
+        np.ascontiguousarray(genres, dtype=np.float64),
+        np.ascontiguousarray(targets, dtype=np.float64),
+        float(lam),
+        float(alpha),
+        chosen,
+    )
     return chosen
 
 

@@ -9,15 +9,18 @@ calibrated re-ranking, strength λ).
 Weights and λ are fitted by :func:`movierec.models.blend.constrained_ascent`: the largest
 validation NDCG@k whose lists are no less personal and no more miscalibrated than those of the
 most personal part (plain NDCG alone rewards serving everyone the chart; the module says why),
-averaged over bootstrap resamples of the validation users (``bags``). It runs on validation
-data carved out of the training data:
+averaged over bootstrap resamples of the validation users (``bags``, ``cold_bags``). It runs
+on validation data carved out of the training data:
 
 * *warm* weights: for each user outside the cold share, a random ``validation`` share of their
   ratings is held out; the parts are fitted on the rest and the weights make the held-out
   liked movies rank high;
 * *cold* weights: a ``cold_users`` share of users is withheld from the parts entirely; each is
   folded in from their earliest ``cold_profile`` ratings and the weights make their later liked
-  movies rank high.
+  movies rank high. They are fewer and their five ratings say little, so one ascent follows
+  their noise: on ml-100k, with 4 resamples, three seeds gave newcomers with 5 ratings
+  NDCG@10 0.215–0.277 and miscalibration 0.30–0.76; with 16 (``cold_bags``), 0.234–0.241 and
+  0.62–0.68.
 
 The content model was a part until the taste bounds came in: it is the most personal model
 (its lists share almost nothing) and finds almost nothing, so anchored on it the bounds left
@@ -75,7 +78,7 @@ class HybridConfig(Config):
     (None: 80% of the scale's top); ``fit_users`` caps the validation users of each regime;
     ``pool`` is how many of each part's top movies are candidates while fitting weights;
     ``bags`` how many bootstrap resamples of the validation users the weights are averaged
-    over (0: one fit on them all).
+    over (0: one fit on them all), ``cold_bags`` the same for the newcomers' weights.
     """
 
     parts: str = "ease,twotower-rank,chart"
@@ -87,6 +90,7 @@ class HybridConfig(Config):
     k: int = 10
     pool: int = 100
     bags: int = 4
+    cold_bags: int = 16
     relevance: float | None = None
 
     def validate(self) -> None:
@@ -110,6 +114,7 @@ class HybridConfig(Config):
         positive_int(self.k, "k")
         positive_int(self.pool, "pool")
         int_at_least(self.bags, "bags", 0)
+        int_at_least(self.cold_bags, "cold_bags", 0)
 
     @property
     def names(self) -> list[str]:
@@ -168,10 +173,10 @@ class Hybrid(Composite):
         self._threshold = float(threshold)
         rng = np.random.default_rng(self.config.seed)
         weights, lambdas, report = [], [], []
-        for held, known in ((warm, None), (cold, profiles)):
+        for held, known, bags in ((warm, None, cfg.bags), (cold, profiles, cfg.cold_bags)):
             sets = self._labelled(probe, held, known, threshold)
             w, lam, figures = blend.fit_regime(
-                sets, self._genres, len(names), self.config.k, self.config.bags, rng
+                sets, self._genres, len(names), self.config.k, bags, rng
             )
             weights.append(w)
             lambdas.append(lam)
