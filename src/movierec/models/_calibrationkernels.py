@@ -1,10 +1,12 @@
 """The numba kernel of Steck's greedy calibrated re-ranking (:mod:`movierec.models.calibration`).
 
-One pass per user, in parallel over users: each of ``k`` steps scores every remaining candidate
-by ``(1−λ)·(the list's scaled score with it) − λ·KL(p ‖ (1−α)q + αp)``, ``q`` the genre mix of
-the list with it, and keeps the best. The numpy version built users × candidates × genres
+One pass per user: each of ``k`` steps scores every remaining candidate by ``(1−λ)·(the
+list's scaled score with it) − λ·KL(p ‖ (1−α)q + αp)``, ``q`` the genre mix of the list with
+it, and keeps the best. The numpy version built users × candidates × genres
 arrays at every step; the hybrid's fit re-ranks a few hundred validation users a hundred times
-per ascent, so this loop was most of its cost.
+per ascent, so this loop was most of its cost. Serial on purpose: every ``hybrid`` answer
+calls it for one user from the service's request threads, and a parallel kernel launched from
+several threads at once is unsafe under numba's workqueue threading layer.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def rerank_kernel(
     scaled: np.ndarray,
     allowed: np.ndarray,
@@ -34,7 +36,7 @@ def rerank_kernel(
     n_users, width = scaled.shape
     k = chosen.shape[1]
     n_genres = genres.shape[2]
-    for u in prange(n_users):
+    for u in range(n_users):
         used = np.zeros(width, np.bool_)
         counts = np.zeros(n_genres)
         total = 0.0
