@@ -237,7 +237,7 @@ def calibrated_rerank_many(
     rerank_kernel(
         np.ascontiguousarray(scaled),
         np.ascontiguousarray(allowed),
-        np.ascontiguousarray(genres, dtype=np.float64),
+        np.ascontiguousarray(genres),  # float32 or float64: summed into float64 counts
         np.ascontiguousarray(targets, dtype=np.float64),
         float(lam),
         float(alpha),

@@ -19,8 +19,8 @@ on validation data carved out of the training data:
   folded in from their earliest ``cold_profile`` ratings and the weights make their later liked
   movies rank high. They are fewer and their five ratings say little, so one ascent follows
   their noise: on ml-100k, with 4 resamples, three seeds gave newcomers with 5 ratings
-  NDCG@10 0.215–0.277 and miscalibration 0.30–0.76; with 16 (``cold_bags``), 0.234–0.241 and
-  0.62–0.68.
+  NDCG@10 0.215–0.277 and miscalibration 0.30–0.76; with 16 (``cold_bags``), 0.239–0.242 and
+  0.62–0.63.
 
 The content model was a part until the taste bounds came in: it is the most personal model
 (its lists share almost nothing) and finds almost nothing, so anchored on it the bounds left
@@ -124,8 +124,8 @@ class HybridConfig(Config):
 class Hybrid(Composite):
     """Blends its parts' standardised scores with weights fitted on validation data.
 
-    Its fold-in flags hold for any parts: the default's EASE reads a 1★ as interest and
-    cannot place a new movie before a refit.
+    Its fold-in flags hold for any parts: the default's EASE is fitted with a 1★ as interest
+    and cannot place a new movie before a refit.
     """
 
     kind = "hybrid"
