@@ -54,15 +54,11 @@ class Profiles:
         )
         return cls(rows, movies, values, taste)
 
-    def leaving_out(self, users: np.ndarray, rated: pd.DataFrame) -> Profiles:
-        """These profiles, each user's films in ``rated`` but not told set aside as unscored."""
-        rows = pd.Index(users).get_indexer(rated["user_id"].to_numpy())
-        movies = rated["movie_id"].to_numpy()
+    def leaving_out(self, users: np.ndarray, untold: pd.DataFrame) -> Profiles:
+        """These profiles, with each user's ``untold`` films set aside as unscored."""
+        rows = pd.Index(users).get_indexer(untold["user_id"].to_numpy())
         inside = rows >= 0
-        rows, movies = rows[inside], movies[inside]
-        told = pd.MultiIndex.from_arrays([self.rows, self.movies])
-        fresh = ~pd.MultiIndex.from_arrays([rows, movies]).isin(told)
-        rows, movies = rows[fresh], movies[fresh]
+        rows, movies = rows[inside], untold["movie_id"].to_numpy()[inside]
         order = np.argsort(rows, kind="stable")
         bounds = np.searchsorted(rows[order], np.arange(len(users) + 1))
         unscored = tuple(movies[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
@@ -119,8 +115,8 @@ class FoldScorer:
                 train = self.part.train.ratings
                 ratings = train[np.isin(train["user_id"].to_numpy(), self.users)]
             profiles = Profiles.of(self.users, ratings, self.genres, self.threshold)
-            if self.cold and self.part.profile is not None:
-                profiles = profiles.leaving_out(self.users, self.part.profile)
+            if self.cold:
+                profiles = profiles.leaving_out(self.users, self.part.profile_after(size or 0))
             self._profiles[size] = profiles
         return self._profiles[size]
 

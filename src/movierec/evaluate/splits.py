@@ -69,6 +69,17 @@ class Split:
         order when the data has no timestamps), so the first ``n`` rows of a user's block are
         their ``n`` earliest ratings.
         """
+        profile, position = self._profile_positions(n)
+        return profile[position < n].reset_index(drop=True)
+
+    def profile_after(self, n: int) -> pd.DataFrame:
+        """Each cold user's profile ratings after their ``n`` earliest: told at a larger size,
+        neither told nor tested at this one."""
+        profile, position = self._profile_positions(n)
+        return profile[position >= n].reset_index(drop=True)
+
+    def _profile_positions(self, n: int) -> tuple[pd.DataFrame, np.ndarray]:
+        """The profile and each row's place in its user's block (0 = earliest)."""
         if self.profile is None:
             raise ValueError("only a cold-users split has profiles")
         int_at_least(n, "profile size", 0)
@@ -79,7 +90,7 @@ class Split:
             else np.empty(0, np.int64)
         )
         position = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
-        return self.profile[position < n].reset_index(drop=True)
+        return self.profile, position
 
     def coverage_of_test(self) -> dict[str, int]:
         """Test ratings whose user, or movie, no training rating mentions.
