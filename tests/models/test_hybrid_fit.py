@@ -25,10 +25,10 @@ def test_parts_must_fold_in_users(monkeypatch):
         Hybrid(parts="offline,chart").fit(checkerboard())
 
 
-def _validation(rng, n_users=60, width=40):
+def _validation_sets(rng, n_users=60, width=40):
     """Synthetic validation users: parts 0 and 1 each see half of what a user likes; part 2
     is a chart, the same scores for everyone, that finds the movies everyone likes and that the
-    personal parts do not see."""
+    personal parts do not see. Returns (users, genre rows)."""
     sets = []
     everyone = np.zeros(width, bool)
     everyone[:4] = True  # movies 0–3 are liked by all
@@ -49,7 +49,11 @@ def _validation(rng, n_users=60, width=40):
         )
         taste = np.full(4, 0.25)
         sets.append((z, relevant, int(relevant.sum()), pool, taste))
-    return blend.stack(sets, genres, 10)
+    return sets, genres
+
+
+def _validation(rng):
+    return blend.stack(*_validation_sets(rng), 10)
 
 
 def test_the_blend_finds_more_without_leaving_the_most_personal_parts_bounds():
@@ -89,6 +93,46 @@ def test_on_ml_100k_newcomers_the_hybrid_beats_its_parts_on_its_objective():
         )
         assert not inside or hybrid["ndcg"] > part["ndcg"], (name, figures, hybrid)
         assert hybrid["miscalibration"] < part["miscalibration"], (name, figures, hybrid)
+
+
+def _uninformative_chart(rng, n_users=300, width=40):
+    """A personal part that finds what users like, and a chart (one list for everyone)
+    unrelated to it: any gain a blend finds on these users is their noise."""
+    genres = np.eye(4, dtype=np.float32)[np.arange(width) % 4]
+    chart = rng.normal(0, 1, width)
+    sets = []
+    for _ in range(n_users):
+        pool = rng.permutation(width)
+        relevant = rng.random(width) < 0.2
+        z = np.stack([relevant + rng.normal(0, 0.8, width), chart[pool]], axis=1)
+        sets.append((z, relevant, int(relevant.sum()), pool, rng.dirichlet(np.ones(4))))
+    return sets, genres
+
+
+def test_a_gain_is_clear_only_beyond_its_standard_error():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.1, 400)
+    assert not blend.clearly_positive(noise - noise.mean() + 0.002)  # 0.4 standard errors
+    assert blend.clearly_positive(noise - noise.mean() + 0.02)  # 4 standard errors
+    assert not blend.clearly_positive(np.zeros(400))
+
+
+def test_a_blend_within_the_noise_gives_way_to_the_most_personal_part(monkeypatch):
+    sets, genres = _uninformative_chart(np.random.default_rng(4))
+    monkeypatch.setattr(blend, "SIGNIFICANCE", -np.inf)  # keep whatever the ascent finds
+    loose, _, _ = blend.fit_regime(sets, genres, 2, 10, 4, np.random.default_rng(0))
+    assert loose[1] > 0  # the ascent did take some of the chart...
+    monkeypatch.undo()
+    weights, lam, report = blend.fit_regime(sets, genres, 2, 10, 4, np.random.default_rng(0))
+    np.testing.assert_array_equal(weights, [1.0, 0.0])  # ...which a held-out check refuses
+    assert lam == 0.0 and report[-1, 0] == report[0, 0]
+
+
+def test_a_blend_that_clearly_finds_more_is_kept():
+    sets, genres = _validation_sets(np.random.default_rng(0))
+    weights, _, report = blend.fit_regime(sets, genres, 3, 10, 4, np.random.default_rng(0))
+    assert np.count_nonzero(weights) >= 2
+    assert report[-1, 0] > max(report[0, 0], report[1, 0]) + 0.05
 
 
 def test_ease_gives_way_to_low_rank_ease_where_the_catalogue_outgrows_it(monkeypatch, tmp_path):

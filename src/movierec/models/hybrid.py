@@ -9,8 +9,11 @@ calibrated re-ranking, strength λ).
 Weights and λ are fitted by :func:`movierec.models.blend.constrained_ascent`: the largest
 validation NDCG@k whose lists are no less personal and no more miscalibrated than those of the
 most personal part (plain NDCG alone rewards serving everyone the chart; the module says why),
-averaged over bootstrap resamples of the validation users (``bags``, ``cold_bags``). It runs
-on validation data carved out of the training data:
+averaged over bootstrap resamples of the validation users (``bags``, ``cold_bags``), and kept
+only if the blends fitted without some users find clearly more for them than that part alone
+(else the part alone serves: on ml-100k regulars a blend 0.003 ahead on the validation users
+lost 0.012 on the test users, 0.379 against EASE's 0.392). It runs on validation data carved
+out of the training data:
 
 * *warm* weights: for each user outside the cold share, a random ``validation`` share of their
   ratings is held out; the parts are fitted on the rest and the weights make the held-out
