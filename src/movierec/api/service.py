@@ -40,6 +40,7 @@ class Service:
                         self.settings.dataset,
                         db=self.settings.db,
                         policy=self.settings.policy(),
+                        mapped=True,  # its ratings' pages are dropped once warm
                     )
                     self._engine.cache_answers(self.settings.answer_cache)
                 if not self._warm:  # no request pays for the lazy parts or races to build them

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from movierec import __version__
 from movierec.data.dataset import Dataset, LoadReport, RatingScale
+from movierec.data.mapped import mapped_ratings
 from movierec.errors import DataFormatError, DatasetNotFoundError
 from movierec.home import Home
 
@@ -80,8 +81,12 @@ def save_dataset(dataset: Dataset, home: Home, name: str | None = None) -> Path:
     return target
 
 
-def load_dataset(home: Home, name: str) -> Dataset:
-    """Read a stored dataset; a clear error naming the stored ones when it is absent."""
+def load_dataset(home: Home, name: str, *, mapped: bool = False) -> Dataset:
+    """Read a stored dataset; a clear error naming the stored ones when it is absent.
+
+    ``mapped``: the ratings as read-only memory-mapped columns (:mod:`movierec.data.mapped`,
+    what a long-running service wants), else decoded into memory.
+    """
     folder = home.dataset_dir(name)
     meta_path = folder / "dataset.json"
     if not meta_path.exists():
@@ -110,9 +115,11 @@ def load_dataset(home: Home, name: str) -> Dataset:
         )
     try:
         catalog = pq.read_table(folder / "catalog.parquet").to_pandas()
-        ratings = pq.read_table(folder / "ratings.parquet").to_pandas(
-            self_destruct=True, split_blocks=True
-        )
+        ratings = mapped_ratings(folder) if mapped else None
+        if ratings is None:
+            ratings = pq.read_table(folder / "ratings.parquet").to_pandas(
+                self_destruct=True, split_blocks=True
+            )
         users_path = folder / "users.parquet"
         users = pq.read_table(users_path).to_pandas() if users_path.exists() else None
     except (OSError, pa.ArrowInvalid) as exc:

@@ -24,6 +24,7 @@ from movierec.data.charts import Chart
 from movierec.data.dataset import Dataset
 from movierec.data.description import DescriptionIndex, Progress
 from movierec.data.filters import GenreIndex
+from movierec.data.mapped import release_pages
 from movierec.data.search import Match
 from movierec.data.storage import load_dataset
 from movierec.engine.answers import MovieRow, RecommendAnswer, SimilarAnswer
@@ -96,19 +97,24 @@ class Engine:
         *,
         db: str | None = None,
         policy: RetrainPolicy | None = None,
+        mapped: bool = False,
     ) -> Engine:
-        """The engine of a stored dataset; ``db``: a store path or PostgreSQL URL (or home's)."""
-        return cls(load_dataset(home, dataset_name), home, db=db, policy=policy)
+        """The engine of a stored dataset; ``db``: a store path or PostgreSQL URL (or home's);
+        ``mapped``: its ratings memory-mapped, released from memory by :meth:`warm`."""
+        data = load_dataset(home, dataset_name, mapped=mapped)
+        return cls(data, home, db=db, policy=policy)
 
     # --- the service's life ---------------------------------------------------------------------
 
     def warm(self) -> None:
         """Build everything lazy now, once, so no request pays for it or races to build it: the
-        store and its model, title index, genre bit-sets, votes, good scores, reasons' raters."""
+        store and its model, title index, genre bit-sets, votes, good scores, reasons' raters;
+        then drop the pages of memory-mapped ratings, which requests do not read."""
         live = self.online()
         self.hub.model(live.model_name if live is not None else self.hub.default_model())
         self.catalog.warm()
         self._picks.explainer.warm()
+        release_pages(self.dataset.ratings)
 
     def health(self) -> dict[str, Any]:
         """What is served: the dataset, the model ratings fold into, pending ratings, retrains,

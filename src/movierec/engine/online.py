@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from movierec.data.dataset import Dataset
+from movierec.data.mapped import release_pages
 from movierec.engine.answers import RateResult
 from movierec.engine.catalog import Catalog
 from movierec.engine.hub import ModelHub
@@ -335,6 +336,7 @@ class OnlineUpdater:
             self.catch_up()  # writes that arrived while fitting
             self._swaps += 1
             self.last_retrain_error = None
+            release_pages(self.hub.dataset.ratings)  # read for the fit; mapped: let go again
             log.info(
                 "retrained %s from %d ratings in %.2f s → v%04d (%s)",
                 self.model_name,
