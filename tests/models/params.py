@@ -19,6 +19,7 @@ from typing import Any
 from movierec.models.als import ALS
 from movierec.models.base import Recommender
 from movierec.models.bayesmf import BayesianMF
+from movierec.models.bayessvdpp import BayesianSVDpp
 from movierec.models.content import ContentRecommender
 from movierec.models.ease import EASE
 from movierec.models.hybrid import Hybrid
@@ -61,6 +62,7 @@ SMALL: dict[type[Recommender], dict[str, Any]] = {
     },
     # more factors fit the 4-vs-5 noise of 132 ratings, and that noise then rules the cosine
     BayesianMF: {"n_factors": 2, "n_iterations": 200, "burn_in": 50, "keep": 40},
+    BayesianSVDpp: {"n_factors": 2, "n_iterations": 200, "burn_in": 50, "keep": 40},
     Hybrid: {
         "parts": "ease,content,chart",
         "cold_users": 0.2,
@@ -188,6 +190,7 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"keep": 1000},
         {"init_std": -1.0},
     ],
+    BayesianSVDpp: [{"n_factors": 0}, {"burn_in": 200}, {"flipped": "yes"}],
     RatingBlend: [
         {"parts": ""},
         {"parts": "als,als"},

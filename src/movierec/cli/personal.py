@@ -58,9 +58,9 @@ def train(
         typer.Option(
             "--model",
             "-m",
-            help="mf, mf-bounded, mf-tuned, svdpp, svdpp-tuned, bmf, rating-blend, als, knn, "
-            "ease, ease-lowrank, ials, sar, multvae, twotower, hybrid, hybrid-watch, chart, "
-            "content, content-soup, content-tfidf or content-kg.",
+            help="mf, mf-bounded, mf-tuned, svdpp, svdpp-tuned, bmf, bsvdpp, rating-blend, "
+            "als, knn, ease, ease-lowrank, ials, sar, multvae, twotower, hybrid, hybrid-watch, "
+            "chart, content, content-soup, content-tfidf or content-kg.",
         ),
     ] = DEFAULT_MODEL,
     default: Annotated[bool, typer.Option(help="Make it the model `recommend` uses.")] = True,

@@ -1,13 +1,14 @@
 """The numba half of Bayesian matrix factorisation: one Gibbs step over all rows of a side,
-the noise's sufficient statistic, and the posterior-mean solve of one folded-in row.
+the noise's sufficient statistic, the posterior-mean solve of one folded-in row, and for
+Bayesian SVD++ the per-row Gram matrices and the sequential draw of the implicit factors.
 
 A row's conditional posterior, given the other side, the noise precision α and its group's
 prior ``N(m, diag(1/λ))``, is Gaussian with precision ``A = α·[Y 1]ᵀ[Y 1] + diag(λ)`` and mean
 ``A⁻¹(α·[Y 1]ᵀ r + λ∘m)``, the ridge solve with a prior in place of the penalty. The normal
 equations and the hand-written Cholesky are :mod:`movierec.models.ridge`'s (float64, no
 LAPACK call inside the ``prange``); a draw adds ``L⁻ᵀ z`` to the mean, ``z`` standard normal
-drawn by the caller so the result does not depend on the thread schedule. The model is in
-:mod:`movierec.models.bayesmf`.
+drawn by the caller so the result does not depend on the thread schedule. The models are in
+:mod:`movierec.models.bayesmf` and :mod:`movierec.models.bayessvdpp`.
 """
 
 from __future__ import annotations
@@ -146,3 +147,82 @@ def posterior_means(
         factors[s] = mean[:k]
         biases[s] = mean[k]
     return factors, biases
+
+
+@njit(cache=True, fastmath=True)
+def grams(indptr: np.ndarray, indices: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Per row of a CSR, ``Σ o oᵀ`` over the rows ``o`` of ``other`` it holds: rows × k × k."""
+    n, k = len(indptr) - 1, other.shape[1]
+    out = np.zeros((n, k, k))
+    for r in range(n):
+        for t in range(indptr[r], indptr[r + 1]):
+            o = other[indices[t]]
+            for a in range(k):
+                for c in range(a + 1):
+                    out[r, a, c] += o[a] * o[c]
+        for a in range(k):
+            for c in range(a):
+                out[r, c, a] = out[r, a, c]
+    return out
+
+
+@njit(cache=True, fastmath=True)
+def sample_implicit(
+    indptr: np.ndarray,
+    rows: np.ndarray,
+    weight: np.ndarray,
+    grams: np.ndarray,
+    residual: np.ndarray,
+    sums: np.ndarray,
+    prior_mean: np.ndarray,
+    prior_precision: np.ndarray,
+    alpha: float,
+    noise: np.ndarray,
+    implicit: np.ndarray,
+) -> None:
+    """Draw every implicit factor ``y_j`` from its conditional posterior, one after another.
+
+    Row ``u``'s vector is ``p_u + s_u`` with ``s_u = w_u Σ_{j ∈ N(u)} y_j``, so ``y_j`` enters
+    every rating of each row that holds ``j`` (``indptr``/``rows``: a CSC, the rows of each
+    ``j``). With ``G_u = Σ_i q_i q_iᵀ`` over the row's ratings (``grams``) and
+    ``F_u = Σ_i q_i e_ui`` (``residual``, e = rating − prediction) its conditional is Gaussian
+    with precision ``diag(λ) + α Σ_u w_u² G_u`` and mean from ``λ∘m + α Σ_u w_u (F_u + w_u
+    G_u y_j)``. After each draw ``s_u`` and ``F_u`` of its rows are moved by the change, so
+    the next ``y`` sees it (a Gibbs sweep is sequential). ``noise`` is standard normal.
+    """
+    k = implicit.shape[1]
+    precision = np.empty((k, k))
+    mean = np.empty(k)
+    change = np.empty(k)
+    for j in range(len(indptr) - 1):
+        precision[:] = 0.0
+        for a in range(k):
+            precision[a, a] = prior_precision[a]
+            mean[a] = prior_precision[a] * prior_mean[a]
+        for t in range(indptr[j], indptr[j + 1]):
+            u, w = rows[t], weight[rows[t]]
+            for a in range(k):
+                pulled = 0.0
+                for c in range(k):
+                    pulled += grams[u, a, c] * implicit[j, c]
+                mean[a] += alpha * w * (residual[u, a] + w * pulled)
+                for c in range(a + 1):
+                    precision[a, c] += alpha * w * w * grams[u, a, c]
+        _cholesky_solve(precision, mean)  # precision now holds L, mean the mean
+        z = noise[j].astype(np.float64)
+        for a in range(k - 1, -1, -1):  # Lᵀ v = z: v ~ N(0, precision⁻¹)
+            v = z[a]
+            for c in range(a + 1, k):
+                v -= precision[c, a] * z[c]
+            z[a] = v / precision[a, a]
+        for a in range(k):
+            change[a] = mean[a] + z[a] - implicit[j, a]
+            implicit[j, a] += change[a]
+        for t in range(indptr[j], indptr[j + 1]):
+            u, w = rows[t], weight[rows[t]]
+            for a in range(k):
+                moved = 0.0
+                for c in range(k):
+                    moved += grams[u, a, c] * change[c]
+                sums[u, a] += w * change[a]
+                residual[u, a] -= w * moved

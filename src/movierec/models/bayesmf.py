@@ -174,20 +174,12 @@ class BayesianMF(OnlineFactorModel):
 
     @staticmethod
     def _sample_prior(chain: _Chain, use: np.ndarray | None, rng: np.random.Generator) -> None:
-        """Draw each coordinate's prior mean and precision from their Normal–Gamma posterior,
-        given the side's rows (``use``: the rows with ratings; unrated movies say nothing)."""
+        """Draw the side's prior given its rows (``use``: the rows with ratings; unrated
+        movies say nothing), bias included."""
         rows = np.column_stack([chain.factors, chain.bias])
-        if use is not None:
-            rows = rows[use]
-        n = len(rows)
-        mean = rows.mean(axis=0) if n else np.zeros(rows.shape[1])
-        spread = ((rows - mean) ** 2).sum(axis=0)
-        gamma = _GAMMA0 + n
-        centre = (_GAMMA0 * _MU0 + n * mean) / gamma
-        shape = _A0 + n / 2
-        rate = _B0 + spread / 2 + _GAMMA0 * n * (mean - _MU0) ** 2 / (2 * gamma)
-        chain.prior_precision = rng.gamma(shape, 1.0 / rate)
-        chain.prior_mean = rng.normal(centre, 1.0 / np.sqrt(gamma * chain.prior_precision))
+        chain.prior_mean, chain.prior_precision = draw_prior(
+            rows if use is None else rows[use], rng
+        )
 
     def _keep(self, kept: list[tuple[_Chain, _Chain, float]]) -> None:
         """Install the kept samples as one factor model (module docstring) and their priors."""
@@ -245,6 +237,20 @@ class BayesianMF(OnlineFactorModel):
         self.user_prior = np.asarray(arrays["user_prior"])
         self.movie_prior = np.asarray(arrays["movie_prior"])
         super()._set_state(arrays)
+
+
+def draw_prior(rows: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each coordinate's prior mean and precision drawn from their Normal–Gamma posterior
+    given a group's rows (n × d): returns (means, precisions)."""
+    n = len(rows)
+    mean = rows.mean(axis=0) if n else np.zeros(rows.shape[1])
+    spread = ((rows - mean) ** 2).sum(axis=0)
+    gamma = _GAMMA0 + n
+    centre = (_GAMMA0 * _MU0 + n * mean) / gamma
+    shape = _A0 + n / 2
+    rate = _B0 + spread / 2 + _GAMMA0 * n * (mean - _MU0) ** 2 / (2 * gamma)
+    precision = rng.gamma(shape, 1.0 / rate)
+    return rng.normal(centre, 1.0 / np.sqrt(gamma * precision)), precision
 
 
 def _copy(chain: _Chain) -> _Chain:
