@@ -9,8 +9,9 @@ missing and its rows are left out.
   defaults vs our ``mf`` (the same defaults: 100 factors, 20 epochs, lr 0.005, reg 0.02),
   Surprise's ``SVDpp`` vs our ``svdpp`` (its defaults and updates) and ``svdpp-tuned``,
   item-based ``KNNBaseline`` (``pearson_baseline``) vs our ``knn``, and our ``mf-bounded``,
-  ``als``, ``bmf`` (Bayesian MF by Gibbs sampling) and ``rating-blend`` (its weights fitted on
-  ratings held out of each training fold, never on the test fold). Our folds are checked to
+  ``als``, ``bmf`` (Bayesian MF by Gibbs sampling), ``bsvdpp`` (Bayesian SVD++ flipped, the
+  same sampler) and ``rating-blend`` (its weights fitted on ratings held out of each training
+  fold, never on the test fold). Our folds are checked to
   be Surprise's own ``KFold(5, random_state=0)`` folds before anything is timed.
 * **Ranking**, one per-user 20% holdout (seed 0): ``implicit``'s ``AlternatingLeastSquares``
   vs our ``ials`` (the same factors, regularisation, confidence and iterations: see
@@ -65,6 +66,7 @@ OURS_RATING = (
     "svdpp",
     "svdpp-tuned",
     "bmf",
+    "bsvdpp",
     "rating-blend",
     "als",
     "knn",
@@ -79,6 +81,7 @@ PAIRS_RATING = (
     ("svdpp", "SVDpp"),
     ("svdpp-tuned", "SVDpp"),
     ("bmf", "SVDpp"),
+    ("bsvdpp", "SVDpp"),
     ("rating-blend", "SVDpp"),
     ("als", "SVD"),
     ("knn", "KNNBaseline"),

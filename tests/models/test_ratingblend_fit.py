@@ -64,10 +64,10 @@ def test_a_fold_in_reaches_every_part():
 
 @pytest.mark.slow
 def test_accuracy_on_ml100k():
-    """One 80/20 split (seed 0) at the defaults; measured 0.8898 here (its best part, bmf,
-    0.8963)."""
+    """One 80/20 split (seed 0) at the defaults; measured 0.8781 here (its best part, bsvdpp,
+    0.8828)."""
     train, test = ml100k_80_20()
     model = RatingBlend().fit(train)
     predicted = model.predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy())
     rmse = np.sqrt(np.mean((predicted - test["rating"].to_numpy()) ** 2))
-    assert rmse < 0.893, rmse
+    assert rmse < 0.882, rmse

@@ -49,7 +49,7 @@ class RatingBlendConfig(RatingConfig):
             weight per part).
     """
 
-    parts: str = "bmf,svdpp-tuned,knn,als"
+    parts: str = "bsvdpp,svdpp-tuned,knn,als"
     validation: float = 0.1
     penalty: float = 1.0
     support: bool = True
