@@ -136,6 +136,7 @@ BAD_PARAMS: dict[type[Recommender], list[dict[str, Any]]] = {
         {"learning_rate": 0.0},
         {"weighting": "counts"},
         {"threads": -1},
+        {"device": "gpu"},
     ],
     LowRankEASE: [
         {"l2": 0},

@@ -33,6 +33,20 @@ def test_numpy_scores_are_the_trained_networks_decoded_mean():
     np.testing.assert_allclose(model.scores(3), logits.numpy()[0], rtol=1e-4, atol=1e-5)
 
 
+def test_the_cpu_named_as_the_device_trains_the_same_weights_and_a_missing_gpu_is_refused():
+    from movierec.errors import InvalidValueError
+
+    data = random_ratings(n_users=30)
+    default = MultVAE(**SMALL).fit(data)
+    named = MultVAE(**SMALL, device="cpu").fit(data)
+    for name, weight in default.weights.items():
+        np.testing.assert_allclose(named.weights[name], weight, rtol=1e-6)
+    if torch.cuda.is_available():
+        return  # this machine has a CUDA device: the refusal cannot happen here
+    with pytest.raises(InvalidValueError, match="torch.cuda.is_available"):
+        MultVAE(**SMALL, device="cuda").fit(data)
+
+
 def test_a_movie_added_after_training_ranks_below_every_trained_one():
     model = MultVAE(**SMALL).fit(random_ratings(n_users=50))
     model.fold_in_movie(999, [1, 2], [5.0, 4.0])

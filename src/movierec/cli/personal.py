@@ -70,8 +70,8 @@ def train(
     device: Annotated[
         str | None,
         typer.Option(
-            help="Where PyTorch trains twotower: cpu (its default), cuda or cuda:N. The "
-            "trained model serves in numpy, on any machine."
+            help="Where PyTorch trains twotower or multvae: cpu (their default), cuda or "
+            "cuda:N. The trained model serves in numpy, on any machine."
         ),
     ] = None,
     home: HomeOption = None,

@@ -153,7 +153,9 @@ class ModelHub:
         if device is not None:
             if not any(f.name == "device" for f in dataclasses.fields(config)):
                 raise InvalidValueError(
-                    "device", device, f"left out: {name} does not train on a device (twotower does)"
+                    "device",
+                    device,
+                    f"left out: {name} does not train on a device (twotower and multvae do)",
                 )
             config = type(config).from_json(config.to_json() | {"device": device})
         log.info("fitting %s on %s", name, self.dataset.name)

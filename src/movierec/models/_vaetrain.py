@@ -1,7 +1,8 @@
 """The PyTorch half of the multinomial VAE: training only; the weights leave as numpy arrays.
 
 The model, its defaults and why are in :mod:`movierec.models.multvae`. Training is seeded
-and deterministic on the CPU, with ``threads`` intra-op threads (the two-tower's helper).
+and deterministic on the CPU, with ``threads`` intra-op threads (the two-tower's helpers);
+on ``config.device`` a CUDA GPU when asked, the minibatch order still drawn on the CPU.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from movierec.models._towertrain import _deterministic
+from movierec.models._towertrain import _deterministic, training_device
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ def train_vae(x: sp.csr_matrix, config: Any) -> dict[str, np.ndarray]:
     softmax plus β times the KL term, β annealed linearly from 0 to ``beta`` over training
     (Liang et al. 2018, section 2.2.2), Adam on minibatches of users.
     """
+    device = training_device(config.device)
     with _deterministic(config):
-        model = _VAE(x.shape[1], config.hidden, config.latent, config.dropout)
+        model = _VAE(x.shape[1], config.hidden, config.latent, config.dropout).to(device)
         optimiser = torch.optim.Adam(
             model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
         )
@@ -60,7 +62,8 @@ def train_vae(x: sp.csr_matrix, config: Any) -> dict[str, np.ndarray]:
             order = rng.permutation(n_users)
             summed = 0.0
             for start in range(0, n_users, config.batch_size):
-                batch = torch.from_numpy(rows[order[start : start + config.batch_size]].toarray())
+                chosen = rows[order[start : start + config.batch_size]].toarray()
+                batch = torch.from_numpy(chosen).to(device)
                 logits, mu, logvar = model(batch)
                 likelihood = (nn.functional.log_softmax(logits, dim=1) * batch).sum(1).mean()
                 kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
@@ -75,6 +78,6 @@ def train_vae(x: sp.csr_matrix, config: Any) -> dict[str, np.ndarray]:
                 logger.info("multvae: epoch %d, mean loss %.3f", epoch, summed / batches)
         model.eval()
         return {
-            name: parameter.detach().numpy().astype(np.float32).copy()
+            name: parameter.detach().cpu().numpy().astype(np.float32).copy()
             for name, parameter in model.state_dict().items()
         }

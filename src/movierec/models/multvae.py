@@ -9,7 +9,8 @@ minus β times the KL divergence to a standard normal, β annealed from 0 to ``b
 competition for one probability budget, which suits ranking: the paper's point, and why it
 beats Gaussian or logistic likelihoods there.
 
-Training runs in PyTorch on the CPU (:mod:`movierec.models._vaetrain`, the ``neural`` extra);
+Training runs in PyTorch on the CPU, or a GPU named by ``device`` (:mod:`movierec.models._vaetrain`,
+the ``neural`` extra);
 the weights are then plain arrays and scoring, fold-in, saving and loading need numpy only. A
 user's scores are the logits decoded from the mean of their encoding: deterministic, and a
 function of their history alone, so a fold-in is exact and immediate (a new user's history is
@@ -37,7 +38,8 @@ from movierec.models.feedback import (
 )
 from movierec.models.online import FoldIn, OnlineRecommender
 from movierec.models.ranking import padded
-from movierec.validate import int_at_least, number_at_least, number_in, positive_int
+from movierec.models.twotower import DEVICE
+from movierec.validate import int_at_least, number_at_least, number_in, positive_int, require
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class MultVAEConfig(Config):
             overfits 943 users fast); the paper's 200 suit its millions of ratings.
         weighting, like_threshold: how ratings become feedback, as EASE's.
         threads: PyTorch's intra-op threads while training (0: PyTorch's default).
+        device: where PyTorch trains, ``cpu`` or ``cuda[:N]`` (a GPU where there is one; the
+            weights come back to numpy either way, so serving never needs it).
     """
 
     hidden: int = 600
@@ -76,6 +80,7 @@ class MultVAEConfig(Config):
     weighting: str = "binary"
     like_threshold: float = 4.0
     threads: int = 0
+    device: str = "cpu"
 
     def validate(self) -> None:
         super().validate()
@@ -89,6 +94,12 @@ class MultVAEConfig(Config):
         number_at_least(self.weight_decay, "weight_decay")
         check_weighting(self)
         int_at_least(self.threads, "threads", 0)
+        require(
+            isinstance(self.device, str) and DEVICE.fullmatch(self.device) is not None,
+            "device",
+            "cpu, cuda or cuda:N",
+            self.device,
+        )
 
 
 class MultVAE(OnlineRecommender):
