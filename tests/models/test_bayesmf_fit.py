@@ -1,5 +1,6 @@
 """Bayesian MF: the Gibbs draw of a row against its exact conditional posterior, fold-in as a
-posterior mean, save/load, and accuracy on ml-100k (the shared contract is in test_bayesmf.py)."""
+posterior mean, save/load (these two for Bayesian SVD++ too), and accuracy on ml-100k (the
+shared contract is in test_bayesmf.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from movierec.models._bayeskernels import posterior_means, sample_rows
 from movierec.models.bayesmf import BayesianMF, BayesMFConfig
+from movierec.models.bayessvdpp import BayesianSVDpp
 from tests.models.test_als_fit import ml100k_80_20
 from tests.models.test_mf_fit import random_ratings
 
@@ -62,9 +64,10 @@ def test_served_factors_concatenate_the_kept_samples():
     assert (model.noise_precision > 0).all()
 
 
-def test_folding_a_training_user_back_in_predicts_as_training():
+@pytest.mark.parametrize("model_class", [BayesianMF, BayesianSVDpp])
+def test_folding_a_training_user_back_in_predicts_as_training(model_class):
     data = random_ratings(seed=2)
-    model = BayesianMF(n_factors=3, n_iterations=60, burn_in=20, keep=20).fit(data)
+    model = model_class(n_factors=3, n_iterations=60, burn_in=20, keep=20).fit(data)
     movies = np.arange(1, 31)
     before = model.predict(np.full(30, 5), movies)
     own = data.ratings[data.ratings["user_id"] == 5]
@@ -74,10 +77,14 @@ def test_folding_a_training_user_back_in_predicts_as_training():
     assert np.abs(before - after).mean() < 0.25
 
 
-def test_save_load_keeps_the_priors(tmp_path):
-    model = BayesianMF(n_factors=3, n_iterations=30, burn_in=10, keep=5).fit(random_ratings())
+@pytest.mark.parametrize("model_class", [BayesianMF, BayesianSVDpp])
+def test_save_load_keeps_what_a_fold_in_needs(model_class, tmp_path):
+    """The priors and noise of every kept sample (and Bayesian SVD++'s implicit vectors)."""
+    model = model_class(n_factors=3, n_iterations=30, burn_in=10, keep=5).fit(random_ratings())
     model.save(tmp_path / "m")
-    loaded = BayesianMF.load(tmp_path / "m")
+    loaded = model_class.load(tmp_path / "m")
+    for name, array in model._state().items():
+        np.testing.assert_array_equal(loaded._state()[name], array, err_msg=name)
     for m in (model, loaded):
         m.fold_in_user(905, [1, 4, 9], [5.0, 1.0, 3.0])
     np.testing.assert_allclose(

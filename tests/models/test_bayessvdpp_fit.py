@@ -1,6 +1,7 @@
 """Bayesian SVD++: the implicit vectors drawn from their exact conditional with the
-bookkeeping that follows, a folded-in user's implicit part, save/load, and accuracy on
-ml-100k (the shared contract is in test_bayessvdpp.py)."""
+bookkeeping that follows, a folded-in user's implicit part, and accuracy on ml-100k (the
+shared contract is in test_bayessvdpp.py; fold-in of a training user and save/load beside
+Bayesian MF's, in test_bayesmf_fit.py)."""
 
 from __future__ import annotations
 
@@ -114,30 +115,6 @@ def test_a_folded_in_users_films_count_through_the_kept_implicit_vectors():
     row = model.users.index(901)
     np.testing.assert_allclose(model.user_factors[row], p[:2] + s, atol=1e-5)
     assert model.user_bias[row] == pytest.approx(p[2], abs=1e-5)
-
-
-def test_folding_a_training_user_back_in_predicts_as_training():
-    data = random_ratings(seed=2)
-    model = BayesianSVDpp(n_factors=3, n_iterations=60, burn_in=20, keep=20).fit(data)
-    movies = np.arange(1, 31)
-    before = model.predict(np.full(30, 5), movies)
-    own = data.ratings[data.ratings["user_id"] == 5]
-    model.fold_in_user(5, own["movie_id"].to_numpy(), own["rating"].to_numpy())
-    after = model.predict(np.full(30, 5), movies)
-    assert np.corrcoef(before, after)[0, 1] > 0.9
-    assert np.abs(before - after).mean() < 0.25
-
-
-def test_save_load_keeps_the_implicit_vectors(tmp_path):
-    model = BayesianSVDpp(n_factors=3, n_iterations=30, burn_in=10, keep=5).fit(random_ratings())
-    model.save(tmp_path / "m")
-    loaded = BayesianSVDpp.load(tmp_path / "m")
-    np.testing.assert_array_equal(loaded.implicit, model.implicit)
-    for m in (model, loaded):
-        m.fold_in_user(905, [1, 4, 9], [5.0, 1.0, 3.0])
-    np.testing.assert_allclose(
-        loaded.user_factors[loaded.users.index(905)], model.user_factors[model.users.index(905)]
-    )
 
 
 def test_flipped_must_be_true_or_false():

@@ -42,6 +42,19 @@ def _posterior(
     return rhs, gram
 
 
+@njit(cache=True, fastmath=True)
+def _spread(chol: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``z`` (standard normal) turned in place into a draw of ``N(0, A⁻¹)``, ``A = L Lᵀ`` and
+    ``chol`` holding ``L`` in its lower triangle: the solution of ``Lᵀ v = z``."""
+    d = len(z)
+    for a in range(d - 1, -1, -1):
+        v = z[a]
+        for c in range(a + 1, d):
+            v -= chol[c, a] * z[c]
+        z[a] = v / chol[a, a]
+    return z
+
+
 @njit(cache=True, fastmath=True, parallel=True)
 def sample_rows(
     indptr: np.ndarray,
@@ -63,7 +76,6 @@ def sample_rows(
     ``noise`` is rows × (k+1) standard normal.
     """
     k = fixed.shape[1]
-    d = k + 1
     for r in prange(len(indptr) - 1):
         start, end = indptr[r], indptr[r + 1]
         mean, chol = _posterior(
@@ -76,12 +88,7 @@ def sample_rows(
             prior_mean,
             prior_precision,
         )
-        z = noise[r].astype(np.float64)
-        for a in range(d - 1, -1, -1):  # Lᵀ v = z: v ~ N(0, A⁻¹)
-            v = z[a]
-            for c in range(a + 1, d):
-                v -= chol[c, a] * z[c]
-            z[a] = v / chol[a, a]
+        z = _spread(chol, noise[r].astype(np.float64))
         for f in range(k):
             out[r, f] = mean[f] + z[f]
         out_bias[r] = mean[k] + z[k]
@@ -209,12 +216,7 @@ def sample_implicit(
                 for c in range(a + 1):
                     precision[a, c] += alpha * w * w * grams[u, a, c]
         _cholesky_solve(precision, mean)  # precision now holds L, mean the mean
-        z = noise[j].astype(np.float64)
-        for a in range(k - 1, -1, -1):  # Lᵀ v = z: v ~ N(0, precision⁻¹)
-            v = z[a]
-            for c in range(a + 1, k):
-                v -= precision[c, a] * z[c]
-            z[a] = v / precision[a, a]
+        z = _spread(precision, noise[j].astype(np.float64))
         for a in range(k):
             change[a] = mean[a] + z[a] - implicit[j, a]
             implicit[j, a] += change[a]
