@@ -36,7 +36,8 @@ _SOURCE = "source.json"
 
 def mapped_ratings(folder: Path) -> pd.DataFrame | None:
     """The dataset's ratings as read-only memory-mapped columns (written on first use); None
-    when they cannot be (an empty or unwritable dataset: the caller reads the Parquet file)."""
+    when they cannot be written or mapped (a read-only home, a full disk: the caller reads the
+    Parquet file instead)."""
     parquet = folder / "ratings.parquet"
     source = _describe(parquet)
     target = folder / _FOLDER
@@ -44,7 +45,7 @@ def mapped_ratings(folder: Path) -> pd.DataFrame | None:
         if _read_source(target) != source:
             _write_columns(parquet, target, source)
         columns = {name: np.load(target / f"{name}.npy", mmap_mode="r") for name in RATING_COLUMNS}
-    except (OSError, ValueError) as exc:  # read-only home, full disk, a zero-length column
+    except (OSError, ValueError) as exc:  # read-only home, full disk, a damaged column file
         log.warning("ratings of %s not memory-mapped (%s): read into memory", folder.name, exc)
         return None
     return pd.DataFrame(columns, copy=False)
