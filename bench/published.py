@@ -36,7 +36,18 @@ from movierec.evaluate import evaluate  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "published.json"
 DATASET = "ml-100k-recbole"
-MODELS = ("ease", "ials", "als", "knn", "sar", "chart", "hybrid", "hybrid-watch")
+MODELS = (
+    "ease",
+    "ease-watch",
+    "ials",
+    "ials-binary",
+    "als",
+    "knn",
+    "sar",
+    "chart",
+    "hybrid",
+    "hybrid-watch",
+)
 ENSEMBLES = frozenset({"hybrid", "hybrid-watch"})  # blends of others: not "single models"
 FIGURES = ("ndcg", "precision", "recall", "map")
 LABELS = {"ndcg": "NDCG@10", "precision": "P@10", "recall": "R@10", "map": "MAP@10"}

@@ -64,12 +64,18 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     # Recommenders' top-N protocol counts): EASE and binary iALS, blended on validation users
     "hybrid-watch": (
         "movierec.models.hybrid:Hybrid",
-        {"parts": "ease,ials-binary", "relevance": 0.0},
+        {"parts": "ease-watch,ials-binary", "relevance": 0.0},
     ),
     "knn": ("movierec.models.knn:ItemKNN", {}),
     "knn-cosine": ("movierec.models.knn:ItemKNN", {"similarity": "cosine"}),
     "ease": ("movierec.models.ease:EASE", {}),
-    "ease-binary": ("movierec.models.ease:EASE", {"weighting": "binary", "l2": 500.0}),
+    # a 1★ counts as interest like any rating: what a user watches next, not what they like
+    "ease-watch": ("movierec.models.ease:EASE", {"dislike": 0.0}),
+    # every rating counts as interest, a 1★ too, and as much as a 5★
+    "ease-binary": (
+        "movierec.models.ease:EASE",
+        {"weighting": "binary", "l2": 500.0, "dislike": 0.0},
+    ),
     # EASE's closed form through a rank-1024 Woodbury inverse: no movies × movies matrix
     "ease-lowrank": ("movierec.models.lowrankease:LowRankEASE", {}),
     # Microsoft Recommenders' quick-start default: jaccard, rating weights, 30-day half-life
