@@ -1,8 +1,8 @@
 """Record-class accuracy: our ranking models beside Microsoft Recommenders' published ml-100k table.
 
-Run by hand (about 5 minutes on 2 cores, nearly all of it ``hybrid``; 10 s without):
-``.venv/bin/python bench/published.py [--models ease,ials,als,knn,sar,chart,hybrid,hybrid-watch]
-[--seeds 0,1,2,3,4]``.
+Run by hand (about 6 minutes on 2 cores, nearly all of it the two hybrids; 10 s without):
+``.venv/bin/python bench/published.py [--models ease,ease-watch,ials,ials-binary,als,knn,sar,
+chart,hybrid,hybrid-watch] [--seeds 0,1,2,3,4]``.
 
 The protocol is theirs (recommenders-team/recommenders, README "Algorithm Comparison" and
 ``examples/06_benchmarks/movielens.ipynb``): ml-100k, a per-user stratified 75/25 split
