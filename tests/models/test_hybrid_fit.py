@@ -117,15 +117,17 @@ def test_a_gain_is_clear_only_beyond_its_standard_error():
     assert not blend.clearly_positive(np.zeros(400))
 
 
-def test_a_blend_within_the_noise_gives_way_to_the_most_personal_part(monkeypatch):
+def test_a_blend_within_the_noise_gives_way_to_the_most_personal_part(monkeypatch, caplog):
     sets, genres = _uninformative_chart(np.random.default_rng(4))
     monkeypatch.setattr(blend, "SIGNIFICANCE", -np.inf)  # keep whatever the ascent finds
     loose, _, _ = blend.fit_regime(sets, genres, 2, 10, 4, np.random.default_rng(0))
     assert loose[1] > 0  # the ascent did take some of the chart...
     monkeypatch.undo()
-    weights, lam, report = blend.fit_regime(sets, genres, 2, 10, 4, np.random.default_rng(0))
+    with caplog.at_level("INFO", logger="movierec.models.blend"):
+        weights, lam, report = blend.fit_regime(sets, genres, 2, 10, 4, np.random.default_rng(0))
     np.testing.assert_array_equal(weights, [1.0, 0.0])  # ...which a held-out check refuses
     assert lam == 0.0 and report[-1, 0] == report[0, 0]
+    assert "left for that part" in caplog.text and "out of bag" in caplog.text  # and says so
 
 
 def test_a_blend_that_clearly_finds_more_is_kept():

@@ -28,6 +28,7 @@ users. The validation users and their held-out ratings are carved out of the tra
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,8 @@ from movierec.models.calibration import (
     kl_divergence,
     personalization,
 )
+
+logger = logging.getLogger(__name__)
 
 LAMBDAS = np.array([0.0, 0.3, 0.5, 0.7, 0.9])
 #: how far below the most personal part's personalization a blend may go: the figure moves by
@@ -308,7 +311,16 @@ def fit_regime(
         ):
             weights, lam, best = bagged_w, bagged_lam, bagged
         gain = out_of_bag_gain(data, samples, [(d[0], d[1]) for d in draws], anchor, k)
-    if not clearly_positive(gain):
+    kept = clearly_positive(gain)
+    logger.info(
+        "blend %s: NDCG gain over its most personal part alone %.4f ± %.4f a user (%s, %d users)",
+        "kept" if kept else "left for that part",
+        float(gain.mean()) if len(gain) else 0.0,
+        float(gain.std(ddof=1) / np.sqrt(len(gain))) if len(gain) > 1 else 0.0,
+        "out of bag" if bags > 1 else "on the users it was fitted on",
+        len(gain),
+    )
+    if not kept:
         weights, lam, best = np.eye(n_parts)[anchor_index], 0.0, anchor
     report = np.array([[f.ndcg, f.personalization, f.miscalibration] for f in [*alone, best]])
     return weights, lam, report
