@@ -46,13 +46,13 @@ def test_a_row_is_drawn_from_its_conditional_posterior():
 def test_a_fold_in_is_the_posterior_mean_under_each_sample():
     rng = np.random.default_rng(1)
     samples = rng.normal(size=(3, 5, 2))
-    bias, ratings = rng.normal(size=5), rng.integers(1, 6, 5).astype(np.float64)
+    bias, ratings = rng.normal(size=5), rng.integers(1, 6, (3, 5)).astype(np.float64)
     alphas = np.array([0.5, 1.0, 2.0])
     means, precisions = rng.normal(size=(3, 3)), rng.uniform(0.5, 2, (3, 3))
     factors, biases = posterior_means(samples, bias, ratings, 3.0, alphas, means, precisions)
-    for s in range(3):
+    for s in range(3):  # each sample against its own targets
         expected, _ = exact_posterior(
-            samples[s], bias, ratings, 3.0, alphas[s], means[s], precisions[s]
+            samples[s], bias, ratings[s], 3.0, alphas[s], means[s], precisions[s]
         )
         np.testing.assert_allclose(np.r_[factors[s], biases[s]], expected, atol=1e-9)
 

@@ -134,7 +134,9 @@ def posterior_means(
     """One row's posterior mean under each kept sample: factors S × k, biases S.
 
     ``samples`` is S × n × k: sample ``s``'s factors of the n rows the row is rated against
-    (or rated by), ``fixed_bias`` their n biases; ``prior_*`` are S × (k+1).
+    (or rated by), ``fixed_bias`` their n biases; ``ratings`` S × n, the targets under each
+    sample (the same row S times for Bayesian MF; less each sample's implicit part for
+    Bayesian SVD++); ``prior_*`` are S × (k+1).
     """
     n_samples, n, k = samples.shape
     idx = np.arange(n)
@@ -145,7 +147,7 @@ def posterior_means(
             samples[s],
             fixed_bias,
             idx,
-            ratings,
+            ratings[s],
             offset,
             alphas[s],
             prior_means[s],

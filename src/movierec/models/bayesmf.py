@@ -222,7 +222,7 @@ class BayesianMF(OnlineFactorModel):
         factors, biases = posterior_means(
             samples,
             fixed.bias[idx].astype(np.float64),
-            np.asarray(ratings, dtype=np.float64),
+            np.broadcast_to(np.asarray(ratings, dtype=np.float64), (n_samples, len(idx))),
             self.offset,
             self.noise_precision,
             np.ascontiguousarray(prior[:, 0]),

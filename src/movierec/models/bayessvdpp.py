@@ -216,20 +216,16 @@ class BayesianSVDpp(BayesianMF):
         chosen = idx[idx < len(self.implicit)]  # films folded in since the fit have no y
         sums = self.implicit[chosen].astype(np.float64).sum(axis=0) / np.sqrt(len(idx))
         pulled = np.einsum("snk,sk->sn", samples, sums)
-        values = np.asarray(ratings, dtype=np.float64)
-        bias = fixed.bias[idx].astype(np.float64)
-        factors, biases = np.empty((n_samples, k)), np.empty(n_samples)
-        for s in range(n_samples):
-            own, own_bias = posterior_means(
-                samples[s : s + 1],
-                bias,
-                values - pulled[s],
-                self.offset,
-                self.noise_precision[s : s + 1],
-                np.ascontiguousarray(self.user_prior[s : s + 1, 0]),
-                np.ascontiguousarray(self.user_prior[s : s + 1, 1]),
-            )
-            factors[s], biases[s] = own[0] + sums[s], own_bias[0]
+        own, biases = posterior_means(
+            samples,
+            fixed.bias[idx].astype(np.float64),
+            np.asarray(ratings, dtype=np.float64) - pulled,
+            self.offset,
+            self.noise_precision,
+            np.ascontiguousarray(self.user_prior[:, 0]),
+            np.ascontiguousarray(self.user_prior[:, 1]),
+        )
+        factors = own + sums
         vector = (factors / np.sqrt(n_samples)).reshape(-1).astype(np.float32)
         return vector, float(biases.mean())
 

@@ -201,8 +201,12 @@ def clearly_positive(gain: np.ndarray) -> bool:
     for ones no better for the next users."""
     if len(gain) < 2:
         return bool(gain.sum() > 0)
-    error = gain.std(ddof=1) / np.sqrt(len(gain))
-    return bool(gain.mean() > SIGNIFICANCE * error)
+    return bool(gain.mean() > SIGNIFICANCE * standard_error(gain))
+
+
+def standard_error(gain: np.ndarray) -> float:
+    """The standard error of a per-user gain's mean (0 for fewer than two users)."""
+    return float(gain.std(ddof=1) / np.sqrt(len(gain))) if len(gain) > 1 else 0.0
 
 
 def out_of_bag_gain(
@@ -313,10 +317,11 @@ def fit_regime(
         gain = out_of_bag_gain(data, samples, [(d[0], d[1]) for d in draws], anchor, k)
     kept = clearly_positive(gain)
     logger.info(
-        "blend %s: NDCG gain over its most personal part alone %.4f ± %.4f a user (%s, %d users)",
+        "blend %s: its NDCG gain over its most personal part alone %.4f a user, standard "
+        "error %.4f (%s, %d users)",
         "kept" if kept else "left for that part",
         float(gain.mean()) if len(gain) else 0.0,
-        float(gain.std(ddof=1) / np.sqrt(len(gain))) if len(gain) > 1 else 0.0,
+        standard_error(gain),
         "out of bag" if bags > 1 else "on the users it was fitted on",
         len(gain),
     )
