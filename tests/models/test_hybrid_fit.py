@@ -119,10 +119,11 @@ def test_a_gain_is_clear_only_beyond_its_standard_error():
 
 def test_a_blend_within_the_noise_gives_way_to_the_most_personal_part(monkeypatch, caplog):
     sets, genres = _uninformative_chart(np.random.default_rng(4))
-    monkeypatch.setattr(blend, "SIGNIFICANCE", -np.inf)  # keep whatever the ascent finds
-    loose, _, _ = blend.fit_regime(sets, genres, 2, 10, 4, np.random.default_rng(0))
+    monkeypatch.setattr(blend, "CALIBRATION_MARGIN", 0.0)  # level calibration will do here
+    with monkeypatch.context() as loosened:
+        loosened.setattr(blend, "SIGNIFICANCE", -np.inf)  # keep whatever the ascent finds
+        loose, _, _ = blend.fit_regime(sets, genres, 2, 10, 4, np.random.default_rng(0))
     assert loose[1] > 0  # the ascent did take some of the chart...
-    monkeypatch.undo()
     with caplog.at_level("INFO", logger="movierec.models.blend"):
         weights, lam, report = blend.fit_regime(sets, genres, 2, 10, 4, np.random.default_rng(0))
     np.testing.assert_array_equal(weights, [1.0, 0.0])  # ...which a held-out check refuses
@@ -135,6 +136,70 @@ def test_a_blend_that_clearly_finds_more_is_kept():
     weights, _, report = blend.fit_regime(sets, genres, 3, 10, 4, np.random.default_rng(0))
     assert np.count_nonzero(weights) >= 2
     assert report[-1, 0] > max(report[0, 0], report[1, 0]) + 0.05
+
+
+def test_the_start_is_the_part_that_finds_most_within_the_most_personal_parts_bounds():
+    finds, personal, chart = (
+        blend.Figures(0.33, 0.935, 0.66),
+        blend.Figures(0.16, 0.940, 1.02),
+        blend.Figures(0.14, 0.55, 0.97),
+    )
+    assert blend.best_part_within([finds, personal, chart]) == 0  # as personal, finds twice
+    less_personal = blend.Figures(0.33, 0.90, 0.66)
+    assert blend.best_part_within([less_personal, personal, chart]) == 1
+    worse_calibrated = blend.Figures(0.33, 0.938, 1.10)
+    assert blend.best_part_within([worse_calibrated, personal, chart]) == 1
+
+
+def test_a_blend_must_be_clearly_no_worse_calibrated_than_the_part_it_replaces():
+    rng = np.random.default_rng(0)
+    part_kl = rng.uniform(0.3, 1.0, 400)
+    noise = rng.normal(0, 0.05, 400)
+    part = blend.Figures(0.3, 0.94, float(part_kl.mean()), per_user_miscalibration=part_kl)
+
+    def blend_with(shift: float) -> blend.Figures:
+        kl = part_kl + noise - noise.mean() + shift
+        return blend.Figures(0.31, 0.94, float(kl.mean()), per_user_miscalibration=kl)
+
+    assert not blend.calibrated_as(blend_with(0.0), part)  # level: the worse as often as not
+    assert not blend.calibrated_as(blend_with(-0.001), part)  # 0.4 standard errors better
+    assert blend.calibrated_as(blend_with(-0.01), part)  # 4 standard errors better
+    assert blend.calibrated_as(part, part)  # the part itself is its own bound
+
+
+def _probe_and_served(rng, n_users=300, width=40):
+    """Part 0 finds what users like; part 1 is personal noise. On the probe (parts fitted on
+    less data) part 0 leans on a popularity order shared by everyone, so its lists are alike;
+    served, it does not."""
+    genres = np.eye(4, dtype=np.float32)[np.arange(width) % 4]
+    popular = np.linspace(2.0, 0.0, width)
+    probe, served = [], []
+    for _ in range(n_users):
+        pool = rng.permutation(width)
+        relevant = rng.random(width) < 0.2
+        noise = rng.normal(0, 1, width)
+        taste = np.full(4, 0.25)
+        finds = relevant + rng.normal(0, 0.5, width)
+        probe.append((np.stack([finds + popular[pool], noise], 1), relevant, 8, pool, taste))
+        served.append((np.stack([finds, noise], 1), np.zeros(width, bool), 0, pool, taste))
+    return probe, served, genres
+
+
+def test_the_taste_bounds_are_judged_on_the_lists_served():
+    probe, served, genres = _probe_and_served(np.random.default_rng(1))
+    data, judged = blend.stack(probe, genres, 10), blend.stack(probe, genres, 10, served)
+    lone = blend.figures(data, np.array([1.0, 0.0]), 0.0, 10)
+    both = blend.figures(judged, np.array([1.0, 0.0]), 0.0, 10)
+    assert both.ndcg == lone.ndcg  # NDCG on the probe's held-out ratings...
+    assert lone.personalization < 0.8 < both.personalization  # ...taste on the served lists
+    served_alone = blend.figures(blend.stack(served, genres, 10), np.array([1.0, 0.0]), 0.0, 10)
+    assert both.personalization == served_alone.personalization
+    assert both.miscalibration == served_alone.miscalibration
+    rng = np.random.default_rng(0)
+    on_probe, _, _ = blend.fit_regime(probe, genres, 2, 10, 4, rng)
+    on_served, _, report = blend.fit_regime(probe, genres, 2, 10, 4, rng, served)
+    assert on_probe[1] > 0.5  # judged on the probe, part 0 is too impersonal to lead
+    assert on_served[0] > 0.5 and report[-1, 0] >= report[0, 0]  # served, it may
 
 
 def test_ease_gives_way_to_low_rank_ease_where_the_catalogue_outgrows_it(monkeypatch, tmp_path):
