@@ -11,9 +11,9 @@ validation NDCG@k whose lists are no less personal and no more miscalibrated tha
 most personal part (plain NDCG alone rewards serving everyone the chart; the module says why),
 averaged over bootstrap resamples of the validation users (``bags``, ``cold_bags``), and kept
 only if the blends fitted without some users find clearly more for them than the part that
-finds most alone within those bounds (else that part serves: on ml-100k regulars a blend
-0.003 ahead on the validation users lost 0.012 on the test users, 0.379 against EASE's
-0.392). It runs on validation data carved out of the training data:
+finds most alone within those bounds (else that part serves: on ml-100k regulars a blend 0.003
+ahead on the validation users lost 0.012 on the test users, 0.379 against EASE's 0.392). It
+runs on validation data carved out of the training data:
 
 * *warm* weights: for each user outside the cold share, a random ``validation`` share of their
   ratings is held out; the parts are fitted on the rest and the weights make the held-out
@@ -236,10 +236,10 @@ class Hybrid(Composite):
         for user_id, movies in by_user.items():
             if profiles is not None:
                 profile = known.get(user_id)
-                ids_ = profile["movie_id"].to_numpy() if profile is not None else np.empty(0, int)
+                told = profile["movie_id"].to_numpy() if profile is not None else np.empty(0, int)
                 values = profile["rating"].to_numpy() if profile is not None else np.empty(0)
                 for part in parts:
-                    part.fold_in_user(int(user_id), ids_, values)
+                    part.fold_in_user(int(user_id), told, values)
             one = self._user_set(parts, int(user_id), movies.to_numpy())
             if one is not None:
                 ids.append(int(user_id))
