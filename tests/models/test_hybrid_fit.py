@@ -150,6 +150,16 @@ def test_the_start_is_the_part_that_finds_most_within_the_most_personal_parts_bo
     assert blend.best_part_within([worse_calibrated, personal, chart]) == 1
 
 
+def test_a_step_that_finds_no_more_is_not_asked_how_personal_it_is():
+    data = _validation(np.random.default_rng(0))
+    whole = blend.figures(data, np.array([0.5, 0.5, 0.0]), 0.0, 10)
+    short = blend.figures(data, np.array([0.5, 0.5, 0.0]), 0.0, 10, above=whole.ndcg)
+    assert short.ndcg == whole.ndcg and np.isnan(short.personalization)
+    assert np.isnan(short.miscalibration) and not np.isnan(whole.personalization)
+    taller = blend.figures(data, np.array([0.5, 0.5, 0.0]), 0.0, 10, above=whole.ndcg - 0.01)
+    assert taller.personalization == whole.personalization
+
+
 def _probe_and_served(rng, n_users=300, width=40):
     """Part 0 finds what users like; part 1 is personal noise. On the probe (parts fitted on
     less data) part 0 leans on a popularity order shared by everyone, so its lists are alike;
