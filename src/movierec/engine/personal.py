@@ -86,23 +86,28 @@ class PersonalPicks:
             known = self.answers.get(name, self.hub.model(name), generation, question)
             if known is not None:
                 return known
-        history = self.history(user_id, live)  # a user nobody knows fails before any fit
+        if not self.hub.in_memory(name):
+            self.history(user_id, live)  # a user nobody knows fails before any fit
         recommender = self.hub.model(name)
-        if live is not None and live.refresh_user(name, int(user_id)):
-            history = self.history(user_id, live)  # what was folded in, for the reasons
+        if live is not None:
+            live.refresh_user(name, int(user_id))
         candidates = self.catalog.candidates(genres=genres, years=years, min_rating=min_rating)
         try:
             ranking = recommender.recommend(user_id, k, candidates=candidates)
         except UnknownUserError:
             if live is None or not live.store.has_user(int(user_id)):
                 raise
-            if len(history[0]):  # the store knows their ratings; this model could not take them
+            if len(self.history(user_id, live)[0]):  # stored ratings this model could not take
                 raise ModelCannotFoldInError(name, int(user_id)) from None
             return self.catalog.chart_picks(int(user_id), k, genres=genres, years=years)
         rows = [self.catalog.movie(m, s) for m, s in ranking]
-        why = (
+        why = (  # the history is read only for the reasons: a lean answer skips the store
             self.explainer.explain(
-                recommender, int(user_id), history, ranking.movie_ids, generation
+                recommender,
+                int(user_id),
+                self.history(user_id, live),
+                ranking.movie_ids,
+                generation,
             )
             if reasons
             else []

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from movierec.models._rankkernels import best_k
+
 
 @dataclasses.dataclass(frozen=True)
 class Ranking:
@@ -34,6 +36,12 @@ def padded(scores: np.ndarray, n: int, fill: float = 0.0) -> np.ndarray:
     return np.concatenate([scores, np.full(n - len(scores), fill)])
 
 
+#: up to this many picks, :func:`top_k` streams the scores through a sorted buffer
+#: (:func:`~movierec.models._rankkernels.best_k`); beyond it a buffer insert could cost more
+#: than the partition it saves
+STREAMED_K = 128
+
+
 def top_k(
     scores: np.ndarray,
     k: int,
@@ -43,9 +51,21 @@ def top_k(
 ) -> np.ndarray:
     """Indices of the ``k`` best finite scores, best first; ties broken by lower index.
 
-    One pass over a masked copy of the scores and an ``argpartition``: no sort or set
-    operation over the catalogue, which at 86k movies cost more than the scoring itself.
+    No sort or set operation over the catalogue, which at 86k movies cost more than the
+    scoring itself: a served answer's ``k`` in one numba pass, a larger ``k`` by a masked copy
+    and an ``argpartition``.
     """
+    if k <= 0 or not len(scores):
+        return np.empty(0, np.int64)
+    if k <= STREAMED_K:
+        none = np.empty(0, np.int64)
+        return best_k(
+            np.asarray(scores, dtype=np.float64),
+            int(k),
+            none if excluded is None else np.asarray(excluded, dtype=np.int64),
+            none if allowed is None else np.asarray(allowed, dtype=np.int64),
+            allowed is not None,
+        )
     if allowed is None:
         values = np.array(scores, dtype=np.float64, copy=True)
     else:
@@ -57,5 +77,10 @@ def top_k(
     k = min(k, int(np.count_nonzero(values > -np.inf)))
     if k == 0:
         return np.empty(0, np.int64)
-    part = np.argpartition(-values, k - 1)[:k] if k < len(values) else np.arange(len(values))
+    if k < len(values):
+        cut = values[np.argpartition(-values, k - 1)[k - 1]]  # the k-th best score
+        above = np.flatnonzero(values > cut)
+        part = np.concatenate([above, np.flatnonzero(values == cut)[: k - len(above)]])
+    else:
+        part = np.arange(len(values))
     return part[np.lexsort((part, -values[part]))].astype(np.int64)
