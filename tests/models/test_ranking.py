@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from movierec.data.charts import weighted_rating
-from movierec.models._rankkernels import taste_kernel
+from movierec.models._rankkernels import order_statistics, taste_kernel
 from movierec.models.ranking import STREAMED_K, top_k
 
 
@@ -84,3 +84,16 @@ def test_taste_kernel_matches_its_formula():
     got = taste_kernel(dots, one, bias, lengths, 50.0, 3.0, 1.7)
     np.testing.assert_allclose(got, numpy_taste(dots, one, bias, lengths, 50.0, 3.0, 1.7))
     assert got[3] == pytest.approx(4 / 54 * float(bias[3])) and not got[np.arange(n) != 3].any()
+
+
+def test_order_statistics_match_a_partition():
+    rng = np.random.default_rng(1)
+    for trial in range(30):
+        n = int(rng.integers(2, 5000))
+        row = rng.integers(0, 30, n).astype(np.float64)  # many ties
+        row[rng.random(n) < 0.1] = -np.inf
+        if trial % 3 == 1:
+            row = np.sort(row)  # ascending: every value enters the buffer
+        top = int(rng.integers(1, n))
+        high = np.partition(row, [n - top - 1, n - top])
+        assert order_statistics(row, top) == (high[n - top], high[n - top - 1])

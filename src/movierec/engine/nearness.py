@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from movierec.models._rankkernels import order_statistics
 from movierec.models.base import Recommender
 
 
@@ -29,13 +30,19 @@ def row_cutoffs(row: np.ndarray, top: int) -> tuple[float, float]:
     ties counted against it: ``v``, the ``top``-th largest entry, and ``w``, the next. A value
     above ``v`` has fewer than ``top`` entries above it; one equal to ``v`` is within only if
     no entry beyond the first ``top`` ties it (``w < v``); one below ``v`` has at least ``top``
-    larger entries and itself. One ``np.partition``: linear time, never a sort. A row of at
-    most ``top`` entries lets every finite value in (``-inf`` twice)."""
+    larger entries and itself. One pass that keeps the ``top + 1`` largest (a numba kernel:
+    at 86k movies ``np.partition`` took 0.7 ms a pick), never a sort. A row of at most
+    ``top`` entries lets every finite value in (``-inf`` twice). NaN counts as ``-inf``."""
     n = len(row)
     if n <= top:
         return -np.inf, -np.inf
-    high = np.partition(row, [n - top - 1, n - top])
-    return float(high[n - top]), float(high[n - top - 1])
+    if top < 1:
+        raise ValueError(f"top must be at least 1, got {top}")
+    values = np.asarray(row, dtype=np.float64)
+    if np.isnan(values).any():
+        values = np.where(np.isnan(values), -np.inf, values)
+    v, w = order_statistics(values, int(top))
+    return float(v), float(w)
 
 
 def within(values: np.ndarray, v: float, w: float) -> np.ndarray:
