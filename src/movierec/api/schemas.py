@@ -85,6 +85,7 @@ class Health(BaseModel):
     answers_kept: int = Field(description="recommendation answers this worker keeps now")
     answer_hits: int = Field(description="requests this worker answered from a kept answer")
     answer_misses: int = Field(description="requests whose answer was computed (since start)")
+    worker: int = Field(description="the process id of the worker that answered")
 
 
 class Match(BaseModel):

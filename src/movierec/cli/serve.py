@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from movierec.cli.common import DatasetOption, DbOption, HomeOption
+from movierec.errors import MovieRecError
 
 #: the default worker count's cap: each worker holds its own dataset and model in memory
 MAX_DEFAULT_WORKERS = 4
@@ -38,8 +39,9 @@ def serve(
             help="Worker processes (default: one per usable CPU core, at most "
             f"{MAX_DEFAULT_WORKERS}). Each holds its own model and folds in, on its next "
             "read, the ratings the others stored; one at a time retrains, the others "
-            "adopt its version. With several, BLAS runs one thread per worker unless "
-            "OPENBLAS_NUM_THREADS/MKL_NUM_THREADS/OMP_NUM_THREADS say otherwise.",
+            "adopt its version. On Linux each listens on a socket of its own, so the "
+            "kernel spreads connections over them. With several, BLAS runs one thread per "
+            "worker unless OPENBLAS_NUM_THREADS/MKL_NUM_THREADS/OMP_NUM_THREADS say otherwise.",
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
@@ -57,6 +59,7 @@ def serve(
     import uvicorn
 
     from movierec.api import Settings, create_app
+    from movierec.api.workers import run_workers, spreads_connections
 
     settings = Settings.from_env(home=home, dataset=dataset, db=db)
     if workers is None:
@@ -77,7 +80,19 @@ def serve(
     ):
         if value is not None:
             os.environ[f"MOVIEREC_{name}"] = str(value)
-    uvicorn.run(
+    if not spreads_connections():
+        uvicorn.run(
+            "movierec.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+        )
+        return
+    # uvicorn's workers share one socket, and the first awake takes every waiting connection;
+    # a socket per worker lets the kernel spread them (movierec.api.workers)
+    config = uvicorn.Config(
         "movierec.api.app:create_app",
         factory=True,
         host=host,
@@ -85,3 +100,9 @@ def serve(
         workers=workers,
         log_level=log_level,
     )
+    try:
+        status = run_workers(config, workers)
+    except OSError as exc:
+        raise MovieRecError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    if status:
+        raise typer.Exit(status)

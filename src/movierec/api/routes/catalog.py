@@ -7,6 +7,7 @@ Each handler is one engine call; errors rise to :mod:`movierec.api.errors`. Hand
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -38,7 +39,7 @@ router = APIRouter()
 @router.get("/healthz", response_model=Health, tags=["service"], responses=responses(500, 503))
 def healthz(svc: Svc) -> JSONResponse:
     """Liveness and what is served: the model ratings fold into, pending ratings, retrains."""
-    return JSONResponse({"status": "ok", **svc.engine.health()})
+    return JSONResponse({"status": "ok", **svc.engine.health(), "worker": os.getpid()})
 
 
 @router.get("/genres", response_model=GenresOut, tags=["catalog"], responses=responses(500))
