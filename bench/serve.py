@@ -13,7 +13,8 @@ once, so every server start loads the same model. For each server configuration
 * ``default``: `movierec serve` exactly as `make run` starts it; ``default-nocache`` the same with
   ``MOVIEREC_ANSWER_CACHE=0``, every answer computed afresh (the figure for users asking for the
   first time; ``default`` answers a repeated question from the answers each worker keeps);
-  ``nocache-1t``/``nocache-2t`` with 1 or 2 request threads per worker;
+  ``nocache-1t``/``-2t``/``-4t`` and ``default-1t``/``-2t``/``-4t`` with that many request
+  threads per worker;
 
 a server is started as a subprocess on a free loopback port, and a separate load-generating
 process (asyncio, raw HTTP/1.1 keep-alive connections: a client far cheaper than the server,
