@@ -18,9 +18,11 @@ does not spread connections): :func:`spreads_connections` says whether it applie
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -71,17 +73,18 @@ def port_lock(host: str, port: int) -> Iterator[None]:
         OSError: another `movierec serve` holds the port (errno EADDRINUSE).
     """
     path = Path(tempfile.gettempdir()) / f"movierec-serve-{host.replace(':', '_')}-{port}.lock"
-    with open(path, "a") as handle:
+    # read-only: a lock file another user left behind (mode 0644) still opens and locks
+    handle = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise OSError(
-                98, f"{host}:{port} is already served by another `movierec serve`"
+                errno.EADDRINUSE, f"{host}:{port} is already served by another `movierec serve`"
             ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
+    finally:
+        os.close(handle)  # closing lets the lock go
 
 
 def _worker(config: uvicorn.Config) -> None:  # pragma: no cover - runs in a child process
