@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -80,26 +80,14 @@ def serve(
     ):
         if value is not None:
             os.environ[f"MOVIEREC_{name}"] = str(value)
+    app = "movierec.api.app:create_app"  # each worker builds its own from the environment
+    options: dict[str, Any] = {"factory": True, "host": host, "port": port, "workers": workers}
     if not spreads_connections():
-        uvicorn.run(
-            "movierec.api.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-        )
+        uvicorn.run(app, log_level=log_level, **options)
         return
     # uvicorn's workers share one socket, and the first awake takes every waiting connection;
     # a socket per worker lets the kernel spread them (movierec.api.workers)
-    config = uvicorn.Config(
-        "movierec.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-    )
+    config = uvicorn.Config(app, log_level=log_level, **options)
     try:
         status = run_workers(config, workers)
     except OSError as exc:
