@@ -98,14 +98,17 @@ def main() -> None:
     def exact(user: int) -> np.ndarray:
         return model.recommend(user, K).movie_ids
 
+    def query(row: int) -> np.ndarray:
+        """``[α_u·p_u, 1]``: its inner product with an item vector is the served score."""
+        p = factors[row]
+        norm = float(np.linalg.norm(p))
+        return np.append(p * (alpha_norm / norm if norm > 0 else 0.0), 1.0).astype(np.float32)
+
     exact(int(users[0]))  # compiled and warm
     truth, exact_ms = timed(exact, users)
     row_of = dict(zip(users.tolist(), range(len(users)), strict=True))
-    # the item vectors give the served scores
-    u = int(rows[0])
-    norm = float(np.linalg.norm(factors[u]))
-    query = np.append(factors[u] * (alpha_norm / norm), 1.0)
-    np.testing.assert_allclose(vectors @ query, model.taste_scores(u), rtol=1e-4, atol=1e-4)
+    u = int(rows[0])  # the item vectors give the served scores
+    np.testing.assert_allclose(vectors @ query(u), model.taste_scores(u), rtol=1e-4, atol=1e-4)
 
     faiss.omp_set_num_threads(2)
     started = time.perf_counter()
@@ -117,29 +120,24 @@ def main() -> None:
     faiss.omp_set_num_threads(1)  # one request thread per query
     ids = np.asarray(model.movies.ids)
 
-    rows_out: list[dict[str, Any]] = [
-        {
-            "method": "exact",
-            "ef_search": None,
-            "median_ms": round(float(np.median(exact_ms)), 3),
-            "p99_ms": round(float(np.percentile(exact_ms, 99)), 3),
-            "recall_at_10": 1.0,
+    def approximate(user: int) -> np.ndarray:
+        i = row_of[user]
+        _, found = index.search(query(int(rows[i]))[None, :], K + len(seen[i]))
+        found = found[0][found[0] >= 0]
+        return ids[found[~np.isin(found, seen[i])][:K]]
+
+    def summary(method: str, ef: int | None, ms: np.ndarray, recall: float) -> dict[str, Any]:
+        return {
+            "method": method,
+            "ef_search": ef,
+            "median_ms": round(float(np.median(ms)), 3),
+            "p99_ms": round(float(np.percentile(ms, 99)), 3),
+            "recall_at_10": round(recall, 4),
         }
-    ]
+
+    rows_out = [summary("exact", None, exact_ms, 1.0)]
     for ef in EF_SEARCH:
         index.hnsw.efSearch = ef
-
-        def approximate(user: int) -> np.ndarray:
-            i = row_of[user]
-            p = factors[rows[i]]
-            norm = float(np.linalg.norm(p))
-            scale = alpha_norm / norm if norm > 0 else 0.0
-            query = np.append(p * scale, 1.0).astype(np.float32)[None, :]
-            _, found = index.search(query, K + len(seen[i]))
-            found = found[0][found[0] >= 0]
-            found = found[~np.isin(found, seen[i])][:K]
-            return ids[found]
-
         approximate(int(users[0]))
         answers, ms = timed(approximate, users)
         recall = np.mean(
@@ -148,15 +146,7 @@ def main() -> None:
                 for a, t in zip(answers, truth, strict=True)
             ]
         )
-        rows_out.append(
-            {
-                "method": "hnsw",
-                "ef_search": ef,
-                "median_ms": round(float(np.median(ms)), 3),
-                "p99_ms": round(float(np.percentile(ms, 99)), 3),
-                "recall_at_10": round(float(recall), 4),
-            }
-        )
+        rows_out.append(summary("hnsw", ef, ms, float(recall)))
 
     print(
         f"\n{args.dataset}, {args.model}: {len(ids):,} movies, {len(users)} users; "

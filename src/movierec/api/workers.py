@@ -3,9 +3,10 @@
 uvicorn's ``--workers`` share one listening socket, and whichever worker wakes first accepts
 every connection waiting, so keep-alive clients that connect together often all land on one
 worker while the other idles. On ml-100k (two workers, 8 connections, every answer computed
-afresh) all 8 went to one worker in 3 runs of 5: 210–300 req/s, against 750 when split. Here
-each worker binds its own socket with ``SO_REUSEPORT`` and the kernel spreads new connections
-over the workers by their addresses (4/4 or 5/3 in 4 runs of 5: 730–840 req/s).
+afresh) all 8 went to one worker in 3 runs of 5: 250–300 req/s, against 585–750 when split.
+Here each worker binds its own socket with ``SO_REUSEPORT`` and the kernel spreads new
+connections over the workers by their addresses (5 runs: 5/3, 3/5, 2/6, 2/6, 4/4; 663–890
+req/s).
 
 The parent binds the port first, with the same option, and never listens on it: a port
 already taken fails there, before any worker starts, and a program without the option cannot

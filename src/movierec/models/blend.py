@@ -313,9 +313,6 @@ def constrained_ascent(
         """The trial's figures; its taste figures only where its NDCG beats the best's."""
         return figures(data, trial_w, trial_lam, k, above=best.ndcg + 1e-9)
 
-    def feasible(trial: Figures) -> bool:
-        return within(trial, most)
-
     for _ in range(rounds):
         improved = False
         for p in range(n_parts):
@@ -329,16 +326,16 @@ def constrained_ascent(
                 # stronger calibration (which lowers miscalibration and mostly raises
                 # personalization): try that before giving the step up
                 for stronger in LAMBDAS[LAMBDAS > lam]:
-                    if trial.ndcg <= best.ndcg + 1e-9 or feasible(trial):
+                    if trial.ndcg <= best.ndcg + 1e-9 or within(trial, most):
                         break
                     trial, trial_lam = finds_more(trial_w, float(stronger)), float(stronger)
-                if trial.ndcg > best.ndcg + 1e-9 and feasible(trial):
+                if trial.ndcg > best.ndcg + 1e-9 and within(trial, most):
                     best, weights, lam, improved = trial, trial_w, trial_lam, True
         for value in LAMBDAS:
             if value == lam:
                 continue
             trial = finds_more(weights, float(value))
-            if trial.ndcg > best.ndcg + 1e-9 and feasible(trial):
+            if trial.ndcg > best.ndcg + 1e-9 and within(trial, most):
                 best, lam, improved = trial, float(value), True
         if not improved:
             break

@@ -66,13 +66,17 @@ def top_k(
             none if allowed is None else np.asarray(allowed, dtype=np.int64),
             allowed is not None,
         )
+    n = len(scores)  # indices outside the scores are ignored, as the streamed path does
     if allowed is None:
         values = np.array(scores, dtype=np.float64, copy=True)
     else:
-        values = np.full(len(scores), -np.inf)
+        allowed = np.asarray(allowed)
+        allowed = allowed[(allowed >= 0) & (allowed < n)]
+        values = np.full(n, -np.inf)
         values[allowed] = scores[allowed]
     if excluded is not None and len(excluded):
-        values[excluded] = -np.inf
+        excluded = np.asarray(excluded)
+        values[excluded[(excluded >= 0) & (excluded < n)]] = -np.inf
     values[~np.isfinite(values)] = -np.inf  # NaN and ±inf are never picked
     k = min(k, int(np.count_nonzero(values > -np.inf)))
     if k == 0:
