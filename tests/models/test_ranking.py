@@ -1,4 +1,5 @@
-"""top_k and the taste scores' kernel, against plain numpy answers whose order is known."""
+"""top_k, the movie-row products and the taste scores' kernel, against plain numpy answers
+whose order is known."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from movierec.data.charts import weighted_rating
-from movierec.models._rankkernels import order_statistics, taste_kernel
+from movierec.models._rankkernels import order_statistics, row_dots, taste_kernel
 from movierec.models.ranking import STREAMED_K, top_k
 
 
@@ -85,6 +86,20 @@ def test_taste_kernel_matches_its_formula():
     got = taste_kernel(dots, one, bias, lengths, 50.0, 3.0, 1.7)
     np.testing.assert_allclose(got, numpy_taste(dots, one, bias, lengths, 50.0, 3.0, 1.7))
     assert got[3] == pytest.approx(4 / 54 * float(bias[3])) and not got[np.arange(n) != 3].any()
+
+
+def test_row_dots_match_a_float64_product():
+    rng = np.random.default_rng(2)
+    for n, k, r in [(1, 1, 1), (37, 50, 1), (5000, 64, 3), (300, 7, 16), (0, 5, 2), (9, 4, 0)]:
+        rows = rng.standard_normal((n, k)).astype(np.float32)
+        rows.flags.writeable = False  # as a memory-mapped model's rows are
+        vectors = rng.standard_normal((r, k)).astype(np.float32)
+        got = row_dots(rows, vectors)
+        want = vectors.astype(np.float64) @ rows.T.astype(np.float64)
+        assert got.shape == (r, n) and got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-4 * max(k, 1))
+    head = np.arange(24, dtype=np.float32).reshape(8, 3)[:5]  # a capacity buffer's first rows
+    assert row_dots(head, np.ones((1, 3), np.float32))[0].tolist() == [3, 12, 21, 30, 39]
 
 
 def test_order_statistics_match_a_partition():

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pool_masks(
     indptr: np.ndarray, indices: np.ndarray, pool: np.ndarray, n_users: int
 ) -> np.ndarray:
@@ -41,7 +41,7 @@ def _lowest_bit(word: np.uint32) -> int:
     return _BIT_INDEX[((low * np.uint32(0x077CB531)) & np.uint32(0xFFFFFFFF)) >> np.uint32(27)]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _count_pairs(mask: np.uint32, counts: np.ndarray) -> None:
     """Add one to ``counts[x, y]`` for every pair x < y of bits set in ``mask``: k²/2 steps
     for k bits, whatever their places."""
@@ -55,7 +55,7 @@ def _count_pairs(mask: np.uint32, counts: np.ndarray) -> None:
             others &= others - np.uint32(1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pair_counts(
     chosen: np.ndarray,
     masks: np.ndarray,

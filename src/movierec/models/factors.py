@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from movierec.data.charts import weighted_rating
 from movierec.data.dataset import Dataset
-from movierec.models._rankkernels import taste_kernel
+from movierec.models._rankkernels import row_dots, taste_kernel
 from movierec.models.base import Ranking, RatingConfig, RatingPredictor
 from movierec.validate import check_k, number_at_least, one_of
 
@@ -82,6 +82,15 @@ class ItemSide:
 def row_lengths(factors: np.ndarray) -> np.ndarray:
     """‖row‖ of each row, float32."""
     return np.sqrt(np.einsum("ij,ij->i", factors, factors, dtype=np.float64)).astype(np.float32)
+
+
+#: up to this many rows a product with every movie row is :func:`row_dots`'s one pass
+_FEW_ROWS = 16
+
+
+def _dots(rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``rows @ vector`` in float32 (movie rows × one user's or movie's vector)."""
+    return row_dots(rows, np.ascontiguousarray(vector, dtype=np.float32)[None, :])[0]
 
 
 def unit_rows(factors: np.ndarray) -> np.ndarray:
@@ -231,7 +240,7 @@ class FactorModel(RatingPredictor):
 
     def _user_scores(self, user: int) -> np.ndarray:
         items = self._side
-        z = (items.factors @ self.user_factors[user]).astype(np.float64)
+        z = _dots(items.factors, self.user_factors[user]).astype(np.float64)
         z += self.offset + float(self.user_bias[user]) + items.bias
         return self._clip(self._link(z))
 
@@ -264,7 +273,7 @@ class FactorModel(RatingPredictor):
         n = len(items)
         taste = self.user_factors[user]
         norm = float(np.linalg.norm(taste.astype(np.float64)))
-        dots = items.factors @ taste.astype(np.float32) if norm > 0 else np.zeros(n, np.float32)
+        dots = _dots(items.factors, taste) if norm > 0 else np.zeros(n, np.float32)
         return taste_kernel(
             dots[:n],
             items.votes[:n],
@@ -289,14 +298,16 @@ class FactorModel(RatingPredictor):
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         unit = self._side.unit
-        return unit @ unit[movie]
+        return _dots(unit, unit[movie])
 
     def _pair_scores(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
         unit = self._side.unit
         columns = np.asarray(columns)
         every = len(columns) == len(unit) and bool((columns == np.arange(len(unit))).all())
         others = unit if every else unit[np.maximum(columns, 0)]  # all movies: no gathered copy
-        out = (unit[rows] @ others.T).astype(np.float64)
+        few = len(rows) <= _FEW_ROWS  # a request's picks: one pass; more: BLAS's blocked product
+        product = row_dots(others, unit[rows]) if few else unit[rows] @ others.T
+        out = product.astype(np.float64)
         out[:, columns < 0] = np.nan
         return out
 
