@@ -203,7 +203,6 @@ def test_ties_count_against_the_named_film(small):
 def test_the_cutoffs_give_the_rank_with_ties_counted_against():
     """The linear-time test of "within the nearest N" equals counting, ties included."""
     from movierec.engine.nearness import row_cutoffs, within
-    from movierec.engine.reasons import _spread_subset
 
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -213,16 +212,13 @@ def test_the_cutoffs_give_the_rank_with_ties_counted_against():
         counted = np.array([(row >= v).sum() <= top for v in values])
         v, w = row_cutoffs(row, top)
         np.testing.assert_array_equal(within(values, v, w), counted)
-    mask = rng.random(1000) < 0.5
-    subset = _spread_subset(mask, 100)
-    assert subset.sum() == 100 and not (subset & ~mask).any()
-    assert _spread_subset(mask, 10_000) is mask
 
 
 def test_co_rater_counts_equal_counting_by_hand():
-    """The bit-mask kernels count, per pair of pooled films, the chosen users who liked both,
-    and among them those who rated each pick, as a users × pool 0/1 block's products do."""
-    from movierec.engine._raterkernels import pair_counts, pool_masks
+    """The bit-mask kernel counts, per pair of pooled films, the users who liked both, and
+    among them those who rated each pick, as a users × pool 0/1 block's products do; asked for
+    fewer co-raters, it counts the first chunks of users that hold them, and no further."""
+    from movierec.engine._raterkernels import co_rater_counts
     from movierec.engine.reasons import PAIR_POOL
 
     assert PAIR_POOL <= 32  # one bit per pooled film
@@ -230,17 +226,29 @@ def test_co_rater_counts_equal_counting_by_hand():
     n_users, n_movies, size = 300, 40, 30
     liked = sp.random(n_users, n_movies, density=0.2, random_state=1, format="csc")
     rated = sp.random(n_users, n_movies, density=0.3, random_state=2, format="csc")
+    liked.sort_indices()
+    rated.sort_indices()
     pool = rng.choice(n_movies, size, replace=False)
-    masks = pool_masks(liked.indptr, liked.indices, pool, n_users)
-    block = (liked[:, pool].toarray() > 0).astype(np.float32)  # users × pool
-    assert (np.bitwise_count(masks) == block.sum(axis=1)).all()
-    chosen = (block.sum(axis=1) >= 2) & (rng.random(n_users) < 0.7)
     picks = np.array([3, 17, 25])
-    pairs, also, raters = pair_counts(chosen, masks, rated.indptr, rated.indices, picks, size)
+    block = (liked[:, pool].toarray() > 0).astype(np.float32)  # users × pool
+    user = np.arange(n_users)
+    skip = int(np.flatnonzero(block.sum(axis=1) >= 2)[5])
+    two = (block.sum(axis=1) >= 2) & (user != skip)
     upper = np.triu(np.ones((size, size), bool), k=1)
-    mine = block[chosen]
-    np.testing.assert_array_equal(pairs[upper], (mine.T @ mine)[upper])
-    for j, pick in enumerate(picks):
-        who = block[chosen & (rated[:, pick].toarray().ravel() > 0)]
-        np.testing.assert_array_equal(also[j][upper], (who.T @ who)[upper])
-        assert raters[j] == len(who)
+    for most, chunk in [(n_users, 7), (40, 16), (1, 1000)]:
+        pairs, also, raters, read = co_rater_counts(
+            liked.indptr, liked.indices, pool, rated.indptr, rated.indices, picks,
+            n_users, most, skip, chunk,
+        )  # fmt: skip
+        if most == n_users or chunk >= n_users:
+            assert read == n_users
+        else:  # whole chunks, up to the first that brings the count to `most`
+            assert read % chunk == 0 and read < n_users
+            assert two[:read].sum() >= most > two[: read - chunk].sum()
+        counted = two & (user < read)
+        mine = block[counted]
+        np.testing.assert_array_equal(pairs[upper], (mine.T @ mine)[upper])
+        for j, pick in enumerate(picks):
+            who = block[counted & (rated[:, pick].toarray().ravel() > 0)]
+            np.testing.assert_array_equal(also[j][upper], (who.T @ who)[upper])
+            assert raters[j] == len(who)

@@ -4,27 +4,17 @@ At 33.8M ratings the users who liked two of a person's pooled films, and the rat
 pick, run to tens of thousands; numpy needed a users × pool block, a gather per film and a
 product per pick (6–9 ms a request). Here each user is one 32-bit mask of the pooled films they
 liked (the pool holds at most 32), and a pair count is a loop over set bits.
+
+Users are read in a fixed order, a chunk at a time, until enough of them liked two pooled films
+(:func:`co_rater_counts`): the columns are user-sorted, so the rest of every column is never
+touched. The caller numbers the users in a fixed pseudo-random order, so that a prefix is a
+fair sample of everyone rather than MovieLens's earliest sign-ups.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-
-@njit(cache=True, nogil=True)
-def pool_masks(
-    indptr: np.ndarray, indices: np.ndarray, pool: np.ndarray, n_users: int
-) -> np.ndarray:
-    """Per user, bit ``p`` set when they are in column ``pool[p]`` (who liked that film)."""
-    masks = np.zeros(n_users, np.uint32)
-    for p in range(len(pool)):
-        bit = np.uint32(1) << np.uint32(p)
-        column = pool[p]
-        for t in range(indptr[column], indptr[column + 1]):
-            masks[indices[t]] |= bit
-    return masks
-
 
 #: De Bruijn table: the index of a 32-bit word's only set bit (Leiserson et al. 1998)
 _BIT_INDEX = np.array(
@@ -56,30 +46,64 @@ def _count_pairs(mask: np.uint32, counts: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True)
-def pair_counts(
-    chosen: np.ndarray,
-    masks: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
+def co_rater_counts(
+    liked_indptr: np.ndarray,
+    liked_indices: np.ndarray,
+    pool: np.ndarray,
+    rated_indptr: np.ndarray,
+    rated_indices: np.ndarray,
     picks: np.ndarray,
-    size: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Co-rater counts over the ``chosen`` users (a mask over all users).
+    n_users: int,
+    most: int,
+    skip: int,
+    chunk: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:  # pragma: no cover - numba
+    """Co-rater counts over the first users (by row) who liked two of the ``pool``'s films.
 
-    Returns ``pairs`` (size × size, upper triangle: chosen users who liked both films),
-    ``also`` (picks × size × size: those of them who also rated the pick, from the pick's
-    column of ``indptr``/``indices``), and per pick how many chosen users rated it.
+    Users are read ``chunk`` rows at a time until at least ``most`` of them liked two pooled
+    films, or none are left; user ``skip`` is never counted (-1: none). ``liked_*`` and
+    ``rated_*`` are CSC structures (users × films) with sorted indices.
+
+    Returns ``pairs`` (pool × pool, upper triangle: the counted users who liked both films),
+    ``also`` (picks × pool × pool: those of them who also rated the pick), per pick how many
+    counted users rated it, and how many user rows were read.
     """
+    size = len(pool)
+    masks = np.zeros(n_users, np.uint32)
+    at = np.empty(size, np.int64)
+    for p in range(size):
+        at[p] = liked_indptr[pool[p]]
     pairs = np.zeros((size, size), np.float32)
-    for u in np.flatnonzero(chosen):
-        _count_pairs(masks[u], pairs)
+    found = 0
+    read = 0
+    while read < n_users and found < most:
+        end = min(read + chunk, n_users)
+        for p in range(size):
+            bit = np.uint32(1) << np.uint32(p)
+            stop = liked_indptr[pool[p] + 1]
+            t = at[p]
+            while t < stop and liked_indices[t] < end:
+                masks[liked_indices[t]] |= bit
+                t += 1
+            at[p] = t
+        for u in range(read, end):
+            if u == skip:
+                masks[u] = 0
+            elif masks[u] & (masks[u] - np.uint32(1)):  # two bits or more
+                found += 1
+                _count_pairs(masks[u], pairs)
+            else:
+                masks[u] = 0  # a single like says nothing about a pair
+        read = end
     also = np.zeros((len(picks), size, size), np.float32)
     raters = np.zeros(len(picks), np.int64)
     for j in range(len(picks)):
         column = picks[j]
-        for t in range(indptr[column], indptr[column + 1]):
-            u = indices[t]
-            if chosen[u]:
+        for t in range(rated_indptr[column], rated_indptr[column + 1]):
+            u = rated_indices[t]
+            if u >= read:
+                break
+            if masks[u]:
                 raters[j] += 1
                 _count_pairs(masks[u], also[j])
-    return pairs, also, raters
+    return pairs, also, raters, read

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from movierec.data.idmap import IdMap
-from movierec.engine._raterkernels import pair_counts, pool_masks
+from movierec.engine._raterkernels import co_rater_counts
 from movierec.engine.catalog import Catalog
 from movierec.engine.nearness import Reaches, row_cutoffs, within
 from movierec.errors import UnknownMovieError
@@ -39,9 +39,11 @@ RELEVANCE_SHARE = 0.8  # "rated highly": at least this share of the scale's top 
 PAIR_LIFT = 2.0  # how much likelier the pick is among the co-raters than among everyone
 PAIR_MIN_RATERS = 5  # co-raters of X and Y who rated the pick, at least
 PAIR_POOL = 30  # liked movies (best rated, then most voted) whose pairs are tried (≤ 32: bits)
-#: co-raters whose lists are read, at most: an evenly spread subset beyond it, so the work per
-#: request stays bounded at 33.8M ratings while the lifts (ratios of shares) stay as measured
+#: co-raters counted, about: users are read in a fixed random order until this many liked two
+#: pooled films, so the work per request stays bounded at 33.8M ratings while the lifts (ratios
+#: of shares) are those of a fair sample
 MAX_CO_RATERS = 10_000
+CO_RATER_CHUNK = 8192  # users read at a time while fewer than MAX_CO_RATERS are found
 GENRE_MIN_LIKED = 2  # liked movies of a genre before the user "rates it highly"
 WELL_RATED_MIN_VOTES = 10  # votes before a mean rating says "well rated"
 POPULAR_QUANTILE = 0.75  # "popular": at least this quantile of the rated movies' vote counts
@@ -74,6 +76,7 @@ class _Raters:
     """The dataset's ratings as users × catalog-row structures, by column."""
 
     users: IdMap
+    rows: np.ndarray  # each user's row (by ``users`` index): a fixed random order, for sampling
     liked: _Columns  # rated highly
     rated: _Columns
     raters: np.ndarray  # users who rated each catalog row
@@ -97,8 +100,10 @@ class Explainer:
         co-rater kernels on a tiny case (a service's startup)."""
         raters = self._raters
         none = np.zeros(0, np.int64)
-        masks = pool_masks(raters.liked.indptr, raters.liked.indices, none, 1)
-        pair_counts(np.zeros(1, bool), masks, raters.rated.indptr, raters.rated.indices, none, 1)
+        liked, rated = raters.liked, raters.rated
+        co_rater_counts(
+            liked.indptr, liked.indices, none, rated.indptr, rated.indices, none, 1, 1, -1, 1
+        )
 
     @cached_property
     def _catalog_ids(self) -> IdMap:
@@ -108,7 +113,9 @@ class Explainer:
     def _raters(self) -> _Raters:
         ratings = self.catalog.dataset.ratings
         users = IdMap(np.unique(ratings["user_id"].to_numpy()))
-        rows = users.indices(ratings["user_id"].to_numpy())
+        # MovieLens numbers users by sign-up: a shuffle makes any prefix of rows a fair sample
+        order = np.random.default_rng(0).permutation(len(users))
+        rows = order[users.indices(ratings["user_id"].to_numpy())]
         columns = self._catalog_ids.indices(ratings["movie_id"].to_numpy(), missing="mask")
         known = columns >= 0
         shape = (len(users), len(self._catalog_ids))
@@ -116,7 +123,7 @@ class Explainer:
         rows, columns = rows[known], columns[known]
         rated = _Columns.of(rows, columns, shape)
         liked = _Columns.of(rows[high], columns[high], shape)
-        return _Raters(users, liked, rated, np.diff(rated.indptr).astype(np.float64))
+        return _Raters(users, order, liked, rated, np.diff(rated.indptr).astype(np.float64))
 
     def explain(
         self,
@@ -261,29 +268,28 @@ class Explainer:
     ) -> dict[int, str]:
         """ "popular with people who rated X and Y highly", by position in ``pick_rows``.
 
-        Over the users who liked two of the pooled movies (at most :data:`MAX_CO_RATERS` of
-        them), each a bit mask of the pooled movies they liked: the co-raters of every pair
-        are counted once, and again among those who rated each pick
+        Over the users who liked two of the pooled movies (about :data:`MAX_CO_RATERS` of
+        them, a fair sample beyond it), each a bit mask of the pooled movies they liked: the
+        co-raters of every pair are counted once, and again among those who rated each pick
         (:mod:`~movierec.engine._raterkernels`). Only the columns asked for are read, never
-        the whole matrix.
+        the whole matrix, and of them only the sample's users.
         """
         raters = self._raters
         votes = self.catalog.votes[0][liked_rows]
         pool = liked_rows[np.lexsort((-votes, -stars))][:PAIR_POOL]
-        n_users = len(raters.users)
-        masks = pool_masks(raters.liked.indptr, raters.liked.indices, pool, n_users)
-        keep = np.bitwise_count(masks) >= 2
-        if user_id in raters.users:  # the user's own ratings are not evidence about others
-            keep[raters.users.index(user_id)] = False
-        if not keep.any():
-            return {}
-        pairs, also, who = pair_counts(
-            _spread_subset(keep, MAX_CO_RATERS),
-            masks,
+        # the user's own ratings are not evidence about others
+        skip = int(raters.rows[raters.users.index(user_id)]) if user_id in raters.users else -1
+        pairs, also, who, _ = co_rater_counts(
+            raters.liked.indptr,
+            raters.liked.indices,
+            pool.astype(np.int64),
             raters.rated.indptr,
             raters.rated.indices,
             pick_rows.astype(np.int64),
-            len(pool),
+            len(raters.users),
+            MAX_CO_RATERS,
+            skip,
+            CO_RATER_CHUNK,
         )
         upper = np.triu(np.ones_like(pairs, dtype=bool), k=1)
         share = raters.raters[pick_rows] / max(len(raters.users), 1)
@@ -367,14 +373,3 @@ class Explainer:
         return (
             f"{label} ({count:,} vote{'' if count == 1 else 's'}, {float(means[row]):.1f}★ average)"
         )
-
-
-def _spread_subset(mask: np.ndarray, most: int) -> np.ndarray:
-    """``mask`` with at most ``most`` True entries: every j-th of them, evenly spread over
-    the users (a fixed rule, so the same question gets the same answer)."""
-    chosen = np.flatnonzero(mask)
-    if len(chosen) <= most:
-        return mask
-    subset = np.zeros_like(mask)
-    subset[chosen[np.linspace(0, len(chosen) - 1, most).astype(np.int64)]] = True
-    return subset
