@@ -293,20 +293,19 @@ class Explainer:
         )
         upper = np.triu(np.ones_like(pairs, dtype=bool), k=1)
         share = raters.raters[pick_rows] / max(len(raters.users), 1)
+        eligible = (who >= PAIR_MIN_RATERS) & (share > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # picks × pool × pool, at once
+            lift = np.where(pairs > 0, also / pairs, 0.0) / share[:, None, None]
+        valid = upper & (also >= PAIR_MIN_RATERS) & (lift >= PAIR_LIFT) & eligible[:, None, None]
+        best = np.where(valid, lift, -np.inf).reshape(len(pick_rows), -1).argmax(axis=1)
+        titles = self.catalog.display[0]
         out: dict[int, str] = {}
-        for j in range(len(pick_rows)):
-            if who[j] < PAIR_MIN_RATERS or share[j] <= 0:
-                continue
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lift = np.where(pairs > 0, also[j] / pairs, 0.0) / share[j]
-            valid = upper & (also[j] >= PAIR_MIN_RATERS) & (lift >= PAIR_LIFT)
-            if valid.any():
-                x, y = np.unravel_index(int(np.argmax(np.where(valid, lift, -np.inf))), lift.shape)
-                titles = self.catalog.display[0]
-                out[j] = (
-                    f"popular with people who rated {titles[int(pool[x])]} and "
-                    f"{titles[int(pool[y])]} highly"
-                )
+        for j in np.flatnonzero(valid.reshape(len(pick_rows), -1).any(axis=1)).tolist():
+            x, y = divmod(int(best[j]), len(pool))
+            out[j] = (
+                f"popular with people who rated {titles[int(pool[x])]} and "
+                f"{titles[int(pool[y])]} highly"
+            )
         return out
 
     def _genres(
