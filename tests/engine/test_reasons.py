@@ -252,3 +252,24 @@ def test_co_rater_counts_equal_counting_by_hand():
             who = block[counted & (rated[:, pick].toarray().ravel() > 0)]
             np.testing.assert_array_equal(also[j][upper], (who.T @ who)[upper])
             assert raters[j] == len(who)
+
+
+def test_column_structure_equals_scipys_with_repeats_dropped():
+    """Two counting sorts give each column's rows sorted and unique, as scipy's CSC with
+    its duplicates summed does (rows given shuffled, repeats included), of the kept pairs."""
+    from movierec.engine._raterkernels import column_structure
+
+    rng = np.random.default_rng(3)
+    for n_rows, n_columns, nnz in [(50, 30, 400), (1, 1, 3), (7, 9, 0), (1000, 5, 5000)]:
+        rows = rng.integers(0, n_rows, nnz)
+        columns = rng.integers(0, n_columns, nnz)
+        keep = rng.random(nnz) < 0.8
+        indptr, indices = column_structure(rows, columns, keep, n_rows, n_columns)
+        want = sp.csc_matrix(
+            (np.ones(keep.sum()), (rows[keep], columns[keep])), shape=(n_rows, n_columns)
+        )
+        want.sum_duplicates()
+        np.testing.assert_array_equal(indptr, want.indptr)
+        np.testing.assert_array_equal(indices, want.indices)
+        bounds = zip(indptr[:-1], indptr[1:], strict=True)
+        assert all((np.diff(indices[a:b]) > 0).all() for a, b in bounds)

@@ -5,7 +5,8 @@ factor matrices stay valid as the catalogue and the user base grow. Ids live in 
 doubles when full, and ids added after the hash index was built sit in a small dict (at most
 1,024) until the index is rebuilt, so a stream of new users costs one rebuild per thousand
 rather than one per user. Where the ids are dense enough (the largest at most four times their
-count, as MovieLens's are), the rebuilt index is also a lookup table read by one gather.
+count, as MovieLens's are), the rebuilt index is also a lookup table, read by one numba pass
+(numpy's masked gather took 1.5 s for 33.8M ratings' ids, this pass 0.15 s).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 _OVERFLOW = 1024  # appended ids kept in the overflow dict before the index is rebuilt
 _FEW = 16  # lookups of at most this many ids go one by one (an Index per call costs ~50 µs)
@@ -120,8 +122,7 @@ class IdMap:
             return np.fromiter((self._find(i, extra) for i in ids.tolist()), np.int64, len(ids))
         table = self._table
         if table is not None:
-            inside = (ids >= 0) & (ids < len(table))
-            found = np.where(inside, table[np.where(inside, ids, 0)], -1)
+            found = _read_table(table, ids)
         else:
             found = self._index.get_indexer(ids).astype(np.int64)
         if extra:
@@ -144,6 +145,16 @@ class IdMap:
             return int(self._index.get_loc(id_))
         except KeyError:
             return -1
+
+
+@njit(cache=True, nogil=True)
+def _read_table(table: np.ndarray, ids: np.ndarray) -> np.ndarray:  # pragma: no cover - numba
+    """``table[id]`` for each id, -1 where the id falls outside the table."""
+    out = np.empty(len(ids), np.int64)
+    for i in range(len(ids)):
+        id_ = ids[i]
+        out[i] = table[id_] if 0 <= id_ < len(table) else -1
+    return out
 
 
 def _lookup_table(ids: np.ndarray) -> np.ndarray | None:

@@ -107,3 +107,52 @@ def co_rater_counts(
                 raters[j] += 1
                 _count_pairs(masks[u], also[j])
     return pairs, also, raters, read
+
+
+@njit(cache=True, nogil=True)
+def column_structure(
+    rows: np.ndarray, columns: np.ndarray, keep: np.ndarray, n_rows: int, n_columns: int
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - numba
+    """A CSC structure (``indptr``, ``indices``) of the (row, column) pairs where ``keep``
+    holds, each column's rows sorted and unique, by two counting sorts (by row, then stably
+    by column). Nothing is gathered first: a 33.8M-long copy costs more than the test.
+
+    scipy's conversion keeps the input order within a column and then sorts every column: at
+    33.8M ratings with shuffled rows that sort took 2.3 s of a service worker's start.
+    """
+    start = np.zeros(n_rows + 1, np.int64)
+    indptr = np.zeros(n_columns + 1, np.int64)
+    nnz = 0
+    for t in range(len(rows)):
+        if keep[t]:
+            start[rows[t] + 1] += 1
+            indptr[columns[t] + 1] += 1
+            nnz += 1
+    for r in range(n_rows):
+        start[r + 1] += start[r]
+    for c in range(n_columns):
+        indptr[c + 1] += indptr[c]
+    by_row = np.empty(nnz, np.int64)
+    for t in range(len(rows)):
+        if keep[t]:
+            by_row[start[rows[t]]] = t
+            start[rows[t]] += 1
+    fill = indptr[:-1].copy()
+    indices = np.empty(nnz, np.int32)
+    for s in range(nnz):
+        t = by_row[s]
+        c = columns[t]
+        indices[fill[c]] = rows[t]
+        fill[c] += 1
+    kept = 0  # drop repeats: within a column they are now neighbours
+    for c in range(n_columns):
+        last = -1
+        begin = indptr[c]
+        indptr[c] = kept
+        for t in range(begin, fill[c]):
+            if indices[t] != last:
+                last = indices[t]
+                indices[kept] = last
+                kept += 1
+    indptr[n_columns] = kept
+    return indptr, indices[:kept].copy()

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import scipy.sparse as sp
 
 from movierec.data.idmap import IdMap
-from movierec.engine._raterkernels import co_rater_counts
+from movierec.engine._raterkernels import co_rater_counts, column_structure
 from movierec.engine.catalog import Catalog
 from movierec.engine.nearness import Reaches, row_cutoffs, within
 from movierec.errors import UnknownMovieError
@@ -61,10 +60,12 @@ class _Columns:
     indices: np.ndarray
 
     @classmethod
-    def of(cls, rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> _Columns:
-        matrix = sp.csc_matrix((np.ones(len(rows), np.float32), (rows, columns)), shape=shape)
-        matrix.sum_duplicates()  # a repeated (user, movie) counts once
-        return cls(matrix.indptr, matrix.indices)
+    def of(
+        cls, rows: np.ndarray, columns: np.ndarray, keep: np.ndarray, shape: tuple[int, int]
+    ) -> _Columns:
+        """The pairs where ``keep`` holds; a repeated (user, movie) counts once, and each
+        column's users are sorted, as the kernels need."""
+        return cls(*column_structure(rows, columns, keep, *shape))
 
     def users(self, column: int) -> np.ndarray:
         """The user rows of one column (a view: nothing is copied)."""
@@ -119,10 +120,9 @@ class Explainer:
         columns = self._catalog_ids.indices(ratings["movie_id"].to_numpy(), missing="mask")
         known = columns >= 0
         shape = (len(users), len(self._catalog_ids))
-        high = ratings["rating"].to_numpy()[known] >= self.threshold
-        rows, columns = rows[known], columns[known]
-        rated = _Columns.of(rows, columns, shape)
-        liked = _Columns.of(rows[high], columns[high], shape)
+        rated = _Columns.of(rows, columns, known, shape)
+        high = known & (ratings["rating"].to_numpy() >= self.threshold)
+        liked = _Columns.of(rows, columns, high, shape)
         return _Raters(users, order, liked, rated, np.diff(rated.indptr).astype(np.float64))
 
     def explain(
