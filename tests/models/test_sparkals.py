@@ -4,6 +4,7 @@ split, read from Parquet as `movierec train --engine spark` does; fold-in and sa
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,3 +47,25 @@ def test_the_export_folds_in_saves_and_loads(tmp_path):
     model.save(tmp_path / "m")
     loaded = ALS.load(tmp_path / "m")
     np.testing.assert_allclose(loaded.scores(3), model.scores(3))
+
+
+def test_a_local_fit_checkpoints_in_a_scratch_folder_it_removes(tmp_path, monkeypatch):
+    """ALS cuts its lineage only where Spark has a checkpoint directory (without one, 15
+    iterations overflowed the executor's stack now and then): a local fit gets a scratch one,
+    removed after the fit."""
+    import movierec.models.sparkals as sparkals
+
+    given: list[str] = []
+    real = sparkals._checkpoints
+
+    def spy(spark, master):
+        scratch = real(spark, master)
+        given.append(spark.sparkContext.getCheckpointDir())
+        return scratch
+
+    monkeypatch.setattr(sparkals, "_checkpoints", spy)
+    fit_on_spark(random_ratings(n_users=30))
+    assert len(given) == 1 and given[0] is not None
+    folder = Path(given[0].removeprefix("file:"))  # Spark adds a folder of its own inside
+    scratch = [p for p in [folder, *folder.parents] if p.name.startswith("movierec-spark-")]
+    assert len(scratch) == 1 and not scratch[0].exists()

@@ -24,6 +24,7 @@ import dataclasses
 import logging
 import os
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -93,6 +94,7 @@ def fit_on_spark(
     exported = dataclasses.replace(cfg, reg=reg, reg_bias=reg, scale_reg=True)
     started = time.perf_counter()
     spark = session(master)
+    scratch = _checkpoints(spark, master)
     try:
         if parquet is not None:
             ratings = spark.read.parquet(str(parquet)).select("user_id", "movie_id", "rating")
@@ -125,6 +127,8 @@ def fit_on_spark(
         movie_bias = items.toPandas()
     finally:
         spark.stop()
+        if scratch is not None:
+            scratch.cleanup()
     model = ALS.from_factors(
         data,
         exported,
@@ -134,6 +138,29 @@ def fit_on_spark(
     )
     logger.info("als on spark (%s): %.1f s", master, time.perf_counter() - started)
     return model
+
+
+def _checkpoints(spark: Any, master: str) -> tempfile.TemporaryDirectory[str] | None:
+    """Give Spark's ALS a checkpoint directory (a scratch one when local) unless it has one.
+
+    Without one, ALS never cuts the lineage of its factor RDDs (it checkpoints every 10
+    iterations only where a directory is set), and serialising 15 iterations' lineage in
+    ``local[2]`` overflowed the executor thread's stack now and then (java.lang.
+    StackOverflowError, one run in a few of the test suite). A cluster needs a directory all
+    its nodes reach: ``spark.checkpoint.dir hdfs://…`` in ``spark-defaults.conf``.
+    """
+    context = spark.sparkContext
+    if context.getCheckpointDir() is not None:
+        return None
+    if not master.startswith("local"):
+        logger.warning(
+            "no Spark checkpoint directory: a long ALS fit may overflow a stack; set "
+            "spark.checkpoint.dir (a folder every node reaches) in spark-defaults.conf"
+        )
+        return None
+    scratch = tempfile.TemporaryDirectory(prefix="movierec-spark-")
+    context.setCheckpointDir(scratch.name)
+    return scratch
 
 
 def _side(rows: Any, bias: Any, key: str, column: str, k: int) -> FittedSide:
