@@ -273,3 +273,15 @@ def test_column_structure_equals_scipys_with_repeats_dropped():
         np.testing.assert_array_equal(indices, want.indices)
         bounds = zip(indptr[:-1], indptr[1:], strict=True)
         assert all((np.diff(indices[a:b]) > 0).all() for a, b in bounds)
+
+
+def test_the_chart_words_follow_votes_that_arrive(small):
+    """The word "popular" follows a quantile of the live vote counts: kept between votes only."""
+    picks = np.array([HIT])
+    assert small.explain(Fixed(FLAT), ME, HISTORY, picks) == [
+        "popular and well rated (90 votes, 5.0★ average)"
+    ]
+    for movie in FILLERS:  # the other films overtake it: 90 votes are no longer many
+        for _ in range(100):
+            small.catalog.count_vote(movie, 2.0, None)
+    assert small.explain(Fixed(FLAT), ME, HISTORY, picks) == ["well rated (90 votes, 5.0★ average)"]

@@ -40,6 +40,9 @@ class Catalog:
 
     def __init__(self, dataset: Dataset):
         self.dataset = dataset
+        #: counts the votes :meth:`count_vote` took, so figures derived from them can be kept
+        #: until it moves
+        self.vote_version = 0
 
     @property
     def table(self) -> pd.DataFrame:
@@ -98,6 +101,7 @@ class Catalog:
         else:
             means[i] += (rating - previous) / max(votes[i], 1)
         self.__dict__.pop("_well_rated", None)
+        self.vote_version += 1
 
     def warm(self) -> None:
         """Build the title index, genre bit-sets, vote statistics and well-rated scores now."""
