@@ -38,21 +38,10 @@ def test_rmse_within_two_percent_of_ours_on_the_same_split(tmp_path):
     assert rmse(on_spark, split.test) <= 1.02 * rmse(ours, split.test)
 
 
-def test_the_export_folds_in_saves_and_loads(tmp_path):
-    data = random_ratings(n_users=40)
-    model = fit_on_spark(data)  # the in-memory frame, no Parquet
-    assert model.user_factors.shape == (40, model.config.n_factors)
-    model.fold_in_user(901, [1, 2, 3], [5.0, 4.0, 1.0])
-    assert np.isfinite(model.predict(np.array([901]), np.array([4]))).all()
-    model.save(tmp_path / "m")
-    loaded = ALS.load(tmp_path / "m")
-    np.testing.assert_allclose(loaded.scores(3), model.scores(3))
-
-
-def test_a_local_fit_checkpoints_in_a_scratch_folder_it_removes(tmp_path, monkeypatch):
-    """ALS cuts its lineage only where Spark has a checkpoint directory (without one, 15
-    iterations overflowed the executor's stack now and then): a local fit gets a scratch one,
-    removed after the fit."""
+def test_the_export_folds_in_saves_and_loads(tmp_path, monkeypatch):
+    """Also: ALS cuts its lineage only where Spark has a checkpoint directory (without one, 15
+    iterations overflowed the executor's stack now and then), so a local fit gets a scratch
+    one, removed after the fit."""
     import movierec.models.sparkals as sparkals
 
     given: list[str] = []
@@ -64,8 +53,15 @@ def test_a_local_fit_checkpoints_in_a_scratch_folder_it_removes(tmp_path, monkey
         return scratch
 
     monkeypatch.setattr(sparkals, "_checkpoints", spy)
-    fit_on_spark(random_ratings(n_users=30))
+    data = random_ratings(n_users=40)
+    model = fit_on_spark(data)  # the in-memory frame, no Parquet
     assert len(given) == 1 and given[0] is not None
     folder = Path(given[0].removeprefix("file:"))  # Spark adds a folder of its own inside
     scratch = [p for p in [folder, *folder.parents] if p.name.startswith("movierec-spark-")]
     assert len(scratch) == 1 and not scratch[0].exists()
+    assert model.user_factors.shape == (40, model.config.n_factors)
+    model.fold_in_user(901, [1, 2, 3], [5.0, 4.0, 1.0])
+    assert np.isfinite(model.predict(np.array([901]), np.array([4]))).all()
+    model.save(tmp_path / "m")
+    loaded = ALS.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.scores(3), model.scores(3))
