@@ -145,9 +145,10 @@ def _checkpoints(spark: Any, master: str) -> tempfile.TemporaryDirectory[str] | 
 
     Without one, ALS never cuts the lineage of its factor RDDs (it checkpoints every 10
     iterations only where a directory is set), and serialising 15 iterations' lineage in
-    ``local[2]`` overflowed the executor thread's stack now and then (java.lang.
-    StackOverflowError, one run in a few of the test suite). A cluster needs a directory all
-    its nodes reach: ``spark.checkpoint.dir hdfs://…`` in ``spark-defaults.conf``.
+    ``local[2]`` overflowed the executor thread's stack in one full test run of 2026-12-07
+    (java.lang.StackOverflowError; the runs before and after it passed). A cluster needs a
+    directory all its nodes reach: ``spark.checkpoint.dir hdfs://…`` in
+    ``spark-defaults.conf``.
     """
     context = spark.sparkContext
     if context.getCheckpointDir() is not None:
