@@ -39,9 +39,9 @@ def test_rmse_within_two_percent_of_ours_on_the_same_split(tmp_path):
 
 
 def test_the_export_folds_in_saves_and_loads(tmp_path, monkeypatch):
-    """Also: ALS cuts its lineage only where Spark has a checkpoint directory (without one, 15
-    iterations overflowed the executor's stack now and then), so a local fit gets a scratch
-    one, removed after the fit."""
+    """Also: ALS cuts its lineage only where Spark has a checkpoint directory (without one,
+    15 iterations once overflowed the executor's stack), so a local fit gets a scratch one,
+    removed after the fit."""
     import movierec.models.sparkals as sparkals
 
     given: list[str] = []
