@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from movierec.models.calibration import (
+    PARALLEL_USERS,
     GenreMatrix,
     calibrated_rerank,
     calibrated_rerank_many,
@@ -112,14 +113,17 @@ def test_rerank_skips_disallowed_candidates_and_checks_its_input():
         calibrated_rerank(SCORES, CANDIDATES[:2], TASTE, 2, 0.5)
 
 
-def test_many_users_at_once_rank_as_each_alone():
+@pytest.mark.parametrize("n_users", [5, PARALLEL_USERS + 3])
+def test_many_users_at_once_rank_as_each_alone(n_users):
+    """A few users are re-ranked by the serial kernel, many by the parallel one (a fit's):
+    either way each row is the one-user (a request's) answer."""
     rng = np.random.default_rng(0)
-    scores = rng.random((5, 8))
+    scores = rng.random((n_users, 8))
     scores[1, [2, 5]] = -np.inf
-    genres = np.eye(3)[rng.integers(0, 3, (5, 8))]
-    tastes = rng.dirichlet(np.ones(3), size=5)
+    genres = np.eye(3)[rng.integers(0, 3, (n_users, 8))]
+    tastes = rng.dirichlet(np.ones(3), size=n_users)
     together = calibrated_rerank_many(scores, genres, tastes, 4, 0.6)
-    for user in range(5):
+    for user in range(n_users):
         alone = calibrated_rerank(scores[user], genres[user], tastes[user], 4, 0.6)
         assert together[user].tolist() == alone.tolist()
     # fewer allowed candidates than k: the disallowed positions fill the end of the row

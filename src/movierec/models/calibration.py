@@ -31,11 +31,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from movierec.models._calibrationkernels import rerank_kernel
+from movierec.models._calibrationkernels import rerank_kernel, rerank_kernel_parallel
 from movierec.validate import check_k, number_in
 
 ALPHA = 0.01  # Steck's smoothing of the list's distribution toward the user's
 RERANK_POOL = 50  # candidates a calibrated re-ranking chooses from, by default
+#: from this many users at once a re-ranking shares them among the cores (a fit's, never a
+#: request's single user)
+PARALLEL_USERS = 32
 ALL_PAIRS_UP_TO = 2_000  # users; beyond, personalization samples pairs
 SAMPLED_PAIRS = 200_000
 
@@ -234,7 +237,9 @@ def calibrated_rerank_many(
     low = np.where(np.isfinite(low), low, 0.0)  # a user with nothing allowed
     scaled = np.where(allowed, (scores - low) / span, 0.0)
     chosen = np.zeros((n_users, k), np.int64)
-    rerank_kernel(
+    # a request re-ranks one user (serial: see the kernels' module); a fit, hundreds
+    kernel = rerank_kernel_parallel if n_users >= PARALLEL_USERS else rerank_kernel
+    kernel(
         np.ascontiguousarray(scaled),
         np.ascontiguousarray(allowed),
         np.ascontiguousarray(genres),  # float32 or float64: summed into float64 counts
