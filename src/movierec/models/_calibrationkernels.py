@@ -4,11 +4,12 @@ One pass per user: each of ``k`` steps scores every remaining candidate by ``(1�
 list's scaled score with it) − λ·KL(p ‖ (1−α)q + αp)``, ``q`` the genre mix of the list with
 it, and keeps the best. The numpy version built users × candidates × genres
 arrays at every step; the hybrid's fit re-ranks a few hundred validation users a hundred times
-per ascent, so this loop was most of its cost. :func:`rerank_kernel` is serial on purpose:
+per ascent, so this loop was most of its cost. :func:`rerank_user` is serial on purpose:
 every ``hybrid`` answer calls it for one user from the service's request threads, and a
 parallel kernel launched from several threads at once is unsafe under numba's workqueue
-threading layer. A fit re-ranks hundreds of users at once, as fits' other kernels do, with
-:func:`rerank_kernel_parallel` (on ml-100k it was 11 of the hybrid fit's 51 s).
+threading layer. A fit re-ranks hundreds of users at once, and shares them among the cores
+as fits' other kernels do (:func:`rerank_users`; on ml-100k the re-ranking was 11 of the
+hybrid fit's 51 s).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from numba import njit, prange
 
 
 @njit(cache=True, nogil=True)
-def _rerank_one(
+def rerank_user(
     scaled: np.ndarray,
     allowed: np.ndarray,
     genres: np.ndarray,
@@ -29,7 +30,12 @@ def _rerank_one(
     alpha: float,
     chosen: np.ndarray,
 ) -> None:  # pragma: no cover - numba
-    """One user's row of :func:`rerank_kernel` (``genres`` candidates × genres)."""
+    """Fill ``chosen`` (k) with positions into one user's candidates, in list order.
+
+    ``scaled`` (candidates) are scores in [0, 1], ``allowed`` marks the candidates that may be
+    listed, ``genres`` is candidates × genres and ``p`` the user's genre taste. Ties go to the
+    earlier candidate; with nothing allowed left, the first unused position.
+    """
     width = scaled.shape[0]
     n_genres = genres.shape[1]
     used = np.zeros(width, np.bool_)
@@ -63,28 +69,8 @@ def _rerank_one(
         total += scaled[pick]
 
 
-@njit(cache=True, nogil=True)
-def rerank_kernel(
-    scaled: np.ndarray,
-    allowed: np.ndarray,
-    genres: np.ndarray,
-    targets: np.ndarray,
-    lam: float,
-    alpha: float,
-    chosen: np.ndarray,
-) -> None:  # pragma: no cover - numba
-    """Fill ``chosen`` (users × k) with positions into each user's candidates, in list order.
-
-    ``scaled`` (users × candidates) are scores in [0, 1], ``allowed`` marks the candidates that
-    may be listed, ``genres`` is users × candidates × genres and ``targets`` users × genres.
-    Ties go to the earlier candidate; with nothing allowed left, the first unused position.
-    """
-    for u in range(scaled.shape[0]):
-        _rerank_one(scaled[u], allowed[u], genres[u], targets[u], lam, alpha, chosen[u])
-
-
 @njit(cache=True, parallel=True)
-def rerank_kernel_parallel(
+def rerank_users(
     scaled: np.ndarray,
     allowed: np.ndarray,
     genres: np.ndarray,
@@ -93,7 +79,7 @@ def rerank_kernel_parallel(
     alpha: float,
     chosen: np.ndarray,
 ) -> None:  # pragma: no cover - numba
-    """:func:`rerank_kernel` with the users shared among the cores: the same rows, for a fit
-    (never a request's path: see the module docstring)."""
+    """:func:`rerank_user` for each user (the arguments gain a users axis), the users shared
+    among the cores: a fit's many users, never a request's (see the module docstring)."""
     for u in prange(scaled.shape[0]):
-        _rerank_one(scaled[u], allowed[u], genres[u], targets[u], lam, alpha, chosen[u])
+        rerank_user(scaled[u], allowed[u], genres[u], targets[u], lam, alpha, chosen[u])

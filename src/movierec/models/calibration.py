@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from movierec.models._calibrationkernels import rerank_kernel, rerank_kernel_parallel
+from movierec.models._calibrationkernels import rerank_user, rerank_users
 from movierec.validate import check_k, number_in
 
 ALPHA = 0.01  # Steck's smoothing of the list's distribution toward the user's
@@ -237,17 +237,15 @@ def calibrated_rerank_many(
     low = np.where(np.isfinite(low), low, 0.0)  # a user with nothing allowed
     scaled = np.where(allowed, (scores - low) / span, 0.0)
     chosen = np.zeros((n_users, k), np.int64)
-    # a request re-ranks one user (serial: see the kernels' module); a fit, hundreds
-    kernel = rerank_kernel_parallel if n_users >= PARALLEL_USERS else rerank_kernel
-    kernel(
-        np.ascontiguousarray(scaled),
-        np.ascontiguousarray(allowed),
-        np.ascontiguousarray(genres),  # float32 or float64: summed into float64 counts
-        np.ascontiguousarray(targets, dtype=np.float64),
-        float(lam),
-        float(alpha),
-        chosen,
-    )
+    genres = np.ascontiguousarray(genres)  # float32 or float64: summed into float64 counts
+    targets = np.ascontiguousarray(targets, dtype=np.float64)
+    if n_users >= PARALLEL_USERS:  # a fit's validation users
+        rerank_users(scaled, allowed, genres, targets, float(lam), float(alpha), chosen)
+    else:  # a few, as a request's one user: serial (see the kernels' module)
+        for u in range(n_users):
+            rerank_user(
+                scaled[u], allowed[u], genres[u], targets[u], float(lam), float(alpha), chosen[u]
+            )
     return chosen
 
 
