@@ -67,10 +67,6 @@ class _Columns:
         column's users are sorted, as the kernels need."""
         return cls(*column_structure(rows, columns, keep, *shape))
 
-    def users(self, column: int) -> np.ndarray:
-        """The user rows of one column (a view: nothing is copied)."""
-        return self.indices[self.indptr[column] : self.indptr[column + 1]]
-
 
 @dataclass(frozen=True)
 class _Raters:
