@@ -51,6 +51,7 @@ from movierec.models.base import Config
 from movierec.models.feedback import check_weighting, feedback_matrix, low_ratings_are_interest
 from movierec.models.foldin import write_rows
 from movierec.models.online import FoldIn, OnlineRecommender
+from movierec.models.ridge import weighted_solve_rows
 from movierec.validate import number_at_least, one_of, positive_int
 
 logger = logging.getLogger(__name__)
@@ -266,8 +267,8 @@ def _solve_rows(
     )
     if cg_steps:
         _cg_kernel(*arrays, cg_steps)
-    else:  # a kernel of its own: LAPACK in numba is slow to compile, and only this needs it
-        _exact_kernel(*arrays)
+    else:
+        weighted_solve_rows(*arrays)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -304,28 +305,5 @@ def _cg_kernel(
             rs_new = np.dot(r, r)
             d = r + (rs_new / rs_old) * d
             rs_old = rs_new
-        for j in range(f):
-            target[row, j] = x[j]
-
-
-@njit(parallel=True, cache=True)
-def _exact_kernel(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    extra: np.ndarray,
-    target: np.ndarray,
-    fixed: np.ndarray,
-    gram: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """Solve ``(YᵀY + λI + Σ (c−1) y yᵀ) x = Σ c y`` exactly, row by row."""
-    n_rows, f = target.shape
-    for row in prange(n_rows):
-        a = gram.copy()
-        b = np.zeros(f)
-        for p in range(indptr[row], indptr[row + 1]):
-            y = fixed[indices[p]]
-            a += extra[p] * np.outer(y, y)
-            b += (1.0 + extra[p]) * y
-        x = np.linalg.solve(a, b)
         for j in range(f):
             target[row, j] = x[j]
