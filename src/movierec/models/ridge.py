@@ -208,12 +208,15 @@ def weighted_solve_rows(
     on (CSR ``indptr``/``indices``; ``extra`` = c − 1 ≥ 0; ``gram`` = FᵀF + λI, float64).
 
     The system is positive definite, so :func:`_cholesky_solve` serves, and only its lower
-    triangle is built. ``np.linalg.solve`` in this kernel took 15 s to compile, and an outer
+    triangle is built; the same tiny diagonal floor as :func:`ridge_solve` keeps λ = 0 with
+    fewer movies than factors solvable. ``np.linalg.solve`` in this kernel took 15 s to compile, and an outer
     product allocated per rating.
     """
     n_rows, f = target.shape
     for row in prange(n_rows):
         a = gram.copy()
+        for i in range(f):
+            a[i, i] += 1e-10
         b = np.zeros(f, np.float64)
         for p in range(indptr[row], indptr[row + 1]):
             y = fixed[indices[p]]
