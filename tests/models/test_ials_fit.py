@@ -71,13 +71,13 @@ def test_exact_solves_are_the_weighted_ridge_solutions():
         np.testing.assert_allclose(y[i], np.linalg.solve(a, (x.T * c) @ p), atol=1e-5)
 
 
-
 def test_exact_solves_without_a_penalty_and_fewer_movies_than_factors():
     # FᵀF is then singular: LAPACK's solve failed inside the kernel; the diagonal floor holds
     model = ImplicitALS(factors=16, regularization=0.0, iterations=2, solver="exact")
     model.fit(checkerboard())
     assert model.item_factors.shape[0] < 16
     assert np.isfinite(model.user_factors).all() and np.isfinite(model.item_factors).all()
+
 
 def test_cg_approaches_the_exact_solution():
     data = random_dataset(seed=2)
