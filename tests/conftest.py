@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,3 +33,19 @@ def _isolated_home(tmp_path, monkeypatch):
     """Never touch the developer's real home folder; no progress bars in test output."""
     monkeypatch.setenv("MOVIEREC_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("MOVIEREC_NO_PROGRESS", "1")
+
+
+@pytest.fixture(scope="session")
+def twotower_home(tmp_path_factory) -> tuple[Path, dict[str, Any]]:
+    """A home folder with ml-100k (and ml-1m's genres) imported as "ml-100k" and the
+    rating-trained two-tower trained by ``movierec train``, once per session: the command
+    line's and the engine's genre-pick tests share it (its training takes 20-30 s).
+    Returns the folder and the train command's JSON."""
+    pytest.importorskip("torch", reason="the two-tower model trains with PyTorch")
+    from tests.test_cli_data import movierec
+
+    home = tmp_path_factory.mktemp("twotower-home")
+    ml100k, movies = shared_dataset("ml-100k-recbole"), shared_dataset("ml-1m") / "movies.dat"
+    movierec("data", "import", str(ml100k), str(movies), "--name", "ml-100k", home=home)
+    trained = movierec("train", "--model", "twotower", "--no-default", "--json", home=home)
+    return home, json.loads(trained.stdout)

@@ -126,11 +126,11 @@ def test_find_fallback_note_on_stderr_and_help(home, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_train_the_two_tower_then_newcomer_picks_by_liked_genres(home):
+def test_train_the_two_tower_then_newcomer_picks_by_liked_genres(twotower_home):
     """Genre picks come from the rating-trained two-tower, whatever model is the default (the
-    hybrid's fit, a minute here, is covered by tests/models/test_hybrid.py)."""
-    pytest.importorskip("torch", reason="the two-tower model trains with PyTorch")
-    trained = run_json(home, "train", "--model", "twotower", "--no-default")
+    hybrid's fit, a minute here, is covered by tests/models/test_hybrid.py). The session's
+    fixture trains it with `movierec train`, once for this test and the engine's."""
+    home, trained = twotower_home
     assert trained["model"] == "twotower"
     answer = run_json(home, "recommend", "--likes", "Animation", "-k", "5")
     assert answer["user_id"] is None and answer["model"] == "twotower"

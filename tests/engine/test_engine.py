@@ -1,5 +1,7 @@
 """The engine answers the questions the CLI and the service ask, on real ml-100k."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -149,9 +151,12 @@ def test_fuse_rankings_rewards_agreement():
 
 
 @pytest.mark.slow
-def test_a_newcomer_who_names_genres_gets_the_two_towers_picks(engine):
-    pytest.importorskip("torch", reason="the two-tower model trains with PyTorch")
+def test_a_newcomer_who_names_genres_gets_the_two_towers_picks(engine, twotower_home):
+    # the command line trained it from the same dataset, so the engine loads it, not fits it
+    trained = twotower_home[0] / "models" / "ml-100k" / "twotower"
+    shutil.copytree(trained, engine.home.models / "ml-100k" / "twotower")
     answer = engine.recommend_for_genres("Animation, Children's", k=10)
+    assert engine.hub.versions("twotower").numbers() == [1]  # loaded: no version of its own
     assert answer.user_id is None and answer.model == "twotower" and len(answer.movies) == 10
     kids = sum(bool({"Animation", "Children's"} & set(m.genres)) for m in answer.movies)
     assert kids >= 5, [(m.title, m.genres) for m in answer.movies]
