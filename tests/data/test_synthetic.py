@@ -9,6 +9,7 @@ import pyarrow.csv as pacsv
 import pytest
 
 from movierec.data import synthetic
+from movierec.data._synthetic_kernels import _kth_largest
 from movierec.data.dataset import HALF_STARS
 from movierec.data.files import FileSet
 from movierec.data.sources import load_path, movielens_csv
@@ -184,3 +185,19 @@ def test_movielens_csv_round_trip(tmp_path):
     assert catalog["title"].tolist() == original.catalog["title"].tolist()
     assert catalog["year"].tolist() == original.catalog["year"].tolist()
     assert catalog["genres"].tolist() == original.catalog["genres"].tolist()
+
+
+def test_the_kth_largest_key_is_numpys_with_ties_and_minus_infinity():
+    rng = np.random.default_rng(0)
+    for trial in range(600):
+        n = int(rng.integers(1, 60))
+        if trial % 3 == 0:
+            keys = rng.normal(size=n)
+        elif trial % 3 == 1:
+            keys = rng.integers(0, 4, n).astype(float)  # many ties
+        else:  # a zero weight gives the key -inf
+            keys = np.where(rng.random(n) < 0.3, -np.inf, np.log(rng.random(n)))
+        k = int(rng.integers(1, n + 1))
+        before = keys.copy()
+        assert _kth_largest(keys, k) == np.partition(keys, n - k)[n - k], (keys, k)
+        np.testing.assert_array_equal(keys, before)  # the sampler reads them again in id order
