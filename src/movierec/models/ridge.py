@@ -209,8 +209,8 @@ def weighted_solve_rows(
 
     The system is positive definite, so :func:`_cholesky_solve` serves, and only its lower
     triangle is built; the same tiny diagonal floor as :func:`ridge_solve` keeps λ = 0 with
-    fewer movies than factors solvable. ``np.linalg.solve`` in this kernel took 15 s to
-    compile, and an outer product was allocated per rating.
+    fewer movies than factors solvable. The kernel it replaces called ``np.linalg.solve``,
+    which took 15 s to compile, and allocated an outer product per rating.
     """
     n_rows, f = target.shape
     for row in prange(n_rows):

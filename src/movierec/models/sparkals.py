@@ -94,8 +94,9 @@ def fit_on_spark(
     exported = dataclasses.replace(cfg, reg=reg, reg_bias=reg, scale_reg=True)
     started = time.perf_counter()
     spark = session(master)
-    scratch = _checkpoints(spark, master)
+    scratch = None
     try:
+        scratch = _checkpoints(spark, master)  # inside: a failure here still stops the session
         if parquet is not None:
             ratings = spark.read.parquet(str(parquet)).select("user_id", "movie_id", "rating")
         else:
