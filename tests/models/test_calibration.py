@@ -111,6 +111,8 @@ def test_rerank_skips_disallowed_candidates_and_checks_its_input():
         calibrated_rerank(SCORES, CANDIDATES, TASTE, 0, 0.5)
     with pytest.raises(ValueError, match="genre matrix"):
         calibrated_rerank(SCORES, CANDIDATES[:2], TASTE, 2, 0.5)
+    with pytest.raises(ValueError, match=r"alpha .*\(0, 1\]"):  # no smoothing: KL = ∞
+        calibrated_rerank(SCORES, CANDIDATES, TASTE, 2, 0.5, alpha=0.0)
 
 
 @pytest.mark.parametrize("n_users", [5, PARALLEL_USERS + 3])
@@ -166,8 +168,8 @@ def numpy_rerank(scaled, allowed, genres, targets, k, lam, alpha=0.01):
     return chosen
 
 
-@pytest.mark.parametrize("lam", [0.3, 0.9, 1.0])
-def test_the_kernel_picks_what_the_numpy_re_ranking_picks(lam):
+@pytest.mark.parametrize(("lam", "alpha"), [(0.3, 0.01), (0.9, 0.01), (1.0, 0.01), (0.9, 0.5)])
+def test_the_kernel_picks_what_the_numpy_re_ranking_picks(lam, alpha):
     """Random users with multi-genre candidates, some disallowed, some with no genre."""
     rng = np.random.default_rng(3)
     n_users, width, n_genres, k = 40, 60, 7, 10
@@ -180,5 +182,6 @@ def test_the_kernel_picks_what_the_numpy_re_ranking_picks(lam):
     low = np.where(allowed, scores, np.inf).min(axis=1, keepdims=True)
     high = np.where(allowed, scores, -np.inf).max(axis=1, keepdims=True)
     scaled = np.where(allowed, (scores - low) / (high - low), 0.0)
-    expected = numpy_rerank(scaled, allowed, genres, tastes, k, lam)
-    np.testing.assert_array_equal(calibrated_rerank_many(scores, genres, tastes, k, lam), expected)
+    expected = numpy_rerank(scaled, allowed, genres, tastes, k, lam, alpha)
+    got = calibrated_rerank_many(scores, genres, tastes, k, lam, alpha=alpha)
+    np.testing.assert_array_equal(got, expected)

@@ -182,7 +182,8 @@ def calibrated_rerank(
             taste known, and the score order is kept).
         k: list length (fewer when fewer candidates are allowed).
         lam: λ in [0, 1]; 0 keeps the score order, 1 only follows the genres.
-        alpha: the smoothing α of ``q̃``.
+        alpha: the smoothing α of ``q̃``, in (0, 1]: with none, a taste genre missing from
+            the list makes every divergence infinite.
 
     Returns:
         positions into the candidates, in list order.
@@ -221,10 +222,12 @@ def calibrated_rerank_many(
         k: list length, at most the candidates; a user with fewer allowed candidates gets
             disallowed positions at the end of their row.
         lam: λ in [0, 1]; 0 returns the score order.
+        alpha: as :func:`calibrated_rerank`'s.
 
     Returns:
         users × k positions into the candidates, in list order.
     """
+    number_in(alpha, "alpha", 0, 1, low_open=True)
     scores = np.asarray(scores, np.float64)
     n_users, width = scores.shape
     k = min(int(k), width)
