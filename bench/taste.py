@@ -1,6 +1,6 @@
 """Taste-following: do the picks follow the person? Newcomers and regulars, every ranking model.
 
-Run by hand (about 15 minutes on 2 cores): ``.venv/bin/python bench/taste.py
+Run by hand (about 5 minutes on 2 cores): ``.venv/bin/python bench/taste.py
 [--datasets ml-100k-recbole,ml-latest-small] [--models ...] [--profiles 5,20]``.
 
 Plain NDCG on MovieLens rewards popularity (the all-time chart beats most personal models on
