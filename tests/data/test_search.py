@@ -203,6 +203,8 @@ def test_resolve_without_a_good_match_suggests(index):
         index.resolve("xyzzyplugh")
     with pytest.raises(NoMatchError, match="expected a movie title or id"):
         index.resolve("   ")
+    with pytest.raises(NoMatchError, match="no movie has id 999999, and no title matches it"):
+        index.resolve("999999")
 
 
 def test_resolve_on_an_empty_catalog():

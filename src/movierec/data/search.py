@@ -204,6 +204,8 @@ class TitleIndex:
         if not matches or matches[0].score < RESOLVE_MIN_SCORE:
             suggestions = ", ".join(f'"{m.label()}"' for m in matches[:3])
             hint = f"; did you mean {suggestions}?" if suggestions else ""
+            if text.isdigit():  # most likely an id, mistyped or from another dataset
+                raise NoMatchError(f"no movie has id {text}, and no title matches it{hint}")
             raise NoMatchError(f"no movie title matches {query!r}{hint}")
         top = matches[0]
         tied = [m for m in matches if m.score == top.score]
