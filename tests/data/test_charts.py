@@ -159,6 +159,15 @@ def test_genre_bitsets():
     assert index.masks[2] == 0
 
 
+def test_genres_match_as_people_type_them():
+    index = GenreIndex(pd.Series([["Sci-Fi"], ["Children's", "Film-Noir"], ["Drama"]]))
+    assert index.having_any(["scifi"]).tolist() == [True, False, False]
+    assert index.having_any(["Sci Fi", "childrens"]).tolist() == [True, True, False]
+    assert index.having_any(["film noir"]).tolist() == [False, True, False]
+    with pytest.raises(NoMatchError, match="unknown genre 'fi'"):
+        index.mask_of(["fi"])
+
+
 def test_shrunk_ratings_keep_two_perfect_votes_off_the_top():
     votes = np.array([100.0, 2.0, 30.0, 40.0, 10.0, 0.0])
     means = np.array([4.2, 5.0, 3.0, 3.2, 3.5, np.nan])

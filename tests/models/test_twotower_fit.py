@@ -26,6 +26,8 @@ def test_a_user_who_only_names_genres_gets_those_genres(fitted):
     assert set(comedy.movie_ids) == set(1000 + np.arange(GROUP))
     horror = fitted.recommend_for_genres(["Horror"], k=3)
     assert set(horror.movie_ids) <= set(1000 + GROUP + np.arange(GROUP))
+    typed = fitted.recommend_for_genres([" HORROR "], k=3)  # as typed: case, spaces aside
+    assert typed.movie_ids.tolist() == horror.movie_ids.tolist()
 
 
 def test_unknown_genres_are_named(fitted):

@@ -20,6 +20,12 @@ _RANGE = re.compile(r"^(\d{4})?\s*(?:-|–|\.\.)\s*(\d{4})?$")
 _YEAR = re.compile(r"^\d{4}$")
 
 
+def genre_key(name: str) -> str:
+    """A genre name as people type it matches the catalog's: case, spaces and punctuation
+    aside ("scifi", "Sci Fi" → Sci-Fi; "childrens" → Children's; "film noir" → Film-Noir)."""
+    return re.sub(r"[\W_]+", "", name.lower())
+
+
 class GenreIndex:
     """Genre names ↔ bits, and one int64 bit-set per catalog row."""
 
@@ -28,14 +34,14 @@ class GenreIndex:
         if len(names) > 63:
             raise ValueError(f"at most 63 distinct genres fit a bit-set, found {len(names)}")
         self.names = names
-        self._bit = {name.lower(): 1 << i for i, name in enumerate(names)}
+        self._bit = {genre_key(name): 1 << i for i, name in enumerate(names)}
         self.masks = np.array([self.mask_of(row) for row in genres], dtype=np.int64)
 
     def mask_of(self, genres: list[str]) -> int:
         """The bit-set of genre names, each checked (unknown → error listing the valid ones)."""
         mask = 0
         for genre in genres:
-            bit = self._bit.get(genre.strip().lower())
+            bit = self._bit.get(genre_key(genre))
             if bit is None:
                 raise NoMatchError(
                     f"unknown genre {genre!r}; this dataset has: "
