@@ -57,10 +57,13 @@ class Catalog:
     @cached_property
     def display(self) -> tuple[list[str], list[int | None], list[list[str]]]:
         """Titles, years and genres by catalog row, as Python lists: what every answer shows,
-        cheap to read."""
+        cheap to read. A movie without a title (a lone ratings file has none) is "movie ID",
+        so a list and its reasons still say which film."""
         years = [None if pd.isna(y) else int(y) for y in self.table["year"].tolist()]
+        titles = self.table["title"].astype(str).tolist()
+        ids = self.table["movie_id"].tolist()
         return (
-            self.table["title"].astype(str).tolist(),
+            [title or f"movie {movie_id}" for title, movie_id in zip(titles, ids, strict=True)],
             years,
             [list(g) for g in self.table["genres"].tolist()],
         )

@@ -9,7 +9,7 @@ import numpy as np
 from movierec.engine.answers import FUSION_DEPTH, SimilarAnswer, fuse_rankings
 from movierec.engine.catalog import Catalog
 from movierec.engine.hub import ModelHub
-from movierec.errors import InvalidValueError
+from movierec.errors import DataFormatError, InvalidValueError
 from movierec.models.base import Recommender
 from movierec.validate import check_k
 
@@ -82,8 +82,16 @@ class SimilarMovies:
     ) -> ContentRecommender | None:
         """The content model, or None (with a note) when the movie has no metadata in it."""
         name = "content" if features == "auto" else f"content-{features}"
-        # every content* name of the registry is a ContentRecommender
-        model = cast("ContentRecommender", self.hub.model(name))
+        try:  # every content* name of the registry is a ContentRecommender
+            model = cast("ContentRecommender", self.hub.model(name))
+        except DataFormatError:
+            if features != "auto":  # asked for by name: say why it cannot be had
+                raise
+            notes.append(
+                f"{self.catalog.dataset.name} has no metadata to compare movies by (genres, "
+                "tags, overviews…); using collaborative neighbours"
+            )
+            return None
         if model.has_features(movie_id):
             return model
         notes.append(
