@@ -50,6 +50,34 @@ def test_import_then_info_json(tmp_path, tiny_csv):
     assert listed["datasets"] == ["tiny-ml"]
 
 
+def test_a_sites_ratings_export_alone_is_imported_trained_and_served_by_id(tmp_path):
+    """One CSV of ratings, no titles: the movies are "movie ID" in lists and reasons, and
+    similar movies come from who rated them, with a note saying so."""
+    rows = []  # even users like movies 0-7 and odd ones 8-15; each tried one of the others
+    for user in range(1, 41):
+        mine, others = (range(8), range(8, 16)) if user % 2 == 0 else (range(8, 16), range(8))
+        rows += [(user, movie, 4 + (user + movie) % 2) for movie in mine if (user + movie) % 5]
+        rows.append((user, others[user % 8], 1))
+    export = tmp_path / "site-ratings.csv"
+    export.write_text("user_id,item_id,rating\n" + "".join(f"{u},{m},{r}\n" for u, m, r in rows))
+    home = tmp_path / "home"
+    stored = json.loads(movierec("data", "import", str(export), "--json", home=home).stdout)
+    assert stored["name"] == "site-ratings" and stored["ratings"] == len(rows)
+    assert stored["rating_scale"] == {"low": 1.0, "high": 5.0, "step": 1.0}
+    dataset = ["--dataset", "site-ratings"]
+    movierec("train", "--model", "ease", *dataset, home=home)
+    picks = json.loads(
+        movierec("recommend", "--user", "2", "-k", "1", "--json", *dataset, home=home).stdout
+    )
+    (pick,) = picks["movies"]  # the one film of their kind user 2 has not rated
+    assert pick["movie_id"] == 3 and pick["title"] == "movie 3"
+    assert pick["reason"].startswith("because you rated movie ")
+    similar = movierec("similar", "3", "-k", "3", "--json", *dataset, home=home)
+    answer = json.loads(similar.stdout)
+    assert answer["by"] == "collab" and all(m["movie_id"] < 8 for m in answer["movies"])
+    assert any("no metadata to compare movies by" in note for note in answer["notes"])
+
+
 def test_import_prints_notes_on_stderr_and_a_table(tmp_path, tiny_csv):
     result = movierec("data", "import", str(tiny_csv), "--name", "t2", home=tmp_path / "h")
     assert "outside the scale" in result.stderr and "line 3" in result.stderr

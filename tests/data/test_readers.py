@@ -59,11 +59,11 @@ def test_fileset_scans_a_zip_archive_with_a_folder_inside(tmp_path):
     assert list(files) == ["movies.csv"]
 
 
-def test_missing_path_and_non_zip_file(tmp_path):
+def test_missing_path_and_a_lone_file(tmp_path):
     with pytest.raises(DataFormatError, match="no such file"):
         FileSet.scan(tmp_path / "nope")
-    with pytest.raises(DataFormatError, match="folder or a .zip"):
-        FileSet.scan(write(tmp_path / "x.txt", "hello"))
+    lone = FileSet.scan(write(tmp_path / "x.csv", "hello"))  # a ratings export, say
+    assert list(lone) == ["x.csv"] and lone.root == tmp_path / "x.csv"
 
 
 def test_empty_file_is_an_error_naming_the_file(tmp_path):

@@ -64,18 +64,20 @@ def import_command(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="A folder or .zip you downloaded; more paths add their files to it (e.g. ML-1M's "
-            "movies.dat beside RecBole's ml-100k, to re-link its knowledge graph)."
+            help="A folder or .zip you downloaded, or one CSV of ratings (user, movie and "
+            "rating columns; movies then shown by id); more paths add their files to it (e.g. "
+            "ML-1M's movies.dat beside RecBole's ml-100k, to re-link its knowledge graph)."
         ),
     ],
     name: Annotated[
-        str | None, typer.Option("--name", help="Store under this name (default: the folder name).")
+        str | None,
+        typer.Option("--name", help="Store under this name (default: the folder or file name)."),
     ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Detect the format of a folder or .zip, load it, and store it as Parquet."""
+    """Detect the format of a folder, a .zip or a ratings CSV, load it, store it as Parquet."""
     dataset_name = check_name(name or default_name(paths[0]))
     with status(f"reading {escape(str(paths[0]))}", enabled=not quiet):
         dataset = load_path(paths[0], dataset_name, extra=paths[1:])

@@ -122,15 +122,17 @@ class FileSet:
 
     @classmethod
     def scan(cls, path: str | Path) -> FileSet:
-        """List a folder (one level, plus `.zip` members) or a `.zip` archive."""
+        """List a folder (one level, plus `.zip` members), a `.zip` archive, or one file."""
         root = Path(path).expanduser()
         if not root.exists():
             raise DataFormatError("no such file or folder", file=root)
         files: dict[str, FileRef] = {}
         if root.is_file():
-            if not zipfile.is_zipfile(root):
-                raise DataFormatError("expected a folder or a .zip archive", file=root)
-            _add_zip_members(files, root)
+            if zipfile.is_zipfile(root):
+                _add_zip_members(files, root)
+            else:  # a lone file, e.g. a ratings export (sources.ratings_csv)
+                name = root.name[:-3] if root.suffix == ".gz" else root.name
+                files[name] = FileRef(name, root)
         else:
             for child in sorted(root.iterdir()):
                 if child.is_dir():

@@ -19,6 +19,7 @@ from movierec.data.sources import (
     movielens_100k,
     movielens_csv,
     movies_dataset,
+    ratings_csv,
     recbole,
     tmdb10k,
     tmdb5000,
@@ -26,6 +27,7 @@ from movierec.data.sources import (
 from movierec.errors import DataFormatError
 
 FORMATS: tuple[ModuleType, ...] = (
+    ratings_csv,  # a lone file: tried first, as no folder format takes one
     movielens_100k,
     recbole,
     movielens_1m,
@@ -52,10 +54,10 @@ def detect(files: FileSet) -> ModuleType:
 def load_path(
     path: str | Path, name: str | None = None, *, extra: Sequence[str | Path] = ()
 ) -> Dataset:
-    """Detect the format of a folder or `.zip` and load it.
+    """Detect the format of a folder, a `.zip` or a lone ratings `.csv` and load it.
 
     Args:
-        path: the dataset's folder or archive.
+        path: the dataset's folder or archive, or one CSV file of ratings.
         name: the dataset's name (default: the folder name).
         extra: more folders or files whose files complete the dataset (e.g. ML-1M's
             `movies.dat` beside RecBole's ml-100k, to re-link its knowledge graph).
@@ -69,6 +71,9 @@ def load_path(
 
 
 def default_name(path: Path) -> str:
-    """The folder or archive name, without `.zip`."""
+    """The folder, archive or file name, without `.zip`, `.csv` or `.csv.gz`."""
     name = path.expanduser().resolve().name
-    return name[:-4] if name.endswith(".zip") else name
+    for suffix in (".zip", ".csv.gz", ".csv"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
