@@ -72,6 +72,9 @@ def test_a_sites_ratings_export_alone_is_imported_trained_and_served_by_id(tmp_p
     (pick,) = picks["movies"]  # the one film of their kind user 2 has not rated
     assert pick["movie_id"] == 3 and pick["title"] == "movie 3"
     assert pick["reason"].startswith("because you rated movie ")
+    table = movierec("recommend", "--user", "2", "-k", "20", *dataset, home=home)
+    assert "movie 3" in table.stdout
+    assert "note: only 8 movies are left that user 2 has not rated" in table.stderr
     similar = movierec("similar", "3", "-k", "3", "--json", *dataset, home=home)
     answer = json.loads(similar.stdout)
     assert answer["by"] == "collab" and all(m["movie_id"] < 8 for m in answer["movies"])

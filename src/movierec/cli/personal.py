@@ -17,6 +17,7 @@ from movierec.cli.common import (
     JsonOption,
     QuietOption,
     emit_json,
+    err,
     home_of,
     out,
     progress,
@@ -207,6 +208,15 @@ def recommend(
             str(rank), escape(row.title), str(row.year or ""), f"{row.score:.2f}", escape(why)
         )
     out.print(table)
+    if len(answer.movies) < k:  # a table shorter than asked for says why
+        filtered = genre is not None or years is not None or min_rating is not None
+        if filtered:
+            left = "pass the filters"
+        elif answer.user_id is None:
+            left = "are in the catalog"
+        else:
+            left = f"are left that {who} has not rated"
+        err.print(f"note: only {len(answer.movies)} movies {left}")
 
 
 def rate(
