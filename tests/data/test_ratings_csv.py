@@ -18,13 +18,9 @@ def test_any_common_spelling_of_the_columns(tmp_path):
     path = write(tmp_path, "User,Item_ID,Score,Time\n7,42,4,100\n7,43,2,200\n8,42,5,300\n")
     dataset = load_path(path)
     assert dataset.name == "export" and dataset.source_format == "ratings-csv"
-    ratings = dataset.ratings
-    assert ratings["user_id"].tolist() == [7, 7, 8] and ratings["movie_id"].tolist() == [42, 43, 42]
-    assert ratings["rating"].tolist() == [4, 2, 5] and ratings["timestamp"].tolist() == [
-        100,
-        200,
-        300,
-    ]
+    columns = ["user_id", "movie_id", "rating", "timestamp"]
+    rows = dataset.ratings[columns].to_numpy().tolist()
+    assert rows == [[7, 42, 4, 100], [7, 43, 2, 200], [8, 42, 5, 300]]
     assert sorted(dataset.catalog["movie_id"]) == [42, 43]
     assert (dataset.scale.low, dataset.scale.high, dataset.scale.step) == (1, 5, 1)
     notes = " ".join(str(n) for n in dataset.report.notes)
