@@ -167,3 +167,22 @@ def test_a_newcomer_who_names_genres_gets_the_two_towers_picks(engine, twotower_
     assert all(1990 <= m.year <= 1999 for m in filtered.movies)
     with pytest.raises(NoMatchError, match="Westerns"):
         engine.recommend_for_genres("Westerns")
+
+
+def test_a_users_history_without_a_store_is_their_dataset_rows(engine):
+    """Read by the reasons when no store is attached; an id beyond the ids' type is unknown,
+    not an overflow."""
+    from movierec.engine.personal import PersonalPicks
+
+    picks = PersonalPicks(engine.catalog, engine.hub)
+    ratings = engine.catalog.dataset.ratings
+    mine = ratings[ratings["user_id"] == 1]
+    movies, stars = picks.history(1, None)
+    assert sorted(zip(movies.tolist(), stars.tolist(), strict=True)) == sorted(
+        zip(mine["movie_id"].tolist(), mine["rating"].tolist(), strict=True)
+    )
+    last = int(ratings["user_id"].max())
+    assert len(picks.history(last, None)[0]) == (ratings["user_id"] == last).sum()
+    for unknown in (0, last + 1, 2**40, -(2**40)):
+        with pytest.raises(UnknownUserError):
+            picks.history(unknown, None)
