@@ -13,17 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from movierec.data.title_text import loose_key
 from movierec.errors import InvalidValueError, NoMatchError
 
 _DECADE = re.compile(r"^(\d{3})0s$")
 _RANGE = re.compile(r"^(\d{4})?\s*(?:-|–|\.\.)\s*(\d{4})?$")
 _YEAR = re.compile(r"^\d{4}$")
-
-
-def genre_key(name: str) -> str:
-    """A genre name as people type it matches the catalog's: case, spaces and punctuation
-    aside ("scifi", "Sci Fi" → Sci-Fi; "childrens" → Children's; "film noir" → Film-Noir)."""
-    return re.sub(r"[\W_]+", "", name.lower())
 
 
 class GenreIndex:
@@ -34,14 +29,15 @@ class GenreIndex:
         if len(names) > 63:
             raise ValueError(f"at most 63 distinct genres fit a bit-set, found {len(names)}")
         self.names = names
-        self._bit = {genre_key(name): 1 << i for i, name in enumerate(names)}
-        self.masks = np.array([self.mask_of(row) for row in genres], dtype=np.int64)
+        exact = {name: 1 << i for i, name in enumerate(names)}  # the catalog's own spelling
+        self._bit = {loose_key(name): bit for name, bit in exact.items()}
+        self.masks = np.array([sum(exact[g] for g in set(row)) for row in genres], dtype=np.int64)
 
     def mask_of(self, genres: list[str]) -> int:
         """The bit-set of genre names, each checked (unknown → error listing the valid ones)."""
         mask = 0
         for genre in genres:
-            bit = self._bit.get(genre_key(genre))
+            bit = self._bit.get(loose_key(genre))  # "scifi" finds Sci-Fi
             if bit is None:
                 raise NoMatchError(
                     f"unknown genre {genre!r}; this dataset has: "

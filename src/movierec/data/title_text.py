@@ -95,6 +95,13 @@ def normalise(text: str) -> str:
     return _ROMAN_WORD.sub(lambda m: _ROMAN[m.group(1)], text) if "i" in text else text
 
 
+def loose_key(name: str) -> str:
+    """A short name as people type it, :func:`normalise`'d with its spaces dropped, so that it
+    meets the catalog's or a file's spelling: genres ("scifi", "Sci Fi" → Sci-Fi; "childrens"
+    → Children's) and column headers ("Item_ID", "itemId" → itemid)."""
+    return "".join(normalise(name).split())
+
+
 def strip_article(key: str) -> str:
     """The normalised title without a leading article, when words remain after it."""
     first, _, rest = key.partition(" ")

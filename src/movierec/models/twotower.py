@@ -35,7 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.data.dataset import Dataset
-from movierec.data.filters import genre_key
+from movierec.data.title_text import loose_key
 from movierec.errors import NoMatchError
 from movierec.models import towerfeatures as tf
 from movierec.models.base import Ranking, RatingConfig, RatingPredictor
@@ -274,8 +274,8 @@ class TwoTower(RatingPredictor, OnlineRecommender):
         self._check_fitted()
         check_k(k)
         wanted = [g.strip() for g in genres if g and g.strip()]
-        lookup = {genre_key(g): j for j, g in enumerate(self.genres)}
-        unknown = [g for g in wanted if genre_key(g) not in lookup]
+        lookup = {loose_key(g): j for j, g in enumerate(self.genres)}
+        unknown = [g for g in wanted if loose_key(g) not in lookup]
         if not wanted or unknown:
             raise NoMatchError(
                 f"unknown genre(s) {', '.join(unknown) or '(none given)'}; "
@@ -283,7 +283,7 @@ class TwoTower(RatingPredictor, OnlineRecommender):
             )
         n_trained = len(self._a["user_raw"])
         taste = np.asarray(self._a["user_raw"][:n_trained, : len(self.genres)], np.float64)
-        columns = sorted({lookup[genre_key(g)] for g in wanted})
+        columns = sorted({lookup[loose_key(g)] for g in wanted})
         spread = taste[:, columns].std(axis=0)
         fans = (taste[:, columns] / np.where(spread > 0, spread, 1.0)).mean(axis=1)
         n_fans = max(10, n_trained // 20)

@@ -12,8 +12,6 @@ by id (a MovieLens-style folder brings titles and genres).
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -22,11 +20,12 @@ from movierec.data.dataset import Dataset, LoadReport, RatingScale
 from movierec.data.files import FileRef, FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import Table, read_table
+from movierec.data.title_text import loose_key
 from movierec.errors import DataFormatError
 
 FORMAT = "ratings-csv"
 DESCRIPTION = "one .csv file of ratings: user, movie and rating columns, optionally a timestamp"
-SPELLINGS = {  # a column's accepted names, as column_key writes them
+SPELLINGS = {  # a column's accepted names, as loose_key writes them
     "user_id": ("userid", "user"),
     "movie_id": ("movieid", "movie", "itemid", "item"),
     "rating": ("rating", "score", "stars"),
@@ -57,16 +56,12 @@ def load(files: FileSet, name: str) -> Dataset:
     return Dataset(name, catalog, ratings, None, scale, FORMAT, report)
 
 
-def column_key(header: str) -> str:
-    return re.sub(r"[\W_]+", "", header.lower())
-
-
 def _columns(ref: FileRef) -> dict[str, str]:
     """Each shared column's name in this file's header (the timestamp only when present)."""
     with ref.open() as handle:
         first = handle.readline().decode("utf-8-sig", errors="replace")
     header = [cell.strip().strip('"') for cell in first.rstrip("\r\n").split(",")]
-    by_key = {column_key(cell): cell for cell in header if cell}
+    by_key = {loose_key(cell): cell for cell in header if cell}
     found: dict[str, str] = {}
     for column, spellings in SPELLINGS.items():
         spelled = next((by_key[s] for s in spellings if s in by_key), None)
