@@ -53,7 +53,8 @@ def test_top_segment_and_filters(home):
 
 def test_similar_and_search(home):
     answer = run_json(home, "similar", "Alien", "-k", "3")
-    assert answer["movie"]["title"] == "Alien" and answer["movies"][0]["title"] == "Aliens"
+    assert answer["movie"]["title"] == "Alien"
+    assert {m["title"] for m in answer["movies"][:2]} == {"Aliens", "Alien 3"}
     matches = run_json(home, "search", "godfather", "-k", "2")
     assert [m["movie_id"] for m in matches] == [127, 187]
 

@@ -117,6 +117,62 @@ def test_recbole_layout(tmp_path):
     assert any("MovieLens-1M ids" in str(note) for note in without.report)
 
 
+def test_recbole_relinks_films_the_two_releases_spell_apart(tmp_path):
+    """ML-1M's long, bilingual or a.k.a. titles still find ml-100k's film; a name two films
+    could claim, or a film already matched exactly, is left alone."""
+    folder = tmp_path / "rb"
+    folder.mkdir()
+    items = [
+        (1, "Star Wars", 1977),
+        (2, "Return of the Jedi", 1983),
+        (3, "Das Boot", 1981),
+        (4, "Alien 3", 1992),
+        (5, "Conan the Barbarian", 1981),
+        (6, "Sunset Blvd.", 1950),
+        (7, "Twin, The", 1990),  # two ML-1M films below would claim it: matched by neither
+        (8, "Heat", 1995),
+    ]
+    (folder / "ml-100k.item").write_text(
+        "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
+        + "".join(f"{i}\t{t}\t{y}\tDrama\n" for i, t, y in items)
+    )
+    ml1m = [
+        (260, "Star Wars: Episode IV - A New Hope (1977)"),
+        (1210, "Star Wars: Episode VI - Return of the Jedi (1983)"),
+        (1233, "Boat, The (Das Boot) (1981)"),
+        (1320, "Alien³ (1992)"),
+        (1587, "Conan the Barbarian (1982)"),
+        (922, "Sunset Blvd. (a.k.a. Sunset Boulevard) (1950)"),
+        (70, "Twin: Part One (1990)"),
+        (71, "Twin: Part Two (1990)"),
+        (6, "Heat (1995)"),
+        (99, "Heat: The Return (1995)"),  # Heat is taken by the exact title
+    ]
+    (folder / "movies.dat").write_text(
+        "".join(f"{m}::{t}::Drama\n" for m, t in ml1m), encoding="latin-1"
+    )
+    (folder / "ml-100k.link").write_text(
+        "item_id:token\tentity_id:token\n" + "".join(f"{m}\tm.{m}\n" for m, _ in ml1m)
+    )
+    (folder / "ml-100k.kg").write_text(
+        "head_id:token\trelation_id:token\ttail_id:token\n"
+        + "".join(f"m.{m}\tfilm.film.actor\tm.a{m}\n" for m, _ in ml1m)
+    )
+    dataset = load_path(folder)
+    tokens = dataset.catalog.set_index("movie_id")["kg_tokens"].to_dict()
+    assert tokens == {
+        1: ["actor:m.a260"],
+        2: ["actor:m.a1210"],
+        3: ["actor:m.a1233"],
+        4: ["actor:m.a1320"],
+        5: ["actor:m.a1587"],  # a year apart
+        6: ["actor:m.a922"],
+        7: [],
+        8: ["actor:m.a6"],
+    }
+    assert any("(6 by another name or a year apart)" in str(n) for n in dataset.report)
+
+
 def test_ml1m_layout_with_gzipped_partial_ratings(tmp_path):
     folder = tmp_path / "ml-1m"
     folder.mkdir()
@@ -192,11 +248,21 @@ def test_real_ml100k_recbole_kg_relinked_through_ml1m_titles():
         shared_dataset("ml-100k-recbole"), extra=[shared_dataset("ml-1m") / "movies.dat"]
     )
     assert len(dataset.ratings) == 100_000 and len(dataset.catalog) == 1_682
-    assert dataset.info()["coverage"]["kg_tokens"] == pytest.approx(1483 / 1682, abs=1e-4)
+    # 1,483 by the exact title and year; 37 more by another name ("Star Wars: Episode IV - A
+    # New Hope" is ml-100k's "Star Wars") or a year apart
+    assert dataset.info()["coverage"]["kg_tokens"] == pytest.approx(1520 / 1682, abs=1e-4)
     catalog = dataset.catalog.set_index("movie_id")
     khan, spock = catalog.loc[228, "kg_tokens"], catalog.loc[229, "kg_tokens"]
     assert catalog.loc[228, "title"] == "Star Trek: The Wrath of Khan"
     assert len(set(khan) & set(spock)) >= 10  # shared cast and crew of the series
+    hope, empire, jedi = (set(catalog.loc[m, "kg_tokens"]) for m in (50, 172, 181))
+    assert catalog.loc[[50, 172, 181], "title"].tolist() == [
+        "Star Wars",
+        "The Empire Strikes Back",
+        "Return of the Jedi",
+    ]
+    assert len(hope & empire) >= 10 and len(empire & jedi) >= 10
+    assert any("44 by another name or a year apart" in str(note) for note in dataset.report)
 
 
 def test_real_ml_latest_small_counts():

@@ -14,6 +14,8 @@ Without it the tokens are left out, with a note, rather than attached to the wro
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -23,6 +25,7 @@ from movierec.data.files import FileRef, FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import Table, note_skipped, read_table, require_columns
 from movierec.data.sources.common import add_unlisted_movies
+from movierec.data.title_text import aliases, normalise
 from movierec.data.titles import move_article
 
 FORMAT = "ml-100k-recbole"
@@ -146,7 +149,14 @@ def _catalog(ref: FileRef, report: LoadReport) -> pd.DataFrame:
 def _ml1m_to_ml100k(
     movies_dat: FileRef, catalog: pd.DataFrame, report: LoadReport
 ) -> dict[int, int]:
-    """ML-1M movie id → ml-100k movie id, matching normalised title and year."""
+    """ML-1M movie id → ml-100k movie id, matching normalised title and year.
+
+    The two releases spell some films apart: "Star Wars: Episode IV - A New Hope" is ml-100k's
+    "Star Wars", "The Boat (Das Boot)" its "Das Boot", "Alien³" its "Alien 3". What the exact
+    title leaves unmatched is tried again by the names each title goes by
+    (:func:`movie_names`), and then a year either side (the two disagree on Conan the
+    Barbarian's), each time only where one ml-100k film not already matched answers.
+    """
     from movierec.data.sources.movielens_1m import read_movies
 
     ml1m = read_movies(movies_dat, report)
@@ -158,13 +168,70 @@ def _ml1m_to_ml100k(
         for m, k in zip(ml1m["movie_id"].tolist(), _title_keys(ml1m), strict=True)
         if k in by_key
     }
+    exact = len(mapping)
+    names_100k = _names_by_year(catalog)
+    for shift in (0, -1, 1):
+        taken = set(mapping.values())
+        found: dict[int, set[int]] = {}
+        for movie_id, title, year in zip(
+            ml1m["movie_id"].tolist(), ml1m["title"].tolist(), ml1m["year"].tolist(), strict=True
+        ):
+            if int(movie_id) in mapping or pd.isna(year):
+                continue
+            names = movie_names(str(title)) if shift == 0 else movie_names(str(title))[:1]
+            hits = {
+                hit
+                for name in names
+                for hit in names_100k.get((name, int(year) + shift), ())
+                if hit not in taken
+            }
+            if len(hits) == 1:
+                found[int(movie_id)] = hits
+        claimed = Counter(next(iter(hits)) for hits in found.values())
+        for movie_id, hits in found.items():
+            hit = next(iter(hits))
+            if claimed[hit] == 1:  # two ML-1M films on one ml-100k film: neither is sure
+                mapping[movie_id] = hit
     report.add(
         f"knowledge graph re-linked from MovieLens-1M ids: {len(mapping)} ML-1M movies "
-        "matched by title and year",
+        f"matched by title and year ({len(mapping) - exact} by another name or a year apart)",
         file=movies_dat.display,
         count=len(mapping),
     )
     return mapping
+
+
+def movie_names(title: str) -> list[str]:
+    """The normalised names a MovieLens title goes by, the whole title first.
+
+    Its parenthesised alternatives ("The Boat (Das Boot)", "a.k.a." ones, as
+    :func:`~movierec.data.title_text.aliases`), and for a series title the series and the
+    episode ("Star Wars: Episode VI - Return of the Jedi" → "star wars", "return of the jedi").
+    """
+    names = aliases(title)
+    main = title.split("(", 1)[0]
+    series, colon, episode = main.partition(":")
+    if colon:
+        names.append(normalise(series))
+        _, dash, subtitle = episode.partition(" - ")
+        names.append(normalise(subtitle if dash else episode))
+    # spaces dropped: "Alien³" folds to "alien3", ml-100k's "Alien 3" to "alien 3"
+    return list(dict.fromkeys("".join(name.split()) for name in names if name))
+
+
+def _names_by_year(catalog: pd.DataFrame) -> dict[tuple[str, int], set[int]]:
+    """(name, year) → the catalog's movies that go by that name that year."""
+    out: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for movie_id, title, year in zip(
+        catalog["movie_id"].tolist(),
+        catalog["title"].tolist(),
+        catalog["year"].tolist(),
+        strict=True,
+    ):
+        if not pd.isna(year):
+            for name in movie_names(str(title)):
+                out[(name, int(year))].add(int(movie_id))
+    return out
 
 
 def _title_keys(catalog: pd.DataFrame) -> list[str]:
