@@ -56,6 +56,10 @@ def test_similar_by_content_finds_the_series_under_its_ml1m_title(engine):
     answer = engine.similar("Star Wars", k=3)
     assert answer.by == "content" and not answer.notes
     assert [m.title for m in answer.movies[:2]] == ["The Empire Strikes Back", "Return of the Jedi"]
+    # asking for the KG features by name weighs them as the default does
+    named = engine.similar("Star Wars", k=10, features="kg")
+    default = engine.similar("Star Wars", k=10)
+    assert [m.movie_id for m in named.movies] == [m.movie_id for m in default.movies]
 
 
 def test_resolve_titles_and_ids(engine):

@@ -94,7 +94,9 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
         {"features": "soup", "idf": True},
     ),
     "content-tfidf": ("movierec.models.content:ContentRecommender", {"features": "tfidf"}),
-    "content-kg": ("movierec.models.content:ContentRecommender", {"features": "kg"}),
+    # as `content` weighs them on the RecBole ml-100k: an actor or director shared by few films
+    # outweighs a genre (user-holdout NDCG@10 0.038 -> 0.126, newcomers 0.117 -> 0.173)
+    "content-kg": ("movierec.models.content:ContentRecommender", {"features": "kg", "idf": True}),
     "chart": ("movierec.models.popular:ChartRecommender", {}),
 }
 
