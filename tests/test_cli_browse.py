@@ -51,6 +51,11 @@ def test_top_segment_and_filters(home):
     assert chart["segment"] == "gender=F,age=25-34" and len(chart["movies"]) == 5
 
 
+def test_similar_says_what_each_film_has_in_common(home):
+    table = movierec("similar", "Star Wars", "--by", "collab", "-k", "3", home=home).stdout
+    assert "in common" in table and "rated highly by" in table
+
+
 def test_similar_and_search(home):
     answer = run_json(home, "similar", "Alien", "-k", "3")
     assert answer["movie"]["title"] == "Alien"

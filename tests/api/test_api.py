@@ -69,6 +69,8 @@ def test_similar(client):
     ).json()
     assert body["by"] == "collab" and len(body["movies"]) == 5
     assert all(1970 <= m["year"] <= 1989 for m in body["movies"])
+    # each with what it has in common with Star Wars: here the people who liked both
+    assert "rated highly by" in body["movies"][0]["reason"]
     content = client.get(f"/movies/{STAR_WARS}/similar", params={"same_genre": True}).json()
     assert content["movies"]
 

@@ -54,6 +54,9 @@ def test_search_shows_three_similar_lists(page: Page, server_url: str) -> None:
         expect(panel.locator(".status.error")).to_have_count(0)
         shown = titles(page, f"[data-by={by}]")
         assert all(t.strip() and not t.startswith("Toy Story (1995)") for t in shown), shown
+    # what the first collaborative neighbour has in common with the film, under its title
+    collab = page.locator("#similar .panel[data-by=collab] .movies li").first
+    expect(collab.locator(".reason")).to_contain_text("rated highly by")
     expect(page.locator("#details-meta")).to_contain_text("votes")
 
     outside = [url for url in requested if not url.startswith(server_url + "/")]

@@ -112,7 +112,7 @@ class SimilarOut(BaseModel):
     by: str
     features: str
     notes: list[str]
-    movies: list[Movie]
+    movies: list[Recommended]  # each with what it has in common with `movie` (or null)
 
 
 class FindOut(BaseModel):

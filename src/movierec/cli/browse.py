@@ -152,7 +152,12 @@ def similar(
         return
     label = _label(answer.movie)
     out.print(
-        _movie_table(answer.movies, f"like {label} · {answer.by} ({answer.features})", "similarity")
+        _movie_table(
+            answer.movies,
+            f"like {label} · {answer.by} ({answer.features})",
+            "similarity",
+            answer.reasons,
+        )
     )
     for note in answer.notes:
         err.print(f"note: {escape(note)}")
@@ -248,14 +253,20 @@ def _label(movie: MovieRow) -> str:
     return escape(f"{movie.title} ({movie.year})" if movie.year else movie.title)
 
 
-def _movie_table(rows: list[MovieRow], title: str, score_name: str) -> Table:
-    table = Table("#", "title", "year", "genres", score_name, "votes", "mean", title=title)
+def _movie_table(
+    rows: list[MovieRow], title: str, score_name: str, reasons: list[str | None] | None = None
+) -> Table:
+    """Movies with their figures; with ``reasons`` (what each has in common with the film asked
+    about), an "in common" column takes the genres' place."""
+    shown = reasons if reasons and any(reasons) else None
+    middle = "in common" if shown else "genres"
+    table = Table("#", "title", "year", middle, score_name, "votes", "mean", title=title)
     for rank, row in enumerate(rows, 1):
         table.add_row(
             str(rank),
             escape(row.title),
             str(row.year or ""),
-            escape(", ".join(row.genres[:3])),
+            escape((shown[rank - 1] or "") if shown else ", ".join(row.genres[:3])),
             f"{row.score:.3f}",
             f"{row.votes:,}",
             "" if row.mean_rating is None else f"{row.mean_rating:.2f}",

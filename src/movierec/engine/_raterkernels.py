@@ -156,3 +156,28 @@ def column_structure(
                 kept += 1
     indptr[n_columns] = kept
     return indptr, indices[:kept].copy()
+
+
+@njit(cache=True, nogil=True)
+def co_liked_counts(
+    indptr: np.ndarray, indices: np.ndarray, column: int, others: np.ndarray
+) -> np.ndarray:  # pragma: no cover - numba
+    """For each of ``others``, how many users its column shares with ``column``: one merge of
+    two user-sorted columns each, linear in their lengths (no set is built)."""
+    out = np.zeros(len(others), np.int64)
+    start, stop = indptr[column], indptr[column + 1]
+    for j in range(len(others)):
+        a, b, end = start, indptr[others[j]], indptr[others[j] + 1]
+        n = 0
+        while a < stop and b < end:
+            x, y = indices[a], indices[b]
+            if x == y:
+                n += 1
+                a += 1
+                b += 1
+            elif x < y:
+                a += 1
+            else:
+                b += 1
+        out[j] = n
+    return out

@@ -33,14 +33,19 @@ class SimilarAnswer:
     features: str
     movies: list[MovieRow]
     notes: list[str] = field(default_factory=list)
+    #: per movie, what it has in common with ``movie`` (:mod:`movierec.engine.likeness`)
+    reasons: list[str | None] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        rows = [m.to_json() for m in self.movies]
+        for row, reason in zip(rows, self.reasons, strict=False):
+            row["reason"] = reason
         return {
             "movie": self.movie.to_json(),
             "by": self.by,
             "features": self.features,
             "notes": self.notes,
-            "movies": [m.to_json() for m in self.movies],
+            "movies": rows,
         }
 
 

@@ -81,8 +81,8 @@ class Engine:
         self.catalog = Catalog(dataset)
         self.hub = ModelHub(dataset, home)
         self.descriptions = DescriptionSearch(self.catalog, home)
-        self._similar = SimilarMovies(self.catalog, self.hub)
         self._picks = PersonalPicks(self.catalog, self.hub)
+        self._similar = SimilarMovies(self.catalog, self.hub, self._picks.explainer)
         self._maps = EmbeddingMaps(self.hub)
         self._online: OnlineUpdater | None = None
         self._users: Users | None = None

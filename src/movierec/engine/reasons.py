@@ -26,7 +26,7 @@ from functools import cached_property
 import numpy as np
 
 from movierec.data.idmap import IdMap
-from movierec.engine._raterkernels import co_rater_counts, column_structure
+from movierec.engine._raterkernels import co_liked_counts, co_rater_counts, column_structure
 from movierec.engine.catalog import Catalog
 from movierec.engine.nearness import Reaches, row_cutoffs, within
 from movierec.errors import UnknownMovieError
@@ -102,6 +102,14 @@ class Explainer:
         co_rater_counts(
             liked.indptr, liked.indices, none, rated.indptr, rated.indices, none, 1, 1, -1, 1
         )
+        co_liked_counts(liked.indptr, liked.indices, 0, none)
+
+    def liked_both(self, row: int, others: np.ndarray) -> tuple[int, np.ndarray]:
+        """How many of the dataset's users rated catalog row ``row`` highly, and of them how
+        many rated each of ``others`` (catalog rows) highly too."""
+        liked = self._raters.liked
+        both = co_liked_counts(liked.indptr, liked.indices, row, others.astype(np.int64))
+        return int(liked.indptr[row + 1] - liked.indptr[row]), both
 
     @cached_property
     def _catalog_ids(self) -> IdMap:

@@ -9,6 +9,8 @@ import numpy as np
 from movierec.engine.answers import FUSION_DEPTH, SimilarAnswer, fuse_rankings
 from movierec.engine.catalog import Catalog
 from movierec.engine.hub import ModelHub
+from movierec.engine.likeness import co_liking, shared_metadata
+from movierec.engine.reasons import Explainer
 from movierec.errors import DataFormatError, InvalidValueError
 from movierec.models.base import Recommender
 from movierec.validate import check_k
@@ -23,9 +25,10 @@ SIMILAR_BY = ("content", "collab", "hybrid")
 class SimilarMovies:
     """Similar movies over one catalog's filters and one hub's models."""
 
-    def __init__(self, catalog: Catalog, hub: ModelHub):
+    def __init__(self, catalog: Catalog, hub: ModelHub, explainer: Explainer):
         self.catalog = catalog
         self.hub = hub
+        self.explainer = explainer  # who rated what highly: the co-liking facts
         # the catalog has no metadata for the content model: known after the first try, which
         # costs ~11 ms (ml-100k) and would otherwise be paid again on every request
         self._no_metadata = False
@@ -44,6 +47,9 @@ class SimilarMovies:
 
         ``same_genre`` keeps movies sharing at least one genre with it (a bit-set AND over the
         catalogue), on top of the other filters.
+
+        Each movie comes with what it has in common with ``movie`` in the list's own evidence
+        (:mod:`~movierec.engine.likeness`): shared metadata, or the people who liked both.
 
         Raises:
             InvalidValueError: ``by`` is not one of :data:`SIMILAR_BY` (or ``k`` is bad).
@@ -78,7 +84,21 @@ class SimilarMovies:
         rows = [catalog.movie(m, s) for m, s in ranking]
         if len(rows) < k:
             notes.append(f"only {len(rows)} movies pass the filters")
-        return SimilarAnswer(catalog.movie(movie_id), by, features, rows, notes)
+        reasons = self._in_common(movie_id, [row.movie_id for row in rows], by, content)
+        return SimilarAnswer(catalog.movie(movie_id), by, features, rows, notes, reasons)
+
+    def _in_common(
+        self, movie_id: int, picks: list[int], by: str, content: ContentRecommender | None
+    ) -> list[str | None]:
+        """What each pick shares with the movie: its metadata where the content model ranked
+        it (the fused list: where it holds), else the people who liked both."""
+        shared: list[str | None] = [None] * len(picks)
+        if content is not None and content.features:
+            shared = shared_metadata(self.catalog, movie_id, picks, content.features)
+        if by == "content" and content is not None:
+            return shared
+        liked = co_liking(self.explainer, self.catalog, movie_id, picks)
+        return [mine if mine is not None else co for mine, co in zip(shared, liked, strict=True)]
 
     def _content_model(
         self, movie_id: int, features: str, notes: list[str]

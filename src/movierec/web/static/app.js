@@ -145,7 +145,8 @@ function makePanel(kind, container) {
       return;
     }
     const { movies, notes = [] } = answer.result;
-    fill(list, movies, (m) => movieItem(m, { onPick: selectMovie, facts: ratingFacts(m) }));
+    fill(list, movies, (m) =>
+      movieItem(m, { onPick: selectMovie, facts: ratingFacts(m), reason: m.reason }));
     const text = movies.length ? notes.join(" ") : ["No film passes these filters.", ...notes]
       .join(" ");
     setStatus(status, text, notes.length || !movies.length ? "note" : "");

@@ -1,0 +1,130 @@
+"""What a similar film has in common with the one asked about: the metadata both lists were
+built from, or the people who liked both; never a claim that does not hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from movierec.data.dataset import Dataset, RatingScale
+from movierec.data.sources import load_path
+from movierec.engine.catalog import Catalog
+from movierec.engine.core import Engine
+from movierec.engine.likeness import co_liking, shared_metadata
+from movierec.engine.reasons import Explainer
+from tests.conftest import shared_dataset
+
+
+def _catalog(**columns: list) -> Catalog:
+    n = len(next(iter(columns.values())))
+    table = pd.DataFrame(
+        {
+            "movie_id": np.arange(1, n + 1),
+            "title": [f"Film {i}" for i in range(1, n + 1)],
+            "year": [2000] * n,
+            "genres": columns.pop("genres", [[] for _ in range(n)]),
+            **columns,
+        }
+    )
+    ratings = pd.DataFrame({"user_id": [1], "movie_id": [1], "rating": [5.0], "timestamp": [0]})
+    return Catalog(Dataset("hand", table, ratings, scale=RatingScale(1, 5, 1)))
+
+
+def test_soup_names_shared_directors_top_cast_and_keywords_as_the_film_spells_them():
+    catalog = _catalog(
+        director=[["James Cameron"], ["james cameron"], ["Ridley Scott"], [], ["Ridley Scott"]],
+        cast=[
+            ["Sigourney Weaver", "Michael Biehn", "Lance Henriksen", "Bill Paxton"],
+            ["Sigourney Weaver", "Bill Paxton"],  # Paxton is 4th in film 1: not in its soup
+            [],
+            ["MichaelBiehn", "Lance Henriksen", "Sigourney Weaver"],
+            [],
+        ],
+        keywords=[["alien", "space marine", "android", "colony"], ["alien"], [], [], []],
+        genres=[["Sci-Fi", "Action"], ["Sci-Fi"], ["Sci-Fi", "Horror"], [], ["Drama"]],
+    )
+    assert shared_metadata(catalog, 1, [2, 3, 4, 5], "soup") == [
+        "the same director: James Cameron; an actor in common: Sigourney Weaver; "
+        "a keyword in common: alien",
+        "a genre in common: Sci-Fi",  # genres only when nothing else is shared
+        "actors in common: Sigourney Weaver, Michael Biehn and 1 more",
+        None,
+    ]
+    # overview words are not named; a catalog without the columns says nothing either
+    assert shared_metadata(catalog, 1, [2], "tfidf") == [None]
+    assert shared_metadata(_catalog(genres=[["Drama"], ["Drama"]]), 1, [2], "kg") == [None]
+
+
+def test_kg_says_the_most_telling_relations_two_films_share():
+    catalog = _catalog(
+        kg_tokens=[
+            ["actor:m.a", "actor:m.b", "directed_by:m.d", "written_by:m.w", "genre:m.g"]
+            + ["award_nomination:m.n1", "award_nomination:m.n2", "language:m.en"],
+            ["actor:m.a", "actor:m.b", "written_by:m.w", "genre:m.g"],
+            ["actor:m.a", "directed_by:m.d", "award_nomination:m.n1", "award_nomination:m.n2"]
+            + ["genre:m.g"],  # four facts: the genre, least telling, is not said
+            ["award_nomination:m.n1", "award_nomination:m.n2", "genre:m.g"],
+            ["language:m.en"],  # nearly every film shares a language: nothing said
+        ]
+    )
+    assert shared_metadata(catalog, 1, [2, 3, 4, 5], "kg") == [
+        "the same writer, 2 actors in common, a genre in common",
+        "the same director, an actor in common, nominated for 2 of the same awards",
+        "nominated for 2 of the same awards, a genre in common",
+        None,
+    ]
+
+
+def test_co_liking_counts_the_people_who_rated_both_highly():
+    # movie 1 liked by users 1-4; movie 2 liked by 1-3 (4 rated it 3★); movie 3 by nobody of them
+    rows = [(u, 1, 5.0) for u in (1, 2, 3, 4)] + [(u, 2, 4.0) for u in (1, 2, 3)]
+    rows += [(4, 2, 3.0), (5, 3, 5.0), (1, 3, 2.0)]
+    ratings = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"]).assign(timestamp=0)
+    table = pd.DataFrame(
+        {"movie_id": [1, 2, 3], "title": ["Alien", "Aliens", "Heat"], "year": [1979, 1986, 1995]}
+    ).assign(genres=[[], [], []])
+    catalog = Catalog(Dataset("hand", table, ratings, scale=RatingScale(1, 5, 1)))
+    assert co_liking(Explainer(catalog), catalog, 1, [2, 3]) == [
+        "rated highly by 3 of the 4 people who rated Alien highly",
+        None,
+    ]
+
+
+# --- on real data -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    data = load_path(
+        shared_dataset("ml-100k-recbole"), "ml-100k", extra=[shared_dataset("ml-1m") / "movies.dat"]
+    )
+    return Engine(data)
+
+
+def _liked_by(ratings: pd.DataFrame, movie_id: int) -> set[int]:
+    return set(ratings.loc[(ratings.movie_id == movie_id) & (ratings.rating >= 4), "user_id"])
+
+
+def test_every_list_says_what_holds_for_each_film(engine):
+    ratings = engine.dataset.ratings
+    fans = _liked_by(ratings, 50)  # Star Wars
+    content = engine.similar("Star Wars", k=10)
+    assert content.by == "content" and content.features == "kg"
+    assert len(content.reasons) == 10 and all(content.reasons)
+    assert "11 actors in common" in content.reasons[0]  # The Empire Strikes Back
+    for by in ("collab", "hybrid"):
+        answer = engine.similar("Star Wars", by=by, k=10)
+        for movie, reason in zip(answer.movies, answer.reasons, strict=True):
+            both = len(fans & _liked_by(ratings, movie.movie_id))
+            said = (
+                f"rated highly by {both:,} of the {len(fans):,} people who rated Star Wars highly"
+            )
+            facts = content_facts(engine, movie) if by == "hybrid" else set()
+            assert reason in facts - {None} or reason == (said if both else None)
+    documented = engine.similar("Star Wars", by="collab", k=3).to_json()["movies"]
+    assert all(row["reason"].startswith("rated highly by ") for row in documented)
+
+
+def content_facts(engine, movie) -> set[str | None]:
+    return set(shared_metadata(engine.catalog, 50, [movie.movie_id], "kg"))
