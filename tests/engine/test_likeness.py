@@ -1,5 +1,6 @@
-"""What a similar film has in common with the one asked about: the metadata both lists were
-built from, or the people who liked both; never a claim that does not hold."""
+"""Similar films: what each has in common with the one asked about (the metadata both lists
+were built from, or the people who liked both; never a claim that does not hold), and the
+collaborative list's support shrinkage."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from movierec.engine.catalog import Catalog
 from movierec.engine.core import Engine
 from movierec.engine.likeness import co_liking, shared_metadata
 from movierec.engine.reasons import Explainer
+from movierec.engine.similar import COLLAB_SUPPORT
 from tests.conftest import shared_dataset
 
 
@@ -85,7 +87,9 @@ def test_co_liking_counts_the_people_who_rated_both_highly():
         {"movie_id": [1, 2, 3], "title": ["Alien", "Aliens", "Heat"], "year": [1979, 1986, 1995]}
     ).assign(genres=[[], [], []])
     catalog = Catalog(Dataset("hand", table, ratings, scale=RatingScale(1, 5, 1)))
-    assert co_liking(Explainer(catalog), catalog, 1, [2, 3]) == [
+    explainer = Explainer(catalog)
+    explainer.warm()  # as a service starts: the kernels run once on the real structures
+    assert co_liking(explainer, catalog, 1, [2, 3]) == [
         "rated highly by 3 of the 4 people who rated Alien highly",
         None,
     ]
@@ -128,3 +132,17 @@ def test_every_list_says_what_holds_for_each_film(engine):
 
 def content_facts(engine, movie) -> set[str | None]:
     return set(shared_metadata(engine.catalog, 50, [movie.movie_id], "kg"))
+
+
+def test_collab_neighbours_shrink_the_cosine_by_the_people_who_rated_both(engine):
+    model = engine.model(engine.hub.collab_name())
+    nearest = model.similar_movies(50, 100, candidates=engine.catalog.voted(None))
+    raters = engine.dataset.ratings.groupby("movie_id")["user_id"].apply(set)
+    both = np.array([len(raters[50] & raters[m]) for m in nearest.movie_ids.tolist()])
+    shrunk = nearest.scores * both / (both + COLLAB_SUPPORT)
+    order = np.argsort(-shrunk, kind="stable")[:10]
+    answer = engine.similar("Star Wars", by="collab", k=10)
+    assert [m.movie_id for m in answer.movies] == nearest.movie_ids[order].tolist()
+    np.testing.assert_allclose([m.score for m in answer.movies], shrunk[order], atol=1e-6)
+    # films few Star Wars raters rated leave the top: the plain cosine's 10 had fewer in common
+    assert both[order].min() > both[:10].min()

@@ -159,25 +159,27 @@ def column_structure(
 
 
 @njit(cache=True, nogil=True)
-def co_liked_counts(
-    indptr: np.ndarray, indices: np.ndarray, column: int, others: np.ndarray
+def common_counts(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    column: int,
+    others: np.ndarray,
+    n_users: int,
+    most: int,
 ) -> np.ndarray:  # pragma: no cover - numba
-    """For each of ``others``, how many users its column shares with ``column``: one merge of
-    two user-sorted columns each, linear in their lengths (no set is built)."""
+    """For each of ``others``, how many users its column shares with ``column``, counted up
+    to ``most``: ``column``'s users are marked once, then each other column is read until its
+    count reaches ``most`` (two popular films share thousands: their first ``most`` are read,
+    not the whole column)."""
+    marks = np.zeros(n_users, np.uint8)
+    for t in range(indptr[column], indptr[column + 1]):
+        marks[indices[t]] = 1
     out = np.zeros(len(others), np.int64)
-    start, stop = indptr[column], indptr[column + 1]
     for j in range(len(others)):
-        a, b, end = start, indptr[others[j]], indptr[others[j] + 1]
         n = 0
-        while a < stop and b < end:
-            x, y = indices[a], indices[b]
-            if x == y:
-                n += 1
-                a += 1
-                b += 1
-            elif x < y:
-                a += 1
-            else:
-                b += 1
+        for t in range(indptr[others[j]], indptr[others[j] + 1]):
+            n += marks[indices[t]]
+            if n >= most:
+                break
         out[j] = n
     return out

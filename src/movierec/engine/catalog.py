@@ -43,6 +43,7 @@ class Catalog:
         #: counts the votes :meth:`count_vote` took, so figures derived from them can be kept
         #: until it moves
         self.vote_version = 0
+        self._cells: dict[str, list[list[Any]]] = {}
 
     @property
     def table(self) -> pd.DataFrame:
@@ -113,6 +114,17 @@ class Catalog:
         self.candidates(min_rating=0.0)
 
     # --- lookups ------------------------------------------------------------------------------
+
+    def cells(self, column: str) -> list[list[Any]]:
+        """A list-valued metadata column (cast, keywords, kg_tokens…) as Python lists by
+        catalog row, empty where missing or absent; built once, since answers read a few
+        cells at a time and a pandas cell lookup costs more than the answer's own work."""
+        found = self._cells.get(column)
+        if found is None:
+            values = self.table[column].tolist() if column in self.table else []
+            found = [_as_list(v) for v in values] or [[] for _ in range(len(self.table))]
+            self._cells[column] = found
+        return found
 
     def row(self, movie_id: int) -> int:
         """The catalog row of a movie id.
@@ -256,3 +268,12 @@ def _is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def _as_list(value: Any) -> list[Any]:
+    """A list cell as a list: one string is one item, a missing cell none."""
+    if isinstance(value, str):
+        return [value]
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    return list(value)

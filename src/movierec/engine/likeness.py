@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from movierec.engine.catalog import Catalog
 from movierec.engine.reasons import Explainer
@@ -56,13 +55,13 @@ def shared_metadata(
     catalog: Catalog, movie_id: int, picks: Sequence[int], features: str
 ) -> list[str | None]:
     """Per pick, the metadata it shares with ``movie_id`` in the feature set that ranked it."""
-    table, row = catalog.table, catalog.row(movie_id)
-    rows = [catalog.row(p) for p in picks]
+    row, rows = catalog.row(movie_id), [catalog.row(p) for p in picks]
     if features == "soup":
-        return [_soup_fact(table, row, other) for other in rows]
-    if features == "kg" and "kg_tokens" in table:
-        mine = set(_cell(table, "kg_tokens", row))
-        return [_kg_fact(mine, set(_cell(table, "kg_tokens", other))) for other in rows]
+        return [_soup_fact(catalog, row, other) for other in rows]
+    if features == "kg":
+        tokens = catalog.cells("kg_tokens")
+        mine = set(tokens[row])
+        return [_kg_fact(mine, set(tokens[other])) for other in rows]
     return [None] * len(rows)
 
 
@@ -70,9 +69,8 @@ def co_liking(
     explainer: Explainer, catalog: Catalog, movie_id: int, picks: Sequence[int]
 ) -> list[str | None]:
     """Per pick, "rated highly by N of the M people who rated X highly" (N ≥ 1)."""
-    row = catalog.row(movie_id)
-    likers, both = explainer.liked_both(row, np.array([catalog.row(p) for p in picks], np.int64))
-    title = catalog.display[0][row]
+    likers, both = explainer.raters_in_common(movie_id, np.asarray(picks), highly=True)
+    title = catalog.display[0][catalog.row(movie_id)]
     people = "person" if likers == 1 else "people"
     return [
         f"rated highly by {n:,} of the {likers:,} {people} who rated {title} highly" if n else None
@@ -80,17 +78,18 @@ def co_liking(
     ]
 
 
-def _soup_fact(table: pd.DataFrame, row: int, other: int) -> str | None:
+def _soup_fact(catalog: Catalog, row: int, other: int) -> str | None:
     parts = []
     for column, one, many, shown in SOUP_FACTS:
-        mine, theirs = (_cell(table, column, r) for r in (row, other))
+        cells = catalog.cells(column)
+        mine, theirs = cells[row], cells[other]
         if column == "cast":  # the soup holds the top-billed only
             mine, theirs = mine[:TOP_CAST], theirs[:TOP_CAST]
         items = _shared(mine, theirs)
         if items:
             parts.append(f"{one if len(items) == 1 else many}: {_listed(items, shown)}")
     if not parts:  # genres, the soup's commonest tokens, only when nothing rarer is shared
-        genres = _shared(_cell(table, "genres", row), _cell(table, "genres", other))
+        genres = _shared(catalog.display[2][row], catalog.display[2][other])
         if genres:
             words = "a genre in common" if len(genres) == 1 else "genres in common"
             parts.append(f"{words}: {', '.join(genres)}")
@@ -105,16 +104,6 @@ def _kg_fact(mine: set[str], theirs: set[str]) -> str | None:
         if shared[relation]
     ]
     return ", ".join(parts[:SHOWN_FACTS]) or None
-
-
-def _cell(table: pd.DataFrame, column: str, row: int) -> list[Any]:
-    """A list cell as a list; a missing column or cell is empty."""
-    if column not in table:
-        return []
-    value = table[column].iat[row]
-    if value is None or (isinstance(value, float) and value != value):
-        return []
-    return [value] if isinstance(value, str) else list(value)
 
 
 def _shared(mine: list[Any], theirs: list[Any]) -> list[str]:

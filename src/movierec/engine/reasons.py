@@ -26,7 +26,7 @@ from functools import cached_property
 import numpy as np
 
 from movierec.data.idmap import IdMap
-from movierec.engine._raterkernels import co_liked_counts, co_rater_counts, column_structure
+from movierec.engine._raterkernels import co_rater_counts, column_structure, common_counts
 from movierec.engine.catalog import Catalog
 from movierec.engine.nearness import Reaches, row_cutoffs, within
 from movierec.errors import UnknownMovieError
@@ -102,14 +102,27 @@ class Explainer:
         co_rater_counts(
             liked.indptr, liked.indices, none, rated.indptr, rated.indices, none, 1, 1, -1, 1
         )
-        co_liked_counts(liked.indptr, liked.indices, 0, none)
+        common_counts(liked.indptr, liked.indices, 0, none, len(raters.users), 1)
 
-    def liked_both(self, row: int, others: np.ndarray) -> tuple[int, np.ndarray]:
-        """How many of the dataset's users rated catalog row ``row`` highly, and of them how
-        many rated each of ``others`` (catalog rows) highly too."""
-        liked = self._raters.liked
-        both = co_liked_counts(liked.indptr, liked.indices, row, others.astype(np.int64))
-        return int(liked.indptr[row + 1] - liked.indptr[row]), both
+    def raters_in_common(
+        self, movie_id: int, others: np.ndarray, *, highly: bool = False, most: int | None = None
+    ) -> tuple[int, np.ndarray]:
+        """How many of the dataset's users rated ``movie_id`` (``highly``: rated it highly),
+        and of them how many rated each of the movie ids ``others`` so too; those counted up
+        to ``most`` only, when given. A movie outside the catalog has no raters."""
+        raters = self._raters
+        columns = raters.liked if highly else raters.rated
+        rows = self._catalog_ids.indices(np.asarray(others), missing="mask")
+        row = int(self._catalog_ids.indices(np.array([movie_id]), missing="mask")[0])
+        both = np.zeros(len(rows), np.int64)
+        if row < 0:
+            return 0, both
+        known = rows >= 0
+        cap = np.iinfo(np.int64).max if most is None else most
+        both[known] = common_counts(
+            columns.indptr, columns.indices, row, rows[known], len(raters.users), cap
+        )
+        return int(columns.indptr[row + 1] - columns.indptr[row]), both
 
     @cached_property
     def _catalog_ids(self) -> IdMap:

@@ -17,15 +17,18 @@ movie without metadata gets an all-zero row: it matches nothing and scores 0 aga
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from movierec.data.dataset import present_mask
 from movierec.errors import DataFormatError
+
+if TYPE_CHECKING:  # scikit-learn is imported when vectors are built: the engine imports this
+    # module for clean_token on every start, and scikit-learn costs ~50 MB a service worker
+    from sklearn.feature_extraction.text import CountVectorizer
 
 FEATURES = ("tfidf", "soup", "kg")
 TEXT_SOURCES = ("overview", "tags")
@@ -87,6 +90,9 @@ def feature_matrix(
         DataFormatError: the catalog lacks every column this feature set is built from, or no
             token survives ``min_df``.
     """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
     if features == "tfidf":
         _require_columns(catalog, TEXT_SOURCES, features)
         vectoriser = TfidfVectorizer(
@@ -145,6 +151,8 @@ def text_documents(catalog: pd.DataFrame) -> list[str]:
 
 def _token_vectoriser(min_df: int, max_features: int | None, idf: bool) -> CountVectorizer:
     """A vectoriser for token lists: plain counts, or counts × idf."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
     if idf:
         return TfidfVectorizer(
             analyzer=_as_tokens, min_df=min_df, max_features=max_features, dtype=np.float32
