@@ -156,6 +156,20 @@ class SchemaVersionError(StoreError):
         )
 
 
+class NoRatingsError(MovieRecError):
+    """Something that needs ratings, asked of a dataset that has none (a TMDB or IMDB catalog
+    alone): it can be searched, charted by its own votes and compared by content only."""
+
+    status = 409
+
+    def __init__(self, dataset: str, what: str = "recommend from or store ratings for"):
+        super().__init__(
+            f"dataset {dataset!r} has no ratings to {what}: it can be searched, charted and "
+            "compared by content (import a dataset with ratings, e.g. movierec data fetch "
+            "ml-100k)"
+        )
+
+
 class ModelNotTrainedError(MovieRecError):
     """A model neither in memory nor stored, on a dataset too large to fit it inside a request;
     the message names the ``movierec train`` command to run first."""

@@ -78,7 +78,9 @@ class Recommended(Movie):
 class Health(BaseModel):
     status: Literal["ok"]
     dataset: str
-    serving_model: str
+    serving_model: str | None = Field(
+        description="the model ratings fold into (null: a dataset without ratings)"
+    )
     ratings_pending: int
     retraining: bool
     last_retrain_error: str | None

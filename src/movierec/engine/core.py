@@ -110,23 +110,28 @@ class Engine:
         """Build everything lazy now, once, so no request pays for it or races to build it: the
         store and its model, title index, genre bit-sets, votes, good scores, reasons' raters;
         then drop the pages of memory-mapped ratings, which requests do not read."""
+        self.catalog.warm()
+        if not self.rated:  # a catalog alone: no store, no rating model, nobody's reasons
+            return
         live = self.online()
         self.hub.model(live.model_name if live is not None else self.hub.default_model())
-        self.catalog.warm()
         self._picks.explainer.warm()
         release_pages(self.dataset.ratings)
 
+    @property
+    def rated(self) -> bool:
+        """Whether the dataset has ratings: a catalog alone is searched, charted, compared."""
+        return len(self.dataset.ratings) > 0
+
     def health(self) -> dict[str, Any]:
-        """What is served: the dataset, the model ratings fold into, pending ratings, retrains,
-        and this process's kept answers (how many, and how often one was reused)."""
-        live = self.online()
-        assert live is not None  # create=True opens the store or raises
+        """What is served: dataset, model ratings fold into, pending, retrains, kept answers."""
+        live = self.online(create=self.rated)
         return {
             "dataset": self.dataset.name,
-            "serving_model": live.model_name,
-            "ratings_pending": live.pending(),
-            "retraining": live.retraining,
-            "last_retrain_error": live.last_retrain_error,
+            "serving_model": live.model_name if live is not None else None,
+            "ratings_pending": live.pending() if live is not None else 0,
+            "retraining": live.retraining if live is not None else False,
+            "last_retrain_error": live.last_retrain_error if live is not None else None,
             **self._picks.answers.counts(),
         }
 

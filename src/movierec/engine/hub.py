@@ -15,7 +15,7 @@ from functools import cached_property
 
 from movierec.data.dataset import Dataset
 from movierec.engine.versions import ModelVersions, Version
-from movierec.errors import DataFormatError, InvalidValueError
+from movierec.errors import DataFormatError, InvalidValueError, NoRatingsError
 from movierec.home import Home
 from movierec.models import registry
 from movierec.models.als import ALS, ALSConfig
@@ -150,6 +150,8 @@ class ModelHub:
         """Fit on the dataset (on Spark when ``spark`` names a master, on ``device`` when the
         model trains with PyTorch) and publish the result as the model's next version."""
         model_class, config = registry.resolve(name)
+        if not len(self.dataset.ratings) and model_class.kind != "content":
+            raise NoRatingsError(self.dataset.name, f"fit {name} on")
         if device is not None:
             if not any(f.name == "device" for f in dataclasses.fields(config)):
                 raise InvalidValueError(

@@ -30,7 +30,7 @@ from movierec.engine.answers import RateResult
 from movierec.engine.catalog import Catalog
 from movierec.engine.hub import ModelHub
 from movierec.engine.retrain import RetrainPolicy, training_data, validate, warm_start
-from movierec.errors import UnknownUserError
+from movierec.errors import NoRatingsError, UnknownUserError
 from movierec.models import registry
 from movierec.models.base import Recommender
 from movierec.models.online import OnlineRecommender
@@ -386,6 +386,10 @@ def open_online(
         explicit: ``location`` was given (a ``--db``), not the home folder's default; it is
             opened even when no file is there yet (a URL has none).
     """
+    if not len(hub.dataset.ratings):  # a catalog alone: nothing to store, fold in or retrain
+        if not create:
+            return None
+        raise NoRatingsError(hub.dataset.name)
     if not create and not explicit and not Path(location).exists():
         return None
     store = open_store(location, hub.dataset.name)

@@ -73,6 +73,9 @@ class SimilarMovies:
             overlap = catalog.sharing_a_genre(movie_id)
             candidates = overlap if candidates is None else np.intersect1d(candidates, overlap)
         notes: list[str] = []
+        if by == "hybrid" and not len(catalog.dataset.ratings):
+            by = "content"  # nothing to fuse with: a catalog alone has no co-raters
+            notes.append(f"{catalog.dataset.name} has no ratings: content neighbours only")
         voted = catalog.voted(candidates)
         content = self._content_model(movie_id, features, notes) if by != "collab" else None
         if by == "hybrid":
