@@ -177,7 +177,11 @@ def recommend(
     as_json: JsonOption = False,
 ) -> None:
     """A user's top picks among movies they have not rated, each with a reason; or, with
-    --likes Comedy,Animation, picks for someone who has rated nothing yet."""
+    --likes Comedy,Animation, picks for someone who has rated nothing yet.
+
+    The score is the model's own (hybrid: its parts' standardised scores,
+    blended). Hybrid lists are re-ranked toward the genres the person rates
+    highly, so their order is not always the score's."""
     if (user is None) == (likes is None):
         raise ValueError(
             "give exactly one of --user (a user id) and --likes (genres, e.g. "
