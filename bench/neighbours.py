@@ -1,9 +1,10 @@
-"""Collaborative neighbours: does a film's list hold what its fans go on to like?
+"""Similar films: does a film's list hold what its fans go on to like?
 
 Run by hand (about a minute on 2 cores): ``.venv/bin/python bench/neighbours.py
 [--datasets ml-100k-recbole,ml-latest-small] [--supports 0,5,10,20]``.
 
-An item-to-item check of the "Liked by the same people" list (``similar --by collab``). The
+An item-to-item check of the "Liked by the same people" list (``similar --by collab``) and of
+the "Similar content" one. The
 ratings are split per user (the ``user-holdout`` split: 20% held out, seed 0) and the served
 collaborative model (ALS) is fitted on the rest. Each user's favourite training film (their
 highest rating, the most-voted among ties) is the seed; its 10 neighbours, among films with
@@ -14,8 +15,10 @@ no two lists share a film).
 
 The lists compared: the model's plain factor cosine (support 0) and the engine's list, the
 cosine shrunk by support, ``cos × n / (n + s)`` with n the people who rated both films, for each
-s in ``--supports`` (:data:`movierec.engine.similar.COLLAB_SUPPORT` is what is served). Results:
-a table per dataset and ``bench/results/neighbours.json``.
+s in ``--supports`` (:data:`movierec.engine.similar.COLLAB_SUPPORT` is what is served); and the
+"Similar content" list as the content model orders it (equally near films by catalog row) and
+as served (equally near films best rated first). Results: a table per dataset and
+``bench/results/neighbours.json``.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ def run(data: Any, supports: list[float]) -> dict[str, dict[str, float]]:
         engine = Engine(train, Home(Path(folder)))
         lists = SimilarMovies(engine.catalog, engine.hub, Explainer(engine.catalog))
         model = engine.hub.model(engine.hub.collab_name())
+        content = engine.hub.model("content")
         votes = engine.catalog.votes[0]
         ids = engine.catalog.table["movie_id"].to_numpy()
         head = set(ids[np.argsort(-votes, kind="stable")[: int(len(ids) * HEAD_SHARE)]].tolist())
@@ -76,17 +80,25 @@ def run(data: Any, supports: list[float]) -> dict[str, dict[str, float]]:
             seed = int(best_ids[np.argmax([votes[engine.catalog.row(m)] for m in best_ids])])
             candidates = np.setdiff1d(voted, mine["movie_id"].to_numpy())
             ideal = _dcg(np.ones(min(K, len(liked))))
+            rankings = []
             for support in supports:
                 if support == 0:
-                    ranking = model.similar_movies(seed, K, candidates=candidates)
+                    rankings.append(
+                        (_label(support), model.similar_movies(seed, K, candidates=candidates))
+                    )
                 else:
                     similar_module.COLLAB_SUPPORT = support
-                    ranking = lists.collab_neighbours(seed, K, candidates)
+                    rankings.append((_label(support), lists.collab_neighbours(seed, K, candidates)))
+            rankings += [
+                ("content, model", content.similar_movies(seed, K, candidates=candidates)),
+                ("content, served", lists.content_neighbours(content, seed, K, candidates)),
+            ]
+            for label, ranking in rankings:
                 picks = ranking.movie_ids.tolist()
                 hits = np.array([m in liked for m in picks], float)
                 tail = np.array([m in liked and m not in head for m in picks], float)
                 mean_votes = float(np.mean([votes[engine.catalog.row(m)] for m in picks]))
-                rows.setdefault(_label(support), []).append(
+                rows.setdefault(label, []).append(
                     (_dcg(hits) / ideal, float(hits.any()), _dcg(tail) / ideal, mean_votes,
                      frozenset(picks))
                 )  # fmt: skip
@@ -128,11 +140,11 @@ def main() -> None:
         figures = run(data, supports)
         similar_module.COLLAB_SUPPORT = served
         print(f"\n{data.name}: {next(iter(figures.values()))['users']} seeds")
-        print(f"  {'list':<12}{'NDCG':>8}{'hits':>8}{'long-tail':>11}{'votes':>8}{'distinct':>10}")
+        print(f"  {'list':<16}{'NDCG':>8}{'hits':>8}{'long-tail':>11}{'votes':>8}{'distinct':>10}")
         for label, f in figures.items():
             mark = " (served)" if label == _label(served) else ""
             print(
-                f"  {label:<12}{f['ndcg']:>8.4f}{f['hit_rate']:>8.3f}{f['longtail_ndcg']:>11.4f}"
+                f"  {label:<16}{f['ndcg']:>8.4f}{f['hit_rate']:>8.3f}{f['longtail_ndcg']:>11.4f}"
                 f"{f['mean_votes']:>8.0f}{f['distinctness']:>10.3f}{mark}"
             )
         print(f"  in {time.perf_counter() - started:.0f} s")

@@ -1,6 +1,6 @@
 """Similar films: what each has in common with the one asked about (the metadata both lists
 were built from, or the people who liked both; never a claim that does not hold), and the
-collaborative list's support shrinkage."""
+collaborative list's support shrinkage, the content list's equally near films best rated first."""
 
 from __future__ import annotations
 
@@ -146,3 +146,18 @@ def test_collab_neighbours_shrink_the_cosine_by_the_people_who_rated_both(engine
     np.testing.assert_allclose([m.score for m in answer.movies], shrunk[order], atol=1e-6)
     # films few Star Wars raters rated leave the top: the plain cosine's 10 had fewer in common
     assert both[order].min() > both[:10].min()
+
+
+def test_equally_near_content_neighbours_come_best_rated_first(tmp_path):
+    # films 2-4 have film 1's very genres (equally near it), film 5 only one of them
+    genres = [["Animation", "Comedy"]] * 4 + [["Animation"]]
+    table = pd.DataFrame(
+        {"movie_id": [1, 2, 3, 4, 5], "title": list("ABCDE"), "year": [1995] * 5}
+    ).assign(genres=genres)
+    means = {2: 2.0, 3: 4.5, 4: 3.5, 5: 5.0}
+    rows = [(u, m, mean) for m, mean in means.items() for u in range(1, 21)]
+    ratings = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"]).assign(timestamp=0)
+    engine = Engine(Dataset("hand", table, ratings, scale=RatingScale(1, 5, 0.5)))
+    answer = engine.similar(1, k=4)
+    assert answer.features == "soup"
+    assert [m.movie_id for m in answer.movies] == [3, 4, 2, 5]

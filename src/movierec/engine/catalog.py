@@ -25,6 +25,7 @@ from movierec.data.charts import (
 )
 from movierec.data.dataset import Dataset
 from movierec.data.filters import CatalogFilter, GenreIndex
+from movierec.data.idmap import IdMap
 from movierec.data.search import Match, TitleIndex, popularity_of
 from movierec.engine.answers import MovieRow, RecommendAnswer
 from movierec.errors import InvalidValueError, UnknownMovieError
@@ -94,6 +95,17 @@ class Catalog:
     @cached_property
     def _well_rated(self) -> np.ndarray:
         return shrunk_ratings(*self.votes)
+
+    def shrunk_means(self, movie_ids: np.ndarray) -> np.ndarray:
+        """Mean ratings shrunk toward the overall mean by the median vote count, what "well
+        rated" filters by; -inf for a movie without votes."""
+        rows = self._ids.indices(np.asarray(movie_ids))
+        return np.nan_to_num(self._well_rated[rows], nan=-np.inf)
+
+    @cached_property
+    def _ids(self) -> IdMap:
+        """Movie id → catalog row for many ids at once."""
+        return IdMap(self.table["movie_id"].to_numpy())
 
     def count_vote(self, movie_id: int, rating: float, previous: float | None) -> None:
         """Keep the charts' vote counts and means current as a rating arrives (or changes)."""

@@ -82,14 +82,14 @@ class SimilarMovies:
             lists = [self.collab_neighbours(movie_id, FUSION_DEPTH, voted)]
             if content is not None:
                 lists.insert(
-                    0, content.similar_movies(movie_id, FUSION_DEPTH, candidates=candidates)
+                    0, self.content_neighbours(content, movie_id, FUSION_DEPTH, candidates)
                 )
             ranking = fuse_rankings(lists, k)
             parts = [content.features] if content is not None and content.features else []
             features = "+".join(parts + [self.hub.collab_name()])
         elif content is not None:
             features = content.features or self.hub.collab_name()
-            ranking = content.similar_movies(movie_id, k, candidates=candidates)
+            ranking = self.content_neighbours(content, movie_id, k, candidates)
         else:
             by, features = "collab", self.hub.collab_name()
             ranking = self.collab_neighbours(movie_id, k, voted)
@@ -145,6 +145,30 @@ class SimilarMovies:
             except DataFormatError:
                 self._no_metadata = True
         return None
+
+    def content_neighbours(
+        self,
+        content: ContentRecommender,
+        movie_id: int,
+        k: int,
+        candidates: np.ndarray | None,
+    ) -> Ranking:
+        """The content model's nearest movies, the equally near best rated first.
+
+        With genres alone for metadata, whole runs of films are as near as each other (every
+        Animation-Children's-Comedy film to Toy Story) and the model orders a run by catalog
+        row: Aladdin and the King of Thieves (2.8★) came first. A run is read whole (the
+        query widened until the k-th score's run ends) and ordered by shrunk mean rating.
+        """
+        depth = max(k, FUSION_DEPTH)
+        while True:
+            nearest = content.similar_movies(movie_id, depth, candidates=candidates)
+            scores = np.round(nearest.scores, 9)  # float sums of equal terms may differ in ulps
+            if len(scores) < depth or scores[-1] < scores[min(k, len(scores)) - 1]:
+                break
+            depth *= 4
+        best = np.lexsort((-self.catalog.shrunk_means(nearest.movie_ids), -scores))[:k]
+        return Ranking(nearest.movie_ids[best], nearest.scores[best])
 
     def _collab_model(self) -> Recommender:
         return self.hub.model(self.hub.collab_name())
