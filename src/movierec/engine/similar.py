@@ -164,7 +164,9 @@ class SimilarMovies:
         while True:
             nearest = content.similar_movies(movie_id, depth, candidates=candidates)
             scores = np.round(nearest.scores, 9)  # float sums of equal terms may differ in ulps
-            if len(scores) < depth or scores[-1] < scores[min(k, len(scores)) - 1]:
+            last = scores[min(k, len(scores)) - 1] if len(scores) else 0.0
+            # a run at 0 is the films sharing nothing: not read whole (a catalogue's worth)
+            if len(scores) < depth or scores[-1] < last or last <= 0:
                 break
             depth *= 4
         best = np.lexsort((-self.catalog.shrunk_means(nearest.movie_ids), -scores))[:k]
