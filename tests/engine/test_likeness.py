@@ -14,7 +14,7 @@ from movierec.engine.catalog import Catalog
 from movierec.engine.core import Engine
 from movierec.engine.likeness import co_liking, shared_metadata
 from movierec.engine.reasons import Explainer
-from movierec.engine.similar import COLLAB_SUPPORT
+from movierec.engine.similar import COLLAB_SUPPORT, SimilarMovies
 from tests.conftest import shared_dataset
 
 
@@ -128,6 +128,27 @@ def test_every_list_says_what_holds_for_each_film(engine):
             assert reason in facts - {None} or reason == (said if both else None)
     documented = engine.similar("Star Wars", by="collab", k=3).to_json()["movies"]
     assert all(row["reason"].startswith("rated highly by ") for row in documented)
+
+
+def test_a_fused_list_speaks_from_the_list_that_ranked_each_film_higher(engine):
+    lists = SimilarMovies(engine.catalog, engine.hub, Explainer(engine.catalog))
+    content_rank = _ranks(lists.content_neighbours(engine.model("content"), 50, 100, None))
+    collab_rank = _ranks(lists.collab_neighbours(50, 100, engine.catalog.voted(None)))
+    answer = engine.similar("Star Wars", by="hybrid", k=20)
+    picks = [m.movie_id for m in answer.movies]
+    shared = shared_metadata(engine.catalog, 50, picks, "kg")
+    liked = co_liking(Explainer(engine.catalog), engine.catalog, 50, picks)
+    leads = []
+    for pick, mine, co, reason in zip(picks, shared, liked, answer.reasons, strict=True):
+        content_leads = content_rank.get(pick, 100) <= collab_rank.get(pick, 100)
+        first, second = (mine, co) if content_leads else (co, mine)
+        assert reason == (first if first is not None else second)
+        leads.append(content_leads)
+    assert any(leads) and not all(leads)  # each list leads somewhere in the top 20
+
+
+def _ranks(ranking) -> dict[int, int]:
+    return {m: r for r, m in enumerate(ranking.movie_ids.tolist())}
 
 
 def content_facts(engine, movie) -> set[str | None]:

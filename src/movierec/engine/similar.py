@@ -78,6 +78,7 @@ class SimilarMovies:
             notes.append(f"{catalog.dataset.name} has no ratings: content neighbours only")
         voted = catalog.voted(candidates)
         content = self._content_model(movie_id, features, notes) if by != "collab" else None
+        lists: list[Ranking] = []
         if by == "hybrid":
             lists = [self.collab_neighbours(movie_id, FUSION_DEPTH, voted)]
             if content is not None:
@@ -96,21 +97,35 @@ class SimilarMovies:
         rows = [catalog.movie(m, s) for m, s in ranking]
         if len(rows) < k:
             notes.append(f"only {len(rows)} movies pass the filters")
-        reasons = self._in_common(movie_id, [row.movie_id for row in rows], by, content)
+        reasons = self._in_common(movie_id, [row.movie_id for row in rows], by, content, lists)
         return SimilarAnswer(catalog.movie(movie_id), by, features, rows, notes, reasons)
 
     def _in_common(
-        self, movie_id: int, picks: list[int], by: str, content: ContentRecommender | None
+        self,
+        movie_id: int,
+        picks: list[int],
+        by: str,
+        content: ContentRecommender | None,
+        fused: list[Ranking],
     ) -> list[str | None]:
-        """What each pick shares with the movie: its metadata where the content model ranked
-        it (the fused list: where it holds), else the people who liked both."""
+        """What each pick shares with the movie, from the list that ranked it: its metadata
+        (content), the people who liked both (collab); in a fused list, from the list that
+        ranked it higher, the other one's where that says nothing."""
         shared: list[str | None] = [None] * len(picks)
         if content is not None and content.features:
             shared = shared_metadata(self.catalog, movie_id, picks, content.features)
         if by == "content" and content is not None:
             return shared
         liked = co_liking(self.explainer, self.catalog, movie_id, picks)
-        return [mine if mine is not None else co for mine, co in zip(shared, liked, strict=True)]
+        if by != "hybrid" or len(fused) < 2:
+            return [co if co is not None else mine for mine, co in zip(shared, liked, strict=True)]
+        ranks = [{m: r for r, m in enumerate(ranking.movie_ids.tolist())} for ranking in fused]
+        out = []
+        for pick, mine, co in zip(picks, shared, liked, strict=True):
+            content_leads = ranks[0].get(pick, FUSION_DEPTH) <= ranks[1].get(pick, FUSION_DEPTH)
+            first, second = (mine, co) if content_leads else (co, mine)
+            out.append(first if first is not None else second)
+        return out
 
     def _content_model(
         self, movie_id: int, features: str, notes: list[str]
