@@ -8,7 +8,7 @@ Each list says only what its own evidence holds:
   have ids, not names). Overview words (``tfidf``) are not named: nothing is said there;
 * the collaborative list says how many of the people who rated the film highly rated the
   neighbour highly too: co-liking, the signal its item factors summarise;
-* a fused list says the content fact where there is one, else the co-liking one.
+* a fused list says the fact of the list that ranked the film higher, else the other's.
 
 Where nothing holds, nothing is said (``None``).
 """
