@@ -170,15 +170,17 @@ def test_collab_neighbours_shrink_the_cosine_by_the_people_who_rated_both(engine
 
 
 def test_equally_near_content_neighbours_come_best_rated_first(tmp_path):
-    # films 2-4 have film 1's very genres (equally near it), film 5 only one of them
-    genres = [["Animation", "Comedy"]] * 4 + [["Animation"]]
+    # films 2-4 and 6 have film 1's very genres (equally near it), film 5 only one of them
+    genres = [["Animation", "Comedy"]] * 4 + [["Animation"], ["Animation", "Comedy"]]
     table = pd.DataFrame(
-        {"movie_id": [1, 2, 3, 4, 5], "title": list("ABCDE"), "year": [1995] * 5}
+        {"movie_id": [1, 2, 3, 4, 5, 6], "title": list("ABCDEF"), "year": [1995] * 6}
     ).assign(genres=genres)
-    means = {2: 2.0, 3: 4.5, 4: 3.5, 5: 5.0}
+    means = {2: 3.0, 3: 4.5, 4: 4.0, 5: 5.0}
     rows = [(u, m, mean) for m, mean in means.items() for u in range(1, 21)]
+    rows += [(1, 6, 2.5), (2, 6, 2.5)]  # two votes: not enough to say it is better than 2
     ratings = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"]).assign(timestamp=0)
     engine = Engine(Dataset("hand", table, ratings, scale=RatingScale(1, 5, 0.5)))
-    answer = engine.similar(1, k=4)
+    answer = engine.similar(1, k=5)
     assert answer.features == "soup"
-    assert [m.movie_id for m in answer.movies] == [3, 4, 2, 5]
+    # shrunk toward the overall mean (4.1★), film 6 would have come before film 2
+    assert [m.movie_id for m in answer.movies] == [3, 4, 2, 6, 5]

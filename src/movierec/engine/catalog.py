@@ -22,6 +22,7 @@ from movierec.data.charts import (
     movie_votes,
     shrunk_ratings,
     weighted_chart,
+    weighted_rating,
 )
 from movierec.data.dataset import Dataset
 from movierec.data.filters import CatalogFilter, GenreIndex
@@ -96,11 +97,22 @@ class Catalog:
     def _well_rated(self) -> np.ndarray:
         return shrunk_ratings(*self.votes)
 
-    def shrunk_means(self, movie_ids: np.ndarray) -> np.ndarray:
-        """Mean ratings shrunk toward the overall mean by the median vote count, what "well
-        rated" filters by; -inf for a movie without votes."""
-        rows = self._ids.indices(np.asarray(movie_ids))
-        return np.nan_to_num(self._well_rated[rows], nan=-np.inf)
+    def cautious_means(self, movie_ids: np.ndarray) -> np.ndarray:
+        """Mean ratings shrunk by the median vote count toward the lower quartile of the films'
+        means, -inf for a movie without votes: a film few have rated counts as no better than
+        most until its votes say so (toward the overall mean, 5 votes at 2.6★ outranked 82 at
+        3.3★). What orders equally similar films."""
+        return self._cautious[self._ids.indices(np.asarray(movie_ids))]
+
+    @cached_property
+    def _cautious(self) -> np.ndarray:
+        votes, means = self.votes
+        rated = votes > 0
+        if not rated.any():
+            return np.full(len(votes), -np.inf)
+        prior = float(np.percentile(means[rated], 25))
+        shrunk = weighted_rating(votes, np.nan_to_num(means), float(np.median(votes[rated])), prior)
+        return np.where(rated, shrunk, -np.inf)
 
     @cached_property
     def _ids(self) -> IdMap:
@@ -117,6 +129,7 @@ class Catalog:
         else:
             means[i] += (rating - previous) / max(votes[i], 1)
         self.__dict__.pop("_well_rated", None)
+        self.__dict__.pop("_cautious", None)
         self.vote_version += 1
 
     def warm(self) -> None:

@@ -173,7 +173,8 @@ class SimilarMovies:
         With genres alone for metadata, whole runs of films are as near as each other (every
         Animation-Children's-Comedy film to Toy Story) and the model orders a run by catalog
         row: Aladdin and the King of Thieves (2.8★) came first. A run is read whole (the
-        query widened until the k-th score's run ends) and ordered by shrunk mean rating.
+        query widened until the k-th score's run ends) and ordered by mean rating, cautiously
+        shrunk (:meth:`Catalog.cautious_means`).
         """
         depth = max(k, FUSION_DEPTH)
         while True:
@@ -184,7 +185,7 @@ class SimilarMovies:
             if len(scores) < depth or scores[-1] < last or last <= 0:
                 break
             depth *= 4
-        best = np.lexsort((-self.catalog.shrunk_means(nearest.movie_ids), -scores))[:k]
+        best = np.lexsort((-self.catalog.cautious_means(nearest.movie_ids), -scores))[:k]
         return Ranking(nearest.movie_ids[best], nearest.scores[best])
 
     def _collab_model(self) -> Recommender:
