@@ -72,7 +72,11 @@ class Movie(BaseModel):
 
 
 class Recommended(Movie):
-    reason: str | None = None
+    reason: str | None = Field(
+        default=None,
+        description='why it is listed: a pick\'s reason ("because you rated …"), or what a '
+        "similar film has in common with the one asked about (null: nothing to say)",
+    )
 
 
 class Health(BaseModel):
