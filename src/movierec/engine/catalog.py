@@ -102,7 +102,7 @@ class Catalog:
         means, -inf for a movie without votes: a film few have rated counts as no better than
         most until its votes say so (toward the overall mean, 5 votes at 2.6★ outranked 82 at
         3.3★). What orders equally similar films."""
-        return self._cautious[self._ids.indices(np.asarray(movie_ids))]
+        return self._cautious[self.ids.indices(np.asarray(movie_ids))]
 
     @cached_property
     def _cautious(self) -> np.ndarray:
@@ -115,8 +115,8 @@ class Catalog:
         return np.where(rated, shrunk, -np.inf)
 
     @cached_property
-    def _ids(self) -> IdMap:
-        """Movie id → catalog row for many ids at once."""
+    def ids(self) -> IdMap:
+        """Movie id → catalog row for many ids at once (:meth:`row` answers one)."""
         return IdMap(self.table["movie_id"].to_numpy())
 
     def count_vote(self, movie_id: int, rating: float, previous: float | None) -> None:
@@ -146,8 +146,12 @@ class Catalog:
         cells at a time and a pandas cell lookup costs more than the answer's own work."""
         found = self._cells.get(column)
         if found is None:
-            values = self.table[column].tolist() if column in self.table else []
-            found = [_as_list(v) for v in values] or [[] for _ in range(len(self.table))]
+            # the dataset keeps these columns as Python lists (data.dataset.LIST_COLUMNS)
+            found = (
+                self.table[column].tolist()
+                if column in self.table
+                else [[] for _ in range(len(self.table))]
+            )
             self._cells[column] = found
         return found
 
@@ -293,12 +297,3 @@ def _is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def _as_list(value: Any) -> list[Any]:
-    """A list cell as a list: one string is one item, a missing cell none."""
-    if isinstance(value, str):
-        return [value]
-    if value is None or (isinstance(value, float) and value != value):
-        return []
-    return list(value)

@@ -112,8 +112,8 @@ class Explainer:
         to ``most`` only, when given. A movie outside the catalog has no raters."""
         raters = self._raters
         columns = raters.liked if highly else raters.rated
-        rows = self._catalog_ids.indices(np.asarray(others), missing="mask")
-        row = int(self._catalog_ids.indices(np.array([movie_id]), missing="mask")[0])
+        rows = self.catalog.ids.indices(np.asarray(others), missing="mask")
+        row = int(self.catalog.ids.indices(np.array([movie_id]), missing="mask")[0])
         both = np.zeros(len(rows), np.int64)
         if row < 0:
             return 0, both
@@ -125,19 +125,15 @@ class Explainer:
         return int(columns.indptr[row + 1] - columns.indptr[row]), both
 
     @cached_property
-    def _catalog_ids(self) -> IdMap:
-        return IdMap(self.catalog.table["movie_id"].to_numpy())
-
-    @cached_property
     def _raters(self) -> _Raters:
         ratings = self.catalog.dataset.ratings
         users = IdMap(np.unique(ratings["user_id"].to_numpy()))
         # MovieLens numbers users by sign-up: a shuffle makes any prefix of rows a fair sample
         order = np.random.default_rng(0).permutation(len(users))
         rows = order[users.indices(ratings["user_id"].to_numpy())]
-        columns = self._catalog_ids.indices(ratings["movie_id"].to_numpy(), missing="mask")
+        columns = self.catalog.ids.indices(ratings["movie_id"].to_numpy(), missing="mask")
         known = columns >= 0
-        shape = (len(users), len(self._catalog_ids))
+        shape = (len(users), len(self.catalog.ids))
         rated = _Columns.of(rows, columns, known, shape)
         high = known & (ratings["rating"].to_numpy() >= self.threshold)
         liked = _Columns.of(rows, columns, high, shape)
@@ -164,9 +160,9 @@ class Explainer:
         picks = np.asarray(picks, dtype=np.int64)
         if not len(picks):
             return []
-        rows = self._catalog_ids.indices(picks, missing="mask")
+        rows = self.catalog.ids.indices(picks, missing="mask")
         movies, ratings = (np.asarray(a) for a in history)
-        in_catalog = self._catalog_ids.indices(movies, missing="mask")
+        in_catalog = self.catalog.ids.indices(movies, missing="mask")
         movies, ratings, history_rows = (
             movies[in_catalog >= 0],
             ratings[in_catalog >= 0],

@@ -154,7 +154,7 @@ def _ml1m_to_ml100k(
     The two releases spell some films apart: "Star Wars: Episode IV - A New Hope" is ml-100k's
     "Star Wars", "The Boat (Das Boot)" its "Das Boot", "Alien³" its "Alien 3". What the exact
     title leaves unmatched is tried again by the names each title goes by
-    (:func:`movie_names`), and then a year either side (the two disagree on Conan the
+    (:func:`_movie_names`), and then a year either side (the two disagree on Conan the
     Barbarian's), each time only where one ml-100k film not already matched answers.
     """
     from movierec.data.sources.movielens_1m import read_movies
@@ -178,7 +178,7 @@ def _ml1m_to_ml100k(
         ):
             if int(movie_id) in mapping or pd.isna(year):
                 continue
-            names = movie_names(str(title)) if shift == 0 else movie_names(str(title))[:1]
+            names = _movie_names(str(title)) if shift == 0 else _movie_names(str(title))[:1]
             hits = {
                 hit
                 for name in names
@@ -201,7 +201,7 @@ def _ml1m_to_ml100k(
     return mapping
 
 
-def movie_names(title: str) -> list[str]:
+def _movie_names(title: str) -> list[str]:
     """The normalised names a MovieLens title goes by, the whole title first.
 
     Its parenthesised alternatives ("The Boat (Das Boot)", "a.k.a." ones, as
@@ -229,7 +229,7 @@ def _names_by_year(catalog: pd.DataFrame) -> dict[tuple[str, int], set[int]]:
         strict=True,
     ):
         if not pd.isna(year):
-            for name in movie_names(str(title)):
+            for name in _movie_names(str(title)):
                 out[(name, int(year))].add(int(movie_id))
     return out
 
