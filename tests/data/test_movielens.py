@@ -262,7 +262,8 @@ def test_real_ml100k_recbole_kg_relinked_through_ml1m_titles():
         "Return of the Jedi",
     ]
     assert len(hope & empire) >= 10 and len(empire & jedi) >= 10
-    assert any("44 by another name or a year apart" in str(note) for note in dataset.report)
+    # "3 Ninjas: High Noon On Mega Mountain" is not matched by its series name (no tokens lost)
+    assert any("43 by another name or a year apart" in str(note) for note in dataset.report)
 
 
 def test_real_ml_latest_small_counts():

@@ -14,8 +14,6 @@ Without it the tokens are left out, with a note, rather than attached to the wro
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -25,7 +23,7 @@ from movierec.data.files import FileRef, FileSet
 from movierec.data.ratings import clean_ratings
 from movierec.data.readers import Table, note_skipped, read_table, require_columns
 from movierec.data.sources.common import add_unlisted_movies
-from movierec.data.title_text import aliases, normalise
+from movierec.data.title_match import BY_NAME, match_by_title
 from movierec.data.titles import move_article
 
 FORMAT = "ml-100k-recbole"
@@ -149,97 +147,33 @@ def _catalog(ref: FileRef, report: LoadReport) -> pd.DataFrame:
 def _ml1m_to_ml100k(
     movies_dat: FileRef, catalog: pd.DataFrame, report: LoadReport
 ) -> dict[int, int]:
-    """ML-1M movie id → ml-100k movie id, matching normalised title and year.
+    """ML-1M movie id → ml-100k movie id, by title and year (:func:`match_by_title`).
 
     The two releases spell some films apart: "Star Wars: Episode IV - A New Hope" is ml-100k's
-    "Star Wars", "The Boat (Das Boot)" its "Das Boot", "Alien³" its "Alien 3". What the exact
-    title leaves unmatched is tried again by the names each title goes by
-    (:func:`_movie_names`), and then a year either side (the two disagree on Conan the
-    Barbarian's), each time only where one ml-100k film not already matched answers.
+    "Star Wars", "The Boat (Das Boot)" its "Das Boot", "Alien³" its "Alien 3"; they disagree on
+    Conan the Barbarian's year.
     """
     from movierec.data.sources.movielens_1m import read_movies
 
     ml1m = read_movies(movies_dat, report)
-    by_key: dict[str, int] = {}
-    for movie_id, key in zip(catalog["movie_id"].tolist(), _title_keys(catalog), strict=True):
-        by_key.setdefault(key, movie_id)
-    mapping = {
-        int(m): by_key[k]
-        for m, k in zip(ml1m["movie_id"].tolist(), _title_keys(ml1m), strict=True)
-        if k in by_key
-    }
-    exact = len(mapping)
-    names_100k = _names_by_year(catalog)
-    for shift in (0, -1, 1):
-        taken = set(mapping.values())
-        found: dict[int, set[int]] = {}
-        for movie_id, title, year in zip(
-            ml1m["movie_id"].tolist(), ml1m["title"].tolist(), ml1m["year"].tolist(), strict=True
-        ):
-            if int(movie_id) in mapping or pd.isna(year):
-                continue
-            names = _movie_names(str(title)) if shift == 0 else _movie_names(str(title))[:1]
-            hits = {
-                hit
-                for name in names
-                for hit in names_100k.get((name, int(year) + shift), ())
-                if hit not in taken
-            }
-            if len(hits) == 1:
-                found[int(movie_id)] = hits
-        claimed = Counter(next(iter(hits)) for hits in found.values())
-        for movie_id, hits in found.items():
-            hit = next(iter(hits))
-            if claimed[hit] == 1:  # two ML-1M films on one ml-100k film: neither is sure
-                mapping[movie_id] = hit
+    rows, how = match_by_title(ml1m, catalog)
+    ml100k_ids = catalog["movie_id"].to_numpy()
+    hit = rows >= 0
+    mapping = dict(
+        zip(
+            ml1m["movie_id"].to_numpy()[hit].tolist(),
+            ml100k_ids[rows[hit]].tolist(),
+            strict=True,
+        )
+    )
     report.add(
         f"knowledge graph re-linked from MovieLens-1M ids: {len(mapping)} ML-1M movies "
-        f"matched by title and year ({len(mapping) - exact} by another name or a year apart)",
+        f"matched by title and year ({int((how == BY_NAME).sum())} by another name or a year "
+        "apart)",
         file=movies_dat.display,
         count=len(mapping),
     )
     return mapping
-
-
-def _movie_names(title: str) -> list[str]:
-    """The normalised names a MovieLens title goes by, the whole title first.
-
-    Its parenthesised alternatives ("The Boat (Das Boot)", "a.k.a." ones, as
-    :func:`~movierec.data.title_text.aliases`), and for a series title the series and the
-    episode ("Star Wars: Episode VI - Return of the Jedi" → "star wars", "return of the jedi").
-    """
-    names = aliases(title)
-    main = title.split("(", 1)[0]
-    series, colon, episode = main.partition(":")
-    if colon:
-        names.append(normalise(series))
-        _, dash, subtitle = episode.partition(" - ")
-        names.append(normalise(subtitle if dash else episode))
-    # spaces dropped: "Alien³" folds to "alien3", ml-100k's "Alien 3" to "alien 3"
-    return list(dict.fromkeys("".join(name.split()) for name in names if name))
-
-
-def _names_by_year(catalog: pd.DataFrame) -> dict[tuple[str, int], set[int]]:
-    """(name, year) → the catalog's movies that go by that name that year."""
-    out: dict[tuple[str, int], set[int]] = defaultdict(set)
-    for movie_id, title, year in zip(
-        catalog["movie_id"].tolist(),
-        catalog["title"].tolist(),
-        catalog["year"].tolist(),
-        strict=True,
-    ):
-        if not pd.isna(year):
-            for name in _movie_names(str(title)):
-                out[(name, int(year))].add(int(movie_id))
-    return out
-
-
-def _title_keys(catalog: pd.DataFrame) -> list[str]:
-    titles = catalog["title"].astype(str).str.lower().str.replace(r"[^0-9a-z]+", " ", regex=True)
-    years = pd.to_numeric(catalog["year"], errors="coerce")
-    return [
-        f"{t.strip()}|{'' if pd.isna(y) else int(y)}" for t, y in zip(titles, years, strict=True)
-    ]
 
 
 def _kg_tokens(
