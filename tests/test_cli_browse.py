@@ -35,6 +35,20 @@ def test_top_json_matches_the_table(home):
     assert "Star Wars" in table and f"C={chart['C']:.3f}" in table
 
 
+def test_enrich_matches_films_without_links_by_title_and_year(home):
+    """ml-100k has no links to TMDB: `data enrich` finds its films by title and year."""
+    result = movierec(
+        "data", "enrich", "ml-100k", "--with", str(shared_dataset("tmdb-5000")),
+        "--as", "ml-100k-tmdb", home=home,
+    )  # fmt: skip
+    assert "matched 485 of 1,682 movies: 0 by TMDB id, 0 by IMDb id, 485 by title and year" in (
+        result.stdout
+    )
+    info = run_json(home, "data", "info", "-d", "ml-100k-tmdb")
+    assert info["coverage"]["overview"] == pytest.approx(485 / 1682, abs=1e-4)
+    assert info["ratings"] == 100_000 and info["coverage"]["kg_tokens"] > 0.9  # kept
+
+
 def test_top_segment_and_filters(home):
     chart = run_json(
         home,

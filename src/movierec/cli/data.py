@@ -101,8 +101,10 @@ def enrich_command(
 ) -> None:
     """Join overviews, cast, director, keywords and vote counts onto a MovieLens dataset.
 
-    Movies are matched through links (tmdbId, then imdbId). A later --with fills only what
-    the earlier ones left empty.
+    Movies are matched through links (tmdbId, then imdbId), and what no id matches (ml-100k
+    has no links) by title and year: the same title, another name it goes by, or a year
+    apart, only where one film answers. A later --with fills only what the earlier ones left
+    empty.
     """
     from movierec.data.enrich import enrich
 
@@ -120,6 +122,12 @@ def enrich_command(
         emit_json({"dataset": target, "coverage": coverage})
         return
     out.print(f"enriched [bold]{escape(name)}[/] → stored as [bold]{escape(target)}[/]")
+    matched = coverage["matched"]
+    out.print(
+        f"matched {coverage['movies'] - matched['unmatched']:,} of {coverage['movies']:,} movies: "
+        f"{matched['tmdb']:,} by TMDB id, {matched['imdb']:,} by IMDb id, "
+        f"{matched['title']:,} by title and year"
+    )
     out.print(_coverage_table(coverage))
 
 

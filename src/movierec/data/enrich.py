@@ -3,7 +3,9 @@
 MovieLens has the ratings but only titles and genres; content-based models and charts need
 overviews, cast, directors, keywords and vote counts, which TMDB-side datasets have. Movies
 are matched through the ids MovieLens links give: the TMDB id first, the IMDb id when the TMDB
-id is missing or unknown to the source (IMDB 5000 has no TMDB ids; a few links lack one).
+id is missing or unknown to the source (IMDB 5000 has no TMDB ids; a few links lack one); what
+no id matches (ml-100k has no links at all) is matched by title and year
+(:mod:`movierec.data.title_match`).
 
 Sources are layered: each fills only the cells the earlier ones left empty, so keywords can
 come from one source and overviews from another, and nothing the base already has is replaced.
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.data.dataset import LIST_COLUMNS, Dataset, present_mask
+from movierec.data.title_match import match_by_title
 from movierec.errors import DataFormatError
 
 KEYS = ("tmdb_id", "imdb_id")
@@ -45,7 +48,8 @@ _EMPTY = {
     "tmdb_id": "Int64",
     "imdb_id": "Int64",
 }
-_UNMATCHED, _BY_TMDB, _BY_IMDB = 0, 1, 2
+_UNMATCHED, _BY_TMDB, _BY_IMDB, _BY_TITLE = 0, 1, 2, 3
+TITLE_KEYS = ("title", "year")
 
 
 class _SourceFigures(TypedDict):
@@ -57,6 +61,7 @@ class _SourceFigures(TypedDict):
     matched: int
     by_tmdb: int
     by_imdb: int
+    by_title: int
     filled: dict[str, int]
 
 
@@ -64,35 +69,37 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
     """Fill the catalog's empty metadata cells from ``sources``, earlier sources first.
 
     Args:
-        dataset: the base (a MovieLens dataset loaded with its links, so it has ``tmdb_id`` and
-            ``imdb_id``); its ratings and users are kept as they are.
+        dataset: the base (a MovieLens dataset, with ``tmdb_id`` and ``imdb_id`` when loaded
+            with its links, and titles and years); its ratings and users are kept as they are.
         sources: TMDB-side datasets (The Movies Dataset, TMDB 5000, TMDb 10k, IMDB 5000),
-            each with a ``tmdb_id`` and/or ``imdb_id`` column.
+            each with a ``tmdb_id`` and/or ``imdb_id`` column, or titles and years.
 
     Returns:
         The enriched dataset, with a report note per source, and the coverage: ``movies``;
-        ``matched`` (movies by the id that first matched them: ``tmdb``, ``imdb``, or
-        ``unmatched``: in no source at all);
+        ``matched`` (movies by what first matched them: ``tmdb``, ``imdb``, ``title`` (and
+        year), or ``unmatched``: in no source at all);
         ``sources`` (per source: movies matched by each id and cells filled per column);
         ``columns`` (per column: ``gained``, movies that had it empty and got it, and
         ``coverage``, the fraction of movies that have it now).
 
     Raises:
-        DataFormatError: the base or a source has neither id column to match on.
+        DataFormatError: the base or a source has neither an id column nor titles and years
+            to match on.
         ValueError: no sources were given.
     """
     if not sources:
         raise ValueError("enrich needs at least one source dataset")
     catalog = dataset.catalog.copy()
-    if not any(key in catalog for key in KEYS):
+    if not _matchable(catalog):
         raise DataFormatError(
-            f"dataset {dataset.name!r} has no tmdb_id or imdb_id column to "
-            "match on; load it with its links.csv"
+            f"dataset {dataset.name!r} has neither a tmdb_id or imdb_id column nor titles and "
+            "years to match on; load it with its links.csv"
         )
     for source in sources:
-        if not any(key in source.catalog for key in KEYS):
+        if not _matchable(source.catalog):
             raise DataFormatError(
-                f"source {source.name!r} has no tmdb_id or imdb_id column to match on"
+                f"source {source.name!r} has neither a tmdb_id or imdb_id column nor titles and "
+                "years to match on"
             )
     added = [column for column in COLUMNS if column not in catalog]
     for column in added:
@@ -114,6 +121,7 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
                 "matched": int((how != _UNMATCHED).sum()),
                 "by_tmdb": int((how == _BY_TMDB).sum()),
                 "by_imdb": int((how == _BY_IMDB).sum()),
+                "by_title": int((how == _BY_TITLE).sum()),
                 "filled": filled,
             }
         )
@@ -133,6 +141,7 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
         "matched": {
             "tmdb": int((matched_by == _BY_TMDB).sum()),
             "imdb": int((matched_by == _BY_IMDB).sum()),
+            "title": int((matched_by == _BY_TITLE).sum()),
             "unmatched": int((matched_by == _UNMATCHED).sum()),
         },
         "sources": per_source,
@@ -144,14 +153,23 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
         enriched.report.add(
             f"enriched from {figures['name']} ({figures['format'] or 'unknown format'}): matched "
             f"{figures['matched']} of {len(catalog)} movies ({figures['by_tmdb']} by TMDB id, "
-            f"{figures['by_imdb']} by IMDb id); filled {gains}",
+            f"{figures['by_imdb']} by IMDb id, {figures['by_title']} by title and year); "
+            f"filled {gains}",
             count=figures["matched"],
         )
     return enriched, coverage
 
 
+def _matchable(catalog: pd.DataFrame) -> bool:
+    """Has an id column, or titles with years."""
+    if any(key in catalog for key in KEYS):
+        return True
+    return all(key in catalog for key in TITLE_KEYS) and bool(catalog["year"].notna().any())
+
+
 def _match(catalog: pd.DataFrame, source: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each base movie's row in ``source`` (-1 when none) and which id matched it."""
+    """Each base movie's row in ``source`` (-1 when none) and what matched it: an id, else
+    the title and year."""
     rows = np.full(len(catalog), -1, dtype=np.int64)
     how = np.full(len(catalog), _UNMATCHED, dtype=np.int8)
     for key, label in zip(KEYS, (_BY_TMDB, _BY_IMDB), strict=True):
@@ -164,6 +182,15 @@ def _match(catalog: pd.DataFrame, source: pd.DataFrame) -> tuple[np.ndarray, np.
         hit = found.notna().to_numpy(bool) & (rows < 0)
         rows[hit] = found.to_numpy(np.float64, na_value=np.nan)[hit].astype(np.int64)
         how[hit] = label
+    # By title only where no id could decide: a film whose id the source does not know is
+    # not in it, whatever shares its title ("Stargate: Continuum", "Puss in Boots" 2011)
+    unchecked = rows < 0
+    for key in KEYS:
+        if key in catalog and key in source and source[key].notna().any():
+            unchecked &= catalog[key].isna().to_numpy()
+    if all(key in catalog and key in source for key in TITLE_KEYS) and unchecked.any():
+        rows, by_title = match_by_title(catalog, source, matched=rows, only=unchecked)
+        how[by_title != 0] = _BY_TITLE
     return rows, how
 
 
