@@ -312,7 +312,11 @@ def test_find_by_description(client):
     response = client.get("/movies/find", params={"q": "a '50s comedy", "years": "1950s", "k": 5})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["backend"] == "sentence" and body["notes"] == []
+    assert body["backend"] == "sentence"
+    assert body["notes"] == [  # ml-100k: titles, years and genres only
+        "The catalog has no overviews, keywords or tags: films are matched by their titles, "
+        "years and genres alone."
+    ]
     assert len(body["movies"]) == 5 and all(1950 <= m["year"] <= 1959 for m in body["movies"])
     assert sum("Comedy" in m["genres"] for m in body["movies"]) >= 4
     assert "/movies/find" in client.get("/openapi.json").json()["paths"]

@@ -75,7 +75,8 @@ def test_texts_hold_what_the_catalog_knows():
 def test_a_fifties_comedy_is_a_comedy_from_the_fifties(engine):
     answer = engine.find("a '50s comedy", years="1950s", k=8)
     assert answer.backend == "sentence" and answer.model == "all-MiniLM-L6-v2"
-    assert answer.notes == [] and len(answer.movies) == 8
+    assert len(answer.notes) == 1 and "no overviews" in answer.notes[0]  # ml-100k has none
+    assert len(answer.movies) == 8
     assert all(1950 <= row.year <= 1959 for row in answer.movies)
     comedies = sum("Comedy" in g for g in genres_of(engine, answer))
     assert comedies >= 6, [(r.title, r.genres) for r in answer.movies]
@@ -190,3 +191,23 @@ def test_bad_config():
         DescriptionConfig(backend="bert")
     with pytest.raises(ValueError, match="batch_size"):
         DescriptionConfig(batch_size=0)
+
+
+def test_answers_say_when_films_are_matched_by_title_and_genres_alone(ml100k):
+    """ml-100k has titles, years and genres only: "a space opera" meets "For Ever Mozart" by
+    a word of its title. Answers say so, and say it for a catalog only partly described."""
+    notes = Engine(ml100k).find("documentary", k=3, backend="tfidf").notes
+    assert notes == [
+        "The catalog has no overviews, keywords or tags: films are matched by their titles, "
+        "years and genres alone."
+    ]
+    catalog = ml100k.catalog.copy()
+    half = np.arange(len(catalog)) % 2 == 0
+    catalog["overview"] = np.where(half, "A film about people.", "")
+    notes = Engine(ml100k.with_catalog(catalog)).find("people", k=3, backend="tfidf").notes
+    assert notes == [
+        "Only 50% of the catalog's films have an overview, keywords or tags; the others are "
+        "matched by their titles, years and genres alone."
+    ]
+    catalog["overview"] = "A film about people."
+    assert Engine(ml100k.with_catalog(catalog)).find("people", k=3, backend="tfidf").notes == []

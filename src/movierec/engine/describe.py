@@ -9,11 +9,15 @@ requests embed the catalog once.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
+from movierec.data.dataset import present_mask
 from movierec.data.description import (
     BACKENDS,
     DescriptionConfig,
@@ -29,6 +33,10 @@ from movierec.validate import check_k
 
 MAX_QUERY_CHARS = 500
 INDEX_FOLDER = "description"
+# What a movie's text has beyond its title, year and genres (movie_texts); below this share
+# of movies with any of it, an answer says how the rest are matched.
+DESCRIPTIONS = ("overview", "keywords", "tags")
+DESCRIBED_ENOUGH = 0.9
 
 
 @dataclass
@@ -63,6 +71,11 @@ class DescriptionSearch:
         self.config = config or DescriptionConfig()
         self._indexes: dict[str, DescriptionIndex] = {}
         self._lock = threading.Lock()
+
+    @functools.cached_property
+    def coverage_note(self) -> str | None:
+        """Said with every answer when few films have more than a title, year and genres."""
+        return _coverage_note(self.catalog)
 
     @property
     def folder(self) -> Path | None:
@@ -108,9 +121,36 @@ class DescriptionSearch:
         ranking = index.query(text, k, candidates=candidates)
         rows = [self.catalog.movie(m, s) for m, s in ranking]
         notes = [index.note] if index.note else []
+        if self.coverage_note:
+            notes.append(self.coverage_note)
         if len(rows) < k:
             notes.append(f"only {len(rows)} movies with a description pass the filters")
         return FindAnswer(text, index.backend, index.model_name, rows, notes)
+
+
+def _coverage_note(catalog: Catalog) -> str | None:
+    """Why a search may find titles rather than meanings: on ml-100k (titles and genres only)
+    "a space opera" finds "For Ever Mozart"; on a catalog partly enriched, the films without an
+    overview match a short query by their title's words."""
+    table = catalog.table
+    columns = [c for c in DESCRIPTIONS if c in table]
+    if not len(table):
+        return None
+    described = np.zeros(len(table), bool)
+    for column in columns:
+        described |= present_mask(table[column])
+    share = float(described.mean())
+    if share >= DESCRIBED_ENOUGH:
+        return None
+    if not described.any():
+        return (
+            "The catalog has no overviews, keywords or tags: films are matched by their "
+            "titles, years and genres alone."
+        )
+    return (
+        f"Only {share:.0%} of the catalog's films have an overview, keywords or tags; the "
+        "others are matched by their titles, years and genres alone."
+    )
 
 
 class _Describes(Protocol):
