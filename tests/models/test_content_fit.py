@@ -218,6 +218,35 @@ def test_soup_is_the_kaggle_recipe():
     assert matrix.shape == (1, 7) and np.isclose((matrix.data**2).sum(), 1.0)
 
 
+@pytest.mark.parametrize("idf", [False, True])
+def test_a_film_known_only_by_its_genres_is_not_closer_for_knowing_less(idf):
+    """A catalog partly enriched: film 3 has no credits or keywords. Unit-normalised, its
+    genres alone made it closer to film 1 than film 2, which shares a genre and a star."""
+    catalog = pd.DataFrame(
+        {
+            "movie_id": [1, 2, 3, 4],
+            "genres": [["Sci-Fi", "Adventure"], ["Sci-Fi", "Comedy"], ["Sci-Fi"], ["Drama"]],
+            "director": [["George Lucas"], ["Mel Brooks"], [], ["Robert Altman"]],
+            "cast": [["Mark Hamill", "Harrison Ford"], ["Mark Hamill", "Rick Moranis"], [], ["X"]],
+            "keywords": [["space", "rebel"], ["parody", "helmet", "schwartz"], [], ["satire"]],
+        }
+    )
+    x = feature_matrix("soup", catalog, idf=idf).toarray()
+    assert x[0] @ x[1] > x[0] @ x[2]
+    lengths = np.linalg.norm(x, axis=1)
+    assert np.allclose(lengths[[0, 1, 3]], 1.0) and 0 < lengths[2] < 1
+    model = ContentRecommender(features="soup", idf=idf).fit(
+        Dataset("partial", catalog, empty_ratings(), scale=FIVE_STARS)
+    )
+    assert model.similar_movies(1, 2).movie_ids.tolist() == [2, 3]
+    # every movie with every field, or a field on none: plain unit rows, as before
+    full = catalog.iloc[[0, 1, 3]].reset_index(drop=True)
+    assert np.allclose(np.linalg.norm(feature_matrix("soup", full, idf=idf).toarray(), axis=1), 1)
+    genres_only = catalog[["movie_id", "genres"]]
+    lengths = np.linalg.norm(feature_matrix("soup", genres_only, idf=idf).toarray(), axis=1)
+    assert np.allclose(lengths, 1.0)
+
+
 def test_profile_falls_back_to_the_users_best_ratings():
     data = checkerboard()
     grumpy = data.ratings.copy()

@@ -12,12 +12,19 @@ Three feature sets, each the classic recipe for its kind of metadata:
 
 Rows are L2-normalised here, once, so cosine similarity is a plain dot product at query time. A
 movie without metadata gets an all-zero row: it matches nothing and scores 0 against everything.
+
+A soup row that lacks a field other movies have (ml-100k enriched by title: 58% of its films
+have cast, director and keywords, the rest genres alone) is normalised as if it had that field's
+mean weight, so its row has less than unit length: unit-normalised, a film known only by its
+genres put all its weight on them and looked closer to a Sci-Fi epic than any film sharing a
+few of its credits (Star Wars' fourth neighbour was Time Tracers, 2 votes). A field no movie has,
+or every movie has, changes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -78,7 +85,8 @@ def feature_matrix(
     top_cast: int = 3,
     idf: bool = False,
 ) -> sp.csr_matrix:
-    """Movies (in catalog order) × tokens, float32 CSR with unit-norm or all-zero rows.
+    """Movies (in catalog order) × tokens, float32 CSR with unit-norm or all-zero rows (soup
+    rows lacking a field other movies have: shorter, see the module notes).
 
     Args:
         idf: weigh soup and kg tokens by inverse document frequency too (``tfidf`` always
@@ -112,14 +120,71 @@ def feature_matrix(
     try:
         matrix = vectoriser.fit_transform(documents)
     except ValueError as exc:  # sklearn: empty vocabulary, or min_df above the catalog size
-        raise DataFormatError(
-            f"no {features} features to compare movies by (min_df={min_df}, "
-            f"{len(catalog)} movies): {exc}"
-        ) from exc
+        raise _no_features(features, min_df, len(catalog), exc) from exc
     matrix = normalize(sp.csr_matrix(matrix, dtype=np.float32), norm="l2", copy=False)
+    if features == "soup":
+        matrix = _shortened_for_missing_fields(matrix, catalog, vectoriser, top_cast)
+    return _finished(matrix)
+
+
+def _no_features(features: str, min_df: int, movies: int, exc: ValueError) -> DataFormatError:
+    return DataFormatError(
+        f"no {features} features to compare movies by (min_df={min_df}, {movies} movies): {exc}"
+    )
+
+
+def _finished(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)
     matrix.eliminate_zeros()  # the scoring kernel counts on every stored weight being > 0
     matrix.sort_indices()
     return matrix
+
+
+def _shortened_for_missing_fields(
+    unit: sp.csr_matrix, catalog: pd.DataFrame, vectoriser: Any, top_cast: int
+) -> sp.csr_matrix:
+    """The unit soup rows, each scaled to length |w| / sqrt(|w|² + m): w its weights, m for
+    each field it lacks and some other movie has, that field's mean squared weight over the
+    movies that have it. Rows lacking nothing are left exactly as they were."""
+    missing = np.zeros(unit.shape[0])
+    for column in SOUP_SOURCES:
+        if column not in catalog:
+            continue
+        has = present_mask(catalog[column])
+        if has.all() or not has.any():
+            continue
+        cells = catalog[column].tolist()
+        field = _weights(
+            vectoriser,
+            [
+                _soup_tokens(c, column, top_cast) if ok else []
+                for c, ok in zip(cells, has, strict=True)
+            ],
+        )
+        missing[~has] += _squared_lengths(field)[has].mean()
+    if not missing.any():
+        return unit
+    squared = _squared_lengths(_weights(vectoriser, soup_documents(catalog, top_cast)))
+    scale = np.ones(len(squared))
+    shorter = (squared > 0) & (missing > 0)
+    scale[shorter] = np.sqrt(squared[shorter] / (squared[shorter] + missing[shorter]))
+    return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ unit, dtype=np.float32)
+
+
+def _weights(vectoriser: Any, documents: list[list[str]]) -> sp.csr_matrix:
+    """The fitted vectoriser's weights of ``documents`` before any normalisation: counts,
+    times idf when it weighs by idf."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    counts = CountVectorizer(
+        analyzer=_as_tokens, vocabulary=vectoriser.vocabulary_, dtype=np.float64
+    ).transform(documents)
+    idf = getattr(vectoriser, "idf_", None)
+    return sp.csr_matrix(counts @ sp.diags(idf) if idf is not None else counts)
+
+
+def _squared_lengths(matrix: sp.csr_matrix) -> np.ndarray:
+    return np.asarray(matrix.multiply(matrix).sum(axis=1), np.float64).ravel()
 
 
 def clean_token(value: str) -> str:
@@ -133,11 +198,19 @@ def soup_documents(catalog: pd.DataFrame, top_cast: int = 3) -> list[list[str]]:
     parts = {
         column: catalog[column].tolist() if column in catalog else empty for column in SOUP_SOURCES
     }
-    documents = []
-    for cast, director, keywords, genres in zip(*(parts[c] for c in SOUP_SOURCES), strict=True):
-        items = [*list(cast)[:top_cast], *director, *keywords, *genres]
-        documents.append([token for token in map(clean_token, items) if token])
-    return documents
+    return [
+        [
+            token
+            for column, cell in zip(SOUP_SOURCES, cells, strict=True)
+            for token in _soup_tokens(cell, column, top_cast)
+        ]
+        for cells in zip(*(parts[c] for c in SOUP_SOURCES), strict=True)
+    ]
+
+
+def _soup_tokens(cell: Any, column: str, top_cast: int) -> list[str]:
+    items = list(cell)[:top_cast] if column == "cast" else list(cell)
+    return [token for token in map(clean_token, items) if token]
 
 
 def text_documents(catalog: pd.DataFrame) -> list[str]:
