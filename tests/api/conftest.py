@@ -10,18 +10,20 @@ from movierec.data.sources import load_path
 from movierec.data.storage import save_dataset
 from movierec.engine.core import Engine
 from movierec.home import Home
-from tests.conftest import shared_dataset
+from tests.conftest import copy_descriptions, shared_dataset
 
 ADMIN = "test-admin-key"
 
 
 @pytest.fixture(scope="session")
-def api_home(tmp_path_factory):
+def api_home(tmp_path_factory, ml100k_descriptions):
     """A home folder with ml-100k stored and ALS trained as the default (once per session):
-    the built-in default, the hybrid, takes a minute or more to fit."""
+    the built-in default, the hybrid, takes a minute or more to fit. Its description index
+    is the session's (``ml100k_descriptions``)."""
     data = load_path(shared_dataset("ml-100k-recbole"), "ml-100k")
     home = Home(tmp_path_factory.mktemp("api") / "home")
     save_dataset(data, home)
+    copy_descriptions(ml100k_descriptions, home.dataset_dir("ml-100k"))
     Engine(data, home).train("als")
     return home
 

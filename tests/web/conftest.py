@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared_dataset
+from tests.conftest import copy_descriptions, shared_dataset
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -65,8 +65,9 @@ def _get_json(url: str, timeout: float = 5.0) -> object:
 
 
 @pytest.fixture(scope="session")
-def web_home(tmp_path_factory) -> Path:
-    """A home folder with ml-100k imported and ALS trained, built once per session."""
+def web_home(tmp_path_factory, ml100k_descriptions) -> Path:
+    """A home folder with ml-100k imported and ALS trained, built once per session; its
+    description index is the session's (``ml100k_descriptions``)."""
     _browser_available()
     from movierec.data.sources import load_path
     from movierec.data.storage import save_dataset
@@ -76,6 +77,7 @@ def web_home(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("web-home")
     home = Home.resolve(root)
     save_dataset(load_path(shared_dataset("ml-100k-recbole"), "ml-100k"), home, "ml-100k")
+    copy_descriptions(ml100k_descriptions, home.dataset_dir("ml-100k"))
     Engine.open(home, "ml-100k").train("als")
     return root
 

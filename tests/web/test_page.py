@@ -232,7 +232,8 @@ def test_search_by_description_with_filters(page: Page, server_url: str) -> None
     pytest.importorskip("sentence_transformers", reason="pip install sentence-transformers")
     from tests.web.conftest import STARTUP_S, _get_json
 
-    _get_json(f"{server_url}/movies/find?q=warm&k=1", timeout=STARTUP_S * 3)  # embeds once
+    # the sentence model's first load (the stored index is the session's: conftest)
+    _get_json(f"{server_url}/movies/find?q=warm&k=1", timeout=STARTUP_S * 3)
     page.goto(server_url)
     box = page.get_by_label("Or describe a film")
     box.fill("a '50s comedy")

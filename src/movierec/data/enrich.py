@@ -83,8 +83,8 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
         ``coverage``, the fraction of movies that have it now).
 
     Raises:
-        DataFormatError: the base or a source has neither an id column nor titles and years
-            to match on.
+        DataFormatError: the base or a source has no id column and no titles with years to
+            match on.
         ValueError: no sources were given.
     """
     if not sources:
@@ -92,13 +92,13 @@ def enrich(dataset: Dataset, sources: list[Dataset]) -> tuple[Dataset, dict[str,
     catalog = dataset.catalog.copy()
     if not _matchable(catalog):
         raise DataFormatError(
-            f"dataset {dataset.name!r} has neither a tmdb_id or imdb_id column nor titles and "
+            f"dataset {dataset.name!r} has no tmdb_id or imdb_id column and no titles with "
             "years to match on; load it with its links.csv"
         )
     for source in sources:
         if not _matchable(source.catalog):
             raise DataFormatError(
-                f"source {source.name!r} has neither a tmdb_id or imdb_id column nor titles and "
+                f"source {source.name!r} has no tmdb_id or imdb_id column and no titles with "
                 "years to match on"
             )
     added = [column for column in COLUMNS if column not in catalog]
