@@ -123,7 +123,7 @@ def feature_matrix(
         raise _no_features(features, min_df, len(catalog), exc) from exc
     matrix = normalize(sp.csr_matrix(matrix, dtype=np.float32), norm="l2", copy=False)
     if features == "soup":
-        matrix = _shortened_for_missing_fields(matrix, catalog, vectoriser, top_cast)
+        matrix = _shortened_for_missing_fields(matrix, catalog, documents, vectoriser, top_cast)
     return _finished(matrix)
 
 
@@ -141,7 +141,11 @@ def _finished(matrix: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _shortened_for_missing_fields(
-    unit: sp.csr_matrix, catalog: pd.DataFrame, vectoriser: Any, top_cast: int
+    unit: sp.csr_matrix,
+    catalog: pd.DataFrame,
+    documents: Sequence[str | list[str]],
+    vectoriser: Any,
+    top_cast: int,
 ) -> sp.csr_matrix:
     """The unit soup rows, each scaled to length |w| / sqrt(|w|² + m): w its weights, m for
     each field it lacks and some other movie has, that field's mean squared weight over the
@@ -164,14 +168,14 @@ def _shortened_for_missing_fields(
         missing[~has] += _squared_lengths(field)[has].mean()
     if not missing.any():
         return unit
-    squared = _squared_lengths(_weights(vectoriser, soup_documents(catalog, top_cast)))
+    squared = _squared_lengths(_weights(vectoriser, documents))
     scale = np.ones(len(squared))
     shorter = (squared > 0) & (missing > 0)
     scale[shorter] = np.sqrt(squared[shorter] / (squared[shorter] + missing[shorter]))
     return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ unit, dtype=np.float32)
 
 
-def _weights(vectoriser: Any, documents: list[list[str]]) -> sp.csr_matrix:
+def _weights(vectoriser: Any, documents: Sequence[str | list[str]]) -> sp.csr_matrix:
     """The fitted vectoriser's weights of ``documents`` before any normalisation: counts,
     times idf when it weighs by idf."""
     from sklearn.feature_extraction.text import CountVectorizer
