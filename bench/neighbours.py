@@ -1,7 +1,8 @@
 """Similar films: does a film's list hold what its fans go on to like?
 
 Run by hand (about a minute on 2 cores): ``.venv/bin/python bench/neighbours.py
-[--datasets ml-100k-recbole,ml-latest-small] [--supports 0,5,10,20]``.
+[--datasets ml-100k-recbole,ml-latest-small] [--supports 0,5,10,20]
+[--enrich tmdb-10k,tmdb-5000,imdb-5000]``.
 
 An item-to-item check of the "Liked by the same people" list (``similar --by collab``) and of
 the "Similar content" one. The
@@ -17,8 +18,10 @@ The lists compared: the model's plain factor cosine (support 0) and the engine's
 cosine shrunk by support, ``cos × n / (n + s)`` with n the people who rated both films, for each
 s in ``--supports`` (:data:`movierec.engine.similar.COLLAB_SUPPORT` is what is served); and the
 "Similar content" list as the content model orders it (equally near films by catalog row) and
-as served (equally near films best rated first). Results: a table per dataset and
-``bench/results/neighbours.json``.
+as served (equally near films best rated first). ``--enrich`` adds, for each dataset, a copy
+enriched from those ../shared/data sources (`movierec data enrich`: links, else titles and
+years), so the content list by cast, director and keywords is measured beside the genres.
+Results: a table per dataset and ``bench/results/neighbours.json``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +40,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from load import machine, shared_datasets, write_results  # noqa: E402  (bench/load.py: shared helpers)
+from load import (  # noqa: E402  (bench/load.py: shared helpers)
+    SHARED_DATA,
+    machine,
+    shared_datasets,
+    write_results,
+)
+from movierec.data.sources import load_path  # noqa: E402
 from movierec.engine import similar as similar_module  # noqa: E402
 from movierec.engine.core import Engine  # noqa: E402
 from movierec.engine.reasons import Explainer  # noqa: E402
@@ -118,6 +128,21 @@ def run(data: Any, supports: list[float]) -> dict[str, dict[str, float]]:
     return figures
 
 
+def _with_enriched(datasets: Iterator[Any], sources: str) -> Iterator[Any]:
+    """Each dataset, then (with ``sources``) its copy enriched from them, named NAME+tmdb."""
+    from movierec.data.enrich import enrich
+
+    loaded = [load_path(SHARED_DATA / name) for name in sources.split(",") if name]
+    for data in datasets:
+        yield data
+        if loaded:
+            enriched, coverage = enrich(data, loaded)
+            enriched.name = f"{data.name}+tmdb"
+            matched = coverage["movies"] - coverage["matched"]["unmatched"]
+            print(f"{enriched.name}: {matched:,} of {coverage['movies']:,} movies enriched")
+            yield enriched
+
+
 def _label(support: float) -> str:
     return "cosine" if support == 0 else f"support {support:g}"
 
@@ -126,6 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default="ml-100k-recbole,ml-latest-small")
     parser.add_argument("--supports", default="0,5,10,20")
+    parser.add_argument("--enrich", default="", help="TMDB-side sources to enrich copies with")
     args = parser.parse_args()
     supports = [float(s) for s in args.supports.split(",") if s]
     served = similar_module.COLLAB_SUPPORT
@@ -135,7 +161,7 @@ def main() -> None:
         "served_support": served,
         "datasets": {},
     }
-    for data in shared_datasets(args.datasets):
+    for data in _with_enriched(shared_datasets(args.datasets), args.enrich):
         started = time.perf_counter()
         figures = run(data, supports)
         similar_module.COLLAB_SUPPORT = served
