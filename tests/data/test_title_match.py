@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from movierec.data.title_match import BY_NAME, EXACT, NONE, match_by_title, movie_names
+from movierec.data.title_match import (
+    BY_NAME,
+    EPISODE,
+    EXACT,
+    NONE,
+    SERIES,
+    WHOLE,
+    match_by_title,
+    movie_names,
+)
 
 
 def catalog(*films: tuple[str, int | None]) -> pd.DataFrame:
@@ -15,17 +24,17 @@ def catalog(*films: tuple[str, int | None]) -> pd.DataFrame:
 
 
 def test_the_names_a_film_goes_by():
-    assert movie_names("The Boat (Das Boot)")[:2] == ["theboat", "boat"]
-    assert "dasboot" in movie_names("The Boat (Das Boot)")
+    assert list(movie_names("The Boat (Das Boot)"))[:2] == ["theboat", "boat"]
+    assert movie_names("The Boat (Das Boot)")["dasboot"] == WHOLE
     names = movie_names("Star Wars: Episode VI - Return of the Jedi")
-    assert names[0] == "starwarsepisode6returnofthejedi"
-    assert {"starwars", "returnofthejedi"} <= set(names)
-    assert movie_names("Alien³") == movie_names("Alien 3") == ["alien3"]
+    assert list(names)[0] == "starwarsepisode6returnofthejedi"
+    assert names["starwars"] == SERIES and names["returnofthejedi"] == EPISODE
+    assert movie_names("Alien³") == movie_names("Alien 3") == {"alien3": WHOLE}
     # a subtitle that names no film is not a name
-    assert movie_names("Gilligan's Island: The Movie") == [
-        "gilligansislandthemovie",
-        "gilligansisland",
-    ]
+    assert movie_names("Gilligan's Island: The Movie") == {
+        "gilligansislandthemovie": WHOLE,
+        "gilligansisland": SERIES,
+    }
 
 
 def test_exact_then_another_name_then_a_year_apart():

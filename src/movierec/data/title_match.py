@@ -19,30 +19,23 @@ import pandas as pd
 from movierec.data.title_text import aliases, normalise, strip_article
 
 NONE, EXACT, BY_NAME = 0, 1, 2  # how a row was matched
-_WHOLE, _SERIES, _EPISODE = 0, 1, 2  # what a name is to its film
+WHOLE, SERIES, EPISODE = 0, 1, 2  # what a name is to its film
 # Subtitles that name no film ("Gilligan's Island: The Movie" is not "Rudolph…: The Movie")
 _GENERIC_SUBTITLES = frozenset({"movie", "film", "motion picture", "the series"})
 
 
-def movie_names(title: str) -> list[str]:
-    """The normalised names a title goes by, the whole title first.
-
-    Its parenthesised alternatives ("The Boat (Das Boot)", "a.k.a." ones, as
-    :func:`~movierec.data.title_text.aliases`), and for a series title the series and the
-    episode ("Star Wars: Episode VI - Return of the Jedi" → "star wars", "return of the jedi").
-    """
-    return list(_names(title))
-
-
-def _names(title: str) -> dict[str, int]:
-    """:func:`movie_names`, each with what it is: :data:`_WHOLE` (a title or an alternative),
-    or a series title's :data:`_SERIES` or :data:`_EPISODE`."""
-    names = dict.fromkeys((_squashed(name) for name in aliases(title) if name), _WHOLE)
+def movie_names(title: str) -> dict[str, int]:
+    """The normalised names a title goes by, the whole title first, each with what it is to
+    the film: :data:`WHOLE` (the title, or a parenthesised alternative such as "The Boat (Das
+    Boot)"'s "Das Boot", as :func:`~movierec.data.title_text.aliases`), or for a series title
+    its :data:`SERIES` and :data:`EPISODE` ("Star Wars: Episode VI - Return of the Jedi" →
+    "star wars", "return of the jedi")."""
+    names = dict.fromkeys((_squashed(name) for name in aliases(title) if name), WHOLE)
     main = title.split("(", 1)[0]
     series, colon, episode = main.partition(":")
     if colon:
         _, dash, subtitle = episode.partition(" - ")
-        parts = ((normalise(series), _SERIES), (normalise(subtitle if dash else episode), _EPISODE))
+        parts = ((normalise(series), SERIES), (normalise(subtitle if dash else episode), EPISODE))
         for part, kind in parts:
             if part and strip_article(part) not in _GENERIC_SUBTITLES:
                 names.setdefault(_squashed(part), kind)
@@ -87,15 +80,21 @@ def match_by_title(
     for row, key in enumerate(_exact_keys(left)):
         if wanted[row] and key in by_key:
             rows[row], how[row] = by_key[key], EXACT
-    names_right = _names_by_year(right)
     titles, years = left["title"].tolist(), pd.to_numeric(left["year"], errors="coerce").tolist()
+    names_left = {  # the films still to match, each with its names and year
+        row: (list(movie_names(titles[row]).items()), int(years[row]))
+        for row in np.flatnonzero(wanted & (rows < 0)).tolist()
+        if isinstance(titles[row], str) and not pd.isna(years[row])
+    }
+    if not names_left:
+        return rows, how
+    names_right = _names_by_year(right)
     for shifts in ((0,), (-1, 1)):
         taken = set(rows[rows >= 0].tolist())
         found: dict[int, int] = {}
-        for row, (title, year) in enumerate(zip(titles, years, strict=True)):
-            if not wanted[row] or rows[row] >= 0 or pd.isna(year) or not isinstance(title, str):
+        for row, (names, year) in names_left.items():
+            if rows[row] >= 0:
                 continue
-            names = list(_names(title).items())
             # one series' two films do not answer for each other: "Stargate: Continuum" is
             # not "Stargate: The Ark of Truth" (one episode's two spellings do: "Star Trek:
             # The Wrath of Khan" is "Star Trek II: The Wrath of Khan")
@@ -103,8 +102,8 @@ def match_by_title(
                 hit
                 for shift in shifts
                 for name, kind in (names if shift == 0 else names[:1])
-                for hit, kind_there in names_right.get((name, int(year) + shift), {}).items()
-                if hit not in taken and not kind == kind_there == _SERIES
+                for hit, kind_there in names_right.get((name, year + shift), {}).items()
+                if hit not in taken and not kind == kind_there == SERIES
             }
             if len(hits) == 1:
                 found[row] = hits.pop()
@@ -117,12 +116,12 @@ def match_by_title(
 
 def _names_by_year(catalog: pd.DataFrame) -> dict[tuple[str, int], dict[int, int]]:
     """(name, year) → the catalog's rows that go by that name that year, each with what the
-    name is to it (:func:`_names`)."""
+    name is to it (:func:`movie_names`)."""
     out: dict[tuple[str, int], dict[int, int]] = defaultdict(dict)
     years = pd.to_numeric(catalog["year"], errors="coerce").tolist()
     for row, (title, year) in enumerate(zip(catalog["title"].tolist(), years, strict=True)):
         if not pd.isna(year) and isinstance(title, str):
-            for name, kind in _names(title).items():
+            for name, kind in movie_names(title).items():
                 out[(name, int(year))][row] = kind
     return out
 
