@@ -14,6 +14,7 @@ from movierec.models.calibration import (
     genre_distributions,
     kl_divergence,
     personalization,
+    rerank_pool,
     taste_distributions,
 )
 
@@ -132,6 +133,51 @@ def test_many_users_at_once_rank_as_each_alone(n_users):
     sparse = np.array([[0.5, -np.inf, 1.0]])
     row = calibrated_rerank_many(sparse, np.eye(3)[None], np.array([[0.5, 0.5, 0]]), 3, 0.5)
     assert row[0, :2].tolist() == [0, 2] and row[0, 2] == 1  # movie 2 is off the taste
+
+
+def test_the_pool_holds_each_taste_genres_best_few_beside_the_top():
+    """Two genres: films 0–5 Drama, best scored first; 6–9 Western, scored below every Drama.
+    A taste of 70% Drama and 30% Western gets ⌈10·0.3⌉ = 3 Westerns, its 3 best, into a pool
+    whose top ``size`` holds none; a genre outside the taste, or not a candidate, gets none."""
+    scores = np.array([9.0, 8, 7, 6, 5, 4, 3, 2, 1, 0])
+    genres = np.zeros((10, 2))
+    genres[:6, 0] = genres[6:, 1] = 1.0
+    pool = rerank_pool(scores[None], genres, np.array([[0.7, 0.3]]), 10, size=4)
+    assert np.flatnonzero(pool[0]).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8]  # Drama: its 7 best
+    alone = rerank_pool(scores[None], genres, np.array([[1.0, 0.0]]), 10, size=4)
+    assert np.flatnonzero(alone[0]).tolist() == [0, 1, 2, 3, 4, 5]  # no Western asked for
+    seen = scores.copy()
+    seen[[6, 7]] = -np.inf  # listed already: not candidates
+    pool = rerank_pool(seen[None], genres, np.array([[0.0, 0.3]]), 10, size=2)
+    assert np.flatnonzero(pool[0]).tolist() == [0, 1, 8, 9]
+    # users × candidates × genres, each user their own quota; the re-ranking then lists them
+    many = rerank_pool(
+        np.stack([scores, scores]), np.stack([genres, genres]), np.array([[1, 0], [0.5, 0.5]]), 4, 2
+    )
+    assert [np.flatnonzero(row).tolist() for row in many] == [[0, 1, 2, 3], [0, 1, 6, 7]]
+    listed = calibrated_rerank(scores[many[1]], genres[many[1]], np.array([0.5, 0.5]), 4, 0.9)
+    assert sorted(np.flatnonzero(many[1])[listed].tolist()) == [0, 1, 6, 7]
+
+
+@pytest.mark.parametrize("n_users", [3, PARALLEL_USERS + 3])
+def test_the_pool_is_each_genres_best_by_score_for_one_user_or_many(n_users):
+    """The kernels (serial, or many users shared among the cores) against the definition:
+    the top ``size``, and each genre's ⌈k·p(g)⌉ best-scored candidates."""
+    rng = np.random.default_rng(1)
+    scores = rng.normal(size=(n_users, 40))
+    scores[0, :5] = -np.inf  # not candidates
+    genres = (rng.random((n_users, 40, 4)) < 0.3).astype(float)
+    tastes = rng.dirichlet(np.ones(4) * 0.5, size=n_users)
+    pool = rerank_pool(scores, genres, tastes, 10, size=6)
+    for u in range(n_users):
+        order = [c for c in np.argsort(-scores[u], kind="stable") if np.isfinite(scores[u, c])]
+        expected = set(order[:6])
+        for g in range(4):
+            of_genre = [c for c in order if genres[u, c, g] > 0]
+            expected |= set(of_genre[: math.ceil(10 * tastes[u, g] - 1e-9)])
+        assert set(np.flatnonzero(pool[u])) == expected
+        alone = rerank_pool(scores[u][None], genres[u], tastes[u][None], 10, size=6)[0]
+        assert (alone == pool[u]).all()
 
 
 def test_personalization_reads_padded_rows_by_their_lengths():

@@ -120,3 +120,40 @@ def rerank_users(
     among the cores: a fit's many users, never a request's (see the module docstring)."""
     for u in prange(scaled.shape[0]):
         rerank_user(scaled[u], allowed[u], genres[u], targets[u], lam, alpha, chosen[u])
+
+
+@njit(cache=True, nogil=True)
+def pool_user(
+    scores: np.ndarray, genres: np.ndarray, quotas: np.ndarray, size: int, pool: np.ndarray
+) -> None:  # pragma: no cover - numba
+    """Mark in ``pool`` one user's top ``size`` finite ``scores`` and, for each genre ``g``,
+    the best ``quotas[g]`` of the candidates whose ``genres`` weight for ``g`` is above 0.
+
+    One walk down the candidates in score order (ties: the lower position first), counting
+    each genre's candidates as they come: a candidate is in the pool while its rank is under
+    ``size`` or one of its genres has not had its quota yet.
+    """
+    n_genres = genres.shape[1]
+    finite = np.flatnonzero(np.isfinite(scores))
+    order = finite[np.argsort(-scores[finite], kind="mergesort")]
+    seen = np.zeros(n_genres, np.int64)
+    for rank in range(len(order)):
+        c = order[rank]
+        take = rank < size
+        for g in range(n_genres):
+            if genres[c, g] > 0:
+                if seen[g] < quotas[g]:
+                    take = True
+                seen[g] += 1
+        if take:
+            pool[c] = True
+
+
+@njit(cache=True, parallel=True)
+def pool_users(
+    scores: np.ndarray, genres: np.ndarray, quotas: np.ndarray, size: int, pool: np.ndarray
+) -> None:  # pragma: no cover - numba
+    """:func:`pool_user` for each user (the arguments gain a users axis), the users shared
+    among the cores: a fit's many users, never a request's (see the module docstring)."""
+    for u in prange(scores.shape[0]):
+        pool_user(scores[u], genres[u], quotas[u], size, pool[u])

@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 
 from movierec.models.calibration import (
-    RERANK_POOL,
     calibrated_rerank_many,
     kl_divergence,
     personalization,
+    rerank_pool,
 )
 
 logger = logging.getLogger(__name__)
@@ -223,17 +223,19 @@ def figures(
 def _top_lists(data: Validation, weights: np.ndarray, lam: float, k: int) -> np.ndarray:
     """users × k positions in each user's candidates of the blend's (re-ranked) top k."""
     scores = data.z @ weights
-    width = min(RERANK_POOL if lam > 0 else k, scores.shape[1])
-    top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
-    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    if lam > 0:
-        rows = np.arange(len(top))[:, None]
-        picked = calibrated_rerank_many(
-            scores[rows, top], data.genres[rows, top], data.target, k, lam
-        )
-        top = np.take_along_axis(top, picked, axis=1)
-    return top[:, :k]
+    if lam <= 0:
+        width = min(k, scores.shape[1])
+        top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        return np.take_along_axis(top, order, axis=1)
+    scores = np.where(data.movies >= 0, scores, -np.inf)  # padding is no candidate
+    pool = rerank_pool(scores, data.genres, data.target, k)
+    width = max(int(pool.sum(axis=1).max()), 1)
+    top = np.argsort(np.where(pool, -scores, np.inf), axis=1, kind="stable")[:, :width]
+    rows = np.arange(len(top))[:, None]
+    candidates = np.where(pool[rows, top], scores[rows, top], -np.inf)
+    picked = calibrated_rerank_many(candidates, data.genres[rows, top], data.target, k, lam)
+    return np.take_along_axis(top, picked, axis=1)
 
 
 def clearly_positive(gain: np.ndarray) -> bool:

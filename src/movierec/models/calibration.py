@@ -17,9 +17,10 @@ nothing, to neither the numerator nor the normalisation):
 
 :func:`calibrated_rerank` is Steck's greedy re-ranking (his section 3): from a pool of the
 model's best candidates, add one movie at a time, the one maximising
-``(1−λ)·Σ_{i∈L∪{c}} s(i) − λ·KL(p ‖ q̃(L∪{c}))``. Both evaluation (the ``miscalibration``
-figure of ``movierec evaluate``) and serving can use these functions; they are vectorised over
-movies (and over users where the caller stacks them).
+``(1−λ)·Σ_{i∈L∪{c}} s(i) − λ·KL(p ‖ q̃(L∪{c}))``; the hybrid's pool is its top 50 and each
+taste genre's best few (:func:`rerank_pool`). Both evaluation (the ``miscalibration`` figure
+of ``movierec evaluate``) and serving can use these functions; they are vectorised over movies
+(and over users where the caller stacks them).
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from movierec.models._calibrationkernels import rerank_user, rerank_users
+from movierec.models._calibrationkernels import (
+    pool_user,
+    pool_users,
+    rerank_user,
+    rerank_users,
+)
 from movierec.validate import check_k, number_in
 
 ALPHA = 0.01  # Steck's smoothing of the list's distribution toward the user's
@@ -154,6 +160,49 @@ def kl_divergence(p: np.ndarray, q: np.ndarray, alpha: float = ALPHA) -> np.ndar
     positive = p > 0
     ratio = np.divide(p, smoothed, out=np.ones(np.broadcast(p, smoothed).shape), where=positive)
     return np.where(positive, p * np.log(ratio), 0.0).sum(axis=-1)
+
+
+def rerank_pool(
+    scores: np.ndarray,
+    genres: np.ndarray,
+    targets: np.ndarray,
+    k: int,
+    size: int = RERANK_POOL,
+) -> np.ndarray:
+    """Which candidates a calibrated re-ranking chooses from: each user's top ``size`` by
+    score, and for each genre ``g`` of their taste its ⌈k·p(g)⌉ best-scored candidates.
+
+    The re-ranking can only list what its pool holds, and a model's top 50 may hold no film of
+    a taste's smaller genres: a newcomer to ml-100k who rated five documentaries 5★ had none
+    among the hybrid's 50 best (its best was 150th) and was listed none, however strong λ.
+    With each genre's best few in the pool, λ can give the genre its share of the list, and
+    the films it gets are the ones the model rates highest in it.
+
+    Args:
+        scores: users × candidates; a non-finite score is not a candidate.
+        genres: users × candidates × genres, or candidates × genres shared by every user; a
+            candidate is of ``g`` where its weight for ``g`` is above 0.
+        targets: users × genres, each user's taste ``p``.
+        k: the list's length.
+        size: how many of the best-scored candidates are in the pool whatever their genres.
+
+    Returns:
+        users × candidates, True for the pool.
+    """
+    scores = np.atleast_2d(np.asarray(scores, np.float64))
+    targets = np.atleast_2d(np.asarray(targets, np.float64))
+    genres = np.asarray(genres)
+    quotas = np.ceil(k * targets - 1e-9).astype(np.int64)  # users × genres
+    pool = np.zeros(scores.shape, bool)
+    if genres.ndim == 2:  # one catalogue's rows for every user: a request's one user
+        for u in range(len(scores)):
+            pool_user(scores[u], genres, quotas[u], int(size), pool[u])
+    elif len(scores) >= PARALLEL_USERS:  # a fit's validation users
+        pool_users(scores, np.ascontiguousarray(genres), quotas, int(size), pool)
+    else:
+        for u in range(len(scores)):
+            pool_user(scores[u], genres[u], quotas[u], int(size), pool[u])
+    return pool
 
 
 def calibrated_rerank(

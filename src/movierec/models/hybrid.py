@@ -56,9 +56,9 @@ from movierec.errors import UnknownUserError
 from movierec.models import blend
 from movierec.models.base import Config, Ranking
 from movierec.models.calibration import (
-    RERANK_POOL,
     GenreMatrix,
     calibrated_rerank,
+    rerank_pool,
     taste_distributions,
 )
 from movierec.models.composite import Composite
@@ -319,20 +319,38 @@ class Hybrid(Composite):
         self, user: int, k: int, excluded: np.ndarray | None, candidates: np.ndarray | None
     ) -> Ranking:
         """The blend's top ``k``, re-ranked toward the user's genre mix when the fitted λ of
-        their regime is above 0 (:mod:`movierec.models.blend`); scores stay the blend's."""
+        their regime is above 0 (:mod:`movierec.models.blend`), from its top 50 and each taste
+        genre's best few (:func:`~movierec.models.calibration.rerank_pool`); scores stay the
+        blend's."""
         lam = float(self.calibration[self._regime(user)]) if len(self.calibration) else 0.0
         scores = self._ranking_scores(user)
         if lam <= 0 or not self._genres.size:
             return self._top(scores, k, excluded, candidates)
-        pool = self._top(scores, max(k, RERANK_POOL), excluded, candidates)
-        if len(pool) <= 1:
-            return pool
-        index = self.movies.indices(pool.movie_ids, missing="mask")
-        padded = np.vstack([self._genres, np.zeros((1, self._genres.shape[1]), np.float32)])
-        genres = padded[np.where(index < len(self._genres), index, -1)].astype(np.float64)
+        values = self._allowed_scores(scores, excluded, candidates)
+        genres = self._genres[: len(values)]
+        if len(genres) < len(values):  # movies folded in after the fit have no genre row
+            missing = np.zeros((len(values) - len(genres), genres.shape[1]), genres.dtype)
+            genres = np.vstack([genres, missing])
         taste = self._taste(self.parts, int(self.users.ids[user]))
-        order = calibrated_rerank(pool.scores, genres, taste, k, lam)
-        return Ranking(pool.movie_ids[order], pool.scores[order])
+        pool = np.flatnonzero(rerank_pool(values, genres, taste, k)[0])
+        pool = pool[np.argsort(-values[pool], kind="stable")]
+        order = pool[calibrated_rerank(values[pool], genres[pool], taste, k, lam)]
+        return Ranking(self.movies.ids[order], values[order])
+
+    def _allowed_scores(
+        self, scores: np.ndarray, excluded: np.ndarray | None, candidates: np.ndarray | None
+    ) -> np.ndarray:
+        """The scores of the movies a list may hold, −inf for the rest (as :meth:`_top`)."""
+        n = min(len(scores), len(self.movies.ids))
+        values = np.asarray(scores[:n], np.float64).copy()
+        if candidates is not None:
+            allowed = self.movies.indices(np.asarray(candidates), missing="mask")
+            keep = np.zeros(n, bool)
+            keep[allowed[(allowed >= 0) & (allowed < n)]] = True
+            values[~keep] = -np.inf
+        if excluded is not None:
+            values[excluded[excluded < n]] = -np.inf
+        return values
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         """The mean standardised similarity of the personal parts (the chart is left out)."""
