@@ -146,6 +146,15 @@ def test_the_pool_holds_each_taste_genres_best_few_beside_the_top():
     assert np.flatnonzero(pool[0]).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8]  # Drama: its 7 best
     alone = rerank_pool(scores[None], genres, np.array([[1.0, 0.0]]), 10, size=4)
     assert np.flatnonzero(alone[0]).tolist() == [0, 1, 2, 3, 4, 5]  # no Western asked for
+    # only the candidates ``quota_from`` marks fill a quota (the hybrid's fit: not the held-out
+    # films it adds to be scored); the top ``size`` stays whatever they are
+    some = np.ones(10, bool)
+    some[[0, 6]] = False
+    pool = rerank_pool(scores[None], genres, np.array([[0.7, 0.3]]), 10, 4, quota_from=some)
+    assert np.flatnonzero(pool[0]).tolist() == [0, 1, 2, 3, 4, 5, 7, 8, 9]
+    taste = np.array([[0.7, 0.3]])
+    none = rerank_pool(scores[None], genres, taste, 10, 4, quota_from=np.zeros(10, bool))
+    assert np.flatnonzero(none[0]).tolist() == [0, 1, 2, 3]  # no quotas: the top alone
     seen = scores.copy()
     seen[[6, 7]] = -np.inf  # listed already: not candidates
     pool = rerank_pool(seen[None], genres, np.array([[0.0, 0.3]]), 10, size=2)

@@ -124,10 +124,16 @@ def rerank_users(
 
 @njit(cache=True, nogil=True)
 def pool_user(
-    scores: np.ndarray, genres: np.ndarray, quotas: np.ndarray, size: int, pool: np.ndarray
+    scores: np.ndarray,
+    genres: np.ndarray,
+    quotas: np.ndarray,
+    size: int,
+    quota_from: np.ndarray,
+    pool: np.ndarray,
 ) -> None:  # pragma: no cover - numba
     """Mark in ``pool`` one user's top ``size`` finite ``scores`` and, for each genre ``g``,
-    the best ``quotas[g]`` of the candidates whose ``genres`` weight for ``g`` is above 0.
+    the best ``quotas[g]`` of the ``quota_from`` candidates whose ``genres`` weight for ``g``
+    is above 0.
 
     One walk down the candidates in score order (ties: the lower position first), counting
     each genre's candidates as they come: a candidate is in the pool while its rank is under
@@ -140,6 +146,10 @@ def pool_user(
     for rank in range(len(order)):
         c = order[rank]
         take = rank < size
+        if not quota_from[c]:
+            if take:
+                pool[c] = True
+            continue
         for g in range(n_genres):
             if genres[c, g] > 0:
                 if seen[g] < quotas[g]:
@@ -151,9 +161,14 @@ def pool_user(
 
 @njit(cache=True, parallel=True)
 def pool_users(
-    scores: np.ndarray, genres: np.ndarray, quotas: np.ndarray, size: int, pool: np.ndarray
+    scores: np.ndarray,
+    genres: np.ndarray,
+    quotas: np.ndarray,
+    size: int,
+    quota_from: np.ndarray,
+    pool: np.ndarray,
 ) -> None:  # pragma: no cover - numba
     """:func:`pool_user` for each user (the arguments gain a users axis), the users shared
     among the cores: a fit's many users, never a request's (see the module docstring)."""
     for u in prange(scores.shape[0]):
-        pool_user(scores[u], genres[u], quotas[u], size, pool[u])
+        pool_user(scores[u], genres[u], quotas[u], size, quota_from[u], pool[u])

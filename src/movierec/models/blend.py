@@ -74,6 +74,10 @@ class Validation:
         served: the same users' candidates from the parts that will serve them (fitted on all
             the training data), or None; where given, the taste bounds are judged on their
             lists (:func:`figures`).
+        quota_from: users × pool, the candidates that may fill a genre's quota of the
+            re-ranking's pool (:func:`~movierec.models.calibration.rerank_pool`): those among
+            some part's best, not the held-out liked films added only to be scored (a served
+            list has none of those at hand); none where the hybrid has no genre quotas.
     """
 
     z: np.ndarray
@@ -84,6 +88,7 @@ class Validation:
     target: np.ndarray
     n_movies: int
     served: Validation | None = None
+    quota_from: np.ndarray | None = None
 
     def take(self, users: np.ndarray) -> Validation:
         return Validation(
@@ -95,6 +100,7 @@ class Validation:
             self.target[users],
             self.n_movies,
             self.served.take(users) if self.served is not None else None,
+            self.quota_from[users] if self.quota_from is not None else None,
         )
 
 
@@ -140,8 +146,9 @@ def validation_split(
 
 
 #: One validation user: (candidates × parts z-scores, which candidates are relevant, how many
-#: relevant movies they have, the candidates' movie indices, their taste over genres).
-UserSet = tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]
+#: relevant movies they have, the candidates' movie indices, their taste over genres, which
+#: candidates may fill a genre's quota: :attr:`Validation.quota_from`).
+UserSet = tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]
 
 
 def stack(
@@ -149,21 +156,23 @@ def stack(
 ) -> Validation:
     """Pad per-user (z, relevant, n relevant, pool movie indices, taste) into arrays;
     ``served``: the same users' sets from the serving parts (:attr:`Validation.served`)."""
-    width = max(len(r) for _, r, _, _, _ in sets)
+    width = max(len(s[1]) for s in sets)
     n_parts = sets[0][0].shape[1]
     z = np.full((len(sets), width, n_parts), -1e6)
     relevant = np.zeros((len(sets), width), bool)
     movies = np.full((len(sets), width), -1, np.int64)
+    quota_from = np.zeros((len(sets), width), bool)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.empty(len(sets))
-    for i, (scores, rel, n_relevant, pool, _) in enumerate(sets):
+    for i, (scores, rel, n_relevant, pool, _, own) in enumerate(sets):
         z[i, : len(rel)] = scores
         relevant[i, : len(rel)] = rel
         movies[i, : len(rel)] = pool
+        quota_from[i, : len(rel)] = own
         ideal[i] = discounts[: min(n_relevant, k)].sum()
     padded = np.vstack([genre_matrix, np.zeros((1, genre_matrix.shape[1]), genre_matrix.dtype)])
     genres = padded[movies].astype(np.float64)  # −1 → the zero row
-    target = np.array([t for *_, t in sets], np.float64)
+    target = np.array([s[4] for s in sets], np.float64)
     return Validation(
         z,
         relevant,
@@ -173,6 +182,7 @@ def stack(
         target,
         len(genre_matrix),
         stack(served, genre_matrix, k) if served else None,
+        quota_from,
     )
 
 
@@ -229,7 +239,7 @@ def _top_lists(data: Validation, weights: np.ndarray, lam: float, k: int) -> np.
         order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
         return np.take_along_axis(top, order, axis=1)
     scores = np.where(data.movies >= 0, scores, -np.inf)  # padding is no candidate
-    pool = rerank_pool(scores, data.genres, data.target, k)
+    pool = rerank_pool(scores, data.genres, data.target, k, quota_from=data.quota_from)
     width = max(int(pool.sum(axis=1).max()), 1)
     top = np.argsort(np.where(pool, -scores, np.inf), axis=1, kind="stable")[:, :width]
     rows = np.arange(len(top))[:, None]

@@ -168,6 +168,7 @@ def rerank_pool(
     targets: np.ndarray,
     k: int,
     size: int = RERANK_POOL,
+    quota_from: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which candidates a calibrated re-ranking chooses from: each user's top ``size`` by
     score, and for each genre ``g`` of their taste its ⌈k·p(g)⌉ best-scored candidates.
@@ -185,6 +186,8 @@ def rerank_pool(
         targets: users × genres, each user's taste ``p``.
         k: the list's length.
         size: how many of the best-scored candidates are in the pool whatever their genres.
+        quota_from: users × candidates, those a genre's quota may take (default: every one;
+            :attr:`~movierec.models.blend.Validation.quota_from` for the hybrid's fit).
 
     Returns:
         users × candidates, True for the pool.
@@ -194,14 +197,18 @@ def rerank_pool(
     genres = np.asarray(genres)
     quotas = np.ceil(k * targets - 1e-9).astype(np.int64)  # users × genres
     pool = np.zeros(scores.shape, bool)
+    if quota_from is None:
+        quota_from = np.ones(scores.shape, bool)
+    quota_from = np.broadcast_to(np.asarray(quota_from, bool), scores.shape)
     if genres.ndim == 2:  # one catalogue's rows for every user: a request's one user
         for u in range(len(scores)):
-            pool_user(scores[u], genres, quotas[u], int(size), pool[u])
+            pool_user(scores[u], genres, quotas[u], int(size), quota_from[u], pool[u])
     elif len(scores) >= PARALLEL_USERS:  # a fit's validation users
-        pool_users(scores, np.ascontiguousarray(genres), quotas, int(size), pool)
+        genres = np.ascontiguousarray(genres)
+        pool_users(scores, genres, quotas, int(size), np.ascontiguousarray(quota_from), pool)
     else:
         for u in range(len(scores)):
-            pool_user(scores[u], genres[u], quotas[u], int(size), pool[u])
+            pool_user(scores[u], genres[u], quotas[u], int(size), quota_from[u], pool[u])
     return pool
 
 

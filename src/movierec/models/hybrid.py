@@ -86,7 +86,12 @@ class HybridConfig(Config):
     (None: 80% of the scale's top); ``fit_users`` caps the validation users of each regime;
     ``pool`` is how many of each part's top movies are candidates while fitting weights;
     ``bags`` how many bootstrap resamples of the validation users the weights are averaged
-    over (0: one fit on them all), ``cold_bags`` the same for the newcomers' weights.
+    over (0: one fit on them all), ``cold_bags`` the same for the newcomers' weights;
+    ``genre_quotas``: whether each genre of a user's taste has its best few films in the
+    calibrated re-ranking's pool beside the blend's top 50
+    (:func:`~movierec.models.calibration.rerank_pool`): what lets a documentary fan be listed
+    documentaries; ``hybrid-watch``, ranked for what a user will watch, goes without (on
+    Microsoft's protocol, seed 4, they took its NDCG@10 from 0.4898 to 0.4856).
     """
 
     parts: str = "ease,twotower-rank,chart"
@@ -100,6 +105,7 @@ class HybridConfig(Config):
     bags: int = 4
     cold_bags: int = 16
     relevance: float | None = None
+    genre_quotas: bool = True
 
     def validate(self) -> None:
         super().validate()
@@ -259,18 +265,19 @@ class Hybrid(Composite):
         z[:, seen] = -np.inf
         relevant = parts[0].movies.indices(liked, missing="mask")
         relevant = relevant[relevant >= 0]
-        pool = np.unique(
+        reached = np.unique(
             np.concatenate(
                 [
                     np.argpartition(-row, min(self.config.pool, len(row) - 1))[: self.config.pool]
                     for row in z
                 ]
-                + [relevant]
             )
         )
+        pool = np.union1d(reached, relevant)
         pool = pool[np.isfinite(z[0, pool])]
         taste = self._taste(parts, user_id)
-        return z[:, pool].T.copy(), np.isin(pool, relevant), len(relevant), pool, taste
+        own = np.isin(pool, reached) & self.config.genre_quotas
+        return z[:, pool].T.copy(), np.isin(pool, relevant), len(relevant), pool, taste, own
 
     def _taste(self, parts: list[OnlineRecommender], user_id: int) -> np.ndarray:
         """The user's liked-genre distribution, from the first part that keeps ratings."""
@@ -319,9 +326,9 @@ class Hybrid(Composite):
         self, user: int, k: int, excluded: np.ndarray | None, candidates: np.ndarray | None
     ) -> Ranking:
         """The blend's top ``k``, re-ranked toward the user's genre mix when the fitted λ of
-        their regime is above 0 (:mod:`movierec.models.blend`), from its top 50 and each taste
-        genre's best few (:func:`~movierec.models.calibration.rerank_pool`); scores stay the
-        blend's."""
+        their regime is above 0 (:mod:`movierec.models.blend`), from its top 50 and, with
+        ``genre_quotas``, each taste genre's best few
+        (:func:`~movierec.models.calibration.rerank_pool`); scores stay the blend's."""
         lam = float(self.calibration[self._regime(user)]) if len(self.calibration) else 0.0
         scores = self._ranking_scores(user)
         if lam <= 0 or not self._genres.size:
@@ -332,7 +339,8 @@ class Hybrid(Composite):
             missing = np.zeros((len(values) - len(genres), genres.shape[1]), genres.dtype)
             genres = np.vstack([genres, missing])
         taste = self._taste(self.parts, int(self.users.ids[user]))
-        pool = np.flatnonzero(rerank_pool(values, genres, taste, k)[0])
+        quota_from = None if self.config.genre_quotas else np.zeros(len(values), bool)
+        pool = np.flatnonzero(rerank_pool(values, genres, taste, k, quota_from=quota_from)[0])
         pool = pool[np.argsort(-values[pool], kind="stable")]
         order = pool[calibrated_rerank(values[pool], genres[pool], taste, k, lam)]
         return Ranking(self.movies.ids[order], values[order])

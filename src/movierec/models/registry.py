@@ -64,7 +64,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     # Recommenders' top-N protocol counts): EASE and binary iALS, blended on validation users
     "hybrid-watch": (
         "movierec.models.hybrid:Hybrid",
-        {"parts": "ease-watch,ials-binary", "relevance": 0.0},
+        {"parts": "ease-watch,ials-binary", "relevance": 0.0, "genre_quotas": False},
     ),
     "knn": ("movierec.models.knn:ItemKNN", {}),
     "knn-cosine": ("movierec.models.knn:ItemKNN", {"similarity": "cosine"}),
