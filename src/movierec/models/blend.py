@@ -154,9 +154,10 @@ UserSet = tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]
 def stack(
     sets: list[UserSet], genre_matrix: np.ndarray, k: int, served: list[UserSet] | None = None
 ) -> Validation:
-    """Pad per-user (z, relevant, n relevant, pool movie indices, taste) into arrays;
-    ``served``: the same users' sets from the serving parts (:attr:`Validation.served`)."""
-    width = max(len(s[1]) for s in sets)
+    """Pad per-user (z, relevant, n relevant, pool movie indices, taste, quota_from) into
+    arrays; ``served``: the same users' sets from the serving parts
+    (:attr:`Validation.served`)."""
+    width = max(len(rel) for _, rel, _, _, _, _ in sets)
     n_parts = sets[0][0].shape[1]
     z = np.full((len(sets), width, n_parts), -1e6)
     relevant = np.zeros((len(sets), width), bool)
@@ -172,7 +173,7 @@ def stack(
         ideal[i] = discounts[: min(n_relevant, k)].sum()
     padded = np.vstack([genre_matrix, np.zeros((1, genre_matrix.shape[1]), genre_matrix.dtype)])
     genres = padded[movies].astype(np.float64)  # −1 → the zero row
-    target = np.array([s[4] for s in sets], np.float64)
+    target = np.array([taste for _, _, _, _, taste, _ in sets], np.float64)
     return Validation(
         z,
         relevant,
