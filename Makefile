@@ -60,6 +60,7 @@ bench: install
 	$(BIN)/python bench/online.py
 	$(BIN)/python bench/neural.py
 	$(BIN)/python bench/taste.py
+	$(BIN)/python bench/personas.py
 	$(BIN)/python bench/neighbours.py
 	$(BIN)/python bench/onboarding.py
 	$(BIN)/python bench/find.py
