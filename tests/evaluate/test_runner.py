@@ -4,9 +4,10 @@ import math
 from typing import Self
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from movierec.data.dataset import Dataset
+from movierec.data.dataset import FIVE_STARS, Dataset
 from movierec.data.sources import load_path
 from movierec.errors import NoMatchError
 from movierec.evaluate import evaluate, kfold, metrics
@@ -279,3 +280,35 @@ def test_bench_chart_folds_in_a_cold_user_within_2ms(ml100k_cold):
     _, result = ml100k_cold
     chart = result.models[0].summary()
     assert chart["fold_in_seconds"]["mean"] < 2e-3 * result.folds[0]["cold_users"] + 0.05
+
+
+def test_the_calibrated_lists_draw_on_each_taste_genres_best_films():
+    """150 dramas everyone rates, 10 westerns a few fans like: the chart's top 50 holds no
+    western (their 4★ are below the dramas' 5★), so re-ranking it could not give the western
+    fans one. Each taste genre's best films join the pool (as the hybrid serves), and their
+    lists' genres follow them."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for user in range(1, 61):
+        fan = user <= 12
+        for movie in rng.choice(150, 25, replace=False):
+            rows.append((user, movie, 3.0 if fan else 5.0))
+        if fan:
+            rows += [(user, movie, 4.0) for movie in rng.choice(np.arange(150, 160), 6, False)]
+    ratings = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"])
+    ratings["timestamp"] = np.arange(len(ratings))
+    catalog = pd.DataFrame(
+        {
+            "movie_id": np.arange(160),
+            "title": [f"Movie {m}" for m in range(160)],
+            "year": 1990,
+            "genres": [["Drama"] if m < 150 else ["Western"] for m in range(160)],
+        }
+    )
+    westerns = Dataset("westerns", catalog, ratings, None, FIVE_STARS, "test")
+    plain, calibrated = (
+        evaluate(westerns, ["chart"], split="user-holdout", calibrate=lam).models[0].summary()
+        for lam in (0.0, 0.9)
+    )
+    assert calibrated["miscalibration"]["mean"] < plain["miscalibration"]["mean"] - 0.3
+    assert calibrated["personalization"]["mean"] > plain["personalization"]["mean"]

@@ -75,9 +75,10 @@ GAP = mean share(i); > 0: lists more popular than what the user watches. persona
 (unrated movies count n = 1). ILD = mean over users of the mean over pairs in L of 1 -
 Jaccard(genres(i), genres(j)), pairs with a genre-less movie skipped.
 
---calibrate λ (0..1, default 0 = off) re-ranks every model's top 50 for every user with
-Steck's greedy calibration toward p: add one movie at a time maximising (1-λ)·Σ s - λ·KL(p ‖
-q̃(list)), s the scores scaled to [0, 1]. Times are seconds per fold: fit, predict (the test
+--calibrate λ (0..1, default 0 = off) re-ranks every model's top 50, and for each genre g of
+the user's taste its ⌈k·p(g)⌉ best films of g, for every user with Steck's greedy calibration
+toward p: add one movie at a time maximising (1-λ)·Σ s - λ·KL(p ‖ q̃(list)), s the scores
+scaled to [0, 1]. Times are seconds per fold: fit, predict (the test
 ratings), recommend (all lists, re-ranking included). Std is over folds (ddof=0, as Surprise).
 """
 
@@ -183,7 +184,8 @@ def evaluate_command(
     calibrate: Annotated[
         float,
         typer.Option(
-            help="λ of Steck's calibrated re-ranking of each model's top 50, 0..1; 0: off."
+            help="λ of Steck's calibrated re-ranking of each model's top 50 and each taste "
+            "genre's best few, 0..1; 0: off."
         ),
     ] = 0.0,
     head_share: Annotated[

@@ -29,8 +29,9 @@ figures.
 
 With ``calibrate`` λ > 0, each list is Steck's calibrated re-ranking
 (:func:`movierec.models.calibration.calibrated_rerank`) of the model's top
-:data:`~movierec.models.calibration.RERANK_POOL` toward the user's liked-genre distribution
-(from the profile), timed within ``recommend``.
+:data:`~movierec.models.calibration.RERANK_POOL` and, for each genre ``g`` of the user's taste,
+its ⌈k·p(g)⌉ best films of ``g`` (the pool the hybrid serves from), toward the user's
+liked-genre distribution (from the profile), timed within ``recommend``.
 
 Each metric is reported as its mean and standard deviation over folds (population std,
 ``ddof=0``, as Surprise's ``cross_validate`` reports), one

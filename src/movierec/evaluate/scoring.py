@@ -20,7 +20,7 @@ import pandas as pd
 from movierec.evaluate import beyond, metrics
 from movierec.evaluate.splits import Split
 from movierec.models import calibration
-from movierec.models.base import RatingPredictor, Recommender
+from movierec.models.base import Ranking, RatingPredictor, Recommender
 from movierec.models.online import OnlineRecommender
 
 
@@ -198,8 +198,36 @@ class FoldScorer:
             if calibrate <= 0:
                 lists.append(pool.movie_ids)
                 continue
+            pool = self._with_genre_quotas(model, user, pool, profiles.taste[row], k, unscored)
             order = calibration.calibrated_rerank(
                 pool.scores, self.genres.rows_of(pool.movie_ids), profiles.taste[row], k, calibrate
             )
             lists.append(pool.movie_ids[order])
         return lists
+
+    def _with_genre_quotas(
+        self,
+        model: Recommender,
+        user: int,
+        pool: Ranking,
+        taste: np.ndarray,
+        k: int,
+        unscored: np.ndarray | None,
+    ) -> Ranking:
+        """The pool and, for each genre ``g`` of the user's taste, the model's ⌈k·p(g)⌉ best
+        films of ``g``, best first: the pool the hybrid's re-ranking serves from
+        (:func:`~movierec.models.calibration.rerank_pool`), asked of any model by
+        ``recommend`` with candidates."""
+        quotas = np.ceil(k * np.asarray(taste) - 1e-9).astype(np.int64)
+        ids, scores = [pool.movie_ids], [np.asarray(pool.scores, np.float64)]
+        for g in np.flatnonzero(quotas > 0):
+            members = self.genres.movie_ids[self.genres.rows[:, g] > 0]
+            if unscored is not None and len(unscored):
+                members = np.setdiff1d(members, unscored)
+            best = model.recommend(user, int(quotas[g]), exclude_seen=True, candidates=members)
+            ids.append(best.movie_ids)
+            scores.append(np.asarray(best.scores, np.float64))
+        every, every_score = np.concatenate(ids), np.concatenate(scores)
+        first = np.sort(np.unique(every, return_index=True)[1])
+        order = first[np.argsort(-every_score[first], kind="stable")]
+        return Ranking(every[order], every_score[order])
