@@ -328,12 +328,16 @@ class Recommender(Indexed, ABC):
         scores = scores[: len(ids)]
         if excluded is not None:
             excluded = excluded[excluded < len(scores)]
-        allowed = None
-        if candidates is not None:
-            allowed = self.movies.indices(np.asarray(candidates), missing="mask")
-            allowed = allowed[(allowed >= 0) & (allowed < len(scores))]
+        allowed = self._candidate_rows(candidates, len(scores))
         top = top_k(scores, k, excluded=excluded, allowed=allowed)
         return Ranking(ids[top], scores[top])
+
+    def _candidate_rows(self, candidates: np.ndarray | None, n: int) -> np.ndarray | None:
+        """The dense rows (below ``n``) of the raw ``candidates`` the model knows; None: all."""
+        if candidates is None:
+            return None
+        rows = self.movies.indices(np.asarray(candidates), missing="mask")
+        return rows[(rows >= 0) & (rows < n)]
 
 
 class RatingPredictor(Recommender):

@@ -64,6 +64,7 @@ from movierec.models.calibration import (
 from movierec.models.composite import Composite
 from movierec.models.ease import EASE
 from movierec.models.online import OnlineRecommender
+from movierec.models.ranking import masked_scores
 from movierec.validate import (
     fail,
     int_at_least,
@@ -333,7 +334,9 @@ class Hybrid(Composite):
         scores = self._ranking_scores(user)
         if lam <= 0 or not self._genres.size:
             return self._top(scores, k, excluded, candidates)
-        values = self._allowed_scores(scores, excluded, candidates)
+        n = min(len(scores), len(self.movies.ids))
+        allowed = self._candidate_rows(candidates, n)
+        values = masked_scores(scores[:n], excluded=excluded, allowed=allowed)
         genres = self._genres[: len(values)]
         if len(genres) < len(values):  # movies folded in after the fit have no genre row
             missing = np.zeros((len(values) - len(genres), genres.shape[1]), genres.dtype)
@@ -344,21 +347,6 @@ class Hybrid(Composite):
         pool = pool[np.argsort(-values[pool], kind="stable")]
         order = pool[calibrated_rerank(values[pool], genres[pool], taste, k, lam)]
         return Ranking(self.movies.ids[order], values[order])
-
-    def _allowed_scores(
-        self, scores: np.ndarray, excluded: np.ndarray | None, candidates: np.ndarray | None
-    ) -> np.ndarray:
-        """The scores of the movies a list may hold, −inf for the rest (as :meth:`_top`)."""
-        n = min(len(scores), len(self.movies.ids))
-        values = np.asarray(scores[:n], np.float64).copy()
-        if candidates is not None:
-            allowed = self.movies.indices(np.asarray(candidates), missing="mask")
-            keep = np.zeros(n, bool)
-            keep[allowed[(allowed >= 0) & (allowed < n)]] = True
-            values[~keep] = -np.inf
-        if excluded is not None:
-            values[excluded[excluded < n]] = -np.inf
-        return values
 
     def _similar_scores(self, movie: int) -> np.ndarray:
         """The mean standardised similarity of the personal parts (the chart is left out)."""

@@ -42,6 +42,30 @@ def padded(scores: np.ndarray, n: int, fill: float = 0.0) -> np.ndarray:
 STREAMED_K = 128
 
 
+def masked_scores(
+    scores: np.ndarray,
+    *,
+    excluded: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+) -> np.ndarray:
+    """A float64 copy of ``scores``, −inf where a movie may not be listed: outside ``allowed``
+    (when given), in ``excluded``, or not finite (NaN and ±inf are never picked); indices
+    outside the scores are ignored, as :func:`top_k`'s streamed path does."""
+    n = len(scores)
+    if allowed is None:
+        values = np.array(scores, dtype=np.float64, copy=True)
+    else:
+        allowed = np.asarray(allowed)
+        allowed = allowed[(allowed >= 0) & (allowed < n)]
+        values = np.full(n, -np.inf)
+        values[allowed] = scores[allowed]
+    if excluded is not None and len(excluded):
+        excluded = np.asarray(excluded)
+        values[excluded[(excluded >= 0) & (excluded < n)]] = -np.inf
+    values[~np.isfinite(values)] = -np.inf
+    return values
+
+
 def top_k(
     scores: np.ndarray,
     k: int,
@@ -66,18 +90,7 @@ def top_k(
             none if allowed is None else np.asarray(allowed, dtype=np.int64),
             allowed is not None,
         )
-    n = len(scores)  # indices outside the scores are ignored, as the streamed path does
-    if allowed is None:
-        values = np.array(scores, dtype=np.float64, copy=True)
-    else:
-        allowed = np.asarray(allowed)
-        allowed = allowed[(allowed >= 0) & (allowed < n)]
-        values = np.full(n, -np.inf)
-        values[allowed] = scores[allowed]
-    if excluded is not None and len(excluded):
-        excluded = np.asarray(excluded)
-        values[excluded[(excluded >= 0) & (excluded < n)]] = -np.inf
-    values[~np.isfinite(values)] = -np.inf  # NaN and ±inf are never picked
+    values = masked_scores(scores, excluded=excluded, allowed=allowed)
     k = min(k, int(np.count_nonzero(values > -np.inf)))
     if k == 0:
         return np.empty(0, np.int64)
